@@ -1,0 +1,1 @@
+"""SAML 2.0 core: messages, bindings, signing, SP validation."""

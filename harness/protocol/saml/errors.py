@@ -1,0 +1,37 @@
+"""Typed failures of the SAML core: a reason code, the requirement broken, and who is at fault."""
+
+from __future__ import annotations
+
+
+class SAMLError(ValueError):
+    """A peer's message broke a rule.
+
+    ``reason`` is a stable machine code (``bad-signature``, ``unknown-acs``...), ``rule`` the
+    requirement id (``SAML-CORE-3.2.2``, ``SAML-BIND-3.4.4.1``...) so error pages and journals
+    can say exactly which clause the message broke.
+    """
+
+    def __init__(self, reason: str, message: str, rule: str) -> None:
+        super().__init__(f"{message} [{rule}]")
+        self.reason = reason
+        self.message = message
+        self.rule = rule
+
+    def as_dict(self) -> dict[str, str]:
+        return {"reason": self.reason, "rule": self.rule, "message": self.message}
+
+
+class SignatureError(SAMLError):
+    """A signature is missing, invalid, made with an untrusted key or a refused algorithm."""
+
+
+class BindingError(SAMLError):
+    """A binding's encoding (base64, DEFLATE, query signature, form) is broken."""
+
+
+class MetadataError(SAMLError):
+    """Metadata could not be understood."""
+
+
+class EncryptionError(SAMLError):
+    """An EncryptedAssertion could not be decrypted (one reason for every cause: no oracle)."""

@@ -1,0 +1,220 @@
+"""samlp:Response with one saml:Assertion (SAML Core 2.3.3, 3.2.2; Profiles 4.1.4.2): build.
+
+A response is described by two plain values: :class:`ResponseSpec` (what it says) and
+:class:`Protection` (how it is signed and encrypted). Mutators in :mod:`.mutators` are pure
+functions over those two values, so a broken response is a good one with one field changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass, field
+
+from cryptography import x509
+from lxml import etree
+
+from ..keys import KeyPair
+from ..xml import to_bytes
+from . import constants as c
+from ._common import sub
+from .encryption import EncryptionChoice, encrypt_element
+from .ids import format_instant
+from .signing import SignatureChoice, sign_element
+
+
+@dataclass(frozen=True)
+class Attribute:
+    name: str
+    values: tuple[str, ...]
+    name_format: str | None = None
+    friendly_name: str | None = None
+
+
+@dataclass(frozen=True)
+class ResponseSpec:
+    """Everything a Response and its Assertion say. Times are aware datetimes (UTC)."""
+
+    response_id: str
+    assertion_id: str
+    issuer: str
+    issue_instant: dt.datetime
+    name_id: str
+    name_id_format: str = c.NAMEID_EMAIL
+    name_id_sp_name_qualifier: str | None = None
+    name_id_name_qualifier: str | None = None
+    destination: str | None = None
+    in_response_to: str | None = None
+    recipient: str | None = None
+    subject_in_response_to: str | None = None
+    subject_not_before: dt.datetime | None = None
+    subject_not_on_or_after: dt.datetime | None = None
+    confirmation_method: str = c.CM_BEARER
+    address: str | None = None
+    audience_restrictions: tuple[tuple[str, ...], ...] = ()
+    not_before: dt.datetime | None = None
+    not_on_or_after: dt.datetime | None = None
+    one_time_use: bool = False
+    authn_instant: dt.datetime | None = None
+    session_index: str | None = None
+    session_not_on_or_after: dt.datetime | None = None
+    authn_context_class: str = c.AC_PASSWORD_PROTECTED
+    attributes: tuple[Attribute, ...] = ()
+    typed_attribute_values: bool = True
+    status_code: str = c.STATUS_SUCCESS
+    status_subcode: str | None = None
+    status_message: str | None = None
+    include_assertion: bool = True
+    assertion_issuer: str | None = None  # None: the same as ``issuer``
+    issuer_format_entity: bool = False
+    version: str = c.VERSION
+    assertion_version: str = c.VERSION
+    include_authn_statement: bool = True
+    omit_response_issuer: bool = False
+
+
+@dataclass(frozen=True)
+class Protection:
+    """How the response is protected. ``key`` signs; ``encrypt_to`` encrypts the assertion."""
+
+    key: KeyPair | None
+    sign_assertion: bool = True
+    sign_response: bool = True
+    signature: SignatureChoice = field(default_factory=SignatureChoice)
+    include_certificate: bool = True
+    encrypt_to: x509.Certificate | None = None
+    encryption: EncryptionChoice = field(default_factory=EncryptionChoice)
+
+
+def _instant(value: dt.datetime) -> str:
+    return format_instant(value)
+
+
+def _issuer(parent: etree._Element, issuer: str, entity_format: bool) -> None:
+    element = sub(parent, c.SAML, "Issuer", issuer)
+    if entity_format:
+        element.set("Format", c.NAMEID_ENTITY)
+
+
+def build_assertion(spec: ResponseSpec) -> etree._Element:
+    assertion = etree.Element(
+        c.q(c.SAML, "Assertion"), nsmap={"saml": c.SAML, "xs": c.XS, "xsi": c.XSI}
+    )
+    assertion.set("ID", spec.assertion_id)
+    assertion.set("Version", spec.assertion_version)
+    assertion.set("IssueInstant", _instant(spec.issue_instant))
+    _issuer(assertion, spec.assertion_issuer or spec.issuer, spec.issuer_format_entity)
+
+    subject = sub(assertion, c.SAML, "Subject")
+    name_id = sub(subject, c.SAML, "NameID", spec.name_id)
+    name_id.set("Format", spec.name_id_format)
+    if spec.name_id_name_qualifier:
+        name_id.set("NameQualifier", spec.name_id_name_qualifier)
+    if spec.name_id_sp_name_qualifier:
+        name_id.set("SPNameQualifier", spec.name_id_sp_name_qualifier)
+    confirmation = sub(subject, c.SAML, "SubjectConfirmation")
+    confirmation.set("Method", spec.confirmation_method)
+    data = sub(confirmation, c.SAML, "SubjectConfirmationData")
+    if spec.subject_not_before is not None:
+        data.set("NotBefore", _instant(spec.subject_not_before))
+    if spec.subject_not_on_or_after is not None:
+        data.set("NotOnOrAfter", _instant(spec.subject_not_on_or_after))
+    if spec.recipient is not None:
+        data.set("Recipient", spec.recipient)
+    if spec.subject_in_response_to is not None:
+        data.set("InResponseTo", spec.subject_in_response_to)
+    if spec.address is not None:
+        data.set("Address", spec.address)
+
+    conditions = sub(assertion, c.SAML, "Conditions")
+    if spec.not_before is not None:
+        conditions.set("NotBefore", _instant(spec.not_before))
+    if spec.not_on_or_after is not None:
+        conditions.set("NotOnOrAfter", _instant(spec.not_on_or_after))
+    for audiences in spec.audience_restrictions:
+        restriction = sub(conditions, c.SAML, "AudienceRestriction")
+        for audience in audiences:
+            sub(restriction, c.SAML, "Audience", audience)
+    if spec.one_time_use:
+        sub(conditions, c.SAML, "OneTimeUse")
+
+    if spec.include_authn_statement:
+        statement = sub(assertion, c.SAML, "AuthnStatement")
+        statement.set("AuthnInstant", _instant(spec.authn_instant or spec.issue_instant))
+        if spec.session_index is not None:
+            statement.set("SessionIndex", spec.session_index)
+        if spec.session_not_on_or_after is not None:
+            statement.set("SessionNotOnOrAfter", _instant(spec.session_not_on_or_after))
+        context = sub(statement, c.SAML, "AuthnContext")
+        sub(context, c.SAML, "AuthnContextClassRef", spec.authn_context_class)
+
+    if spec.attributes:
+        attribute_statement = sub(assertion, c.SAML, "AttributeStatement")
+        for attribute in spec.attributes:
+            element = sub(attribute_statement, c.SAML, "Attribute")
+            element.set("Name", attribute.name)
+            if attribute.name_format:
+                element.set("NameFormat", attribute.name_format)
+            if attribute.friendly_name:
+                element.set("FriendlyName", attribute.friendly_name)
+            for value in attribute.values:
+                value_element = sub(element, c.SAML, "AttributeValue", value)
+                if spec.typed_attribute_values:
+                    value_element.set(c.q(c.XSI, "type"), "xs:string")
+    return assertion
+
+
+def build_response_element(spec: ResponseSpec, payload: etree._Element | None) -> etree._Element:
+    """The samlp:Response around ``payload`` (a signed/encrypted assertion, or None)."""
+    response = etree.Element(c.q(c.SAMLP, "Response"), nsmap={"samlp": c.SAMLP, "saml": c.SAML})
+    response.set("ID", spec.response_id)
+    response.set("Version", spec.version)
+    response.set("IssueInstant", _instant(spec.issue_instant))
+    if spec.destination is not None:
+        response.set("Destination", spec.destination)
+    if spec.in_response_to is not None:
+        response.set("InResponseTo", spec.in_response_to)
+    if not spec.omit_response_issuer:
+        _issuer(response, spec.issuer, spec.issuer_format_entity)
+    status = sub(response, c.SAMLP, "Status")
+    code = sub(status, c.SAMLP, "StatusCode")
+    code.set("Value", spec.status_code)
+    if spec.status_subcode:
+        sub(code, c.SAMLP, "StatusCode").set("Value", spec.status_subcode)
+    if spec.status_message:
+        sub(status, c.SAMLP, "StatusMessage", spec.status_message)
+    if payload is not None:
+        response.append(payload)
+    return response
+
+
+def build_response(
+    spec: ResponseSpec, protection: Protection, rng: random.Random
+) -> etree._Element:
+    """Assertion -> signed -> encrypted -> Response -> signed, in that order (Core 6.2)."""
+    payload: etree._Element | None = None
+    if spec.include_assertion:
+        assertion = build_assertion(spec)
+        if protection.sign_assertion and protection.key is not None:
+            assertion = sign_element(
+                assertion,
+                protection.key,
+                protection.signature,
+                include_certificate=protection.include_certificate,
+            )
+        payload = assertion
+        if protection.encrypt_to is not None:
+            payload = encrypt_element(assertion, protection.encrypt_to, protection.encryption, rng)
+    response = build_response_element(spec, payload)
+    if protection.sign_response and protection.key is not None:
+        response = sign_element(
+            response,
+            protection.key,
+            protection.signature,
+            include_certificate=protection.include_certificate,
+        )
+    return response
+
+
+def build_response_xml(spec: ResponseSpec, protection: Protection, rng: random.Random) -> bytes:
+    return to_bytes(build_response(spec, protection, rng))

@@ -1,0 +1,226 @@
+"""Enveloped XML signatures over SAML elements (SAML Core 5.4) with signxml.
+
+Signing puts ds:Signature right after saml:Issuer, as the schemas require, with exclusive C14N
+and one Reference to ``#ID``. Verifying trusts only the given certificates (never KeyInfo:
+Core 5.4.5), checks the Reference points at the element itself (5.4.2) and returns the element
+signxml reports as signed, which is the only element callers may trust (anti-wrapping).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+from lxml import etree
+from signxml import (  # type: ignore[attr-defined]
+    CanonicalizationMethod,
+    DigestAlgorithm,
+    SignatureConfiguration,
+    SignatureMethod,
+    XMLSigner,
+    XMLVerifier,
+)
+from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, InvalidSignature
+
+from ..keys import KeyPair
+from . import constants as c
+from .errors import SignatureError
+
+SIGNATURE_METHODS: dict[str, str] = {
+    "rsa-sha1": c.SIG_RSA_SHA1,
+    "rsa-sha256": c.SIG_RSA_SHA256,
+    "rsa-sha512": c.SIG_RSA_SHA512,
+    "ecdsa-sha256": c.SIG_ECDSA_SHA256,
+    "ecdsa-sha512": c.SIG_ECDSA_SHA512,
+}
+DIGEST_METHODS: dict[str, str] = {
+    "sha1": c.DIGEST_SHA1,
+    "sha256": c.DIGEST_SHA256,
+    "sha512": c.DIGEST_SHA512,
+}
+# The digest a signature method is normally paired with.
+DEFAULT_DIGEST: dict[str, str] = {
+    "rsa-sha1": "sha1",
+    "rsa-sha256": "sha256",
+    "rsa-sha512": "sha512",
+    "ecdsa-sha256": "sha256",
+    "ecdsa-sha512": "sha512",
+}
+SHA1_METHODS = frozenset({c.SIG_RSA_SHA1, c.DIGEST_SHA1})
+
+
+@dataclass(frozen=True)
+class SignatureChoice:
+    """How to sign: short names from SIGNATURE_METHODS and DIGEST_METHODS."""
+
+    algorithm: str = "rsa-sha256"
+    digest: str = "sha256"
+
+    @classmethod
+    def for_algorithm(cls, algorithm: str) -> SignatureChoice:
+        if algorithm not in SIGNATURE_METHODS:
+            raise ValueError(f"unknown signature algorithm {algorithm!r}")
+        return cls(algorithm, DEFAULT_DIGEST[algorithm])
+
+
+class _Signer(XMLSigner):
+    # signxml refuses SHA-1 outright; an IdP mock must be able to send it (flaw sha1-only,
+    # SP checks A01), so the refusal is lifted for signing only.
+    def check_deprecated_methods(self) -> None:
+        return None
+
+
+_SIGNERS: dict[tuple[str, str], _Signer] = {}
+
+
+def _signer(choice: SignatureChoice) -> _Signer:
+    key = (choice.algorithm, choice.digest)
+    signer = _SIGNERS.get(key)
+    if signer is None:
+        signer = _Signer(
+            signature_algorithm=SignatureMethod(SIGNATURE_METHODS[choice.algorithm]),
+            digest_algorithm=DigestAlgorithm(DIGEST_METHODS[choice.digest]),
+            c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
+        )
+        signer.namespaces = {"ds": c.DS}
+        _SIGNERS[key] = signer
+    return signer
+
+
+def _insert_placeholder(element: etree._Element) -> None:
+    placeholder = etree.Element(c.q(c.DS, "Signature"), nsmap={"ds": c.DS})
+    placeholder.set("Id", "placeholder")
+    issuer = element.find(c.q(c.SAML, "Issuer"))
+    if issuer is not None:
+        issuer.addnext(placeholder)
+    else:
+        element.insert(0, placeholder)
+
+
+def sign_element(
+    element: etree._Element,
+    key_pair: KeyPair,
+    choice: SignatureChoice | None = None,
+    *,
+    include_certificate: bool = True,
+) -> etree._Element:
+    """Return a signed copy of ``element`` (which must carry an ``ID``)."""
+    element_id = element.get("ID")
+    if not element_id:
+        raise ValueError("only elements with an ID attribute can be signed")
+    choice = choice or SignatureChoice()
+    algorithm = choice.algorithm
+    if algorithm.startswith("ecdsa") != (key_pair.key_type == "ec"):
+        raise ValueError(f"{algorithm} cannot be made with a {key_pair.key_type} key")
+    for old in element.findall(c.q(c.DS, "Signature")):
+        element.remove(old)
+    _insert_placeholder(element)
+    signer = _signer(choice)
+    signed: etree._Element = signer.sign(
+        element,
+        key=key_pair.private_key,
+        cert=[key_pair.certificate] if include_certificate else None,
+        reference_uri=f"#{element_id}",
+        id_attribute="ID",
+    )
+    if not include_certificate:
+        key_info = signed.find(f"{c.q(c.DS, 'Signature')}/{c.q(c.DS, 'KeyInfo')}")
+        if key_info is not None:
+            key_info.getparent().remove(key_info)  # type: ignore[union-attr]
+    return signed
+
+
+@dataclass(frozen=True)
+class VerifiedSignature:
+    signed_element: etree._Element
+    signature_method: str
+    digest_method: str
+    certificate: x509.Certificate
+
+
+def signature_of(element: etree._Element) -> etree._Element | None:
+    """The element's own enveloped signature (a direct child), if any."""
+    return element.find(c.q(c.DS, "Signature"))
+
+
+def _allowed(allow_sha1: bool) -> tuple[frozenset[Any], frozenset[Any]]:
+    methods = {
+        SignatureMethod(uri)
+        for name, uri in SIGNATURE_METHODS.items()
+        if allow_sha1 or "sha1" not in name
+    }
+    digests = {
+        DigestAlgorithm(uri) for name, uri in DIGEST_METHODS.items() if allow_sha1 or name != "sha1"
+    }
+    return frozenset(methods), frozenset(digests)
+
+
+def verify_element(
+    element: etree._Element,
+    trusted: Sequence[x509.Certificate],
+    *,
+    allow_sha1: bool = False,
+) -> VerifiedSignature:
+    """Verify ``element``'s enveloped signature against any of ``trusted`` (SAML Core 5.4).
+
+    Raises :class:`SignatureError` with a reason code; the rule id names the clause broken.
+    """
+    signature = signature_of(element)
+    if signature is None:
+        raise SignatureError(
+            "unsigned", f"<{etree.QName(element).localname}> is not signed", "SAML-CORE-5.4.1"
+        )
+    element_id = element.get("ID")
+    references = signature.findall(f"{c.q(c.DS, 'SignedInfo')}/{c.q(c.DS, 'Reference')}")
+    if len(references) != 1:
+        raise SignatureError(
+            "bad-reference", f"signature has {len(references)} References, not 1", "SAML-CORE-5.4.2"
+        )
+    if not element_id or references[0].get("URI") != f"#{element_id}":
+        raise SignatureError(
+            "bad-reference",
+            f"Reference URI {references[0].get('URI')!r} does not point at the signed element",
+            "SAML-CORE-5.4.2",
+        )
+    methods, digests = _allowed(allow_sha1)
+    method_el = signature.find(f"{c.q(c.DS, 'SignedInfo')}/{c.q(c.DS, 'SignatureMethod')}")
+    method = method_el.get("Algorithm", "") if method_el is not None else ""
+    digest_el = references[0].find(c.q(c.DS, "DigestMethod"))
+    digest = digest_el.get("Algorithm", "") if digest_el is not None else ""
+    if not allow_sha1 and (method in SHA1_METHODS or digest in SHA1_METHODS):
+        raise SignatureError("weak-algorithm", f"SHA-1 signature ({method})", "SDP-ALG01")
+    if not trusted:
+        raise SignatureError(
+            "no-trusted-key", "no trusted certificate to verify with", "SAML-CORE-5.4.5"
+        )
+    config = SignatureConfiguration(
+        location="./",
+        expect_references=1,
+        signature_methods=methods,
+        digest_algorithms=digests,
+        ignore_ambiguous_key_info=True,
+    )
+    # Exclusive C14N makes the element verifiable on its own, detached from its parent.
+    standalone = etree.fromstring(etree.tostring(element))
+    last_error: Exception | None = None
+    for certificate in trusted:
+        try:
+            result = XMLVerifier().verify(
+                standalone,
+                x509_cert=certificate,
+                id_attribute="ID",
+                expect_config=config,
+            )
+        except (InvalidSignature, InvalidDigest, InvalidCertificate, InvalidInput) as exc:
+            last_error = exc
+            continue
+        if isinstance(result, list) or not isinstance(result.signed_xml, etree._Element):
+            raise SignatureError("bad-reference", "unexpected signature shape", "SAML-CORE-5.4.2")
+        return VerifiedSignature(result.signed_xml, method, digest, certificate)
+    raise SignatureError(
+        "bad-signature",
+        f"signature does not verify with any trusted key: {last_error}",
+        "SAML-CORE-5.4",
+    )
