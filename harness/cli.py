@@ -1,0 +1,70 @@
+"""The ``sso-harness`` command line: arguments in, exit status out.
+
+Exit status (shared/CONTRACT.md): 0 success, 1 a check failed, 2 usage or configuration
+error, 3 the harness itself errored. Each component owns its own sub-command module
+(``reference_sp.cli``, ``mock_idp.cli``); this module only dispatches, importing a
+component when its command runs so that ``--version`` and ``--help`` stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import Protocol
+
+from harness import __version__
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_USAGE = 2
+EXIT_HARNESS_ERROR = 3
+
+
+class _CommandModule(Protocol):
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+# sub-command name -> (module implementing it, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "sp": ("reference_sp.cli", "serve the reference SP (SAML SP, SCIM 2.0 server, business rules)"),
+    "idp": ("mock_idp.cli", "serve the mock IdP (scriptable SAML IdP)"),
+}
+
+
+def _load(module_name: str) -> _CommandModule:
+    module: _CommandModule = importlib.import_module(module_name)
+    return module
+
+
+def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sso-harness",
+        description="Conformance harness, mock IdP and reference SP for SAML 2.0 and SCIM 2.0.",
+    )
+    parser.add_argument("--version", action="version", version=f"sso-harness {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    wanted = next((a for a in argv if not a.startswith("-")), None)
+    for name, (module_name, help_text) in COMMANDS.items():
+        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        # Only the command being run imports its component; `--help` lists them all cheaply.
+        if name == wanted:
+            _load(module_name).add_arguments(command_parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(args_list)
+    try:
+        args = parser.parse_args(args_list)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help/--version
+        return int(exc.code or 0)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    module_name, _ = COMMANDS[args.command]
+    return _load(module_name).run(args)

@@ -1,0 +1,1 @@
+"""The sans-IO protocol core: bytes, an explicit clock and rng in, values out."""
