@@ -1,0 +1,182 @@
+"""Bulk (RFC 7644 §3.7): many operations in one request, ``bulkId`` references between them.
+
+Each operation runs in its own savepoint, so a failing one changes nothing while the others
+stand (§3.7: operations are not atomic together). Operations that reference a ``bulkId`` not
+yet created wait until it is; references that can never be resolved fail with 409 (§3.7.1).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from sqlalchemy import Connection
+
+from harness.protocol.scim import errors
+from harness.protocol.scim.deviations import Deviation
+from harness.protocol.scim.schema import BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA, RESOURCE_TYPES
+from reference_sp.scim.discovery import MAX_BULK_OPERATIONS
+from reference_sp.scim.service import Projection, ScimResult, ScimService
+
+_BULK_REF = re.compile(r"bulkId:([A-Za-z0-9._~-]+)")
+
+
+def _references(value: Any) -> set[str]:
+    return set(_BULK_REF.findall(json.dumps(value)))
+
+
+def _substitute(value: Any, created: dict[str, str]) -> Any:
+    text = _BULK_REF.sub(lambda m: created.get(m.group(1), m.group(0)), json.dumps(value))
+    return json.loads(text)
+
+
+def run_bulk(
+    service: ScimService,
+    conn: Connection,
+    org_pk: int,
+    body: Any,
+    base: str,
+    deviations: list[Deviation],
+) -> ScimResult:
+    if not isinstance(body, dict):
+        raise errors.invalid_syntax("a bulk request is a JSON object")
+    declared = body.get("schemas")
+    if not isinstance(declared, list) or BULK_REQUEST_SCHEMA not in declared:
+        raise errors.invalid_syntax(f"'schemas' must contain {BULK_REQUEST_SCHEMA}")
+    operations = body.get("Operations")
+    if not isinstance(operations, list) or not operations:
+        raise errors.invalid_syntax("Operations must be a non-empty list")
+    if len(operations) > MAX_BULK_OPERATIONS:
+        raise errors.ScimError(
+            413, f"{len(operations)} operations exceed maxOperations {MAX_BULK_OPERATIONS}"
+        )
+    fail_on_errors = body.get("failOnErrors")
+    if fail_on_errors is not None and (
+        isinstance(fail_on_errors, bool) or not isinstance(fail_on_errors, int)
+    ):
+        raise errors.invalid_value("failOnErrors must be an integer")
+
+    created: dict[str, str] = {}  # bulkId -> id
+    results: dict[int, dict[str, Any]] = {}
+    pending = list(range(len(operations)))
+    error_count = 0
+    while pending:
+        progressed = False
+        for index in list(pending):
+            operation = operations[index]
+            waiting = _references(operation) - set(created)
+            if waiting and not _unresolvable(waiting, operations, pending, index):
+                continue  # its bulkIds are created by operations still pending
+            pending.remove(index)
+            progressed = True
+            results[index] = _run_one(service, conn, org_pk, operation, base, created, deviations)
+            if int(results[index]["status"]) >= 400:
+                error_count += 1
+                if fail_on_errors and error_count >= fail_on_errors:
+                    pending = []
+                    break
+        if not progressed:  # circular references: what is left can never resolve
+            for index in pending:
+                results[index] = _failure(
+                    operations[index], errors.ScimError(409, "circular bulkId references")
+                )
+            pending = []
+    return ScimResult(
+        200,
+        {
+            "schemas": [BULK_RESPONSE_SCHEMA],
+            "Operations": [results[i] for i in sorted(results)],
+        },
+    )
+
+
+def _unresolvable(waiting: set[str], operations: list[Any], pending: list[int], index: int) -> bool:
+    """True when no other pending operation will create the bulkIds ``waiting`` on."""
+    creators = {
+        op.get("bulkId")
+        for i, op in enumerate(operations)
+        if i in pending and i != index and isinstance(op, dict)
+    }
+    return not (waiting & creators)
+
+
+def _failure(operation: Any, exc: errors.ScimError) -> dict[str, Any]:
+    out: dict[str, Any] = {"status": str(exc.status), "response": exc.to_json()}
+    if isinstance(operation, dict):
+        for key in ("method", "bulkId"):
+            if key in operation:
+                out[key] = operation[key]
+    return out
+
+
+def _run_one(
+    service: ScimService,
+    conn: Connection,
+    org_pk: int,
+    operation: Any,
+    base: str,
+    created: dict[str, str],
+    deviations: list[Deviation],
+) -> dict[str, Any]:
+    try:
+        if not isinstance(operation, dict):
+            raise errors.invalid_syntax("each operation is a JSON object")
+        method = str(operation.get("method", "")).upper()
+        path = operation.get("path")
+        if method not in ("POST", "PUT", "PATCH", "DELETE") or not isinstance(path, str):
+            raise errors.invalid_syntax("an operation needs a method and a path")
+        waiting = _references(operation) - set(created)
+        if waiting:
+            raise errors.ScimError(409, f"bulkId {sorted(waiting)[0]} was never created")
+        path = _substitute(path, created)
+        data = _substitute(operation.get("data"), created)
+        rt, resource_id = _target(path)
+        if method == "POST":
+            if resource_id is not None:
+                raise errors.invalid_path("POST goes to a resource type endpoint")
+            bulk_id = operation.get("bulkId")
+            if not isinstance(bulk_id, str) or not bulk_id:
+                raise errors.invalid_syntax("POST operations need a bulkId")
+        elif resource_id is None:
+            raise errors.invalid_path(f"{method} needs a resource path such as /Users/ID")
+        version = operation.get("version")
+        with conn.begin_nested():
+            if method == "POST":
+                result = service.create(conn, org_pk, rt, data, base, Projection(), deviations)
+            elif method == "PUT":
+                assert resource_id is not None
+                result = service.replace(
+                    conn, org_pk, rt, resource_id, data, base, Projection(), deviations, version
+                )
+            elif method == "PATCH":
+                assert resource_id is not None
+                result = service.patch(
+                    conn, org_pk, rt, resource_id, data, base, Projection(), deviations, version
+                )
+            else:
+                assert resource_id is not None
+                result = service.delete(conn, org_pk, rt, resource_id, version)
+    except errors.ScimError as exc:
+        return _failure(operation, exc)
+    out: dict[str, Any] = {"method": method, "status": str(result.status)}
+    if "bulkId" in operation:
+        out["bulkId"] = operation["bulkId"]
+    if result.body is not None:
+        out["location"] = result.body["meta"]["location"]
+        out["version"] = result.body["meta"]["version"]
+        if method == "POST":
+            created[operation["bulkId"]] = result.body["id"]
+    elif resource_id is not None:
+        out["location"] = f"{base}{rt.endpoint}/{resource_id}"
+    return out
+
+
+def _target(path: str) -> tuple[Any, str | None]:
+    parts = [p for p in path.split("/") if p]
+    if not parts or len(parts) > 2:
+        raise errors.invalid_path(f"{path!r} is not a resource path")
+    for rt in RESOURCE_TYPES:
+        if rt.endpoint[1:] == parts[0]:
+            return rt, parts[1] if len(parts) == 2 else None
+    raise errors.invalid_path(f"{path!r} names no resource type")

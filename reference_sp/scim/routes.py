@@ -1,0 +1,391 @@
+"""The SCIM 2.0 HTTP endpoints under ``/scim/v2`` (RFC 7644 §3): decode the request, run one
+operation in one transaction, encode the answer, journal both.
+
+Every request ends in a SCIM response: protocol errors become their SCIM error body; anything
+unexpected is our bug and becomes a 500 SCIM error body (still journaled), never a traceback
+page. Failed requests roll back entirely, so nothing is ever half-written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from harness.protocol.scim import errors
+from harness.protocol.scim.deviations import Deviation, deviation
+from harness.protocol.scim.schema import (
+    RESOURCE_TYPES,
+    SCHEMAS,
+    SEARCH_REQUEST_SCHEMA,
+    ResourceType,
+    resource_type_named,
+    schema_by_id,
+)
+from reference_sp.db import Database
+from reference_sp.orgs import Organizations
+from reference_sp.scim import discovery
+from reference_sp.scim.bulk import run_bulk
+from reference_sp.scim.journal import Journal
+from reference_sp.scim.service import (
+    Projection,
+    ScimResult,
+    ScimService,
+    search_params,
+)
+from reference_sp.scim.store import timestamp
+
+log = logging.getLogger(__name__)
+
+SCIM_MEDIA_TYPE = "application/scim+json"
+_JSON_TYPES = {"application/scim+json", "application/json"}
+_TOLERATED_TYPES = {"", "text/json", "text/plain"}  # what real clients are seen to send
+
+
+@dataclass
+class _Call:
+    """One request, decoded."""
+
+    method: str
+    path: str
+    query: str
+    params: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+    base: str
+    org_pk: int | None = None
+
+
+Operation = Callable[[Connection, _Call, list[Deviation]], ScimResult]
+
+
+class ScimEndpoints:
+    def __init__(
+        self,
+        db: Database,
+        orgs: Organizations,
+        service: ScimService,
+        journal: Journal,
+        clock: Callable[[], Any],
+    ) -> None:
+        self.db = db
+        self.orgs = orgs
+        self.service = service
+        self.journal = journal
+        self.clock = clock
+
+    def routes(self) -> list[BaseRoute]:
+        r = self._route
+        return [
+            r("/ServiceProviderConfig", self._spc, discovery_endpoint=True),
+            r("/ResourceTypes", self._resource_types, discovery_endpoint=True),
+            r("/ResourceTypes/{name}", self._resource_type, discovery_endpoint=True),
+            r("/Schemas", self._schemas, discovery_endpoint=True),
+            r("/Schemas/{schema_id}", self._schema, discovery_endpoint=True),
+            r("/Bulk", self._bulk, methods=["POST"]),
+            r("/.search", self._root_search, methods=["POST"]),
+            r("/Me", self._me, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+            r("/{rtype}/.search", self._type_search, methods=["POST"]),
+            r("/{rtype}", self._collection, methods=["GET", "POST"]),
+            r("/{rtype}/{resource_id}", self._member, methods=["GET", "PUT", "PATCH", "DELETE"]),
+        ]
+
+    def _route(
+        self,
+        path: str,
+        operation: Callable[..., ScimResult],
+        methods: list[str] | None = None,
+        discovery_endpoint: bool = False,
+    ) -> Route:
+        allowed = ["GET"] if discovery_endpoint else (methods or ["GET"])
+
+        async def endpoint(request: Request) -> Response:
+            if request.method not in allowed:
+                # RFC 7644 §4: discovery endpoints are read-only.
+                return _scim_response(
+                    ScimResult(
+                        405,
+                        errors.ScimError(
+                            405, f"{request.method} is not allowed on {request.url.path}"
+                        ).to_json(),
+                        {"Allow": ", ".join(allowed)},
+                    )
+                )
+            try:
+                body = await _read_body(request, discovery.MAX_PAYLOAD_BYTES)
+            except errors.ScimError as exc:
+                return _scim_response(ScimResult(exc.status, exc.to_json()))
+            call = _Call(
+                method=request.method,
+                path=request.url.path,
+                query=request.url.query,
+                params=dict(request.query_params),
+                headers=dict(request.headers),
+                body=body,
+                base=_base_url(request),
+            )
+
+            def bound(conn: Connection, c: _Call, devs: list[Deviation]) -> ScimResult:
+                return operation(conn, c, devs, **request.path_params)
+
+            result = await run_in_threadpool(self.handle, call, bound)
+            return _scim_response(result)
+
+        every = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+        return Route(path, endpoint, methods=every)
+
+    # -- the request cycle ---------------------------------------------------------------
+
+    def handle(self, call: _Call, operation: Operation) -> ScimResult:
+        started = time.perf_counter()
+        deviations: list[Deviation] = []
+        try:
+            with self.db.transaction() as conn:
+                call.org_pk = self._authenticate(conn, call)
+                result = operation(conn, call, deviations)
+                self._journal(conn, call, result, deviations, started)
+            return result
+        except errors.ScimError as exc:
+            result = ScimResult(exc.status, exc.to_json())
+            if exc.status == 401:
+                result.headers["WWW-Authenticate"] = 'Bearer realm="SCIM"'
+        except Exception:  # our bug, not the peer's: say so, keep serving
+            log.exception("SCIM %s %s failed", call.method, call.path)
+            result = ScimResult(
+                500, errors.ScimError(500, "internal error in the reference SP").to_json()
+            )
+        with self.db.transaction() as conn:
+            self._journal(conn, call, result, deviations, started)
+        return result
+
+    def _authenticate(self, conn: Connection, call: _Call) -> int:
+        header = call.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise errors.ScimError(401, "a bearer token is required (Authorization: Bearer ...)")
+        org_pk = self.orgs.by_token(conn, token.strip())
+        if org_pk is None:
+            raise errors.ScimError(401, "the bearer token is not valid")
+        return org_pk
+
+    def _journal(
+        self,
+        conn: Connection,
+        call: _Call,
+        result: ScimResult,
+        deviations: list[Deviation],
+        started: float,
+    ) -> None:
+        self.journal.record(
+            conn,
+            call.org_pk,
+            at=timestamp(self.clock()),
+            method=call.method,
+            path=call.path,
+            query=call.query,
+            headers=call.headers,
+            request_body=call.body,
+            status=result.status,
+            response_body=_encode(result.body),
+            deviations=deviations,
+            duration_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    # -- discovery -----------------------------------------------------------------------
+
+    @staticmethod
+    def _no_filter(call: _Call) -> None:
+        if "filter" in {k.lower() for k in call.params}:
+            # RFC 7644 §4: filtering discovery endpoints is not supported.
+            raise errors.ScimError(403, "filtering is not supported on discovery endpoints")
+
+    def _spc(self, conn: Connection, call: _Call, devs: list[Deviation]) -> ScimResult:
+        self._no_filter(call)
+        return ScimResult(200, discovery.service_provider_config(call.base))
+
+    def _resource_types(self, conn: Connection, call: _Call, devs: list[Deviation]) -> ScimResult:
+        self._no_filter(call)
+        found = discovery.resource_types(call.base)
+        return ScimResult(200, _list_response(found))
+
+    def _resource_type(
+        self, conn: Connection, call: _Call, devs: list[Deviation], name: str
+    ) -> ScimResult:
+        rt = resource_type_named(name)
+        if rt is None:
+            raise errors.not_found(f"no resource type {name!r}")
+        return ScimResult(200, rt.to_json(f"{call.base}/ResourceTypes/{rt.name}"))
+
+    def _schemas(self, conn: Connection, call: _Call, devs: list[Deviation]) -> ScimResult:
+        self._no_filter(call)
+        return ScimResult(200, _list_response(discovery.schemas(call.base)))
+
+    def _schema(
+        self, conn: Connection, call: _Call, devs: list[Deviation], schema_id: str
+    ) -> ScimResult:
+        schema = schema_by_id(schema_id)
+        if schema is None or schema not in SCHEMAS:
+            raise errors.not_found(f"no schema {schema_id!r}")
+        return ScimResult(200, schema.to_json(f"{call.base}/Schemas/{schema.id}"))
+
+    def _me(self, conn: Connection, call: _Call, devs: list[Deviation]) -> ScimResult:
+        # RFC 7644 §3.11: tokens here belong to an organisation, not to a user.
+        raise errors.ScimError(501, "/Me is not supported: tokens identify an organisation")
+
+    # -- resources -----------------------------------------------------------------------
+
+    def _collection(
+        self, conn: Connection, call: _Call, devs: list[Deviation], rtype: str
+    ) -> ScimResult:
+        rt = _resource_type(rtype)
+        assert call.org_pk is not None
+        if call.method == "POST":
+            body = _json_body(call, devs)
+            return self.service.create(
+                conn, call.org_pk, rt, body, call.base, _projection(call.params), devs
+            )
+        return self.service.search(conn, call.org_pk, (rt,), search_params(call.params), call.base)
+
+    def _member(
+        self,
+        conn: Connection,
+        call: _Call,
+        devs: list[Deviation],
+        rtype: str,
+        resource_id: str,
+    ) -> ScimResult:
+        rt = _resource_type(rtype)
+        assert call.org_pk is not None
+        org, base, projection = call.org_pk, call.base, _projection(call.params)
+        if_match = call.headers.get("if-match")
+        if call.method == "GET":
+            return self.service.get(
+                conn, org, rt, resource_id, base, projection, call.headers.get("if-none-match")
+            )
+        if call.method == "DELETE":
+            return self.service.delete(conn, org, rt, resource_id, if_match)
+        body = _json_body(call, devs)
+        if call.method == "PUT":
+            return self.service.replace(
+                conn, org, rt, resource_id, body, base, projection, devs, if_match
+            )
+        return self.service.patch(
+            conn, org, rt, resource_id, body, base, projection, devs, if_match
+        )
+
+    def _type_search(
+        self, conn: Connection, call: _Call, devs: list[Deviation], rtype: str
+    ) -> ScimResult:
+        return self._search(conn, call, devs, (_resource_type(rtype),))
+
+    def _root_search(self, conn: Connection, call: _Call, devs: list[Deviation]) -> ScimResult:
+        return self._search(conn, call, devs, RESOURCE_TYPES)
+
+    def _search(
+        self,
+        conn: Connection,
+        call: _Call,
+        devs: list[Deviation],
+        types: tuple[ResourceType, ...],
+    ) -> ScimResult:
+        body = _json_body(call, devs)
+        if not isinstance(body, dict):
+            raise errors.invalid_syntax("a search request is a JSON object")
+        declared = body.get("schemas")
+        if not isinstance(declared, list) or SEARCH_REQUEST_SCHEMA not in declared:
+            raise errors.invalid_syntax(f"'schemas' must contain {SEARCH_REQUEST_SCHEMA}")
+        params = {k: v for k, v in body.items() if k != "schemas"}
+        assert call.org_pk is not None
+        return self.service.search(conn, call.org_pk, types, search_params(params), call.base)
+
+    def _bulk(self, conn: Connection, call: _Call, devs: list[Deviation]) -> ScimResult:
+        assert call.org_pk is not None
+        return run_bulk(self.service, conn, call.org_pk, _json_body(call, devs), call.base, devs)
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+def _resource_type(segment: str) -> ResourceType:
+    for rt in RESOURCE_TYPES:
+        if rt.endpoint[1:] == segment:
+            return rt
+    raise errors.not_found(f"no endpoint /{segment}")
+
+
+def _projection(params: dict[str, str]) -> Projection:
+    lowered = {k.lower(): v for k, v in params.items()}
+    return Projection(lowered.get("attributes"), lowered.get("excludedattributes"))
+
+
+def _json_body(call: _Call, deviations: list[Deviation]) -> Any:
+    media = call.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in _JSON_TYPES:
+        if media not in _TOLERATED_TYPES:
+            raise errors.ScimError(415, f"the body must be application/scim+json, not {media!r}")
+        deviations.append(deviation("content-type-not-scim", f"Content-Type {media or '(none)'!r}"))
+    if not call.body.strip():
+        raise errors.invalid_syntax("the request body is empty")
+    try:
+        return json.loads(call.body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise errors.invalid_syntax(f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise errors.invalid_syntax("the JSON body is nested too deeply") from None
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise errors.ScimError(413, f"the body is larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise errors.ScimError(413, f"the body is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _base_url(request: Request) -> str:
+    root = str(request.base_url).rstrip("/")
+    return f"{root}/scim/v2"
+
+
+def _list_response(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    from harness.protocol.scim.schema import LIST_RESPONSE_SCHEMA
+
+    return {
+        "schemas": [LIST_RESPONSE_SCHEMA],
+        "totalResults": len(resources),
+        "startIndex": 1,
+        "itemsPerPage": len(resources),
+        "Resources": resources,
+    }
+
+
+def _encode(body: dict[str, Any] | None) -> bytes:
+    if body is None:
+        return b""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _scim_response(result: ScimResult) -> Response:
+    if result.status in (204, 304) or result.body is None:
+        return Response(status_code=result.status, headers=result.headers)
+    return Response(
+        _encode(result.body),
+        status_code=result.status,
+        headers=result.headers,
+        media_type=SCIM_MEDIA_TYPE,
+    )

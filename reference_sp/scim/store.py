@@ -1,0 +1,400 @@
+"""SCIM resources in SQL: create, read, replace, delete and search, each inside the caller's
+transaction (a ``Connection`` from ``Database.transaction``), so one request is one transaction.
+
+Documents are stored without ``meta``, ``members`` and ``groups``: meta lives in columns, and
+memberships are rows, from which both a group's ``members`` and a user's ``groups`` are read.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from harness.protocol.scim import errors
+from harness.protocol.scim.schema import ResourceType
+from reference_sp.scim.index import value_rows
+from reference_sp.tables import attribute_values, memberships, resources
+
+
+@dataclass(frozen=True)
+class Member:
+    id: str
+    type: str  # "User" or "Group"
+    display: str | None
+
+
+@dataclass(frozen=True)
+class GroupRef:
+    id: str
+    display: str | None
+
+
+@dataclass
+class StoredResource:
+    pk: int
+    id: str
+    rtype: str
+    doc: dict[str, Any]
+    version: int
+    created: str
+    last_modified: str
+    members: list[Member] | None = None  # groups, when loaded
+    groups: list[GroupRef] | None = None  # users, when loaded
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def patchable(self) -> dict[str, Any]:
+        """The document PATCH operates on: stored attributes plus members for a group."""
+        doc: dict[str, Any] = json.loads(json.dumps(self.doc))
+        doc["id"] = self.id
+        if self.members:
+            doc["members"] = [_member_json(m) for m in self.members]
+        return doc
+
+
+def _member_json(member: Member) -> dict[str, Any]:
+    out: dict[str, Any] = {"value": member.id, "type": member.type}
+    if member.display is not None:
+        out["display"] = member.display
+    return out
+
+
+def timestamp(now: datetime) -> str:
+    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+_COLUMNS = (
+    resources.c.pk,
+    resources.c.id,
+    resources.c.rtype,
+    resources.c.doc,
+    resources.c.version,
+    resources.c.created,
+    resources.c.last_modified,
+)
+
+
+def _from_row(row: Any) -> StoredResource:
+    return StoredResource(
+        pk=row.pk,
+        id=row.id,
+        rtype=row.rtype,
+        doc=json.loads(row.doc),
+        version=row.version,
+        created=row.created,
+        last_modified=row.last_modified,
+    )
+
+
+class ScimStore:
+    def __init__(
+        self,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> None:
+        self.clock = clock
+        self.new_id = new_id
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def get(
+        self,
+        conn: Connection,
+        org_pk: int,
+        rt: ResourceType,
+        resource_id: str,
+        *,
+        relations: bool = True,
+        for_update: bool = False,
+    ) -> StoredResource:
+        query = select(*_COLUMNS).where(
+            resources.c.id == resource_id,
+            resources.c.org_pk == org_pk,
+            resources.c.rtype == rt.name,
+        )
+        if for_update:
+            query = query.with_for_update()
+        row = conn.execute(query).first()
+        if row is None:
+            raise errors.not_found(f"{rt.name} {resource_id} not found")
+        stored = _from_row(row)
+        if relations:
+            self.load_relations(conn, [stored])
+        return stored
+
+    def search(
+        self,
+        conn: Connection,
+        org_pk: int,
+        rt: ResourceType,
+        where: ColumnElement[bool] | None,
+        order_by: Sequence[Any],
+        start_index: int,
+        count: int,
+        *,
+        relations: bool = True,
+    ) -> tuple[int, list[StoredResource]]:
+        conditions = [resources.c.org_pk == org_pk, resources.c.rtype == rt.name]
+        if where is not None:
+            conditions.append(where)
+        total = conn.execute(select(func.count()).select_from(resources).where(*conditions))
+        total_results = int(total.scalar_one())
+        if count == 0 or total_results < start_index:
+            return total_results, []
+        rows = conn.execute(
+            select(*_COLUMNS)
+            .where(*conditions)
+            .order_by(*order_by, resources.c.pk)
+            .offset(start_index - 1)
+            .limit(count)
+        ).all()
+        found = [_from_row(row) for row in rows]
+        if relations:
+            self.load_relations(conn, found)
+        return total_results, found
+
+    def load_relations(self, conn: Connection, found: list[StoredResource]) -> None:
+        """Members of the groups and groups of the users in ``found``: one query each."""
+        groups = {s.pk: s for s in found if s.rtype == "Group"}
+        users = {s.pk: s for s in found if s.rtype == "User"}
+        members_of: dict[int, list[Member]] = {pk: [] for pk in groups}
+        groups_of: dict[int, list[GroupRef]] = {pk: [] for pk in users}
+        if groups:
+            member = resources.alias("member")
+            member_rows = conn.execute(
+                select(memberships.c.group_pk, member.c.id, member.c.rtype, memberships.c.display)
+                .join(member, member.c.pk == memberships.c.member_pk)
+                .where(memberships.c.group_pk.in_(groups))
+                .order_by(memberships.c.group_pk, member.c.pk)
+            )
+            for group_pk, member_id, rtype, display in member_rows:
+                members_of[group_pk].append(Member(member_id, rtype, display))
+        if users:
+            group = resources.alias("grp")
+            group_rows = conn.execute(
+                select(memberships.c.member_pk, group.c.id, group.c.display_name)
+                .join(group, group.c.pk == memberships.c.group_pk)
+                .where(memberships.c.member_pk.in_(users))
+                .order_by(memberships.c.member_pk, group.c.pk)
+            )
+            for member_pk, group_id, display in group_rows:
+                groups_of[member_pk].append(GroupRef(group_id, display))
+        for pk, stored in groups.items():
+            stored.members = members_of[pk]
+        for pk, stored in users.items():
+            stored.groups = groups_of[pk]
+
+    # -- writes --------------------------------------------------------------------------
+
+    def create(
+        self, conn: Connection, org_pk: int, rt: ResourceType, doc: dict[str, Any]
+    ) -> StoredResource:
+        doc = dict(doc)
+        members = doc.pop("members", None) if rt.name == "Group" else None
+        self._check_unique(conn, org_pk, rt, doc, exclude_pk=None)
+        now = timestamp(self.clock())
+        resource_id = self.new_id()
+        try:
+            pk = conn.execute(
+                insert(resources).values(
+                    org_pk=org_pk,
+                    rtype=rt.name,
+                    id=resource_id,
+                    version=1,
+                    created=now,
+                    last_modified=now,
+                    **self._columns(rt, doc),
+                )
+            ).inserted_primary_key
+        except IntegrityError as exc:  # a concurrent create won the race
+            raise errors.uniqueness(f"userName {doc.get('userName')!r} is already taken") from exc
+        assert pk is not None
+        stored = StoredResource(pk[0], resource_id, rt.name, doc, 1, now, now)
+        self._write_values(conn, rt, stored.pk, doc)
+        if rt.name == "Group":
+            stored.members = self._set_members(conn, org_pk, stored.pk, members or [], [])
+        else:
+            stored.groups = []
+        return stored
+
+    def replace(
+        self,
+        conn: Connection,
+        org_pk: int,
+        rt: ResourceType,
+        current: StoredResource,
+        doc: dict[str, Any],
+    ) -> StoredResource:
+        """Store ``doc`` (which, for a group, carries the full new ``members``) in place of
+        ``current``; a no-op replace keeps the version (and so the ETag)."""
+        doc = dict(doc)
+        doc.pop("id", None)
+        members = doc.pop("members", None) if rt.name == "Group" else None
+        new_members = members or []
+        old_members = current.members or []
+        same_members = rt.name != "Group" or {m.id: m.display for m in old_members} == {
+            str(m["value"]): m.get("display") for m in new_members
+        }
+        if doc == current.doc and same_members:
+            return current
+        self._check_unique(conn, org_pk, rt, doc, exclude_pk=current.pk)
+        now = timestamp(self.clock())
+        try:
+            conn.execute(
+                update(resources)
+                .where(resources.c.pk == current.pk)
+                .values(
+                    version=resources.c.version + 1,
+                    last_modified=now,
+                    **self._columns(rt, doc),
+                )
+            )
+        except IntegrityError as exc:
+            raise errors.uniqueness(f"userName {doc.get('userName')!r} is already taken") from exc
+        if doc != current.doc:
+            conn.execute(
+                delete(attribute_values).where(attribute_values.c.resource_pk == current.pk)
+            )
+            self._write_values(conn, rt, current.pk, doc)
+        version = conn.execute(
+            select(resources.c.version).where(resources.c.pk == current.pk)
+        ).scalar_one()
+        updated = StoredResource(
+            current.pk, current.id, rt.name, doc, version, current.created, now
+        )
+        if rt.name == "Group":
+            updated.members = self._set_members(conn, org_pk, current.pk, new_members, old_members)
+        else:
+            updated.groups = current.groups
+        return updated
+
+    def delete(self, conn: Connection, org_pk: int, rt: ResourceType, resource_id: str) -> None:
+        stored = self.get(conn, org_pk, rt, resource_id, relations=False, for_update=True)
+        # Groups that lose a member change too: their version moves so caches see it.
+        now = timestamp(self.clock())
+        conn.execute(
+            update(resources)
+            .where(
+                resources.c.pk.in_(
+                    select(memberships.c.group_pk).where(memberships.c.member_pk == stored.pk)
+                )
+            )
+            .values(version=resources.c.version + 1, last_modified=now)
+        )
+        conn.execute(
+            delete(memberships).where(
+                (memberships.c.member_pk == stored.pk) | (memberships.c.group_pk == stored.pk)
+            )
+        )
+        conn.execute(delete(attribute_values).where(attribute_values.c.resource_pk == stored.pk))
+        conn.execute(delete(resources).where(resources.c.pk == stored.pk))
+
+    # -- helpers -------------------------------------------------------------------------
+
+    @staticmethod
+    def _columns(rt: ResourceType, doc: dict[str, Any]) -> dict[str, Any]:
+        columns: dict[str, Any] = {
+            "doc": json.dumps(doc, separators=(",", ":")),
+            "external_id": doc.get("externalId"),
+        }
+        if rt.name == "User":
+            columns["user_name_ci"] = str(doc["userName"]).lower()
+        else:
+            columns["display_name"] = doc.get("displayName")
+            columns["display_name_ci"] = str(doc.get("displayName", "")).lower()
+        return columns
+
+    @staticmethod
+    def _check_unique(
+        conn: Connection,
+        org_pk: int,
+        rt: ResourceType,
+        doc: dict[str, Any],
+        exclude_pk: int | None,
+    ) -> None:
+        if rt.name != "User":
+            return
+        query = select(resources.c.pk).where(
+            resources.c.org_pk == org_pk,
+            resources.c.user_name_ci == str(doc["userName"]).lower(),
+        )
+        if exclude_pk is not None:
+            query = query.where(resources.c.pk != exclude_pk)
+        if conn.execute(query).first() is not None:
+            raise errors.uniqueness(f"userName {doc['userName']!r} is already taken")
+
+    @staticmethod
+    def _write_values(conn: Connection, rt: ResourceType, pk: int, doc: dict[str, Any]) -> None:
+        rows = value_rows(rt, doc, pk)
+        if rows:
+            conn.execute(insert(attribute_values), rows)
+
+    def _set_members(
+        self,
+        conn: Connection,
+        org_pk: int,
+        group_pk: int,
+        wanted: list[dict[str, Any]],
+        current: list[Member],
+    ) -> list[Member]:
+        """Make the group's membership rows equal ``wanted``: only the difference is written."""
+        wanted_by_id: dict[str, dict[str, Any]] = {}
+        for member in wanted:
+            wanted_by_id.setdefault(str(member["value"]), member)
+        found: dict[str, tuple[int, str]] = {}
+        if wanted_by_id:
+            rows = conn.execute(
+                select(resources.c.id, resources.c.pk, resources.c.rtype).where(
+                    resources.c.org_pk == org_pk, resources.c.id.in_(wanted_by_id)
+                )
+            )
+            found = {row.id: (row.pk, row.rtype) for row in rows}
+        result: list[Member] = []
+        for member_id, member in wanted_by_id.items():
+            if member_id not in found:
+                raise errors.invalid_value(f"member {member_id!r} does not exist")
+            member_pk, rtype = found[member_id]
+            declared = member.get("type")
+            if declared is not None and str(declared).lower() != rtype.lower():
+                raise errors.invalid_value(f"member {member_id!r} is a {rtype}, not {declared}")
+            if member_pk == group_pk:
+                raise errors.invalid_value("a group cannot be a member of itself")
+            result.append(Member(member_id, rtype, member.get("display")))
+        old = {m.id: m for m in current}
+        gone = [m_id for m_id in old if m_id not in wanted_by_id]
+        if gone:
+            conn.execute(
+                delete(memberships).where(
+                    memberships.c.group_pk == group_pk,
+                    memberships.c.member_pk.in_(
+                        select(resources.c.pk).where(resources.c.id.in_(gone))
+                    ),
+                )
+            )
+        added = [m for m in result if m.id not in old]
+        if added:
+            conn.execute(
+                insert(memberships),
+                [
+                    {"group_pk": group_pk, "member_pk": found[m.id][0], "display": m.display}
+                    for m in added
+                ],
+            )
+        for m in result:
+            if m.id in old and old[m.id].display != m.display:
+                conn.execute(
+                    update(memberships)
+                    .where(
+                        memberships.c.group_pk == group_pk,
+                        memberships.c.member_pk == found[m.id][0],
+                    )
+                    .values(display=m.display)
+                )
+        result.sort(key=lambda m: found[m.id][0])
+        return result
