@@ -576,6 +576,12 @@ def _matches(f: Filter, lookup: _Lookup) -> bool:
     return any(_compare(attribute, f.op, v, f.value) for v in (values or [None]))
 
 
+def element_matches(f: Filter, element: Mapping[str, Any], parent: Attribute) -> bool:
+    """Whether one element of the complex attribute ``parent`` satisfies the inner filter of a
+    value path (already resolved against ``parent``); PATCH uses it to select elements."""
+    return _matches(f, _element_lookup(element, parent))
+
+
 def _element_lookup(element: Mapping[str, Any], parent: Attribute) -> _Lookup:
     def lookup(path: AttrPath) -> tuple[Attribute, list[Any]]:
         sub = parent.sub(path.attr)
