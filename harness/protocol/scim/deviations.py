@@ -31,6 +31,19 @@ KNOWN_DEVIATIONS: dict[str, tuple[str, str]] = {
         "RFC7644-3.5.2",
         'a path-less PATCH value keyed by an attribute path such as "name.givenName"',
     ),
+    "single-value-for-multi": (
+        "RFC7644-3.5.2.1",
+        "a PATCH value that is a single value where a multi-valued attribute takes an array",
+    ),
+    "array-for-single-value": (
+        "RFC7644-3.5.2.1",
+        "a PATCH value that is a one-element array where a single-valued attribute takes a value",
+    ),
+    "complex-as-value-string": (
+        "RFC7643-2.3.8",
+        'a bare string where a complex attribute takes an object, read as its "value" '
+        "(Entra's manager)",
+    ),
     "unknown-schema-urn": ("RFC7643-3", "a schemas entry the resource type does not declare"),
     "content-type-not-scim": ("RFC7644-3.1", "a body sent without application/scim+json"),
 }
