@@ -148,7 +148,10 @@ class FilterCompiler:
             return column
         sub = resolved.sub_attribute
         attr_key = resolved.dotted.rsplit(".", 1)[0] if sub else resolved.dotted
-        return _ValueRows(attr_key, sub.name if sub else "", _kind(resolved.target))
+        # A complex attribute without a sub-attribute (only ``pr`` reaches here) is present
+        # when any of its sub-attributes is.
+        sub_name = sub.name if sub else (None if resolved.attribute.is_complex else "")
+        return _ValueRows(attr_key, sub_name, _kind(resolved.target))
 
     def _column_of(self, resolved: ResolvedAttribute) -> _Column | None:
         if not resolved.is_core:
@@ -275,7 +278,7 @@ class _Column(_Source):
 class _ValueRows(_Source):
     """Values in ``attribute_values``, optionally restricted to one element's rows."""
 
-    def __init__(self, attr: str, sub: str, kind: Kind, element: Any | None = None) -> None:
+    def __init__(self, attr: str, sub: str | None, kind: Kind, element: Any | None = None) -> None:
         self.attr, self.sub, self.kind, self.element = attr, sub, kind, element
 
     def exists_value(self, condition: Condition) -> ColumnElement[bool]:
@@ -284,9 +287,10 @@ class _ValueRows(_Source):
         conditions = [
             v.c.resource_pk == resources.c.pk,
             v.c.attr == self.attr,
-            v.c.sub == self.sub,
             _present_value(v),
         ]
+        if self.sub is not None:
+            conditions.append(v.c.sub == self.sub)
         if self.element is not None:
             conditions.append(v.c.elem == self.element.c.elem)
         if condition is not None:
