@@ -184,6 +184,8 @@ def _emails(draw: st.DrawFn) -> list[dict[str, Any]]:
             email["primary"] = True
         elif draw(st.booleans()):
             email["primary"] = False
+        if not email:  # coerce drops empty elements, so a stored document has none
+            email["value"] = draw(words())
         emails.append(email)
     return emails
 
