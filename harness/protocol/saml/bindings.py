@@ -66,7 +66,7 @@ def deflate_and_base64(message: bytes) -> str:
 
 
 def inflate_base64(value: str, *, max_bytes: int = MAX_MESSAGE_BYTES) -> bytes:
-    raw = _b64decode(value)
+    raw = _b64decode(value, "SAML-BIND-3.4.4.1")
     decompressor = zlib.decompressobj(-15)
     try:
         # max_length bounds memory: a DEFLATE bomb stops here instead of filling RAM.
@@ -82,12 +82,12 @@ def inflate_base64(value: str, *, max_bytes: int = MAX_MESSAGE_BYTES) -> bytes:
     return inflated
 
 
-def _b64decode(value: str) -> bytes:
+def _b64decode(value: str, rule: str = "SAML-BIND-3.5.4") -> bytes:
     compact = "".join(value.split())
     try:
         return base64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise BindingError("bad-base64", "message is not valid base64", "SAML-BIND-3.5.4") from exc
+        raise BindingError("bad-base64", "message is not valid base64", rule) from exc
 
 
 # ------------------------------------------------------------------------- Redirect binding
@@ -200,7 +200,7 @@ def decode_redirect_query(raw_query: str, *, max_bytes: int = MAX_MESSAGE_BYTES)
     if "Signature" in raw:
         if sig_alg is None:
             raise BindingError("no-sigalg", "Signature without SigAlg", "SAML-BIND-3.4.4.1")
-        signature = _b64decode(unquote_plus(raw["Signature"]))
+        signature = _b64decode(unquote_plus(raw["Signature"]), "SAML-BIND-3.4.4.1")
         octet_parts = [f"{parameter}={raw[parameter]}"]
         if "RelayState" in raw:
             octet_parts.append(f"RelayState={raw['RelayState']}")

@@ -165,6 +165,32 @@ def _bad_in_response_to(draft: Draft, params: Params, ctx: MutationContext) -> D
     return _spec(draft, in_response_to=value, subject_in_response_to=value)
 
 
+def _no_in_response_to(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
+    return _spec(draft, in_response_to=None, subject_in_response_to=None)
+
+
+def _no_session_index(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
+    return _spec(draft, session_index=None)
+
+
+def _clock_skew(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
+    shift = dt.timedelta(seconds=_int(params, "seconds", -600))
+    spec = draft.spec
+
+    def moved(value: dt.datetime | None) -> dt.datetime | None:
+        return value + shift if value is not None else None
+
+    return _spec(
+        draft,
+        issue_instant=spec.issue_instant + shift,
+        authn_instant=moved(spec.authn_instant),
+        not_before=moved(spec.not_before),
+        not_on_or_after=moved(spec.not_on_or_after),
+        subject_not_on_or_after=moved(spec.subject_not_on_or_after),
+        session_not_on_or_after=moved(spec.session_not_on_or_after),
+    )
+
+
 def _status(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
     keep = params.get("keep_assertion", True)
     return _spec(
@@ -294,6 +320,24 @@ MUTATORS: tuple[Mutator, ...] = (
         "SAML-CORE-3.2.2",
         "InResponseTo names no request (`value`)",
         _bad_in_response_to,
+    ),
+    Mutator(
+        "no-in-response-to",
+        "SAML-PROF-4.1.4.2",
+        "InResponseTo left out of a solicited response",
+        _no_in_response_to,
+    ),
+    Mutator(
+        "no-session-index",
+        "SAML-PROF-4.4.3.1",
+        "AuthnStatement without SessionIndex (breaks single logout)",
+        _no_session_index,
+    ),
+    Mutator(
+        "clock-skew",
+        "SDP-G01",
+        "every instant shifted by `seconds` (default -600: an IdP clock 10 minutes slow)",
+        _clock_skew,
     ),
     Mutator(
         "status",

@@ -1,0 +1,1 @@
+"""The mock identity provider: a scriptable SAML IdP that provisions over SCIM."""

@@ -1,0 +1,175 @@
+"""``sso-harness idp``: serve the mock IdP alone (shared/CONTRACT.md, "Commands")."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from harness.protocol.home import data_dir
+from harness.protocol.keys import KeyLoadError, KeyPair, load_certificate, load_key_pair
+from harness.protocol.saml.errors import MetadataError
+from harness.protocol.saml.presets import PRESETS
+
+from .flaws import FLAWS_BY_NAME
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from .idp import MockIdP
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+
+
+class ConfigError(Exception):
+    """A one-line reason the IdP cannot start (exit status 2)."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    parser.add_argument("--port", type=int, default=8002, help="port to listen on (default 8002)")
+    parser.add_argument(
+        "--base-url",
+        help="public base URL when behind a proxy (default http://HOST:PORT); the entityID is "
+        "BASE/saml/metadata",
+    )
+    parser.add_argument(
+        "--sp-metadata",
+        action="append",
+        default=[],
+        metavar="URL_OR_FILE",
+        help="trust this SP's metadata (repeatable)",
+    )
+    parser.add_argument(
+        "--preset", choices=sorted(PRESETS), default="generic", help="vendor defaults"
+    )
+    parser.add_argument(
+        "--flaw",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="turn on a flaw (repeatable; see `sso-harness list flaws`)",
+    )
+    parser.add_argument(
+        "--seed", type=int, help="seed for IDs and the demo directory (reproducible XML)"
+    )
+    parser.add_argument(
+        "--key", type=Path, help="signing key (PEM); default: generated in the data dir"
+    )
+    parser.add_argument("--cert", type=Path, help="certificate for --key (PEM)")
+    parser.add_argument(
+        "--extra-cert",
+        type=Path,
+        action="append",
+        default=[],
+        help="another signing certificate to publish in metadata (key rollover; repeatable)",
+    )
+    parser.add_argument(
+        "--key-type",
+        choices=["rsa", "ec"],
+        default="rsa",
+        help="type of a generated key (default rsa)",
+    )
+    parser.add_argument(
+        "--want-signed-requests",
+        action="store_true",
+        help="refuse unsigned AuthnRequests (WantAuthnRequestsSigned in metadata)",
+    )
+    parser.add_argument(
+        "--demo-users",
+        type=int,
+        default=3,
+        metavar="N",
+        help="seed N demo users (default 3; 0 for none)",
+    )
+
+
+def _read_source(source: str) -> bytes:
+    if source.startswith(("http://", "https://")):
+        import httpx
+
+        try:
+            response = httpx.get(source, timeout=10.0, follow_redirects=True)
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise ConfigError(f"cannot fetch SP metadata {source}: {exc}") from exc
+        return response.content
+    path = Path(source)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read SP metadata {source}: {exc.strerror}") from exc
+
+
+def _signing_key(args: argparse.Namespace) -> KeyPair:
+    from .keystore import load_or_create
+
+    if bool(args.key) != bool(args.cert):
+        raise ConfigError("--key and --cert go together")
+    try:
+        if args.key:
+            return load_key_pair(args.key.read_bytes(), args.cert.read_bytes())
+        name = "signing" if args.key_type == "rsa" else "signing-ec"
+        return load_or_create(data_dir() / "mock-idp", name, key_type=args.key_type)
+    except (OSError, KeyLoadError) as exc:
+        raise ConfigError(f"signing key: {exc}") from exc
+
+
+def build(args: argparse.Namespace) -> tuple[MockIdP, Starlette]:
+    """The configured MockIdP and its app (separate from serving, for tests)."""
+    from .app import create_app
+    from .demo import seed_demo_directory
+    from .idp import MockIdP
+
+    unknown = [name for name in args.flaw if name not in FLAWS_BY_NAME]
+    if unknown:
+        raise ConfigError(f"unknown flaw(s): {', '.join(unknown)} (see `sso-harness list flaws`)")
+    base_url = args.base_url or f"http://{args.host}:{args.port}"
+    try:
+        extra = [load_certificate(path.read_bytes()) for path in args.extra_cert]
+    except (OSError, KeyLoadError) as exc:
+        raise ConfigError(f"--extra-cert: {exc}") from exc
+    idp = MockIdP(
+        base_url,
+        signing_keys=[_signing_key(args)],
+        preset=args.preset,
+        flaws=args.flaw,
+        seed=args.seed,
+        extra_certificates=extra,
+        want_authn_requests_signed=args.want_signed_requests,
+    )
+    for source in args.sp_metadata:
+        try:
+            idp.register_sp_metadata(_read_source(source))
+        except MetadataError as exc:
+            raise ConfigError(f"SP metadata {source}: {exc.message} [{exc.rule}]") from exc
+    if args.demo_users:
+        seed_demo_directory(
+            idp.directory, args.demo_users, args.seed if args.seed is not None else 0
+        )
+    return idp, create_app(idp)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        idp, app = build(args)
+    except ConfigError as exc:
+        print(f"sso-harness idp: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    import uvicorn
+
+    print(f"mock IdP      {idp.base_url}")
+    print(f"entityID      {idp.entity_id}")
+    print(f"metadata      {idp.entity_id}")
+    print(f"preset        {idp.preset.name}; flaws: {', '.join(sorted(idp.flaws)) or 'none'}")
+    for sp in idp.sps.values():
+        print(f"trusts SP     {sp.entity_id}")
+    for user in idp.directory.users()[:5]:
+        print(f"demo login    {user.user_name} / {user.password}  groups={user.groups}")
+    sys.stdout.flush()
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return EXIT_OK

@@ -1,0 +1,1194 @@
+"""MockIdP: the scriptable identity provider, framework-free.
+
+The Starlette app (``mock_idp.app``) only decodes HTTP and renders pages; everything an SSO or
+logout does lives here, so the harness can drive the same IdP in-process without HTTP.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import random
+import secrets
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from cryptography import x509
+from lxml import etree
+
+from harness.protocol.keys import KeyPair, generate_key_pair
+from harness.protocol.saml import constants as c
+from harness.protocol.saml.authn_request import AuthnRequest, parse_authn_request
+from harness.protocol.saml.bindings import (
+    RedirectMessage,
+    decode_post_value,
+    decode_redirect_query,
+    encode_post_value,
+    encode_redirect_query,
+    redirect_url,
+    verify_redirect_signature,
+)
+from harness.protocol.saml.encryption import EncryptionChoice
+from harness.protocol.saml.errors import SAMLError
+from harness.protocol.saml.ids import new_id
+from harness.protocol.saml.logout import (
+    LogoutRequest,
+    LogoutResponse,
+    build_logout_request,
+    build_logout_response,
+    parse_logout_request,
+    parse_logout_response,
+)
+from harness.protocol.saml.metadata import (
+    Endpoint,
+    IdPMetadata,
+    SPMetadata,
+    build_idp_metadata,
+    parse_sp_metadata_all,
+)
+from harness.protocol.saml.mutators import (
+    Draft,
+    MutationContext,
+    MutatorCall,
+    build_mutated,
+    get_mutator,
+)
+from harness.protocol.saml.nameid import name_id_value
+from harness.protocol.saml.presets import PRESETS, Preset
+from harness.protocol.saml.response import Attribute, Protection, ResponseSpec
+from harness.protocol.saml.signing import SignatureChoice, sign_element, verify_element
+from harness.protocol.xml import XMLSecurityError, parse_xml, to_bytes
+
+from .clock import Clock
+from .directory import Directory, User
+from .flaws import FLAWS_BY_NAME
+from .journal import Journal, Verdict
+from .messages import IdPError, OutgoingMessage
+from .plan import Plan, Rules
+from .service_providers import ServiceProvider, SPSettings
+from .sessions import IdPSession, Participant, SessionStore
+
+MAX_PENDING = 1000
+RELAY_STATE_LIMIT = 80  # bytes, SAML Bindings 3.4.3 / 3.5.3
+
+
+@dataclass
+class LoginRequest:
+    """A validated SSO request waiting for, or not needing, a login."""
+
+    sp: ServiceProvider
+    acs: Endpoint
+    relay_state: str | None
+    request: AuthnRequest | None = None
+    binding: str | None = None
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What the journal records about a refused message."""
+
+    sp: str | None
+    message_id: str | None
+    relay_state: str | None
+
+
+class LoginError(Exception):
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass
+class _LogoutProgress:
+    """Front-channel SLO in progress: which SPs are still to be told, and whom to answer."""
+
+    user_name: str
+    remaining: list[Participant]
+    origin_sp: str | None = None
+    origin_request_id: str | None = None
+    origin_relay_state: str | None = None
+    origin_binding: str = c.BINDING_HTTP_REDIRECT
+    waiting_for: str | None = None
+    partial: bool = False
+    session_index: str = ""
+    done: list[str] = field(default_factory=list)
+
+
+def _flaw_names(flaws: Iterable[str]) -> frozenset[str]:
+    names = frozenset(flaws)
+    unknown = sorted(names - FLAWS_BY_NAME.keys())
+    if unknown:
+        raise ValueError(f"unknown flaw(s): {', '.join(unknown)}")
+    return names
+
+
+class MockIdP:
+    """A SAML 2.0 IdP with an in-memory directory, SP registry, clock, plan and journal."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        signing_keys: Sequence[KeyPair],
+        preset: str = "generic",
+        flaws: Iterable[str] = (),
+        seed: int | None = None,
+        clock: Clock | None = None,
+        attacker_key: KeyPair | None = None,
+        extra_certificates: Sequence[x509.Certificate] = (),
+        want_authn_requests_signed: bool = False,
+        session_lifetime: dt.timedelta = dt.timedelta(hours=8),
+    ) -> None:
+        if not signing_keys:
+            raise ValueError("the IdP needs at least one signing key")
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
+        self.base_url = base_url.rstrip("/")
+        self.signing_keys = list(signing_keys)
+        self.extra_certificates = list(extra_certificates)
+        self.preset: Preset = PRESETS[preset]
+        self.flaws = _flaw_names(flaws)
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.clock = clock or Clock()
+        self.want_authn_requests_signed = want_authn_requests_signed
+        self.session_lifetime = session_lifetime
+        self._attacker_key = attacker_key
+        # Persistent NameIDs must survive restarts with the same key: derive the secret from it.
+        self._persistent_secret = hashlib.sha256(self.signing_keys[0].private_key_pem()).digest()
+        self.directory = Directory()
+        self.sps: dict[str, ServiceProvider] = {}
+        self.plan = Plan()
+        self.rules = Rules()
+        self.journal = Journal()
+        self.sessions = SessionStore()
+        self._pending: OrderedDict[str, LoginRequest] = OrderedDict()
+        self._logouts: OrderedDict[str, _LogoutProgress] = OrderedDict()
+
+    # ------------------------------------------------------------------ identity and metadata
+
+    @property
+    def entity_id(self) -> str:
+        return f"{self.base_url}/saml/metadata"
+
+    @property
+    def sso_url(self) -> str:
+        return f"{self.base_url}/saml/sso"
+
+    @property
+    def slo_url(self) -> str:
+        return f"{self.base_url}/saml/slo"
+
+    @property
+    def signing_key(self) -> KeyPair:
+        return self.signing_keys[0]
+
+    def attacker_key(self) -> KeyPair:
+        if self._attacker_key is None:  # generated once, on first use of the wrong-key mutator
+            self._attacker_key = generate_key_pair("attacker.invalid", now=self.clock.now())
+        return self._attacker_key
+
+    def metadata(self) -> IdPMetadata:
+        certificates = [k.certificate for k in self.signing_keys] + self.extra_certificates
+        endpoints = tuple(
+            Endpoint(binding, url)
+            for binding in (c.BINDING_HTTP_REDIRECT, c.BINDING_HTTP_POST)
+            for url in (self.sso_url,)
+        )
+        return IdPMetadata(
+            entity_id=self.entity_id,
+            signing_certificates=tuple(certificates),
+            sso_endpoints=endpoints,
+            slo_endpoints=(
+                Endpoint(c.BINDING_HTTP_REDIRECT, self.slo_url),
+                Endpoint(c.BINDING_HTTP_POST, self.slo_url),
+            ),
+            nameid_formats=self.preset.metadata_name_id_formats,
+            want_authn_requests_signed=self.want_authn_requests_signed,
+        )
+
+    def metadata_xml(self) -> bytes:
+        return build_idp_metadata(self.metadata())
+
+    def has_flaw(self, name: str) -> bool:
+        return name in self.flaws
+
+    def set_flaws(self, names: Iterable[str]) -> None:
+        self.flaws = _flaw_names(names)
+
+    def set_preset(self, name: str) -> None:
+        if name not in PRESETS:
+            raise ValueError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
+        self.preset = PRESETS[name]
+
+    # ------------------------------------------------------------------------ directory and SPs
+
+    def add_user(self, user_name: str, **fields: Any) -> User:
+        return self.directory.add_user(User(user_name, **fields))
+
+    def register_sp_metadata(
+        self, metadata: bytes, settings: SPSettings | None = None
+    ) -> list[ServiceProvider]:
+        """Register every SP in ``metadata`` (re-registering replaces the old entry)."""
+        return [self.register_sp(sp, settings) for sp in parse_sp_metadata_all(metadata)]
+
+    def register_sp(
+        self, metadata: SPMetadata, settings: SPSettings | None = None
+    ) -> ServiceProvider:
+        sp = ServiceProvider(metadata, settings or SPSettings())
+        self.sps[metadata.entity_id] = sp
+        return sp
+
+    def plan_next(
+        self,
+        *mutators: str | MutatorCall,
+        sticky: bool = False,
+        count: int = 1,
+        sp: str | None = None,
+    ) -> None:
+        calls = tuple(m if isinstance(m, MutatorCall) else MutatorCall(m, {}) for m in mutators)
+        for call in calls:
+            get_mutator(call.name)  # unknown names fail now, not at the next login
+        self.plan.add(calls, sticky=sticky, count=count, sp=sp)
+
+    def reset(self) -> None:
+        """Forget everything scriptable; keys, preset and flaws stay."""
+        self.directory.clear()
+        self.sps.clear()
+        self.plan.clear()
+        self.rules.clear()
+        self.journal.clear()
+        self.sessions.clear()
+        self.clock.reset()
+        self._pending.clear()
+        self._logouts.clear()
+
+    # ---------------------------------------------------------------------------- SSO: requests
+
+    def _refuse(
+        self,
+        error: IdPError,
+        *,
+        kind: str,
+        binding: str | None,
+        xml: bytes | None = None,
+        sp: str | None = None,
+        context: _Context | None = None,
+        verdicts: Sequence[Verdict] = (),
+    ) -> IdPError:
+        if context is not None:
+            sp = context.sp
+        self.journal.record(
+            time=self.clock.now(),
+            direction="in",
+            kind=kind,
+            binding=binding,
+            sp=sp,
+            xml=_text(xml),
+            message_id=context.message_id if context else None,
+            relay_state=context.relay_state if context else None,
+            verdicts=(*verdicts, Verdict(error.reason, "fail", error.rule, error.message)),
+            error={"reason": error.reason, "rule": error.rule, "message": error.message},
+        )
+        return error
+
+    def _decode(
+        self, kind: str, binding: str, query: str | None, value: str | None, relay_state: str | None
+    ) -> tuple[bytes, RedirectMessage | None, str | None]:
+        try:
+            if binding == c.BINDING_HTTP_REDIRECT:
+                redirect = decode_redirect_query(query or "")
+                return redirect.message, redirect, redirect.relay_state
+            if not value:
+                raise SAMLError("no-message", f"the form carries no SAML {kind}", "SAML-BIND-3.5.4")
+            return decode_post_value(value), None, relay_state
+        except SAMLError as exc:
+            raise self._refuse(
+                IdPError(400, exc.reason, exc.rule, exc.message), kind=kind, binding=binding
+            ) from exc
+
+    def _verify_request_signature(
+        self,
+        sp: ServiceProvider,
+        xml: bytes,
+        redirect: RedirectMessage | None,
+        verdicts: list[Verdict],
+    ) -> bool:
+        """True when signed and valid; False when unsigned; raises SAMLError when invalid."""
+        trusted = list(sp.metadata.signing_certificates)
+        if redirect is not None:
+            if not redirect.is_signed:
+                return False
+            verify_redirect_signature(redirect, trusted, allow_sha1=True)
+            if redirect.sig_alg == c.SIG_RSA_SHA1:
+                verdicts.append(Verdict("signature-algorithm", "warn", "SDP-ALG01", "RSA-SHA1"))
+            return True
+        root = parse_xml(xml)
+        if root.find(c.q(c.DS, "Signature")) is None:
+            return False
+        verified = verify_element(root, trusted, allow_sha1=True)
+        if verified.signature_method == c.SIG_RSA_SHA1:
+            verdicts.append(Verdict("signature-algorithm", "warn", "SDP-ALG01", "RSA-SHA1"))
+        return True
+
+    def receive_authn_request(
+        self,
+        binding: str,
+        *,
+        query: str | None = None,
+        saml_request: str | None = None,
+        relay_state: str | None = None,
+    ) -> LoginRequest:
+        """Decode, parse and judge an AuthnRequest; journal it; raise IdPError to refuse it.
+
+        ``query`` is the raw (still URL-encoded) query string for HTTP-Redirect, because the
+        signature covers the octets as sent; ``saml_request`` the form value for HTTP-POST.
+        """
+        kind = "AuthnRequest"
+        xml, redirect, relay_state = self._decode(kind, binding, query, saml_request, relay_state)
+        verdicts: list[Verdict] = []
+        try:
+            request = parse_authn_request(xml)
+        except SAMLError as exc:
+            raise self._refuse(
+                IdPError(400, exc.reason, exc.rule, exc.message),
+                kind=kind,
+                binding=binding,
+                xml=xml,
+                context=_Context(None, None, relay_state),
+            ) from exc
+        context = _Context(request.issuer, request.id, relay_state)
+        sp = self.sps.get(request.issuer)
+        if sp is None:
+            raise self._refuse(
+                IdPError(
+                    400,
+                    "unknown-sp",
+                    "SAML-PROF-4.1.4.1",
+                    f"no SP with entityID {request.issuer!r} is registered with this IdP",
+                ),
+                kind=kind,
+                binding=binding,
+                xml=xml,
+                context=context,
+            )
+        try:
+            signed = self._verify_request_signature(sp, xml, redirect, verdicts)
+        except (SAMLError, XMLSecurityError) as exc:
+            rule = getattr(exc, "rule", "SAML-CORE-5.4")
+            raise self._refuse(
+                IdPError(403, getattr(exc, "reason", "bad-signature"), rule, str(exc)),
+                kind=kind,
+                binding=binding,
+                xml=xml,
+                context=context,
+            ) from exc
+        must_sign = sp.metadata.authn_requests_signed or self.want_authn_requests_signed
+        if signed:
+            verdicts.append(Verdict("signature", "pass", "SAML-CORE-5.4", "signature verified"))
+        elif must_sign and not self.has_flaw("accept-unsigned-requests"):
+            rule = "SAML-MD-2.4.4" if sp.metadata.authn_requests_signed else "SAML-MD-2.4.3"
+            raise self._refuse(
+                IdPError(403, "unsigned-request", rule, "this AuthnRequest must be signed"),
+                kind=kind,
+                binding=binding,
+                xml=xml,
+                verdicts=verdicts,
+                context=context,
+            )
+        try:
+            self._check_destination(request.destination, self.sso_url, signed, binding)
+            acs = self._select_acs(sp, request)
+        except IdPError as error:
+            raise self._refuse(
+                error,
+                kind=kind,
+                binding=binding,
+                xml=xml,
+                verdicts=verdicts,
+                context=context,
+            ) from None
+        if relay_state is not None and len(relay_state.encode()) > RELAY_STATE_LIMIT:
+            verdicts.append(
+                Verdict("relay-state-size", "warn", "SAML-BIND-3.4.3", "RelayState over 80 bytes")
+            )
+        self.journal.record(
+            time=self.clock.now(),
+            direction="in",
+            kind=kind,
+            binding=binding,
+            sp=sp.entity_id,
+            xml=_text(xml),
+            message_id=request.id,
+            relay_state=relay_state,
+            verdicts=tuple(verdicts),
+            details={
+                "force_authn": request.force_authn,
+                "is_passive": request.is_passive,
+                "nameid_format": request.nameid_format,
+                "acs": acs.location,
+                "signed": signed,
+            },
+        )
+        return LoginRequest(sp, acs, relay_state, request, binding)
+
+    def _check_destination(
+        self, destination: str | None, expected: str, signed: bool, binding: str
+    ) -> None:
+        if destination is None:
+            if signed:
+                rule = (
+                    "SAML-BIND-3.4.5.2"
+                    if binding == c.BINDING_HTTP_REDIRECT
+                    else "SAML-BIND-3.5.5.2"
+                )
+                raise IdPError(
+                    400, "no-destination", rule, "a signed request must carry Destination"
+                )
+            return
+        if destination != expected:
+            raise IdPError(
+                400,
+                "wrong-destination",
+                "SAML-CORE-3.2.1",
+                f"Destination {destination!r} is not this endpoint ({expected})",
+            )
+
+    def _default_acs(self, sp: ServiceProvider) -> Endpoint:
+        default = sp.metadata.default_acs()
+        if default.binding == c.BINDING_HTTP_POST:
+            return default
+        posts = sp.post_acs_endpoints()
+        if not posts:
+            raise IdPError(
+                400,
+                "unsupported-binding",
+                "SAML-PROF-4.1.2",
+                "the SP has no HTTP-POST AssertionConsumerService, the only one this IdP uses",
+            )
+        return posts[0]
+
+    def _select_acs(self, sp: ServiceProvider, request: AuthnRequest | None) -> Endpoint:
+        """Profiles 4.1.4.1: the ACS must be the SP's by its metadata; never answer elsewhere."""
+        if request is None or self.has_flaw("ignore-acs-url"):
+            return self._default_acs(sp)
+        if request.acs_index is not None:
+            endpoint = sp.metadata.acs_by_index(request.acs_index)
+            if endpoint is None:
+                raise IdPError(
+                    400,
+                    "unknown-acs-index",
+                    "SAML-PROF-4.1.4.1",
+                    f"AssertionConsumerServiceIndex {request.acs_index} is not in the metadata",
+                )
+        elif request.acs_url is not None:
+            endpoint = sp.metadata.acs_by_location(request.acs_url)
+            if endpoint is None:
+                raise IdPError(
+                    400,
+                    "unknown-acs",
+                    "SAML-PROF-4.1.4.1",
+                    f"AssertionConsumerServiceURL {request.acs_url!r} is not in the SP's metadata",
+                )
+        else:
+            return self._default_acs(sp)
+        binding = request.protocol_binding or endpoint.binding
+        if binding != c.BINDING_HTTP_POST:
+            raise IdPError(
+                400,
+                "unsupported-binding",
+                "SAML-PROF-4.1.2",
+                f"response binding {binding} is not supported; use HTTP-POST",
+            )
+        return endpoint
+
+    def start_idp_initiated(
+        self, sp_entity_id: str, relay_state: str | None = None
+    ) -> LoginRequest:
+        sp = self.sps.get(sp_entity_id)
+        if sp is None:
+            raise self._refuse(
+                IdPError(
+                    404, "unknown-sp", "SAML-PROF-4.1.5", f"no SP {sp_entity_id!r} is registered"
+                ),
+                kind="IdPInitiated",
+                binding=None,
+                sp=sp_entity_id,
+            )
+        if not sp.settings.allow_idp_initiated:
+            raise self._refuse(
+                IdPError(
+                    403,
+                    "idp-initiated-disabled",
+                    "SAML-PROF-4.1.5",
+                    "IdP-initiated SSO is off for this SP",
+                ),
+                kind="IdPInitiated",
+                binding=None,
+                sp=sp_entity_id,
+            )
+        try:
+            acs = self._default_acs(sp)
+        except IdPError as error:
+            raise self._refuse(error, kind="IdPInitiated", binding=None, sp=sp_entity_id) from None
+        return LoginRequest(sp, acs, relay_state)
+
+    # ------------------------------------------------------------------------ SSO: login state
+
+    def refuse_login(self, reason: str, message: str, status: int = 400) -> IdPError:
+        """Journal a refused browser step that carried no SAML message, and return the error."""
+        return self._refuse(
+            IdPError(status, reason, "IDP-LOGIN", message), kind="Login", binding=None
+        )
+
+    def journal_login(
+        self, login: LoginRequest, user_name: str, failure: str | None, message: str
+    ) -> None:
+        self.journal.record(
+            time=self.clock.now(),
+            direction="in",
+            kind="Login",
+            binding=None,
+            sp=login.sp.entity_id,
+            xml=None,
+            user=user_name,
+            relay_state=login.relay_state,
+            verdicts=(Verdict("login", "fail" if failure else "pass", "IDP-LOGIN", message),),
+            error={"reason": failure, "rule": "IDP-LOGIN", "message": message} if failure else None,
+        )
+
+    def remember(self, login: LoginRequest) -> str:
+        """Keep a request while the user fills in the login form; returns its handle."""
+        handle = secrets.token_urlsafe(18)
+        self._pending[handle] = login
+        while len(self._pending) > MAX_PENDING:
+            self._pending.popitem(last=False)
+        return handle
+
+    def pending(self, handle: str | None) -> LoginRequest | None:
+        return self._pending.get(handle) if handle else None
+
+    def forget(self, handle: str) -> None:
+        self._pending.pop(handle, None)
+
+    def authenticate(self, user_name: str, password: str) -> User:
+        user = self.directory.authenticate(user_name.strip(), password)
+        if user is None:
+            raise LoginError("bad-credentials", "unknown user or wrong password")
+        if not user.active:
+            raise LoginError("user-inactive", "this account is disabled")
+        return user
+
+    def start_session(self, user: User) -> IdPSession:
+        now = self.clock.now()
+        return self.sessions.create(user.user_name, now, new_id(self.rng), self.session_lifetime)
+
+    def session_user(self, session: IdPSession) -> User | None:
+        user = self.directory.get_user(session.user_name)
+        return user if user is not None and user.active else None
+
+    def silent_response(
+        self, login: LoginRequest, session: IdPSession | None
+    ) -> OutgoingMessage | None:
+        """Answer without a login form when possible: a live session (unless ForceAuthn),
+        or a NoPassive error when IsPassive forbids a form. None means "show the form"."""
+        request = login.request
+        user = self.session_user(session) if session is not None else None
+        force = (
+            request is not None and request.force_authn and not self.has_flaw("ignore-force-authn")
+        )
+        if session is not None and user is not None and not force:
+            return self.issue_response(login, user, session)
+        if request is not None and request.is_passive:
+            return self.issue_status_response(
+                login, c.STATUS_RESPONDER, c.STATUS_NO_PASSIVE, "passive authentication impossible"
+            )
+        return None
+
+    # ------------------------------------------------------------------------ SSO: responses
+
+    def issue_status_response(
+        self, login: LoginRequest, code: str, subcode: str | None, message: str
+    ) -> OutgoingMessage:
+        """An error Response (no assertion) to a known SP's ACS, e.g. NoPassive."""
+        now = self.clock.now()
+        spec = ResponseSpec(
+            response_id=new_id(self.rng),
+            assertion_id=new_id(self.rng),
+            issuer=self.entity_id,
+            issue_instant=now,
+            name_id="",
+            destination=login.acs.location,
+            in_response_to=login.request.id if login.request else None,
+            status_code=code,
+            status_subcode=subcode,
+            status_message=message,
+            include_assertion=False,
+        )
+        protection = Protection(self.signing_key, sign_assertion=False, sign_response=True)
+        root = build_mutated(Draft(spec, protection), (), self._mutation_context(now))
+        return self._deliver_response(login, root, user=None, mutators=(), verdicts=())
+
+    def issue_response(
+        self, login: LoginRequest, user: User, session: IdPSession | None = None
+    ) -> OutgoingMessage:
+        """Sign (and encrypt) the Response for ``user``, applying flaws, rules and the plan."""
+        now = self.clock.now()
+        if session is None:
+            session = self.start_session(user)
+        draft, calls, verdicts = self._draft(login, user, session, now)
+        root = build_mutated(draft, calls, self._mutation_context(now))
+        session.participants[login.sp.entity_id] = Participant(
+            login.sp.entity_id, draft.spec.name_id, draft.spec.name_id_format
+        )
+        return self._deliver_response(
+            login,
+            root,
+            user=user.user_name,
+            mutators=tuple(c.name for c in calls),
+            verdicts=verdicts,
+        )
+
+    def _mutation_context(self, now: dt.datetime) -> MutationContext:
+        return MutationContext(now=now, rng=self.rng, attacker_key=self._attacker_key_if_needed())
+
+    def _attacker_key_if_needed(self) -> KeyPair | None:
+        return self._attacker_key
+
+    def _deliver_response(
+        self,
+        login: LoginRequest,
+        root: etree._Element,
+        *,
+        user: str | None,
+        mutators: tuple[str, ...],
+        verdicts: Sequence[Verdict],
+    ) -> OutgoingMessage:
+        xml = to_bytes(root)
+        fields = {"SAMLResponse": encode_post_value(xml)}
+        if login.relay_state is not None and not self.has_flaw("drop-relay-state"):
+            fields["RelayState"] = login.relay_state
+        self.journal.record(
+            time=self.clock.now(),
+            direction="out",
+            kind="Response",
+            binding=c.BINDING_HTTP_POST,
+            sp=login.sp.entity_id,
+            xml=xml.decode(),
+            message_id=root.get("ID"),
+            in_response_to=root.get("InResponseTo"),
+            relay_state=fields.get("RelayState"),
+            user=user,
+            verdicts=tuple(verdicts),
+            mutators=mutators,
+            details={"acs": login.acs.location},
+        )
+        return OutgoingMessage(
+            kind="Response",
+            binding=c.BINDING_HTTP_POST,
+            url=login.acs.location,
+            xml=xml,
+            fields=fields,
+            sp=login.sp.entity_id,
+            message_id=root.get("ID"),
+        )
+
+    def _draft(
+        self, login: LoginRequest, user: User, session: IdPSession, now: dt.datetime
+    ) -> tuple[Draft, list[MutatorCall], list[Verdict]]:
+        preset, sp, settings = self.preset, login.sp, login.sp.settings
+        rules = self.rules.matching(sp.entity_id, login.relay_state, user.user_name)
+        verdicts: list[Verdict] = []
+        calls: list[MutatorCall] = []
+
+        name_id_format = settings.name_id_format or preset.name_id_format
+        name_id_template: str | None = None
+        sign_assertion = settings.sign_assertion
+        if sign_assertion is None:
+            sign_assertion = preset.sign_assertion or sp.metadata.want_assertions_signed
+        sign_response = (
+            settings.sign_response if settings.sign_response is not None else preset.sign_response
+        )
+        algorithm = settings.signature_algorithm or preset.signature.algorithm
+        encrypt = settings.encrypt
+        attributes = self._attributes(user, preset)
+        attributes.update(settings.attributes)
+        for rule in rules:
+            actions = rule.actions
+            name_id_format = actions.name_id_format or name_id_format
+            name_id_template = actions.name_id or name_id_template
+            sign_assertion = (
+                sign_assertion if actions.sign_assertion is None else actions.sign_assertion
+            )
+            sign_response = (
+                sign_response if actions.sign_response is None else actions.sign_response
+            )
+            algorithm = actions.signature_algorithm or algorithm
+            encrypt = encrypt if actions.encrypt is None else actions.encrypt
+            attributes.update(actions.attributes)
+            calls.extend(actions.mutators)
+        if rules:
+            verdicts.append(Verdict("rules", "pass", "", f"rules applied: {[r.id for r in rules]}"))
+
+        requested = login.request.nameid_format if login.request else None
+        status: tuple[str, str, str] | None = None
+        if (
+            requested
+            and requested != c.NAMEID_UNSPECIFIED
+            and not self.has_flaw("ignore-nameid-policy")
+        ):
+            if requested in c.NAMEID_FORMATS:
+                name_id_format = requested
+            else:  # Core 3.4.1.1: a format the IdP cannot provide gets InvalidNameIDPolicy
+                status = (
+                    c.STATUS_REQUESTER,
+                    c.STATUS_INVALID_NAMEID_POLICY,
+                    f"cannot issue {requested}",
+                )
+        if name_id_template:
+            name_id = name_id_template.format(
+                userName=user.user_name, email=user.email or "", id=user.id
+            )
+        else:
+            name_id = name_id_value(
+                name_id_format,
+                user_name=user.user_name,
+                email=user.email,
+                user_key=user.id,
+                sp_entity_id=sp.entity_id,
+                secret=self._persistent_secret,
+                rng=self.rng,
+            )
+
+        if self.signing_key.key_type == "ec" and algorithm.startswith("rsa"):
+            algorithm = "ecdsa-sha256"
+        choice = SignatureChoice.for_algorithm(algorithm)
+        encrypt_to: x509.Certificate | None = None
+        if encrypt is None:
+            encrypt = bool(sp.metadata.encryption_certificates)
+        if encrypt:
+            if sp.metadata.encryption_certificates:
+                encrypt_to = sp.metadata.encryption_certificates[0]
+            else:
+                verdicts.append(
+                    Verdict(
+                        "encryption",
+                        "warn",
+                        "SAML-MD-2.4.1.1",
+                        "no SP encryption key: sent in clear",
+                    )
+                )
+        encryption = EncryptionChoice(
+            settings.encryption_block or "aes256-gcm", settings.encryption_transport or "rsa-oaep"
+        )
+        if self.has_flaw("weak-encryption"):
+            encryption = EncryptionChoice("aes128-cbc", "rsa-1_5")
+
+        lifetime = preset.assertion_lifetime
+        spec = ResponseSpec(
+            response_id=new_id(self.rng),
+            assertion_id=new_id(self.rng),
+            issuer=self.entity_id,
+            issue_instant=now,
+            name_id=name_id,
+            name_id_format=name_id_format,
+            name_id_sp_name_qualifier=sp.entity_id
+            if name_id_format == c.NAMEID_PERSISTENT
+            else None,
+            destination=login.acs.location,
+            in_response_to=login.request.id if login.request else None,
+            recipient=login.acs.location,
+            subject_in_response_to=login.request.id if login.request else None,
+            subject_not_on_or_after=now + lifetime,
+            audience_restrictions=((sp.entity_id,),),
+            not_before=now - preset.not_before_skew,
+            not_on_or_after=now + lifetime,
+            authn_instant=session.authn_instant,
+            session_index=session.session_index,
+            session_not_on_or_after=(
+                session.authn_instant + preset.session_lifetime if preset.session_lifetime else None
+            ),
+            authn_context_class=preset.authn_context_class,
+            attributes=tuple(
+                Attribute(name, tuple(values), name_format, friendly)
+                for name, (values, name_format, friendly) in self._attribute_table(
+                    attributes, preset
+                ).items()
+                if values
+            ),
+            typed_attribute_values=preset.typed_attribute_values,
+            issuer_format_entity=preset.issuer_format_entity,
+        )
+        if status is not None:
+            spec = replace(
+                spec,
+                status_code=status[0],
+                status_subcode=status[1],
+                status_message=status[2],
+                include_assertion=False,
+            )
+        protection = Protection(
+            key=self.signing_key,
+            sign_assertion=sign_assertion,
+            sign_response=sign_response,
+            signature=choice,
+            encrypt_to=encrypt_to,
+            encryption=encryption,
+        )
+        flaw_calls = [call for name in sorted(self.flaws) for call in FLAWS_BY_NAME[name].mutators]
+        plan_calls = [call for entry in self.plan.take(sp.entity_id) for call in entry.mutators]
+        all_calls = flaw_calls + calls + plan_calls
+        if any(call.name == "wrong-key" for call in all_calls):
+            self.attacker_key()
+        return Draft(spec, protection), all_calls, verdicts
+
+    def _attributes(self, user: User, preset: Preset) -> dict[str, list[str]]:
+        group_ids = self.directory.group_ids()
+        values = {m.name: user.field_values(m.source, group_ids) for m in preset.attributes}
+        for name, extra in user.attributes.items():
+            values.setdefault(name, list(extra))
+        return values
+
+    @staticmethod
+    def _attribute_table(
+        values: Mapping[str, list[str]], preset: Preset
+    ) -> dict[str, tuple[list[str], str | None, str | None]]:
+        formats = {m.name: (m.name_format, m.friendly_name) for m in preset.attributes}
+        default_format = preset.attributes[0].name_format if preset.attributes else None
+        return {
+            name: (list(v), *formats.get(name, (default_format, None)))
+            for name, v in values.items()
+        }
+
+    def sso(
+        self,
+        sp_entity_id: str,
+        user_name: str,
+        *,
+        authn_request: bytes | None = None,
+        relay_state: str | None = None,
+    ) -> OutgoingMessage:
+        """In-process SSO for the harness: no browser, no HTTP. ``authn_request`` is the
+        AuthnRequest XML (None for IdP-initiated); the user is signed in without a password."""
+        if authn_request is None:
+            login = self.start_idp_initiated(sp_entity_id, relay_state)
+        else:
+            login = self.receive_authn_request(
+                c.BINDING_HTTP_POST,
+                saml_request=encode_post_value(authn_request),
+                relay_state=relay_state,
+            )
+        user = self.directory.get_user(user_name)
+        if user is None:
+            raise LoginError("bad-credentials", f"no user {user_name!r}")
+        if not user.active:
+            raise LoginError("user-inactive", "this account is disabled")
+        return self.issue_response(login, user)
+
+    # ------------------------------------------------------------------------ single logout
+
+    def receive_slo(
+        self,
+        binding: str,
+        *,
+        query: str | None = None,
+        form: Mapping[str, str] | None = None,
+        session: IdPSession | None = None,
+    ) -> OutgoingMessage | None:
+        """Handle a LogoutRequest from an SP or a LogoutResponse in an IdP-driven chain.
+
+        Returns the next message to deliver, or None when the logout is complete and there
+        is nobody to answer (an IdP-initiated logout): the app shows a "signed out" page.
+        """
+        form = form or {}
+        if binding == c.BINDING_HTTP_REDIRECT:
+            is_request = "SAMLRequest=" in (query or "") or (query or "").startswith("SAMLRequest")
+        else:
+            is_request = "SAMLRequest" in form
+        kind = "LogoutRequest" if is_request else "LogoutResponse"
+        value = form.get("SAMLRequest" if is_request else "SAMLResponse")
+        xml, redirect, relay_state = self._decode(
+            kind, binding, query, value, form.get("RelayState")
+        )
+        if is_request:
+            return self._logout_request(binding, xml, redirect, relay_state, session)
+        return self._logout_response(binding, xml, redirect, relay_state)
+
+    def _verify_sp_message(
+        self,
+        sp: ServiceProvider,
+        xml: bytes,
+        redirect: RedirectMessage | None,
+        verdicts: list[Verdict],
+    ) -> bool:
+        try:
+            return self._verify_request_signature(sp, xml, redirect, verdicts)
+        except (SAMLError, XMLSecurityError) as exc:
+            raise IdPError(
+                403, getattr(exc, "reason", "bad-signature"), getattr(exc, "rule", ""), str(exc)
+            ) from exc
+
+    def _logout_request(
+        self,
+        binding: str,
+        xml: bytes,
+        redirect: RedirectMessage | None,
+        relay_state: str | None,
+        session: IdPSession | None,
+    ) -> OutgoingMessage | None:
+        kind = "LogoutRequest"
+        verdicts: list[Verdict] = []
+        try:
+            request = parse_logout_request(xml)
+        except SAMLError as exc:
+            raise self._refuse(
+                IdPError(400, exc.reason, exc.rule, exc.message),
+                kind=kind,
+                binding=binding,
+                xml=xml,
+            ) from exc
+        sp = self.sps.get(request.issuer)
+        context = _Context(request.issuer, request.id, relay_state)
+        try:
+            if sp is None:
+                raise IdPError(
+                    400,
+                    "unknown-sp",
+                    "SAML-PROF-4.4.4.1",
+                    f"no SP {request.issuer!r} is registered",
+                )
+            signed = self._verify_sp_message(sp, xml, redirect, verdicts)
+            if not signed and not self.has_flaw("accept-unsigned-requests"):
+                # Profiles 4.4.4.1: the requester MUST authenticate itself (sign) on front channels.
+                raise IdPError(
+                    403, "unsigned-request", "SAML-PROF-4.4.4.1", "a LogoutRequest must be signed"
+                )
+            self._check_destination(request.destination, self.slo_url, signed, binding)
+            if request.not_on_or_after is not None and request.not_on_or_after <= self.clock.now():
+                raise IdPError(
+                    400, "expired-request", "SAML-CORE-3.7.1", "the LogoutRequest has expired"
+                )
+            if sp.metadata.slo_endpoint() is None:
+                raise IdPError(
+                    400, "no-slo-endpoint", "SAML-PROF-4.4.4.2", "the SP has no SLO endpoint"
+                )
+        except IdPError as error:
+            raise self._refuse(
+                error, kind=kind, binding=binding, xml=xml, verdicts=verdicts, context=context
+            ) from None
+        assert sp is not None
+        verdicts.append(Verdict("signature", "pass" if signed else "warn", "SAML-PROF-4.4.4.1", ""))
+        sessions = self.sessions.find(sp.entity_id, request.name_id, request.session_indexes)
+        if session is not None and session not in sessions and sp.entity_id in session.participants:
+            sessions.append(session)
+        self.journal.record(
+            time=self.clock.now(),
+            direction="in",
+            kind=kind,
+            binding=binding,
+            sp=sp.entity_id,
+            xml=_text(xml),
+            message_id=request.id,
+            relay_state=relay_state,
+            verdicts=tuple(verdicts),
+            details={"sessions": len(sessions), "name_id": request.name_id},
+        )
+        others: list[Participant] = []
+        user_name = request.name_id
+        for found in sessions:
+            user_name = found.user_name
+            others.extend(p for e, p in found.participants.items() if e != sp.entity_id)
+            self.sessions.end(found.id)
+        progress = _LogoutProgress(
+            user_name=user_name,
+            remaining=others,
+            origin_sp=sp.entity_id,
+            origin_request_id=request.id,
+            origin_relay_state=relay_state,
+            origin_binding=binding,
+        )
+        return self._continue_logout(progress)
+
+    def start_logout(self, session: IdPSession) -> OutgoingMessage | None:
+        """IdP-initiated SLO: end ``session`` and tell every SP that got an assertion in it."""
+        self.sessions.end(session.id)
+        progress = _LogoutProgress(
+            user_name=session.user_name,
+            remaining=list(session.participants.values()),
+            session_index=session.session_index,
+        )
+        return self._continue_logout(progress)
+
+    def _continue_logout(self, progress: _LogoutProgress) -> OutgoingMessage | None:
+        while progress.remaining:
+            participant = progress.remaining.pop(0)
+            sp = self.sps.get(participant.sp_entity_id)
+            endpoint = sp.metadata.slo_endpoint() if sp else None
+            if sp is None or endpoint is None:
+                progress.partial = True
+                continue
+            handle = secrets.token_urlsafe(18)
+            self._logouts[handle] = progress
+            while len(self._logouts) > MAX_PENDING:
+                self._logouts.popitem(last=False)
+            now = self.clock.now()
+            request = LogoutRequest(
+                id=new_id(self.rng),
+                issue_instant=now,
+                issuer=self.entity_id,
+                name_id=participant.name_id,
+                name_id_format=participant.name_id_format,
+                session_indexes=(progress.session_index,) if progress.session_index else (),
+                destination=endpoint.location,
+                not_on_or_after=now + dt.timedelta(minutes=5),
+                reason=c.LOGOUT_USER,
+            )
+            progress.waiting_for = request.id
+            return self._send(
+                "LogoutRequest",
+                build_logout_request(request),
+                endpoint.binding,
+                endpoint.location,
+                "SAMLRequest",
+                handle,
+                sp.entity_id,
+            )
+        if progress.origin_sp is None:
+            return None
+        sp = self.sps[progress.origin_sp]
+        endpoint = sp.metadata.slo_endpoint(progress.origin_binding) or sp.metadata.slo_endpoint()
+        assert endpoint is not None
+        location = endpoint.response_location or endpoint.location
+        response = LogoutResponse(
+            id=new_id(self.rng),
+            issue_instant=self.clock.now(),
+            issuer=self.entity_id,
+            in_response_to=progress.origin_request_id,
+            status_code=c.STATUS_PARTIAL_LOGOUT if progress.partial else c.STATUS_SUCCESS,
+            destination=location,
+        )
+        return self._send(
+            "LogoutResponse",
+            build_logout_response(response),
+            endpoint.binding,
+            location,
+            "SAMLResponse",
+            progress.origin_relay_state,
+            sp.entity_id,
+        )
+
+    def _send(
+        self,
+        kind: str,
+        root: etree._Element,
+        binding: str,
+        location: str,
+        parameter: str,
+        relay_state: str | None,
+        sp: str,
+    ) -> OutgoingMessage:
+        """Sign and encode a logout message for ``binding`` (Profiles 4.4.4.1: always signed)."""
+        algorithm = (
+            "ecdsa-sha256" if self.signing_key.key_type == "ec" else self.preset.signature.algorithm
+        )
+        if binding == c.BINDING_HTTP_REDIRECT:
+            xml = to_bytes(root)
+            query = encode_redirect_query(
+                xml,
+                parameter=parameter,
+                relay_state=relay_state,
+                key_pair=self.signing_key,
+                algorithm=algorithm,
+            )
+            message = OutgoingMessage(
+                kind, binding, redirect_url(location, query), xml, {}, sp, root.get("ID")
+            )
+        else:
+            signed = sign_element(root, self.signing_key, SignatureChoice.for_algorithm(algorithm))
+            xml = to_bytes(signed)
+            fields = {parameter: encode_post_value(xml)}
+            if relay_state is not None:
+                fields["RelayState"] = relay_state
+            message = OutgoingMessage(
+                kind, c.BINDING_HTTP_POST, location, xml, fields, sp, root.get("ID")
+            )
+        self.journal.record(
+            time=self.clock.now(),
+            direction="out",
+            kind=kind,
+            binding=binding,
+            sp=sp,
+            xml=xml.decode(),
+            message_id=root.get("ID"),
+            in_response_to=root.get("InResponseTo"),
+            relay_state=relay_state,
+        )
+        return message
+
+    def _logout_response(
+        self, binding: str, xml: bytes, redirect: RedirectMessage | None, relay_state: str | None
+    ) -> OutgoingMessage | None:
+        kind = "LogoutResponse"
+        verdicts: list[Verdict] = []
+        try:
+            response = parse_logout_response(xml)
+        except SAMLError as exc:
+            raise self._refuse(
+                IdPError(400, exc.reason, exc.rule, exc.message),
+                kind=kind,
+                binding=binding,
+                xml=xml,
+            ) from exc
+        progress = self._logouts.pop(relay_state, None) if relay_state else None
+        context = _Context(response.issuer, response.id, relay_state)
+        try:
+            sp = self.sps.get(response.issuer)
+            if sp is None:
+                raise IdPError(
+                    400,
+                    "unknown-sp",
+                    "SAML-PROF-4.4.4.2",
+                    f"no SP {response.issuer!r} is registered",
+                )
+            if progress is None or response.in_response_to != progress.waiting_for:
+                raise IdPError(
+                    400,
+                    "unexpected-response",
+                    "SAML-CORE-3.2.2",
+                    "this LogoutResponse answers no logout in progress (InResponseTo/RelayState)",
+                )
+            signed = self._verify_sp_message(sp, xml, redirect, verdicts)
+            if not signed and not self.has_flaw("accept-unsigned-requests"):
+                raise IdPError(
+                    403, "unsigned-response", "SAML-PROF-4.4.4.2", "a LogoutResponse must be signed"
+                )
+        except IdPError as error:
+            raise self._refuse(
+                error, kind=kind, binding=binding, xml=xml, verdicts=verdicts, context=context
+            ) from None
+        if response.status_code != c.STATUS_SUCCESS:
+            progress.partial = True
+            verdicts.append(Verdict("status", "warn", "SAML-CORE-3.2.2.2", response.status_code))
+        self.journal.record(
+            time=self.clock.now(),
+            direction="in",
+            kind=kind,
+            binding=binding,
+            sp=response.issuer,
+            xml=_text(xml),
+            message_id=response.id,
+            in_response_to=response.in_response_to,
+            relay_state=relay_state,
+            verdicts=tuple(verdicts),
+        )
+        progress.done.append(response.issuer)
+        return self._continue_logout(progress)
+
+
+def _text(xml: bytes | None) -> str | None:
+    if xml is None:
+        return None
+    return xml.decode("utf-8", "replace")

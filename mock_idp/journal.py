@@ -1,0 +1,105 @@
+"""The journal: every SAML message received and sent, decoded, with the verdicts on it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One judgement on a message: ``outcome`` is pass, fail or warn; ``rule`` the clause."""
+
+    check: str
+    outcome: str
+    rule: str
+    message: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "check": self.check,
+            "outcome": self.outcome,
+            "rule": self.rule,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    seq: int
+    time: dt.datetime
+    direction: str  # "in" (received) or "out" (sent)
+    kind: str  # AuthnRequest, Response, LogoutRequest, LogoutResponse, or Error
+    binding: str | None
+    sp: str | None
+    xml: str | None
+    message_id: str | None = None
+    in_response_to: str | None = None
+    relay_state: str | None = None
+    user: str | None = None
+    verdicts: tuple[Verdict, ...] = ()
+    mutators: tuple[str, ...] = ()
+    error: dict[str, str] | None = None
+    details: dict[str, object] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "seq": self.seq,
+            "time": self.time.isoformat().replace("+00:00", "Z"),
+            "direction": self.direction,
+            "kind": self.kind,
+            "binding": self.binding,
+            "sp": self.sp,
+            "message_id": self.message_id,
+            "in_response_to": self.in_response_to,
+            "relay_state": self.relay_state,
+            "user": self.user,
+            "verdicts": [v.to_json() for v in self.verdicts],
+            "mutators": list(self.mutators),
+            "error": self.error,
+            "details": self.details,
+            "xml": self.xml,
+        }
+
+
+class Journal:
+    def __init__(self, limit: int = 10_000) -> None:
+        self._entries: list[JournalEntry] = []
+        self._seq = 0
+        self._limit = limit
+
+    def record(self, **fields: object) -> JournalEntry:
+        self._seq += 1
+        entry = JournalEntry(seq=self._seq, **fields)  # type: ignore[arg-type]
+        self._entries.append(entry)
+        if len(self._entries) > self._limit:  # bounded memory under load tests
+            del self._entries[: len(self._entries) - self._limit]
+        return entry
+
+    def entries(
+        self,
+        *,
+        kind: str | None = None,
+        direction: str | None = None,
+        sp: str | None = None,
+        since: int = 0,
+        limit: int | None = None,
+    ) -> list[JournalEntry]:
+        selected: Iterable[JournalEntry] = (
+            e
+            for e in self._entries
+            if e.seq > since
+            and (kind is None or e.kind == kind)
+            and (direction is None or e.direction == direction)
+            and (sp is None or e.sp == sp)
+        )
+        result = list(selected)
+        return result[-limit:] if limit else result
+
+    def last(self, kind: str | None = None) -> JournalEntry | None:
+        found = self.entries(kind=kind)
+        return found[-1] if found else None
+
+    def clear(self) -> None:
+        self._entries.clear()
