@@ -117,8 +117,11 @@ Filter = Compare | Present | And | Or | Not | ValuePath
 # ---------------------------------------------------------------------------------------------
 # Tokenizer and parser (shared with path.py through ``Parser``)
 
-_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*|\$ref", re.IGNORECASE)
-_URN = re.compile(r"urn:[A-Za-z0-9][A-Za-z0-9-]{0,31}:\S+", re.IGNORECASE)
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*|\$ref", re.IGNORECASE | re.ASCII)
+# RFC 8141 URN characters (parentheses excepted: they delimit filter tokens).
+_URN = re.compile(
+    r"urn:[A-Za-z0-9][A-Za-z0-9-]{0,31}:[A-Za-z0-9+,\-.:=@;$_!*'%/?#~&]+", re.IGNORECASE | re.ASCII
+)
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 _DELIMITERS = '()[]"'
 _SPACE = " \t\r\n"
@@ -212,6 +215,8 @@ class Parser:
                     value = json.loads(text[i : end + 1])
                 except ValueError as exc:
                     raise self.fail(f"invalid string literal ({exc.args[0]})", i) from None
+                if not _encodable(value):
+                    raise self.fail("the string holds a lone surrogate, not Unicode text", i)
                 tokens.append(Token("string", value, i, end + 1))
                 i = end + 1
             else:
@@ -356,7 +361,21 @@ def _show(token: Token) -> str:
     if token.kind == "string":
         return "a string"
     text = token.text if len(token.text) <= 40 else token.text[:40] + "..."
-    return f"'{text}'"
+    return f"'{printable(text)}'"
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def printable(text: str) -> str:
+    """``text`` safe to put in an error detail: lone surrogates (which JSON escapes can carry
+    but UTF-8 cannot encode) become backslash escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def parse_filter(text: str) -> Filter:

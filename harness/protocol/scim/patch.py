@@ -64,7 +64,15 @@ from harness.protocol.scim.errors import (
     mutability,
     no_target,
 )
-from harness.protocol.scim.filter import And, Compare, Filter, element_matches, get_key, is_present
+from harness.protocol.scim.filter import (
+    And,
+    Compare,
+    Filter,
+    element_matches,
+    get_key,
+    is_present,
+    printable,
+)
 from harness.protocol.scim.path import PatchPath, parse_path, resolve_patch_path
 from harness.protocol.scim.schema import (
     PATCH_OP_SCHEMA,
@@ -104,7 +112,7 @@ def apply_patch(resource: dict[str, Any], body: Any, rt: ResourceType) -> PatchR
             patcher.apply(operation)
         except ScimError as error:
             where = f"Operations[{operation.index}] ({operation.op}"
-            where += f" {operation.path})" if operation.path is not None else ")"
+            where += f" {printable(operation.path)})" if operation.path is not None else ")"
             raise ScimError(error.status, f"{where}: {error.detail}", error.scim_type) from None
     patcher.tidy_extensions()
     return PatchResult(doc, doc != resource, deviations)

@@ -78,6 +78,8 @@ def coerce_single(attribute: Attribute, value: Any, where: str, deviations: list
         return float(value)
     if not isinstance(value, str):
         raise invalid_value(f"{where} must be a string, not {_kind(value)}")
+    if not _encodable(value):
+        raise invalid_value(f"{where} holds a lone surrogate, not Unicode text")
     if kind == "dateTime":
         instant = parse_datetime(value)
         if instant is None:
@@ -118,6 +120,14 @@ def _complex(
         if coerced is not None:
             out[sub.name] = coerced
     return out or None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _kind(value: Any) -> str:

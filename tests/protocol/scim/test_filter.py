@@ -457,3 +457,14 @@ def test_not_is_the_complement_and_ne_null_is_pr(f: Filter, doc: dict[str, Any])
     if isinstance(f, Compare) and f.value is None:
         present = evaluate(Present(f.path), doc, USER_RESOURCE)
         assert evaluate(f, doc, USER_RESOURCE) is (present if f.op == "ne" else not present)
+
+
+def test_lone_surrogates_are_refused_and_never_reach_an_error_detail() -> None:
+    assert "surrogate" in invalid('userName eq "\\ud800"').detail
+    error = invalid("user\ud800Name eq 1")
+    error.detail.encode("utf-8")  # the detail can be sent as UTF-8
+    assert "\\ud800" in error.detail
+
+
+def test_attribute_names_are_ascii() -> None:
+    invalid("\u212aey pr")  # KELVIN SIGN folds to "k"; it is still no ALPHA

@@ -673,3 +673,9 @@ def test_hostile_bodies_raise_only_scim_errors(junk: Any) -> None:
                 apply_patch(doc, candidate, rt)
             except ScimError as error:
                 assert error.status == 400
+
+
+def test_error_details_are_always_encodable() -> None:
+    error = refused(user(), {"op": "add", "path": "x\ud800", "value": 1}, scim_type="invalidPath")
+    error.detail.encode("utf-8")
+    refused(user(), {"op": "add", "path": "title", "value": "\udfff"}, scim_type="invalidValue")

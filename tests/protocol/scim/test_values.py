@@ -133,3 +133,7 @@ def test_any_json_is_coerced_or_refused_with_invalid_value(value: Any) -> None:
                 coerce(attribute, value, attribute.name, [])
             except ScimError as error:
                 assert error.scim_type == "invalidValue"
+
+
+def test_lone_surrogates_are_refused() -> None:
+    bad(attr("title"), "a\ud800", "surrogate")
