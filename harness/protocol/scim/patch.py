@@ -437,10 +437,14 @@ class _Patcher:
     ) -> None:
         """Write a multi-valued attribute back: primary settled, empty means unassigned."""
         if attribute.sub("primary") is not None:
-            winners = [i for i in touched if elements[i].get("primary") is True]
+            winners = [
+                i
+                for i in touched
+                if isinstance(elements[i], dict) and elements[i].get("primary") is True
+            ]
             if winners:
                 for i, element in enumerate(elements):
-                    if i not in winners and element.get("primary") is True:
+                    if i not in winners and isinstance(element, dict) and element.get("primary"):
                         elements[i] = {**element, "primary": False}
             check_one_primary(attribute, elements, where)
         if elements:
