@@ -653,10 +653,7 @@ class MockIdP:
         )
 
     def _mutation_context(self, now: dt.datetime) -> MutationContext:
-        return MutationContext(now=now, rng=self.rng, attacker_key=self._attacker_key_if_needed())
-
-    def _attacker_key_if_needed(self) -> KeyPair | None:
-        return self._attacker_key
+        return MutationContext(now=now, rng=self.rng, attacker_key=self._attacker_key)
 
     def _deliver_response(
         self,
@@ -950,36 +947,13 @@ class MockIdP:
                 binding=binding,
                 xml=xml,
             ) from exc
-        sp = self.sps.get(request.issuer)
         context = _Context(request.issuer, request.id, relay_state)
         try:
-            if sp is None:
-                raise IdPError(
-                    400,
-                    "unknown-sp",
-                    "SAML-PROF-4.4.4.1",
-                    f"no SP {request.issuer!r} is registered",
-                )
-            signed = self._verify_sp_message(sp, xml, redirect, verdicts)
-            if not signed and not self.has_flaw("accept-unsigned-requests"):
-                # Profiles 4.4.4.1: the requester MUST authenticate itself (sign) on front channels.
-                raise IdPError(
-                    403, "unsigned-request", "SAML-PROF-4.4.4.1", "a LogoutRequest must be signed"
-                )
-            self._check_destination(request.destination, self.slo_url, signed, binding)
-            if request.not_on_or_after is not None and request.not_on_or_after <= self.clock.now():
-                raise IdPError(
-                    400, "expired-request", "SAML-CORE-3.7.1", "the LogoutRequest has expired"
-                )
-            if sp.metadata.slo_endpoint() is None:
-                raise IdPError(
-                    400, "no-slo-endpoint", "SAML-PROF-4.4.4.2", "the SP has no SLO endpoint"
-                )
+            sp, signed = self._judge_logout_request(request, xml, redirect, binding, verdicts)
         except IdPError as error:
             raise self._refuse(
                 error, kind=kind, binding=binding, xml=xml, verdicts=verdicts, context=context
             ) from None
-        assert sp is not None
         verdicts.append(Verdict("signature", "pass" if signed else "warn", "SAML-PROF-4.4.4.1", ""))
         sessions = self.sessions.find(sp.entity_id, request.name_id, request.session_indexes)
         if session is not None and session not in sessions and sp.entity_id in session.participants:
@@ -1011,6 +985,36 @@ class MockIdP:
             origin_binding=binding,
         )
         return self._continue_logout(progress)
+
+    def _judge_logout_request(
+        self,
+        request: LogoutRequest,
+        xml: bytes,
+        redirect: RedirectMessage | None,
+        binding: str,
+        verdicts: list[Verdict],
+    ) -> tuple[ServiceProvider, bool]:
+        sp = self.sps.get(request.issuer)
+        if sp is None:
+            raise IdPError(
+                400, "unknown-sp", "SAML-PROF-4.4.4.1", f"no SP {request.issuer!r} is registered"
+            )
+        signed = self._verify_sp_message(sp, xml, redirect, verdicts)
+        if not signed and not self.has_flaw("accept-unsigned-requests"):
+            # Profiles 4.4.4.1: the requester MUST authenticate itself (sign) on front channels.
+            raise IdPError(
+                403, "unsigned-request", "SAML-PROF-4.4.4.1", "a LogoutRequest must be signed"
+            )
+        self._check_destination(request.destination, self.slo_url, signed, binding)
+        if request.not_on_or_after is not None and request.not_on_or_after <= self.clock.now():
+            raise IdPError(
+                400, "expired-request", "SAML-CORE-3.7.1", "the LogoutRequest has expired"
+            )
+        if sp.metadata.slo_endpoint() is None:
+            raise IdPError(
+                400, "no-slo-endpoint", "SAML-PROF-4.4.4.2", "the SP has no SLO endpoint"
+            )
+        return sp, signed
 
     def start_logout(self, session: IdPSession) -> OutgoingMessage | None:
         """IdP-initiated SLO: end ``session`` and tell every SP that got an assertion in it."""
@@ -1058,9 +1062,14 @@ class MockIdP:
             )
         if progress.origin_sp is None:
             return None
-        sp = self.sps[progress.origin_sp]
-        endpoint = sp.metadata.slo_endpoint(progress.origin_binding) or sp.metadata.slo_endpoint()
-        assert endpoint is not None
+        origin = self.sps.get(progress.origin_sp)
+        endpoint = None
+        if origin is not None:
+            endpoint = origin.metadata.slo_endpoint(progress.origin_binding)
+            endpoint = endpoint or origin.metadata.slo_endpoint()
+        if origin is None or endpoint is None:  # the SP was removed while the logout ran
+            return None
+        sp = origin
         location = endpoint.response_location or endpoint.location
         response = LogoutResponse(
             id=new_id(self.rng),
