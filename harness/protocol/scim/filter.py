@@ -25,8 +25,10 @@ follows them; keep the two in step.
 5. ``ne`` is the negation of ``eq`` per value; ``not`` is the plain complement (two-valued
    logic: there is no "unknown", so SQL must not let NULL leak through NOT).
 6. Strings (and references, binary) compare after ``str.lower()`` on both sides unless the
-   attribute is caseExact; gt/ge/lt/le compare the (folded) strings by code point; co/sw/ew are
-   substring/prefix/suffix tests (the empty literal matches every present string).
+   attribute is caseExact (``lower``, not ``casefold``, to stay close to SQL ``lower()``);
+   gt/ge/lt/le compare the (folded) strings by code point; co/sw/ew are substring/prefix/suffix
+   tests. The literal ``""`` is an ordinary string: ``x eq ""`` matches nothing (an empty value
+   is absent, rule 1), ``x ne ""`` everything, ``x co ""`` every present string.
 7. dateTime values compare as instants (``_datetimes.parse_datetime``: zone-less means UTC);
    ``resolve_filter`` rewrites dateTime literals to the canonical UTC spelling.
 8. Booleans: eq/ne only. Integers/decimals: numerically, no co/sw/ew. Binary: eq/ne only.

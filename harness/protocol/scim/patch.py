@@ -31,7 +31,8 @@ Rules, per operation (A is the attribute a path names, S a sub-attribute, F a va
   ``emails[type eq "work"].value`` for a user without a work email and expects
   ``{"type": "work", "value": ...}``): the new element is the filter's ``eq`` comparisons joined by
   ``and`` plus the value. A filter that is not such a conjunction cannot say what to create:
-  400 noTarget.
+  400 noTarget. A path-less value keyed by such a path (Entra's ``pathless-dotted-key``) creates
+  the element the same way, for replace too.
 - remove ``members`` with a value array removes just those members (Entra), the
   ``members-remove-with-value`` deviation; it works the same on any multi-valued complex
   attribute, an element going when it matches every sub-attribute given.
@@ -237,7 +238,9 @@ class _Patcher:
             return  # removing from an extension the resource does not have
         op = operation.op
         if path.value_filter is not None:
-            self._filtered(op, container, attribute, path.value_filter, sub, value, where)
+            # An Entra path-less key with a filter creates its element like add does.
+            create = op == "add" or pathless
+            self._filtered(op, container, attribute, path.value_filter, sub, value, where, create)
         elif sub is not None:
             if attribute.multi_valued:
                 self._every_element(op, container, attribute, sub, value, where)
@@ -369,6 +372,7 @@ class _Patcher:
         sub: Attribute | None,
         value: Any,
         where: str,
+        create: bool,
     ) -> None:
         elements = [
             dict(e) if isinstance(e, dict) else e for e in container.get(attribute.name) or []
@@ -394,7 +398,7 @@ class _Patcher:
             single = self._single(attribute, value, where)
             new = coerce_single(attribute, single, where, self.deviations)
         if not matched:
-            if op == "replace":
+            if not create:
                 raise no_target(f"no value of {attribute.name} matches the filter in {where}")
             if new is None:
                 return  # adding nothing where nothing matches

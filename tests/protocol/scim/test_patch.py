@@ -685,3 +685,11 @@ def test_error_details_are_always_encodable() -> None:
     error = refused(user(), {"op": "add", "path": "x\ud800", "value": 1}, scim_type="invalidPath")
     error.detail.encode("utf-8")
     refused(user(), {"op": "add", "path": "title", "value": "\udfff"}, scim_type="invalidValue")
+
+
+def test_entra_pathless_filter_key_creates_the_missing_element() -> None:
+    doc = user()
+    del doc["emails"]
+    result = patch(doc, {"op": "replace", "value": {'emails[type eq "work"].value': "w@x"}})
+    assert result.resource["emails"] == [{"type": "work", "value": "w@x"}]
+    assert codes(result) == ["pathless-dotted-key"]
