@@ -18,6 +18,7 @@ from reference_sp.tables import scim_journal
 
 PRUNE_EVERY = 200  # inserts between two prunes of one organisation's journal
 _REDACTED_HEADERS = {"authorization", "cookie"}
+_INSERT = insert(scim_journal)
 
 
 @dataclass(frozen=True)
@@ -83,19 +84,20 @@ class Journal:
         duration_ms: float,
     ) -> None:
         conn.execute(
-            insert(scim_journal).values(
-                org_pk=org_pk,
-                at=at,
-                method=method,
-                path=path,
-                query=query,
-                request_headers=json.dumps(redact(headers)),
-                request_body=request_body.decode("utf-8", "replace"),
-                status=status,
-                response_body=response_body.decode("utf-8", "replace"),
-                deviations=json.dumps([d.to_json() for d in deviations]),
-                duration_ms=duration_ms,
-            )
+            _INSERT,
+            {
+                "org_pk": org_pk,
+                "at": at,
+                "method": method,
+                "path": path,
+                "query": query,
+                "request_headers": json.dumps(redact(headers)),
+                "request_body": request_body.decode("utf-8", "replace"),
+                "status": status,
+                "response_body": response_body.decode("utf-8", "replace"),
+                "deviations": json.dumps([d.to_json() for d in deviations]),
+                "duration_ms": duration_ms,
+            },
         )
         count = self._since_prune.get(org_pk, 0) + 1
         if count >= PRUNE_EVERY:

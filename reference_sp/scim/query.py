@@ -284,11 +284,10 @@ class _ValueRows(_Source):
     def exists_value(self, condition: Condition) -> ColumnElement[bool]:
         v = attribute_values.alias()
         column = {"number": v.c.v_num, "ci": v.c.v_ci}.get(self.kind, v.c.v_exact)
-        conditions = [
-            v.c.resource_pk == resources.c.pk,
-            v.c.attr == self.attr,
-            _present_value(v),
-        ]
+        # Inside ``attr[...]`` the row's own element (and through it, its resource) anchors
+        # the subquery: correlation to ``resources`` reaches one level only.
+        owner = self.element.c.resource_pk if self.element is not None else resources.c.pk
+        conditions = [v.c.resource_pk == owner, v.c.attr == self.attr, _present_value(v)]
         if self.sub is not None:
             conditions.append(v.c.sub == self.sub)
         if self.element is not None:

@@ -137,7 +137,12 @@ class ScimEndpoints:
             def bound(conn: Connection, c: _Call, devs: list[Deviation]) -> ScimResult:
                 return operation(conn, c, devs, **request.path_params)
 
-            result = await run_in_threadpool(self.handle, call, bound)
+            if self.db.is_sqlite:
+                # SQLite work is serialised in-process and takes well under a millisecond:
+                # a hop to the thread pool would cost more than it frees the event loop.
+                result = self.handle(call, bound)
+            else:
+                result = await run_in_threadpool(self.handle, call, bound)
             return _scim_response(result)
 
         every = ["GET", "POST", "PUT", "PATCH", "DELETE"]

@@ -14,7 +14,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from harness.protocol.scim import errors
@@ -80,6 +89,38 @@ _COLUMNS = (
 )
 
 
+# Hot statements are built once, with bind parameters: building a statement (an alias copies
+# every column) costs more than running it on SQLite.
+_MEMBER = resources.alias("member")
+_GROUP = resources.alias("grp")
+_BY_ID = select(*_COLUMNS).where(
+    resources.c.id == bindparam("id"),
+    resources.c.org_pk == bindparam("org_pk"),
+    resources.c.rtype == bindparam("rtype"),
+)
+_BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
+_MEMBERS_OF = (
+    select(memberships.c.group_pk, _MEMBER.c.id, _MEMBER.c.rtype, memberships.c.display)
+    .join(_MEMBER, _MEMBER.c.pk == memberships.c.member_pk)
+    .where(memberships.c.group_pk.in_(bindparam("pks", expanding=True)))
+    .order_by(memberships.c.group_pk, _MEMBER.c.pk)
+)
+_GROUPS_OF = (
+    select(memberships.c.member_pk, _GROUP.c.id, _GROUP.c.display_name)
+    .join(_GROUP, _GROUP.c.pk == memberships.c.group_pk)
+    .where(memberships.c.member_pk.in_(bindparam("pks", expanding=True)))
+    .order_by(memberships.c.member_pk, _GROUP.c.pk)
+)
+_INSERT_RESOURCE = insert(resources)
+_INSERT_VALUES = insert(attribute_values)
+_INSERT_MEMBERSHIPS = insert(memberships)
+_USER_NAME_TAKEN = select(resources.c.pk).where(
+    resources.c.org_pk == bindparam("org_pk"),
+    resources.c.user_name_ci == bindparam("user_name_ci"),
+    resources.c.pk != bindparam("exclude_pk"),
+)
+
+
 def _from_row(row: Any) -> StoredResource:
     return StoredResource(
         pk=row.pk,
@@ -113,14 +154,8 @@ class ScimStore:
         relations: bool = True,
         for_update: bool = False,
     ) -> StoredResource:
-        query = select(*_COLUMNS).where(
-            resources.c.id == resource_id,
-            resources.c.org_pk == org_pk,
-            resources.c.rtype == rt.name,
-        )
-        if for_update:
-            query = query.with_for_update()
-        row = conn.execute(query).first()
+        query = _BY_ID_FOR_UPDATE if for_update else _BY_ID
+        row = conn.execute(query, {"id": resource_id, "org_pk": org_pk, "rtype": rt.name}).first()
         if row is None:
             raise errors.not_found(f"{rt.name} {resource_id} not found")
         stored = _from_row(row)
@@ -143,18 +178,21 @@ class ScimStore:
         conditions = [resources.c.org_pk == org_pk, resources.c.rtype == rt.name]
         if where is not None:
             conditions.append(where)
-        total = conn.execute(select(func.count()).select_from(resources).where(*conditions))
-        total_results = int(total.scalar_one())
-        if count == 0 or total_results < start_index:
-            return total_results, []
-        rows = conn.execute(
-            select(*_COLUMNS)
-            .where(*conditions)
-            .order_by(*order_by, resources.c.pk)
-            .offset(start_index - 1)
-            .limit(count)
-        ).all()
-        found = [_from_row(row) for row in rows]
+        found: list[StoredResource] = []
+        if count > 0:
+            rows = conn.execute(
+                select(*_COLUMNS)
+                .where(*conditions)
+                .order_by(*order_by, resources.c.pk)
+                .offset(start_index - 1)
+                .limit(count)
+            ).all()
+            found = [_from_row(row) for row in rows]
+        if start_index == 1 and len(found) < count:
+            total_results = len(found)  # the page holds everything: no COUNT query needed
+        else:
+            total = conn.execute(select(func.count()).select_from(resources).where(*conditions))
+            total_results = int(total.scalar_one())
         if relations:
             self.load_relations(conn, found)
         return total_results, found
@@ -166,23 +204,11 @@ class ScimStore:
         members_of: dict[int, list[Member]] = {pk: [] for pk in groups}
         groups_of: dict[int, list[GroupRef]] = {pk: [] for pk in users}
         if groups:
-            member = resources.alias("member")
-            member_rows = conn.execute(
-                select(memberships.c.group_pk, member.c.id, member.c.rtype, memberships.c.display)
-                .join(member, member.c.pk == memberships.c.member_pk)
-                .where(memberships.c.group_pk.in_(groups))
-                .order_by(memberships.c.group_pk, member.c.pk)
-            )
+            member_rows = conn.execute(_MEMBERS_OF, {"pks": list(groups)})
             for group_pk, member_id, rtype, display in member_rows:
                 members_of[group_pk].append(Member(member_id, rtype, display))
         if users:
-            group = resources.alias("grp")
-            group_rows = conn.execute(
-                select(memberships.c.member_pk, group.c.id, group.c.display_name)
-                .join(group, group.c.pk == memberships.c.group_pk)
-                .where(memberships.c.member_pk.in_(users))
-                .order_by(memberships.c.member_pk, group.c.pk)
-            )
+            group_rows = conn.execute(_GROUPS_OF, {"pks": list(users)})
             for member_pk, group_id, display in group_rows:
                 groups_of[member_pk].append(GroupRef(group_id, display))
         for pk, stored in groups.items():
@@ -202,15 +228,16 @@ class ScimStore:
         resource_id = self.new_id()
         try:
             pk = conn.execute(
-                insert(resources).values(
-                    org_pk=org_pk,
-                    rtype=rt.name,
-                    id=resource_id,
-                    version=1,
-                    created=now,
-                    last_modified=now,
+                _INSERT_RESOURCE,
+                {
+                    "org_pk": org_pk,
+                    "rtype": rt.name,
+                    "id": resource_id,
+                    "version": 1,
+                    "created": now,
+                    "last_modified": now,
                     **self._columns(rt, doc),
-                )
+                },
             ).inserted_primary_key
         except IntegrityError as exc:  # a concurrent create won the race
             raise errors.uniqueness(f"userName {doc.get('userName')!r} is already taken") from exc
@@ -320,20 +347,19 @@ class ScimStore:
     ) -> None:
         if rt.name != "User":
             return
-        query = select(resources.c.pk).where(
-            resources.c.org_pk == org_pk,
-            resources.c.user_name_ci == str(doc["userName"]).lower(),
-        )
-        if exclude_pk is not None:
-            query = query.where(resources.c.pk != exclude_pk)
-        if conn.execute(query).first() is not None:
+        params = {
+            "org_pk": org_pk,
+            "user_name_ci": str(doc["userName"]).lower(),
+            "exclude_pk": -1 if exclude_pk is None else exclude_pk,
+        }
+        if conn.execute(_USER_NAME_TAKEN, params).first() is not None:
             raise errors.uniqueness(f"userName {doc['userName']!r} is already taken")
 
     @staticmethod
     def _write_values(conn: Connection, rt: ResourceType, pk: int, doc: dict[str, Any]) -> None:
         rows = value_rows(rt, doc, pk)
         if rows:
-            conn.execute(insert(attribute_values), rows)
+            conn.execute(_INSERT_VALUES, rows)
 
     def _set_members(
         self,
@@ -380,7 +406,7 @@ class ScimStore:
         added = [m for m in result if m.id not in old]
         if added:
             conn.execute(
-                insert(memberships),
+                _INSERT_MEMBERSHIPS,
                 [
                     {"group_pk": group_pk, "member_pk": found[m.id][0], "display": m.display}
                     for m in added
