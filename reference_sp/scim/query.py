@@ -150,8 +150,8 @@ class FilterCompiler:
         attr_key = resolved.dotted.rsplit(".", 1)[0] if sub else resolved.dotted
         # A complex attribute without a sub-attribute (only ``pr`` reaches here) is present
         # when any of its sub-attributes is.
-        sub_name = sub.name if sub else (None if resolved.attribute.is_complex else "")
-        return _ValueRows(attr_key, sub_name, _kind(resolved.target))
+        value_sub = sub.name if sub else (None if resolved.attribute.is_complex else "")
+        return _ValueRows(attr_key, value_sub, _kind(resolved.target))
 
     def _column_of(self, resolved: ResolvedAttribute) -> _Column | None:
         if not resolved.is_core:
