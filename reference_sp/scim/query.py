@@ -9,12 +9,17 @@ a property test checks that both agree on generated users and filters.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
     and_,
+    bindparam,
     exists,
     func,
     literal,
@@ -41,6 +46,17 @@ from harness.protocol.scim.schema import Attribute, ResolvedAttribute, ResourceT
 from reference_sp.scim.index import sortable_datetime
 from reference_sp.tables import attribute_values, memberships, resources
 
+# The columns a list query reads; the store turns each row into a StoredResource.
+RESOURCE_COLUMNS = (
+    resources.c.pk,
+    resources.c.id,
+    resources.c.rtype,
+    resources.c.doc,
+    resources.c.version,
+    resources.c.created,
+    resources.c.last_modified,
+)
+
 Kind = Literal["ci", "exact", "datetime", "boolean", "number"]
 
 
@@ -58,6 +74,29 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def operand(kind: Kind, op: str, value: Any) -> Any:
+    """A filter literal in the form its column holds (lower-cased, normalised dateTime, float,
+    "true"/"false"), as a LIKE pattern for co/sw/ew."""
+    if kind == "boolean":
+        return "true" if value else "false"
+    if kind == "number":
+        return float(value)
+    if kind == "datetime":
+        return sortable_datetime(str(value))
+    text = str(value).lower() if kind == "ci" else str(value)
+    if op in ("co", "sw", "ew"):
+        escaped = _escape_like(text)
+        return {"co": f"%{escaped}%", "sw": f"{escaped}%", "ew": f"%{escaped}"}[op]
+    return text
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """Stands for the n-th literal of a filter in a planned (cached) query."""
+
+    index: int
+
+
 class FilterCompiler:
     """Compiles resolved filters for one resource type; ``dialect`` picks text collation.
 
@@ -70,6 +109,7 @@ class FilterCompiler:
     def __init__(self, rt: ResourceType, dialect: str) -> None:
         self.rt = rt
         self.dialect = dialect
+        self.slots: dict[int, tuple[Kind, str]] = {}  # planned value -> (kind, operator)
 
     def where(self, text: str) -> ColumnElement[bool]:
         return self.compile(resolve_filter(parse_filter(text), self.rt))
@@ -94,31 +134,25 @@ class FilterCompiler:
         if f.value is None:  # rule 4: eq null is "not present", ne null is "present"
             present = source.exists_value(None)
             return present if f.op == "ne" else not_(present)
-        value = self._operand(source.kind, f.value)
+        kind = source.kind
+        value: Any
+        if isinstance(f.value, _Slot):  # a planned query: the value arrives at execution
+            self.slots[f.value.index] = (kind, f.op)
+            value = bindparam(f"v{f.value.index}")
+        else:
+            value = operand(kind, f.op, f.value)
         if f.op == "ne":  # rule 4/5: some value differs, or there is no value at all
             return or_(
                 source.exists_value(lambda col: col != value),
                 not_(source.exists_value(None)),
             )
-        return source.exists_value(lambda col: self._condition(col, source.kind, f.op, value))
-
-    @staticmethod
-    def _operand(kind: Kind, value: Any) -> Any:
-        if kind == "boolean":
-            return "true" if value else "false"
-        if kind == "number":
-            return float(value)
-        if kind == "datetime":
-            return sortable_datetime(str(value))
-        return str(value).lower() if kind == "ci" else str(value)
+        return source.exists_value(lambda col: self._condition(col, kind, f.op, value))
 
     def _condition(self, col: Any, kind: Kind, op: str, value: Any) -> ColumnElement[bool]:
         if op == "eq":
             return col == value  # type: ignore[no-any-return]
         if op in ("co", "sw", "ew"):
-            escaped = _escape_like(str(value))
-            pattern = {"co": f"%{escaped}%", "sw": f"{escaped}%", "ew": f"%{escaped}"}[op]
-            return col.like(pattern, escape="\\")  # type: ignore[no-any-return]
+            return col.like(value, escape="\\")  # type: ignore[no-any-return]
         if kind in ("ci", "exact") and self.dialect == "postgresql":
             col = col.collate("C")  # code-point order, as SQLite's BINARY and Python compare
         comparisons = {
@@ -367,3 +401,87 @@ class _RelationSource(_Source):
 
 def _present_value(v: Any) -> ColumnElement[bool]:
     return or_(and_(v.c.v_exact.is_not(None), v.c.v_exact != ""), v.c.v_num.is_not(None))
+
+
+def _parametrised(f: Filter, values: list[Any]) -> Filter:
+    """``f`` with each non-null literal replaced by a slot (its value appended to ``values``):
+    filters that differ only in their literals share one planned query."""
+    if isinstance(f, And):
+        return And(_parametrised(f.left, values), _parametrised(f.right, values))
+    if isinstance(f, Or):
+        return Or(_parametrised(f.left, values), _parametrised(f.right, values))
+    if isinstance(f, Not):
+        return Not(_parametrised(f.inner, values))
+    if isinstance(f, ValuePath):
+        return ValuePath(f.path, _parametrised(f.filter, values))
+    if isinstance(f, Compare) and f.value is not None:
+        values.append(f.value)
+        return Compare(f.path, f.op, _Slot(len(values) - 1))  # type: ignore[arg-type]
+    return f
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A list query built once and run with parameters: ``org_pk``, ``rtype``, ``offset``,
+    ``limit`` and one ``vN`` per filter literal."""
+
+    rows: Select[Any]
+    count: Select[Any]
+    slots: tuple[tuple[Kind, str], ...]
+
+    def parameters(self, values: list[Any]) -> dict[str, Any]:
+        return {f"v{i}": operand(kind, op, values[i]) for i, (kind, op) in enumerate(self.slots)}
+
+
+class QueryPlanner:
+    """Plans list and search queries, keeping the most recent plans: IdPs look users up with
+    the same filter shape again and again (``userName eq "..."``), and building a statement
+    costs more than running it."""
+
+    def __init__(self, dialect: str, size: int = 256) -> None:
+        self.dialect = dialect
+        self.size = size
+        self._plans: OrderedDict[Any, Plan] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def plan(
+        self, rt: ResourceType, filter_text: str | None, sort_by: str | None, descending: bool
+    ) -> tuple[Plan, dict[str, Any]]:
+        values: list[Any] = []
+        shape = None
+        if filter_text:
+            shape = _parametrised(resolve_filter(parse_filter(filter_text), rt), values)
+        key = (rt.name, shape, sort_by.lower() if sort_by else None, descending)
+        with self._lock:
+            plan = self._plans.get(key)
+            if plan is not None:
+                self._plans.move_to_end(key)
+        if plan is None:
+            plan = self._build(rt, shape, sort_by, descending)
+            with self._lock:
+                self._plans[key] = plan
+                if len(self._plans) > self.size:
+                    self._plans.popitem(last=False)
+        return plan, plan.parameters(values)
+
+    def _build(
+        self, rt: ResourceType, shape: Filter | None, sort_by: str | None, descending: bool
+    ) -> Plan:
+        compiler = FilterCompiler(rt, self.dialect)
+        conditions = [
+            resources.c.org_pk == bindparam("org_pk"),
+            resources.c.rtype == bindparam("rtype"),
+        ]
+        if shape is not None:
+            conditions.append(compiler.compile(shape))
+        order = compiler.order_by(sort_by, descending)
+        rows = (
+            select(*RESOURCE_COLUMNS)
+            .where(*conditions)
+            .order_by(*order, resources.c.pk)
+            .offset(bindparam("offset"))
+            .limit(bindparam("limit"))
+        )
+        count = select(func.count()).select_from(resources).where(*conditions)
+        slots = tuple(compiler.slots[i] for i in range(len(compiler.slots)))
+        return Plan(rows, count, slots)

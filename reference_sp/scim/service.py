@@ -15,11 +15,10 @@ from harness.protocol.scim.projection import project, wants_attribute
 from harness.protocol.scim.resource import validate_resource
 from harness.protocol.scim.schema import (
     LIST_RESPONSE_SCHEMA,
-    RESOURCE_TYPES,
     ResourceType,
 )
 from reference_sp.scim.discovery import DEFAULT_COUNT, MAX_RESULTS
-from reference_sp.scim.query import FilterCompiler
+from reference_sp.scim.query import QueryPlanner
 from reference_sp.scim.store import ScimStore, StoredResource
 
 
@@ -97,7 +96,7 @@ def search_params(raw: dict[str, Any]) -> SearchParams:
 class ScimService:
     def __init__(self, store: ScimStore, dialect: str) -> None:
         self.store = store
-        self.compilers = {rt.name: FilterCompiler(rt, dialect) for rt in RESOURCE_TYPES}
+        self.planner = QueryPlanner(dialect)
 
     # -- rendering -----------------------------------------------------------------------
 
@@ -255,10 +254,10 @@ class ScimService:
         start, remaining = params.start_index, params.count
         failures: list[errors.ScimError] = []
         for rt in types:
-            compiler = self.compilers[rt.name]
             try:
-                where = compiler.where(params.filter) if params.filter else None
-                order = compiler.order_by(params.sort_by, params.descending)
+                plan, parameters = self.planner.plan(
+                    rt, params.filter, params.sort_by, params.descending
+                )
             except errors.ScimError as exc:
                 if len(types) == 1:
                     raise
@@ -268,7 +267,7 @@ class ScimService:
                 rt, "members", params.projection.attributes, params.projection.excluded
             )
             type_total, found = self.store.search(
-                conn, org_pk, rt, where, order, start, remaining, relations=relations
+                conn, org_pk, rt, plan, parameters, start, remaining, relations=relations
             )
             total += type_total
             resources.extend(

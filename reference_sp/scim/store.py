@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
     bindparam,
     delete,
-    func,
     insert,
     select,
     update,
@@ -29,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from harness.protocol.scim import errors
 from harness.protocol.scim.schema import ResourceType
 from reference_sp.scim.index import value_rows
+from reference_sp.scim.query import RESOURCE_COLUMNS, Plan
 from reference_sp.tables import attribute_values, memberships, resources
 
 
@@ -78,15 +77,7 @@ def timestamp(now: datetime) -> str:
     return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-_COLUMNS = (
-    resources.c.pk,
-    resources.c.id,
-    resources.c.rtype,
-    resources.c.doc,
-    resources.c.version,
-    resources.c.created,
-    resources.c.last_modified,
-)
+_COLUMNS = RESOURCE_COLUMNS
 
 
 # Hot statements are built once, with bind parameters: building a statement (an alias copies
@@ -168,31 +159,23 @@ class ScimStore:
         conn: Connection,
         org_pk: int,
         rt: ResourceType,
-        where: ColumnElement[bool] | None,
-        order_by: Sequence[Any],
+        plan: Plan,
+        parameters: dict[str, Any],
         start_index: int,
         count: int,
         *,
         relations: bool = True,
     ) -> tuple[int, list[StoredResource]]:
-        conditions = [resources.c.org_pk == org_pk, resources.c.rtype == rt.name]
-        if where is not None:
-            conditions.append(where)
+        """One page of a planned query, and the total number of matches."""
+        params = {**parameters, "org_pk": org_pk, "rtype": rt.name}
         found: list[StoredResource] = []
         if count > 0:
-            rows = conn.execute(
-                select(*_COLUMNS)
-                .where(*conditions)
-                .order_by(*order_by, resources.c.pk)
-                .offset(start_index - 1)
-                .limit(count)
-            ).all()
+            rows = conn.execute(plan.rows, {**params, "offset": start_index - 1, "limit": count})
             found = [_from_row(row) for row in rows]
         if start_index == 1 and len(found) < count:
             total_results = len(found)  # the page holds everything: no COUNT query needed
         else:
-            total = conn.execute(select(func.count()).select_from(resources).where(*conditions))
-            total_results = int(total.scalar_one())
+            total_results = int(conn.execute(plan.count, params).scalar_one())
         if relations:
             self.load_relations(conn, found)
         return total_results, found
