@@ -20,6 +20,7 @@ from lxml import etree
 
 from harness.protocol.keys import KeyPair, generate_key_pair
 from harness.protocol.saml import constants as c
+from harness.protocol.saml.authn_context import choose_authn_context
 from harness.protocol.saml.authn_request import AuthnRequest, parse_authn_request
 from harness.protocol.saml.bindings import (
     RedirectMessage,
@@ -745,6 +746,21 @@ class MockIdP:
                     c.STATUS_INVALID_NAMEID_POLICY,
                     f"cannot issue {requested}",
                 )
+        authn_context = preset.authn_context_class
+        if login.request is not None and status is None:
+            chosen = choose_authn_context(
+                login.request.requested_authn_contexts,
+                login.request.authn_context_comparison,
+                preset.authn_context_class,
+            )
+            if chosen is None:
+                status = (
+                    c.STATUS_REQUESTER,
+                    c.STATUS_NO_AUTHN_CONTEXT,
+                    "cannot satisfy the context",
+                )
+            else:
+                authn_context = chosen
         if name_id_template:
             name_id = name_id_template.format(
                 userName=user.user_name, email=user.email or "", id=user.id
@@ -808,7 +824,7 @@ class MockIdP:
             session_not_on_or_after=(
                 session.authn_instant + preset.session_lifetime if preset.session_lifetime else None
             ),
-            authn_context_class=preset.authn_context_class,
+            authn_context_class=authn_context,
             attributes=tuple(
                 Attribute(name, tuple(values), name_format, friendly)
                 for name, (values, name_format, friendly) in self._attribute_table(

@@ -322,3 +322,23 @@ async def test_encrypted_assertion_when_sp_has_key(
     read = read_response((await sign_in(client, sp)).text, [idp_key.certificate], sp_key)
     assert read.encrypted and read.assertion_signed
     assert read.name_id == "alice@example.com"
+
+
+async def test_requested_authn_context(
+    client: httpx.AsyncClient, sp: FakeSP, idp_key: KeyPair
+) -> None:
+    await sign_in(client, sp)
+    query = sp.redirect_query(sp.authn_request(NOW, SSO, requested_authn_contexts=(c.AC_PASSWORD,)))
+    read = read_response((await client.get(f"/saml/sso?{query}")).text, [idp_key.certificate])
+    assert (
+        read.value("saml:AuthnStatement/saml:AuthnContext/saml:AuthnContextClassRef")
+        == c.AC_PASSWORD
+    )
+    mfa = ("http://schemas.microsoft.com/claims/multipleauthn",)
+    query = sp.redirect_query(sp.authn_request(NOW, SSO, requested_authn_contexts=mfa))
+    read = read_response((await client.get(f"/saml/sso?{query}")).text, [idp_key.certificate])
+    assert (
+        read.value("samlp:Status/samlp:StatusCode/samlp:StatusCode", "Value")
+        == c.STATUS_NO_AUTHN_CONTEXT
+    )
+    assert read.assertion is None
