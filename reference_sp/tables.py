@@ -66,10 +66,11 @@ attribute_values = Table(
     Column("v_exact", Text),  # strings, references, dateTimes (normalised), booleans
     Column("v_ci", Text),  # lower-cased string for case-insensitive comparison
     Column("v_num", Float),  # integers and decimals
+    # Lookups by value (emails, employeeNumber, ...) use ix_values_ci; every other filter on
+    # these rows is reached per resource through ix_values_resource. An index per value column
+    # would cost every write and serve filters (booleans, dates) too unselective to use it.
     Index("ix_values_resource", "resource_pk", "attr", "sub"),
     Index("ix_values_ci", "attr", "sub", "v_ci"),
-    Index("ix_values_exact", "attr", "sub", "v_exact"),
-    Index("ix_values_num", "attr", "sub", "v_num"),
 )
 
 memberships = Table(

@@ -103,6 +103,21 @@ _GROUPS_OF = (
     .order_by(memberships.c.member_pk, _GROUP.c.pk)
 )
 _INSERT_RESOURCE = insert(resources)
+_UPDATE_RESOURCE = (
+    update(resources)
+    .where(resources.c.pk == bindparam("b_pk"))
+    .values(
+        version=resources.c.version + 1,
+        last_modified=bindparam("b_last_modified"),
+        doc=bindparam("b_doc"),
+        external_id=bindparam("b_external_id"),
+        user_name_ci=bindparam("b_user_name_ci"),
+        display_name=bindparam("b_display_name"),
+        display_name_ci=bindparam("b_display_name_ci"),
+    )
+    .returning(resources.c.version)
+)
+_DELETE_VALUES = delete(attribute_values).where(attribute_values.c.resource_pk == bindparam("b_pk"))
 _INSERT_VALUES = insert(attribute_values)
 _INSERT_MEMBERSHIPS = insert(memberships)
 _USER_NAME_TAKEN = select(resources.c.pk).where(
@@ -253,28 +268,22 @@ class ScimStore:
         }
         if doc == current.doc and same_members:
             return current
-        self._check_unique(conn, org_pk, rt, doc, exclude_pk=current.pk)
+        if (
+            rt.name == "User"
+            and str(doc["userName"]).lower() != str(current.doc.get("userName", "")).lower()
+        ):
+            self._check_unique(conn, org_pk, rt, doc, exclude_pk=current.pk)
         now = timestamp(self.clock())
         try:
-            conn.execute(
-                update(resources)
-                .where(resources.c.pk == current.pk)
-                .values(
-                    version=resources.c.version + 1,
-                    last_modified=now,
-                    **self._columns(rt, doc),
-                )
-            )
+            version = conn.execute(
+                _UPDATE_RESOURCE,
+                {"b_pk": current.pk, "b_last_modified": now} | self._update_columns(rt, doc),
+            ).scalar_one()
         except IntegrityError as exc:
             raise errors.uniqueness(f"userName {doc.get('userName')!r} is already taken") from exc
         if doc != current.doc:
-            conn.execute(
-                delete(attribute_values).where(attribute_values.c.resource_pk == current.pk)
-            )
+            conn.execute(_DELETE_VALUES, {"b_pk": current.pk})
             self._write_values(conn, rt, current.pk, doc)
-        version = conn.execute(
-            select(resources.c.version).where(resources.c.pk == current.pk)
-        ).scalar_one()
         updated = StoredResource(
             current.pk, current.id, rt.name, doc, version, current.created, now
         )
@@ -319,6 +328,12 @@ class ScimStore:
             columns["display_name"] = doc.get("displayName")
             columns["display_name_ci"] = str(doc.get("displayName", "")).lower()
         return columns
+
+    @classmethod
+    def _update_columns(cls, rt: ResourceType, doc: dict[str, Any]) -> dict[str, Any]:
+        columns = {"user_name_ci": None, "display_name": None, "display_name_ci": None}
+        columns.update(cls._columns(rt, doc))
+        return {f"b_{name}": value for name, value in columns.items()}
 
     @staticmethod
     def _check_unique(
