@@ -261,6 +261,9 @@ def api_routes(idp: MockIdP) -> list[Route]:
         current = _user_or_404(idp, name)
         patch = await _json(request, UserPatch)
         changes = patch.model_dump(exclude_unset=True)
+        for required in ("password", "groups", "active", "attributes"):
+            if required in changes and changes[required] is None:
+                raise APIError(422, "invalid", f"{required} cannot be null")
         mapping = {
             "givenName": "given_name",
             "familyName": "family_name",

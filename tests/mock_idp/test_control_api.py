@@ -232,3 +232,8 @@ async def test_journal_filters_and_sessions(
     assert (await client.get("/api/sessions")).json()["sessions"] == []
     assert (await client.post("/api/reset")).status_code == 204
     assert idp.directory.users() == [] and idp.sps == {}
+
+
+async def test_patch_refuses_null_for_required_fields(client: httpx.AsyncClient) -> None:
+    refused = await client.patch("/api/users/alice@example.com", json={"groups": None})
+    assert refused.status_code == 422
