@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from harness.protocol.keys import certificate_base64, fingerprint
 from harness.protocol.saml.encryption import BLOCK_ALGORITHMS, KEY_TRANSPORTS
 from harness.protocol.saml.errors import MetadataError
 from harness.protocol.saml.mutators import MUTATORS, MutatorCall, UnknownMutatorError
@@ -171,6 +172,11 @@ class FlawsBody(_Strict):
     enabled: list[str]
 
 
+class KeysBody(_Strict):
+    action: str = Field(pattern="^(rollover|activate|retire)$")
+    index: int | None = None
+
+
 class SettingsBody(_Strict):
     preset: str | None = None
     want_authn_requests_signed: bool | None = None
@@ -229,6 +235,7 @@ def api_routes(idp: MockIdP) -> list[Route]:
                     "/api/flaws",
                     "/api/mutators",
                     "/api/presets",
+                    "/api/keys",
                     "/api/sessions",
                     "/api/journal",
                     "/api/settings",
@@ -479,6 +486,37 @@ def api_routes(idp: MockIdP) -> list[Route]:
             }
         )
 
+    # signing keys (rollover)
+    def keys_json() -> dict[str, object]:
+        return {
+            "keys": [
+                {
+                    "index": index,
+                    "active": index == 0,
+                    "type": key.key_type,
+                    "fingerprint_sha256": fingerprint(key.certificate),
+                    "certificate": certificate_base64(key.certificate),
+                }
+                for index, key in enumerate(idp.signing_keys)
+            ]
+        }
+
+    async def keys(request: Request) -> Response:
+        if request.method == "POST":
+            body = await _json(request, KeysBody)
+            try:
+                if body.action == "rollover":
+                    idp.rollover_key()
+                elif body.index is None:
+                    raise APIError(422, "invalid", f"{body.action} needs an index")
+                elif body.action == "activate":
+                    idp.activate_key(body.index)
+                else:
+                    idp.retire_key(body.index)
+            except ValueError as exc:
+                raise APIError(422, "invalid", str(exc)) from exc
+        return JSONResponse(keys_json())
+
     # sessions and journal
     async def sessions(request: Request) -> Response:
         if request.method == "DELETE":
@@ -556,6 +594,7 @@ def api_routes(idp: MockIdP) -> list[Route]:
         route("/mutators", mutators),
         route("/presets", presets),
         route("/settings", settings, "GET", "PUT", "PATCH"),
+        route("/keys", keys, "GET", "POST"),
         route("/sessions", sessions, "GET", "DELETE"),
         route("/sessions/{session_id}", session, "DELETE"),
         route("/journal", journal, "GET", "DELETE"),

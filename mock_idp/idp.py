@@ -47,6 +47,7 @@ from harness.protocol.saml.metadata import (
     IdPMetadata,
     SPMetadata,
     build_idp_metadata,
+    build_idp_metadata_element,
     parse_sp_metadata_all,
 )
 from harness.protocol.saml.mutators import (
@@ -194,10 +195,9 @@ class MockIdP:
 
     def metadata(self) -> IdPMetadata:
         certificates = [k.certificate for k in self.signing_keys] + self.extra_certificates
-        endpoints = tuple(
-            Endpoint(binding, url)
-            for binding in (c.BINDING_HTTP_REDIRECT, c.BINDING_HTTP_POST)
-            for url in (self.sso_url,)
+        endpoints = (
+            Endpoint(c.BINDING_HTTP_REDIRECT, self.sso_url),
+            Endpoint(c.BINDING_HTTP_POST, self.sso_url),
         )
         return IdPMetadata(
             entity_id=self.entity_id,
@@ -212,7 +212,37 @@ class MockIdP:
         )
 
     def metadata_xml(self) -> bytes:
-        return build_idp_metadata(self.metadata())
+        if not self.preset.sign_metadata:
+            return build_idp_metadata(self.metadata())
+        # Signed like Entra's federation metadata; not pretty-printed, which would break it.
+        document_id = "_" + hashlib.sha256(self.entity_id.encode()).hexdigest()[:40]
+        root = build_idp_metadata_element(self.metadata(), document_id=document_id)
+        return to_bytes(sign_element(root, self.signing_key, self._signature_choice()))
+
+    def _signature_choice(self) -> SignatureChoice:
+        algorithm = self.preset.signature.algorithm
+        if self.signing_key.key_type == "ec" and algorithm.startswith("rsa"):
+            algorithm = "ecdsa-sha256"
+        return SignatureChoice.for_algorithm(algorithm)
+
+    def rollover_key(self, new_key: KeyPair | None = None) -> KeyPair:
+        """Sign with a new key from now on; the old ones stay in metadata (SDP-SP37)."""
+        key = new_key or generate_key_pair("sso-harness-mock-idp", now=self.clock.now())
+        self.signing_keys.insert(0, key)
+        return key
+
+    def activate_key(self, index: int) -> None:
+        """Sign with the published key at ``index`` (e.g. the second one, SP check P06)."""
+        if not 0 <= index < len(self.signing_keys):
+            raise ValueError(f"no signing key {index}")
+        self.signing_keys.insert(0, self.signing_keys.pop(index))
+
+    def retire_key(self, index: int) -> None:
+        if len(self.signing_keys) == 1:
+            raise ValueError("the last signing key cannot be retired")
+        if not 0 <= index < len(self.signing_keys):
+            raise ValueError(f"no signing key {index}")
+        del self.signing_keys[index]
 
     def has_flaw(self, name: str) -> bool:
         return name in self.flaws
@@ -1116,9 +1146,7 @@ class MockIdP:
         sp: str,
     ) -> OutgoingMessage:
         """Sign and encode a logout message for ``binding`` (Profiles 4.4.4.1: always signed)."""
-        algorithm = (
-            "ecdsa-sha256" if self.signing_key.key_type == "ec" else self.preset.signature.algorithm
-        )
+        choice = self._signature_choice()
         if binding == c.BINDING_HTTP_REDIRECT:
             xml = to_bytes(root)
             query = encode_redirect_query(
@@ -1126,13 +1154,13 @@ class MockIdP:
                 parameter=parameter,
                 relay_state=relay_state,
                 key_pair=self.signing_key,
-                algorithm=algorithm,
+                algorithm=choice.algorithm,
             )
             message = OutgoingMessage(
                 kind, binding, redirect_url(location, query), xml, {}, sp, root.get("ID")
             )
         else:
-            signed = sign_element(root, self.signing_key, SignatureChoice.for_algorithm(algorithm))
+            signed = sign_element(root, self.signing_key, choice)
             xml = to_bytes(signed)
             fields = {parameter: encode_post_value(xml)}
             if relay_state is not None:

@@ -5,6 +5,8 @@ import pytest
 
 from harness.protocol.keys import KeyPair
 from harness.protocol.saml import constants as c
+from harness.protocol.saml.errors import SignatureError
+from harness.protocol.saml.metadata import parse_idp_metadata
 from mock_idp.idp import MockIdP
 
 from .fake_sp import FakeSP, read_response
@@ -237,3 +239,27 @@ async def test_journal_filters_and_sessions(
 async def test_patch_refuses_null_for_required_fields(client: httpx.AsyncClient) -> None:
     refused = await client.patch("/api/users/alice@example.com", json={"groups": None})
     assert refused.status_code == 422
+
+
+async def test_key_rollover(
+    client: httpx.AsyncClient, idp: MockIdP, sp: FakeSP, idp_key: KeyPair
+) -> None:
+    rolled = (await client.post("/api/keys", json={"action": "rollover"})).json()["keys"]
+    assert len(rolled) == 2 and rolled[0]["active"] and not rolled[1]["active"]
+    metadata = parse_idp_metadata((await client.get("/saml/metadata")).content)
+    assert len(metadata.signing_certificates) == 2
+    new_key = idp.signing_key
+    read = await idp_init(client, sp, new_key)
+    assert read.response_signed
+    with pytest.raises(SignatureError):
+        await idp_init(client, sp, idp_key)  # the old key no longer signs
+    await client.post("/api/keys", json={"action": "activate", "index": 1})
+    assert (await idp_init(client, sp, idp_key)).assertion_signed
+    assert (await client.post("/api/keys", json={"action": "retire"})).status_code == 422
+    assert (
+        await client.post("/api/keys", json={"action": "retire", "index": 1})
+    ).status_code == 200
+    assert (
+        await client.post("/api/keys", json={"action": "retire", "index": 0})
+    ).status_code == 422
+    assert (await client.post("/api/keys", json={"action": "explode"})).status_code == 422

@@ -170,3 +170,44 @@ async def test_idp_initiated_logout(
     assert idp.sessions.all() == []
     nobody = await client.get("/saml/logout")
     assert "no session" in nobody.text
+
+
+async def test_post_binding_slo_endpoint_gets_a_signed_form(
+    client: httpx.AsyncClient, idp: MockIdP, sp_key: KeyPair, idp_key: KeyPair
+) -> None:
+    from harness.protocol.saml.bindings import decode_post_value
+    from harness.protocol.saml.metadata import Endpoint, SPMetadata
+    from harness.protocol.saml.signing import verify_element
+    from harness.protocol.xml import parse_xml
+
+    from .fake_sp import form_fields
+
+    entity = "https://post.test/saml/metadata"
+    idp.register_sp(
+        SPMetadata(
+            entity,
+            (Endpoint(c.BINDING_HTTP_POST, "https://post.test/acs"),),
+            slo_endpoints=(Endpoint(c.BINDING_HTTP_POST, "https://post.test/slo"),),
+            signing_certificates=(sp_key.certificate,),
+        )
+    )
+    await client.get("/saml/idp-init", params={"sp": entity, "user": "alice@example.com"})
+    answer = await client.get("/saml/logout")
+    action, fields = form_fields(answer.text)
+    assert action == "https://post.test/slo"
+    request_root = parse_xml(decode_post_value(fields["SAMLRequest"]))
+    verify_element(request_root, [idp_key.certificate])
+    request = parse_logout_request(decode_post_value(fields["SAMLRequest"]))
+    reply = LogoutResponse(
+        id="_p1", issue_instant=NOW, issuer=entity, in_response_to=request.id, destination=SLO
+    )
+    signed = sign_element(build_logout_response(reply), sp_key)
+    done = await client.post(
+        "/saml/slo",
+        data={
+            "SAMLResponse": encode_post_value(to_bytes(signed)),
+            "RelayState": fields["RelayState"],
+        },
+    )
+    assert done.status_code == 200 and "signed out" in done.text
+    assert idp.journal.entries()[-1].kind == "LogoutResponse"

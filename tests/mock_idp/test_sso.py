@@ -342,3 +342,15 @@ async def test_requested_authn_context(
         == c.STATUS_NO_AUTHN_CONTEXT
     )
     assert read.assertion is None
+
+
+def test_entra_metadata_is_signed(idp: MockIdP, idp_key: KeyPair) -> None:
+    from harness.protocol.saml.signing import verify_element
+    from harness.protocol.xml import parse_xml
+
+    idp.set_preset("entra")
+    root = parse_xml(idp.metadata_xml())
+    assert (
+        verify_element(root, [idp_key.certificate]).signed_element.get("entityID") == idp.entity_id
+    )
+    assert parse_idp_metadata(idp.metadata_xml()).entity_id == idp.entity_id

@@ -43,6 +43,7 @@ class Preset:
     assertion_lifetime: dt.timedelta = dt.timedelta(minutes=5)
     session_lifetime: dt.timedelta | None = dt.timedelta(hours=8)
     metadata_name_id_formats: tuple[str, ...] = c.NAMEID_FORMATS
+    sign_metadata: bool = False
 
 
 _ENTRA_CLAIMS = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/"
@@ -83,6 +84,7 @@ ENTRA = Preset(
     assertion_lifetime=dt.timedelta(minutes=70),
     session_lifetime=None,
     metadata_name_id_formats=(c.NAMEID_EMAIL, c.NAMEID_PERSISTENT, c.NAMEID_UNSPECIFIED),
+    sign_metadata=True,
 )
 
 OKTA = Preset(
