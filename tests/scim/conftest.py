@@ -16,6 +16,7 @@ from harness.protocol.scim.schema import (
     USER_SCHEMA,
 )
 from reference_sp.app import ReferenceSP, Settings
+from reference_sp.tables import metadata
 
 TOKEN = "test-token"
 SCIM_JSON = "application/scim+json"
@@ -78,14 +79,17 @@ class ScimClient:
         return self.get(f"/{resource}", params={"filter": expression, **params})
 
 
+def reset_tables(sp: ReferenceSP) -> None:
+    """A shared PostgreSQL database starts each test empty (SQLite ones are new anyway)."""
+    if sp.db.engine.dialect.name == "postgresql":
+        metadata.drop_all(sp.db.engine)
+        metadata.create_all(sp.db.engine)
+
+
 @pytest.fixture(params=database_urls())
 def reference_sp(request: pytest.FixtureRequest) -> Iterator[ReferenceSP]:
     sp = ReferenceSP(Settings(db_url=request.param))
-    if sp.db.engine.dialect.name == "postgresql":
-        from reference_sp.tables import metadata
-
-        metadata.drop_all(sp.db.engine)
-        metadata.create_all(sp.db.engine)
+    reset_tables(sp)
     sp.add_organization("default", TOKEN)
     yield sp
     sp.db.engine.dispose()

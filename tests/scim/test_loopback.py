@@ -12,15 +12,20 @@ import pytest
 
 from harness.protocol.scim.schema import GROUP_SCHEMA, PATCH_OP_SCHEMA, USER_SCHEMA
 from reference_sp.app import ReferenceSP, Settings
+from tests.scim.conftest import database_urls, reset_tables
 from tests.support.servers import serve
 
 pytestmark = pytest.mark.loopback
 HEADERS = {"Authorization": "Bearer loop", "Content-Type": "application/scim+json"}
 
 
-@pytest.fixture
-def base(tmp_path: Path) -> Iterator[str]:
-    sp = ReferenceSP(Settings(db_url=f"sqlite:///{tmp_path / 'sp.sqlite3'}"))
+@pytest.fixture(params=["sqlite-file", *database_urls()[1:]])
+def base(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    url = request.param
+    if url == "sqlite-file":
+        url = f"sqlite:///{tmp_path / 'sp.sqlite3'}"
+    sp = ReferenceSP(Settings(db_url=url))
+    reset_tables(sp)
     sp.add_organization("default", "loop")
     with serve(sp.app) as url:
         yield f"{url}/scim/v2"
