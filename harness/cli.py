@@ -30,7 +30,7 @@ class _CommandModule(Protocol):
 
 # sub-command name -> (module implementing it, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "sp": ("reference_sp.cli", "serve the reference SP (SAML SP, SCIM 2.0 server, business rules)"),
+    "sp": ("reference_sp.cli", "serve the reference SP (its SCIM 2.0 server)"),
     "idp": ("mock_idp.cli", "serve the mock IdP (scriptable SAML IdP)"),
 }
 

@@ -1,0 +1,40 @@
+"""The command line: exit statuses and one-line reasons (CONTRACT: 0 ok, 2 usage/config)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from harness import __version__
+from harness.cli import EXIT_USAGE, main
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"sso-harness {__version__}"
+
+
+def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == EXIT_USAGE
+    assert "COMMAND" in capsys.readouterr().out
+
+
+def test_unknown_option_is_a_usage_error() -> None:
+    assert main(["sp", "--port", "not-a-port"]) == EXIT_USAGE
+
+
+def test_unusable_database_is_a_configuration_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sp", "--db", "nosuchdriver://x"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.startswith("sso-harness sp: cannot open the database")
+    assert "Traceback" not in err
+
+
+def test_python_dash_m_harness_runs_the_same_cli() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "--version"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"sso-harness {__version__}"
