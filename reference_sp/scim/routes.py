@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 SCIM_MEDIA_TYPE = "application/scim+json"
 _JSON_TYPES = {"application/scim+json", "application/json"}
 _TOLERATED_TYPES = {"", "text/json", "text/plain"}  # what real clients are seen to send
+_EVERY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 @dataclass
@@ -93,10 +94,11 @@ class ScimEndpoints:
             r("/Schemas/{schema_id}", self._schema, discovery_endpoint=True),
             r("/Bulk", self._bulk, methods=["POST"]),
             r("/.search", self._root_search, methods=["POST"]),
-            r("/Me", self._me, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+            r("/Me", self._me, methods=_EVERY_METHOD),
             r("/{rtype}/.search", self._type_search, methods=["POST"]),
             r("/{rtype}", self._collection, methods=["GET", "POST"]),
             r("/{rtype}/{resource_id}", self._member, methods=["GET", "PUT", "PATCH", "DELETE"]),
+            r("/{rest:path}", self._no_such_endpoint, methods=_EVERY_METHOD),
         ]
 
     def _route(
@@ -145,8 +147,7 @@ class ScimEndpoints:
                 result = await run_in_threadpool(self.handle, call, bound)
             return _scim_response(result)
 
-        every = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-        return Route(path, endpoint, methods=every)
+        return Route(path, endpoint, methods=_EVERY_METHOD)
 
     # -- the request cycle ---------------------------------------------------------------
 
@@ -241,6 +242,11 @@ class ScimEndpoints:
         if schema is None or schema not in SCHEMAS:
             raise errors.not_found(f"no schema {schema_id!r}")
         return ScimResult(200, schema.to_json(f"{call.base}/Schemas/{schema.id}"))
+
+    def _no_such_endpoint(
+        self, conn: Connection, call: _Call, devs: list[Deviation], rest: str
+    ) -> ScimResult:
+        raise errors.not_found(f"no SCIM endpoint {call.path}")
 
     def _me(self, conn: Connection, call: _Call, devs: list[Deviation]) -> ScimResult:
         # RFC 7644 §3.11: tokens here belong to an organisation, not to a user.

@@ -185,3 +185,20 @@ def test_no_json_body_causes_a_server_error(
     assert response.status_code < 500, response.text
     if response.status_code >= 400:
         assert response.json()["schemas"] == [ERROR_SCHEMA]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/Users/x/y", 404),
+        ("GET", "/", 404),
+        ("PUT", "/Users", 405),
+        ("DELETE", "/Groups", 405),
+        ("POST", "/Users/some-id", 405),
+        ("OPTIONS", "/Users", 405),
+    ],
+)
+def test_unknown_paths_and_methods_get_scim_errors(
+    scim: ScimClient, method: str, path: str, status: int
+) -> None:
+    assert_scim_error(scim.request(method, path), status)

@@ -86,3 +86,61 @@ def test_filtering_discovery_endpoints_is_forbidden(scim: ScimClient) -> None:
 
 def test_me_is_not_implemented(scim: ScimClient) -> None:
     assert scim.get("/Me").status_code == 501
+
+
+_JSON_TYPES = {
+    "string": str,
+    "boolean": bool,
+    "integer": int,
+    "decimal": (int, float),
+    "dateTime": str,
+    "reference": str,
+    "binary": str,
+    "complex": dict,
+}
+
+
+def _conforms(value: object, attribute: dict[str, object], where: str) -> None:
+    values = value if attribute["multiValued"] else [value]
+    assert isinstance(values, list), where
+    for item in values:
+        assert isinstance(item, _JSON_TYPES[str(attribute["type"])]), where
+        if attribute["type"] == "complex":
+            subs = {s["name"]: s for s in attribute["subAttributes"]}  # type: ignore[attr-defined]
+            assert isinstance(item, dict)
+            for key, sub_value in item.items():
+                assert key in subs, f"{where}.{key} is not in the schema"
+                _conforms(sub_value, subs[key], f"{where}.{key}")
+
+
+def test_served_resources_validate_against_the_served_schemas(scim: ScimClient) -> None:
+    """Every attribute the server returns is declared in its own /Schemas, with that type."""
+    schemas = {s["id"]: s for s in scim.get("/Schemas").json()["Resources"]}
+    common = {"schemas", "id", "externalId", "meta"}
+    boss = scim.create_user("boss")
+    user = scim.create_user(
+        "dana",
+        name={"givenName": "Dana", "familyName": "Lee"},
+        emails=[{"value": "dana@example.com", "type": "work", "primary": True}],
+        phoneNumbers=[{"value": "555", "type": "mobile"}],
+        addresses=[{"locality": "Hollywood", "type": "work"}],
+        active=True,
+        externalId="e-1",
+        **{ENTERPRISE_USER_SCHEMA: {"department": "Tours", "manager": {"value": boss["id"]}}},
+    )
+    group = scim.create_group("Team", (user["id"],))
+    served = [scim.get(f"/Users/{user['id']}").json(), scim.get(f"/Groups/{group['id']}").json()]
+    for doc in served:
+        core = schemas[doc["schemas"][0]]
+        attributes = {a["name"]: a for a in core["attributes"]}
+        for key, value in doc.items():
+            if key in common:
+                continue
+            if key in schemas:
+                assert key in doc["schemas"]
+                ext = {a["name"]: a for a in schemas[key]["attributes"]}
+                for ext_key, ext_value in value.items():
+                    _conforms(ext_value, ext[ext_key], f"{key}:{ext_key}")
+                continue
+            assert key in attributes, f"{key} is not in {core['id']}"
+            _conforms(value, attributes[key], key)
