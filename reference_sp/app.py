@@ -47,6 +47,7 @@ class ReferenceSP:
         self.app = Starlette(
             routes=[
                 Route("/healthz", self._healthz),
+                Route("/api/scim/journal", self._journal),
                 Mount("/scim/v2", routes=self.scim_endpoints.routes()),
             ]
         )
@@ -62,3 +63,23 @@ class ReferenceSP:
 
     async def _healthz(self, request: Request) -> Response:
         return JSONResponse({"status": "ok"})
+
+    async def _journal(self, request: Request) -> Response:
+        """The calling organisation's SCIM journal (its SCIM bearer token), oldest first:
+        ``?after=SEQ`` continues from an entry, ``?limit=N`` (at most 1000) bounds the page."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        try:
+            after = int(request.query_params.get("after", "0"))
+            limit = min(max(1, int(request.query_params.get("limit", "1000"))), 1000)
+        except ValueError:
+            return JSONResponse({"error": "after and limit must be integers"}, status_code=400)
+        with self.db.transaction() as conn:
+            org_pk = self.orgs.by_token(conn, token.strip()) if scheme.lower() == "bearer" else None
+            if org_pk is None:
+                return JSONResponse(
+                    {"error": "a valid SCIM bearer token is required"},
+                    status_code=401,
+                    headers={"WWW-Authenticate": 'Bearer realm="SCIM"'},
+                )
+            entries = self.journal.entries(conn, org_pk, after, limit)
+        return JSONResponse({"entries": [e.to_json() for e in entries]})

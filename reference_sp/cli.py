@@ -43,7 +43,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"reference SP   {base}/")
     print(f"SCIM endpoint  {base}/scim/v2   (Authorization: Bearer {token})", flush=True)
     try:
-        uvicorn.run(sp.app, host=args.host, port=args.port, log_level=args.log_level)
+        uvicorn.run(
+            sp.app,
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+            access_log=args.log_level in ("info", "debug"),
+        )
     except OSError as exc:
         print(f"sso-harness sp: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 2

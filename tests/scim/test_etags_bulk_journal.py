@@ -200,3 +200,26 @@ def test_journal_is_bounded(scim: ScimClient, reference_sp: Any, monkeypatch: An
     entries = reference_sp.scim_journal(1)
     assert 10 <= len(entries) <= 15
     assert entries[-1].seq - entries[0].seq == len(entries) - 1
+
+
+def test_journal_over_http_for_the_token_holder_only(scim: ScimClient, reference_sp: Any) -> None:
+    reference_sp.add_organization("other", "other-token")
+    scim.create_user("dana")
+    scim.create_user("eli")
+    mine = scim.http.get("/api/scim/journal", headers={"Authorization": "Bearer test-token"})
+    assert mine.status_code == 200
+    entries = mine.json()["entries"]
+    assert [e["status"] for e in entries] == [201, 201]
+    after = scim.http.get(
+        "/api/scim/journal",
+        params={"after": entries[0]["seq"]},
+        headers={"Authorization": "Bearer test-token"},
+    ).json()["entries"]
+    assert [e["seq"] for e in after] == [entries[1]["seq"]]
+    theirs = scim.http.get("/api/scim/journal", headers={"Authorization": "Bearer other-token"})
+    assert theirs.json()["entries"] == []
+    assert scim.http.get("/api/scim/journal").status_code == 401
+    bad = scim.http.get(
+        "/api/scim/journal", params={"after": "x"}, headers={"Authorization": "Bearer test-token"}
+    )
+    assert bad.status_code == 400
