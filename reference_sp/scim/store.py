@@ -221,7 +221,7 @@ class ScimStore:
     ) -> StoredResource:
         doc = dict(doc)
         members = doc.pop("members", None) if rt.name == "Group" else None
-        self._check_unique(conn, org_pk, rt, doc, exclude_pk=None)
+        # A taken userName is found by the unique index (no lookup first): 409 below.
         now = timestamp(self.clock())
         resource_id = self.new_id()
         try:
