@@ -948,7 +948,8 @@ class MockIdP:
         """
         form = form or {}
         if binding == c.BINDING_HTTP_REDIRECT:
-            is_request = "SAMLRequest=" in (query or "") or (query or "").startswith("SAMLRequest")
+            names = {piece.partition("=")[0] for piece in (query or "").split("&")}
+            is_request = "SAMLRequest" in names
         else:
             is_request = "SAMLRequest" in form
         kind = "LogoutRequest" if is_request else "LogoutResponse"
