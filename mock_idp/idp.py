@@ -672,6 +672,13 @@ class MockIdP:
             session = self.start_session(user)
         draft, calls, verdicts = self._draft(login, user, session, now)
         root = build_mutated(draft, calls, self._mutation_context(now))
+        # Say in the journal which rule each applied mutator breaks, so a reader of the
+        # journal (or the IdP-under-test suite) knows what the SP should have refused.
+        for call in calls:
+            mutator = get_mutator(call.name)
+            verdicts.append(
+                Verdict(f"mutator:{call.name}", "fail", mutator.rule, mutator.description)
+            )
         session.participants[login.sp.entity_id] = Participant(
             login.sp.entity_id, draft.spec.name_id, draft.spec.name_id_format
         )
@@ -712,7 +719,7 @@ class MockIdP:
             user=user,
             verdicts=tuple(verdicts),
             mutators=mutators,
-            details={"acs": login.acs.location},
+            details={"acs": login.acs.location, "flaws": sorted(self.flaws)},
         )
         return OutgoingMessage(
             kind="Response",

@@ -263,3 +263,17 @@ async def test_key_rollover(
         await client.post("/api/keys", json={"action": "retire", "index": 0})
     ).status_code == 422
     assert (await client.post("/api/keys", json={"action": "explode"})).status_code == 422
+
+
+async def test_journal_names_the_rules_a_planned_response_breaks(
+    client: httpx.AsyncClient, sp: FakeSP, idp_key: KeyPair
+) -> None:
+    await client.post("/api/plan", json={"mutators": ["expired", "no-destination"]})
+    await idp_init(client, sp, idp_key)
+    entry = (await client.get("/api/journal", params={"kind": "Response"})).json()["entries"][-1]
+    assert entry["mutators"] == ["expired", "no-destination"]
+    rules = {v["check"]: v["rule"] for v in entry["verdicts"]}
+    assert rules == {
+        "mutator:expired": "SAML-PROF-4.1.4.3",
+        "mutator:no-destination": "SAML-BIND-3.5.5.2",
+    }
