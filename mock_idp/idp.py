@@ -74,6 +74,8 @@ from .sessions import IdPSession, Participant, SessionStore
 
 MAX_PENDING = 1000
 RELAY_STATE_LIMIT = 80  # bytes, SAML Bindings 3.4.3 / 3.5.3
+REQUEST_SKEW = dt.timedelta(minutes=3)  # saml2int SDP-G01
+REQUEST_MAX_AGE = dt.timedelta(minutes=10)
 
 
 @dataclass
@@ -347,23 +349,24 @@ class MockIdP:
         xml: bytes,
         redirect: RedirectMessage | None,
         verdicts: list[Verdict],
-    ) -> bool:
-        """True when signed and valid; False when unsigned; raises SAMLError when invalid."""
+    ) -> tuple[bool, bytes]:
+        """(signed, the bytes to read): for an enveloped signature, only the element the
+        verifier vouches for is read afterwards. Raises SAMLError when a signature is bad."""
         trusted = list(sp.metadata.signing_certificates)
         if redirect is not None:
             if not redirect.is_signed:
-                return False
+                return False, xml
             verify_redirect_signature(redirect, trusted, allow_sha1=True)
             if redirect.sig_alg == c.SIG_RSA_SHA1:
                 verdicts.append(Verdict("signature-algorithm", "warn", "SDP-ALG01", "RSA-SHA1"))
-            return True
+            return True, xml
         root = parse_xml(xml)
         if root.find(c.q(c.DS, "Signature")) is None:
-            return False
+            return False, xml
         verified = verify_element(root, trusted, allow_sha1=True)
         if verified.signature_method == c.SIG_RSA_SHA1:
             verdicts.append(Verdict("signature-algorithm", "warn", "SDP-ALG01", "RSA-SHA1"))
-        return True
+        return True, to_bytes(verified.signed_element)
 
     def receive_authn_request(
         self,
@@ -407,16 +410,22 @@ class MockIdP:
                 context=context,
             )
         try:
-            signed = self._verify_request_signature(sp, xml, redirect, verdicts)
+            signed, verified_xml = self._verify_request_signature(sp, xml, redirect, verdicts)
+            if signed and verified_xml is not xml:
+                request = parse_authn_request(verified_xml)
         except (SAMLError, XMLSecurityError) as exc:
-            rule = getattr(exc, "rule", "SAML-CORE-5.4")
             raise self._refuse(
-                IdPError(403, getattr(exc, "reason", "bad-signature"), rule, str(exc)),
+                IdPError(403, exc.reason, exc.rule, exc.message),
                 kind=kind,
                 binding=binding,
                 xml=xml,
                 context=context,
             ) from exc
+        age = self.clock.now() - request.issue_instant
+        if not -REQUEST_SKEW <= age <= REQUEST_MAX_AGE:
+            verdicts.append(
+                Verdict("issue-instant", "warn", "SDP-G01", f"IssueInstant is {age} away from now")
+            )
         must_sign = sp.metadata.authn_requests_signed or self.want_authn_requests_signed
         if signed:
             verdicts.append(Verdict("signature", "pass", "SAML-CORE-5.4", "signature verified"))
@@ -974,13 +983,11 @@ class MockIdP:
         xml: bytes,
         redirect: RedirectMessage | None,
         verdicts: list[Verdict],
-    ) -> bool:
+    ) -> tuple[bool, bytes]:
         try:
             return self._verify_request_signature(sp, xml, redirect, verdicts)
         except (SAMLError, XMLSecurityError) as exc:
-            raise IdPError(
-                403, getattr(exc, "reason", "bad-signature"), getattr(exc, "rule", ""), str(exc)
-            ) from exc
+            raise IdPError(403, exc.reason, exc.rule, exc.message) from exc
 
     def _logout_request(
         self,
@@ -1003,7 +1010,9 @@ class MockIdP:
             ) from exc
         context = _Context(request.issuer, request.id, relay_state)
         try:
-            sp, signed = self._judge_logout_request(request, xml, redirect, binding, verdicts)
+            sp, signed, request = self._judge_logout_request(
+                request, xml, redirect, binding, verdicts
+            )
         except IdPError as error:
             raise self._refuse(
                 error, kind=kind, binding=binding, xml=xml, verdicts=verdicts, context=context
@@ -1047,13 +1056,18 @@ class MockIdP:
         redirect: RedirectMessage | None,
         binding: str,
         verdicts: list[Verdict],
-    ) -> tuple[ServiceProvider, bool]:
+    ) -> tuple[ServiceProvider, bool, LogoutRequest]:
         sp = self.sps.get(request.issuer)
         if sp is None:
             raise IdPError(
                 400, "unknown-sp", "SAML-PROF-4.4.4.1", f"no SP {request.issuer!r} is registered"
             )
-        signed = self._verify_sp_message(sp, xml, redirect, verdicts)
+        signed, verified_xml = self._verify_sp_message(sp, xml, redirect, verdicts)
+        if signed and verified_xml is not xml:
+            try:  # read only what the signature covers
+                request = parse_logout_request(verified_xml)
+            except SAMLError as exc:
+                raise IdPError(400, exc.reason, exc.rule, exc.message) from exc
         if not signed and not self.has_flaw("accept-unsigned-requests"):
             # Profiles 4.4.4.1: the requester MUST authenticate itself (sign) on front channels.
             raise IdPError(
@@ -1068,7 +1082,7 @@ class MockIdP:
             raise IdPError(
                 400, "no-slo-endpoint", "SAML-PROF-4.4.4.2", "the SP has no SLO endpoint"
             )
-        return sp, signed
+        return sp, signed, request
 
     def start_logout(self, session: IdPSession) -> OutgoingMessage | None:
         """IdP-initiated SLO: end ``session`` and tell every SP that got an assertion in it."""
@@ -1203,7 +1217,9 @@ class MockIdP:
                 binding=binding,
                 xml=xml,
             ) from exc
-        progress = self._logouts.pop(relay_state, None) if relay_state else None
+        # Looked up, not removed, until the response is verified: a forged answer must not
+        # cancel the logout in progress.
+        progress = self._logouts.get(relay_state) if relay_state else None
         context = _Context(response.issuer, response.id, relay_state)
         try:
             sp = self.sps.get(response.issuer)
@@ -1214,6 +1230,13 @@ class MockIdP:
                     "SAML-PROF-4.4.4.2",
                     f"no SP {response.issuer!r} is registered",
                 )
+            signed, verified_xml = self._verify_sp_message(sp, xml, redirect, verdicts)
+            if not signed and not self.has_flaw("accept-unsigned-requests"):
+                raise IdPError(
+                    403, "unsigned-response", "SAML-PROF-4.4.4.2", "a LogoutResponse must be signed"
+                )
+            if signed and verified_xml is not xml:
+                response = _parse_verified_logout_response(verified_xml)
             if progress is None or response.in_response_to != progress.waiting_for:
                 raise IdPError(
                     400,
@@ -1221,15 +1244,12 @@ class MockIdP:
                     "SAML-CORE-3.2.2",
                     "this LogoutResponse answers no logout in progress (InResponseTo/RelayState)",
                 )
-            signed = self._verify_sp_message(sp, xml, redirect, verdicts)
-            if not signed and not self.has_flaw("accept-unsigned-requests"):
-                raise IdPError(
-                    403, "unsigned-response", "SAML-PROF-4.4.4.2", "a LogoutResponse must be signed"
-                )
         except IdPError as error:
             raise self._refuse(
                 error, kind=kind, binding=binding, xml=xml, verdicts=verdicts, context=context
             ) from None
+        if relay_state:
+            self._logouts.pop(relay_state, None)
         if response.status_code != c.STATUS_SUCCESS:
             progress.partial = True
             verdicts.append(Verdict("status", "warn", "SAML-CORE-3.2.2.2", response.status_code))
@@ -1247,6 +1267,13 @@ class MockIdP:
         )
         progress.done.append(response.issuer)
         return self._continue_logout(progress)
+
+
+def _parse_verified_logout_response(xml: bytes) -> LogoutResponse:
+    try:
+        return parse_logout_response(xml)
+    except SAMLError as exc:
+        raise IdPError(400, exc.reason, exc.rule, exc.message) from exc
 
 
 def _text(xml: bytes | None) -> str | None:
