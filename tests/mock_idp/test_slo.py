@@ -25,7 +25,7 @@ from harness.protocol.saml.signing import sign_element
 from harness.protocol.xml import to_bytes
 from mock_idp.idp import MockIdP
 
-from .conftest import BASE, NOW
+from .conftest import BASE, NOW, sample_key
 from .fake_sp import FakeSP, read_response
 
 pytestmark = pytest.mark.anyio
@@ -139,6 +139,13 @@ async def test_logout_propagates_to_other_sps(
         relay_state=to_other.relay_state,
         key_pair=sp_key,
     )
+    forged_query = encode_redirect_query(
+        to_bytes(build_logout_response(reply)),
+        parameter="SAMLResponse",
+        relay_state=to_other.relay_state,
+        key_pair=sample_key("attacker"),
+    )
+    assert (await client.get(f"/saml/slo?{forged_query}")).status_code == 403
     final = await client.get(f"/saml/slo?{reply_query}")
     location = final.headers["location"]
     assert location.startswith(sp.slo + "?")
