@@ -167,7 +167,7 @@ def seed(db_url: str, count: int) -> list[str]:
         org = Organizations().ensure(conn, "default", TOKEN)
         for name in names:
             store.create(conn, org, USER_RESOURCE, json.loads(user_body(name)))
-    db.engine.dispose()
+    db.close()
     return names
 
 

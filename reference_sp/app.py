@@ -52,6 +52,10 @@ class ReferenceSP:
             ]
         )
 
+    def close(self) -> None:
+        """Release the database (connections, and SQLite's file handles)."""
+        self.db.close()
+
     def add_organization(self, name: str, scim_token: str) -> int:
         """Create (or re-key) an organisation; its SCIM clients authenticate with the token."""
         with self.db.transaction() as conn:

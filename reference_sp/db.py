@@ -66,6 +66,7 @@ class Database:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._lock = threading.RLock() if self.is_sqlite else None
+        self._sqlite_conn: Connection | None = None
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -73,5 +74,19 @@ class Database:
             with self.engine.begin() as conn:
                 yield conn
             return
-        with self._lock, self.engine.begin() as conn:
-            yield conn
+        with self._lock:
+            # One connection serves every SQLite transaction: checking one out of the pool
+            # for each request costs more than the request's queries.
+            if self._sqlite_conn is None or self._sqlite_conn.closed:
+                self._sqlite_conn = self.engine.connect()
+            conn = self._sqlite_conn
+            if conn.in_transaction():  # nested use (the lock is re-entrant): join it
+                yield conn
+                return
+            with conn.begin():
+                yield conn
+
+    def close(self) -> None:
+        if self._sqlite_conn is not None:
+            self._sqlite_conn.close()
+        self.engine.dispose()

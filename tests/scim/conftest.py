@@ -92,7 +92,7 @@ def reference_sp(request: pytest.FixtureRequest) -> Iterator[ReferenceSP]:
     reset_tables(sp)
     sp.add_organization("default", TOKEN)
     yield sp
-    sp.db.engine.dispose()
+    sp.close()
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ from tests.scim.conftest import database_urls
 def database(request: pytest.FixtureRequest) -> Iterator[Database]:
     db = Database(make_engine(request.param))
     yield db
-    db.engine.dispose()
+    db.close()
 
 
 directories = st.lists(user_documents(), max_size=6, unique_by=lambda d: d["userName"].lower())

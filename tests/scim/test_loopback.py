@@ -29,7 +29,7 @@ def base(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     sp.add_organization("default", "loop")
     with serve(sp.app) as url:
         yield f"{url}/scim/v2"
-    sp.db.engine.dispose()
+    sp.close()
 
 
 def test_lifecycle_over_http(base: str) -> None:
