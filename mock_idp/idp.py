@@ -12,7 +12,7 @@ import random
 import secrets
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography import x509
@@ -20,28 +20,16 @@ from lxml import etree
 
 from harness.protocol.keys import KeyPair, generate_key_pair
 from harness.protocol.saml import constants as c
-from harness.protocol.saml.authn_context import choose_authn_context
 from harness.protocol.saml.authn_request import AuthnRequest, parse_authn_request
 from harness.protocol.saml.bindings import (
     RedirectMessage,
     decode_post_value,
     decode_redirect_query,
     encode_post_value,
-    encode_redirect_query,
-    redirect_url,
     verify_redirect_signature,
 )
-from harness.protocol.saml.encryption import EncryptionChoice
 from harness.protocol.saml.errors import SAMLError
 from harness.protocol.saml.ids import new_id
-from harness.protocol.saml.logout import (
-    LogoutRequest,
-    LogoutResponse,
-    build_logout_request,
-    build_logout_response,
-    parse_logout_request,
-    parse_logout_response,
-)
 from harness.protocol.saml.metadata import (
     Endpoint,
     IdPMetadata,
@@ -57,20 +45,21 @@ from harness.protocol.saml.mutators import (
     build_mutated,
     get_mutator,
 )
-from harness.protocol.saml.nameid import name_id_value
 from harness.protocol.saml.presets import PRESETS, Preset
-from harness.protocol.saml.response import Attribute, Protection, ResponseSpec
+from harness.protocol.saml.response import Protection, ResponseSpec
 from harness.protocol.saml.signing import SignatureChoice, sign_element, verify_element
 from harness.protocol.xml import XMLSecurityError, parse_xml, to_bytes
 
 from .clock import Clock
 from .directory import Directory, User
+from .drafting import draft_response
 from .flaws import FLAWS_BY_NAME
 from .journal import Journal, Verdict
-from .messages import IdPError, OutgoingMessage
+from .messages import IdPError, OutgoingMessage, RefusalContext
 from .plan import Plan, Rules
 from .service_providers import ServiceProvider, SPSettings
 from .sessions import IdPSession, Participant, SessionStore
+from .single_logout import SingleLogout
 
 MAX_PENDING = 1000
 RELAY_STATE_LIMIT = 80  # bytes, SAML Bindings 3.4.3 / 3.5.3
@@ -87,15 +76,6 @@ class LoginRequest:
     relay_state: str | None
     request: AuthnRequest | None = None
     binding: str | None = None
-
-
-@dataclass(frozen=True)
-class _Context:
-    """What the journal records about a refused message."""
-
-    sp: str | None
-    message_id: str | None
-    relay_state: str | None
 
 
 class LoginError(Exception):
@@ -162,7 +142,7 @@ class MockIdP:
         self.session_lifetime = session_lifetime
         self._attacker_key = attacker_key
         # Persistent NameIDs must survive restarts with the same key: derive the secret from it.
-        self._persistent_secret = hashlib.sha256(self.signing_keys[0].private_key_pem()).digest()
+        self.persistent_id_secret = hashlib.sha256(self.signing_keys[0].private_key_pem()).digest()
         self.directory = Directory()
         self.sps: dict[str, ServiceProvider] = {}
         self.plan = Plan()
@@ -170,7 +150,7 @@ class MockIdP:
         self.journal = Journal()
         self.sessions = SessionStore()
         self._pending: OrderedDict[str, LoginRequest] = OrderedDict()
-        self._logouts: OrderedDict[str, _LogoutProgress] = OrderedDict()
+        self.logout = SingleLogout(self)
 
     # ------------------------------------------------------------------ identity and metadata
 
@@ -219,9 +199,9 @@ class MockIdP:
         # Signed like Entra's federation metadata; not pretty-printed, which would break it.
         document_id = "_" + hashlib.sha256(self.entity_id.encode()).hexdigest()[:40]
         root = build_idp_metadata_element(self.metadata(), document_id=document_id)
-        return to_bytes(sign_element(root, self.signing_key, self._signature_choice()))
+        return to_bytes(sign_element(root, self.signing_key, self.signature_choice()))
 
-    def _signature_choice(self) -> SignatureChoice:
+    def signature_choice(self) -> SignatureChoice:
         algorithm = self.preset.signature.algorithm
         if self.signing_key.key_type == "ec" and algorithm.startswith("rsa"):
             algorithm = "ecdsa-sha256"
@@ -297,11 +277,11 @@ class MockIdP:
         self.sessions.clear()
         self.clock.reset()
         self._pending.clear()
-        self._logouts.clear()
+        self.logout.clear()
 
     # ---------------------------------------------------------------------------- SSO: requests
 
-    def _refuse(
+    def refuse(
         self,
         error: IdPError,
         *,
@@ -309,7 +289,7 @@ class MockIdP:
         binding: str | None,
         xml: bytes | None = None,
         sp: str | None = None,
-        context: _Context | None = None,
+        context: RefusalContext | None = None,
         verdicts: Sequence[Verdict] = (),
     ) -> IdPError:
         if context is not None:
@@ -328,7 +308,7 @@ class MockIdP:
         )
         return error
 
-    def _decode(
+    def decode_binding(
         self, kind: str, binding: str, query: str | None, value: str | None, relay_state: str | None
     ) -> tuple[bytes, RedirectMessage | None, str | None]:
         try:
@@ -339,11 +319,11 @@ class MockIdP:
                 raise SAMLError("no-message", f"the form carries no SAML {kind}", "SAML-BIND-3.5.4")
             return decode_post_value(value), None, relay_state
         except SAMLError as exc:
-            raise self._refuse(
+            raise self.refuse(
                 IdPError(400, exc.reason, exc.rule, exc.message), kind=kind, binding=binding
             ) from exc
 
-    def _verify_request_signature(
+    def verify_sp_signature(
         self,
         sp: ServiceProvider,
         xml: bytes,
@@ -382,22 +362,24 @@ class MockIdP:
         signature covers the octets as sent; ``saml_request`` the form value for HTTP-POST.
         """
         kind = "AuthnRequest"
-        xml, redirect, relay_state = self._decode(kind, binding, query, saml_request, relay_state)
+        xml, redirect, relay_state = self.decode_binding(
+            kind, binding, query, saml_request, relay_state
+        )
         verdicts: list[Verdict] = []
         try:
             request = parse_authn_request(xml)
         except SAMLError as exc:
-            raise self._refuse(
+            raise self.refuse(
                 IdPError(400, exc.reason, exc.rule, exc.message),
                 kind=kind,
                 binding=binding,
                 xml=xml,
-                context=_Context(None, None, relay_state),
+                context=RefusalContext(None, None, relay_state),
             ) from exc
-        context = _Context(request.issuer, request.id, relay_state)
+        context = RefusalContext(request.issuer, request.id, relay_state)
         sp = self.sps.get(request.issuer)
         if sp is None:
-            raise self._refuse(
+            raise self.refuse(
                 IdPError(
                     400,
                     "unknown-sp",
@@ -410,11 +392,11 @@ class MockIdP:
                 context=context,
             )
         try:
-            signed, verified_xml = self._verify_request_signature(sp, xml, redirect, verdicts)
+            signed, verified_xml = self.verify_sp_signature(sp, xml, redirect, verdicts)
             if signed and verified_xml is not xml:
                 request = parse_authn_request(verified_xml)
         except (SAMLError, XMLSecurityError) as exc:
-            raise self._refuse(
+            raise self.refuse(
                 IdPError(403, exc.reason, exc.rule, exc.message),
                 kind=kind,
                 binding=binding,
@@ -431,7 +413,7 @@ class MockIdP:
             verdicts.append(Verdict("signature", "pass", "SAML-CORE-5.4", "signature verified"))
         elif must_sign and not self.has_flaw("accept-unsigned-requests"):
             rule = "SAML-MD-2.4.4" if sp.metadata.authn_requests_signed else "SAML-MD-2.4.3"
-            raise self._refuse(
+            raise self.refuse(
                 IdPError(403, "unsigned-request", rule, "this AuthnRequest must be signed"),
                 kind=kind,
                 binding=binding,
@@ -440,10 +422,10 @@ class MockIdP:
                 context=context,
             )
         try:
-            self._check_destination(request.destination, self.sso_url, signed, binding)
+            self.check_destination(request.destination, self.sso_url, signed, binding)
             acs = self._select_acs(sp, request)
         except IdPError as error:
-            raise self._refuse(
+            raise self.refuse(
                 error,
                 kind=kind,
                 binding=binding,
@@ -475,7 +457,7 @@ class MockIdP:
         )
         return LoginRequest(sp, acs, relay_state, request, binding)
 
-    def _check_destination(
+    def check_destination(
         self, destination: str | None, expected: str, signed: bool, binding: str
     ) -> None:
         if destination is None:
@@ -550,7 +532,7 @@ class MockIdP:
     ) -> LoginRequest:
         sp = self.sps.get(sp_entity_id)
         if sp is None:
-            raise self._refuse(
+            raise self.refuse(
                 IdPError(
                     404, "unknown-sp", "SAML-PROF-4.1.5", f"no SP {sp_entity_id!r} is registered"
                 ),
@@ -559,7 +541,7 @@ class MockIdP:
                 sp=sp_entity_id,
             )
         if not sp.settings.allow_idp_initiated:
-            raise self._refuse(
+            raise self.refuse(
                 IdPError(
                     403,
                     "idp-initiated-disabled",
@@ -573,14 +555,14 @@ class MockIdP:
         try:
             acs = self._default_acs(sp)
         except IdPError as error:
-            raise self._refuse(error, kind="IdPInitiated", binding=None, sp=sp_entity_id) from None
+            raise self.refuse(error, kind="IdPInitiated", binding=None, sp=sp_entity_id) from None
         return LoginRequest(sp, acs, relay_state)
 
     # ------------------------------------------------------------------------ SSO: login state
 
     def refuse_login(self, reason: str, message: str, status: int = 400) -> IdPError:
         """Journal a refused browser step that carried no SAML message, and return the error."""
-        return self._refuse(
+        return self.refuse(
             IdPError(status, reason, "IDP-LOGIN", message), kind="Login", binding=None
         )
 
@@ -679,7 +661,7 @@ class MockIdP:
         now = self.clock.now()
         if session is None:
             session = self.start_session(user)
-        draft, calls, verdicts = self._draft(login, user, session, now)
+        draft, calls, verdicts = draft_response(self, login, user, session, now)
         root = build_mutated(draft, calls, self._mutation_context(now))
         # Say in the journal which rule each applied mutator breaks, so a reader of the
         # journal (or the IdP-under-test suite) knows what the SP should have refused.
@@ -740,188 +722,6 @@ class MockIdP:
             message_id=root.get("ID"),
         )
 
-    def _draft(
-        self, login: LoginRequest, user: User, session: IdPSession, now: dt.datetime
-    ) -> tuple[Draft, list[MutatorCall], list[Verdict]]:
-        preset, sp, settings = self.preset, login.sp, login.sp.settings
-        rules = self.rules.matching(sp.entity_id, login.relay_state, user.user_name)
-        verdicts: list[Verdict] = []
-        calls: list[MutatorCall] = []
-
-        name_id_format = settings.name_id_format or preset.name_id_format
-        name_id_template: str | None = None
-        sign_assertion = settings.sign_assertion
-        if sign_assertion is None:
-            sign_assertion = preset.sign_assertion or sp.metadata.want_assertions_signed
-        sign_response = (
-            settings.sign_response if settings.sign_response is not None else preset.sign_response
-        )
-        algorithm = settings.signature_algorithm or preset.signature.algorithm
-        encrypt = settings.encrypt
-        attributes = self._attributes(user, preset)
-        attributes.update(settings.attributes)
-        for rule in rules:
-            actions = rule.actions
-            name_id_format = actions.name_id_format or name_id_format
-            name_id_template = actions.name_id or name_id_template
-            sign_assertion = (
-                sign_assertion if actions.sign_assertion is None else actions.sign_assertion
-            )
-            sign_response = (
-                sign_response if actions.sign_response is None else actions.sign_response
-            )
-            algorithm = actions.signature_algorithm or algorithm
-            encrypt = encrypt if actions.encrypt is None else actions.encrypt
-            attributes.update(actions.attributes)
-            calls.extend(actions.mutators)
-        if rules:
-            verdicts.append(Verdict("rules", "pass", "", f"rules applied: {[r.id for r in rules]}"))
-
-        requested = login.request.nameid_format if login.request else None
-        status: tuple[str, str, str] | None = None
-        if (
-            requested
-            and requested != c.NAMEID_UNSPECIFIED
-            and not self.has_flaw("ignore-nameid-policy")
-        ):
-            if requested in c.NAMEID_FORMATS:
-                name_id_format = requested
-            else:  # Core 3.4.1.1: a format the IdP cannot provide gets InvalidNameIDPolicy
-                status = (
-                    c.STATUS_REQUESTER,
-                    c.STATUS_INVALID_NAMEID_POLICY,
-                    f"cannot issue {requested}",
-                )
-        authn_context = preset.authn_context_class
-        if login.request is not None and status is None:
-            chosen = choose_authn_context(
-                login.request.requested_authn_contexts,
-                login.request.authn_context_comparison,
-                preset.authn_context_class,
-            )
-            if chosen is None:
-                status = (
-                    c.STATUS_REQUESTER,
-                    c.STATUS_NO_AUTHN_CONTEXT,
-                    "cannot satisfy the context",
-                )
-            else:
-                authn_context = chosen
-        if name_id_template:
-            name_id = name_id_template.format(
-                userName=user.user_name, email=user.email or "", id=user.id
-            )
-        else:
-            name_id = name_id_value(
-                name_id_format,
-                user_name=user.user_name,
-                email=user.email,
-                user_key=user.id,
-                sp_entity_id=sp.entity_id,
-                secret=self._persistent_secret,
-                rng=self.rng,
-            )
-
-        if self.signing_key.key_type == "ec" and algorithm.startswith("rsa"):
-            algorithm = "ecdsa-sha256"
-        choice = SignatureChoice.for_algorithm(algorithm)
-        encrypt_to: x509.Certificate | None = None
-        if encrypt is None:
-            encrypt = bool(sp.metadata.encryption_certificates)
-        if encrypt:
-            if sp.metadata.encryption_certificates:
-                encrypt_to = sp.metadata.encryption_certificates[0]
-            else:
-                verdicts.append(
-                    Verdict(
-                        "encryption",
-                        "warn",
-                        "SAML-MD-2.4.1.1",
-                        "no SP encryption key: sent in clear",
-                    )
-                )
-        encryption = EncryptionChoice(
-            settings.encryption_block or "aes256-gcm", settings.encryption_transport or "rsa-oaep"
-        )
-        if self.has_flaw("weak-encryption"):
-            encryption = EncryptionChoice("aes128-cbc", "rsa-1_5")
-
-        lifetime = preset.assertion_lifetime
-        spec = ResponseSpec(
-            response_id=new_id(self.rng),
-            assertion_id=new_id(self.rng),
-            issuer=self.entity_id,
-            issue_instant=now,
-            name_id=name_id,
-            name_id_format=name_id_format,
-            name_id_sp_name_qualifier=sp.entity_id
-            if name_id_format == c.NAMEID_PERSISTENT
-            else None,
-            destination=login.acs.location,
-            in_response_to=login.request.id if login.request else None,
-            recipient=login.acs.location,
-            subject_in_response_to=login.request.id if login.request else None,
-            subject_not_on_or_after=now + lifetime,
-            audience_restrictions=((sp.entity_id,),),
-            not_before=now - preset.not_before_skew,
-            not_on_or_after=now + lifetime,
-            authn_instant=session.authn_instant,
-            session_index=session.session_index,
-            session_not_on_or_after=(
-                session.authn_instant + preset.session_lifetime if preset.session_lifetime else None
-            ),
-            authn_context_class=authn_context,
-            attributes=tuple(
-                Attribute(name, tuple(values), name_format, friendly)
-                for name, (values, name_format, friendly) in self._attribute_table(
-                    attributes, preset
-                ).items()
-                if values
-            ),
-            typed_attribute_values=preset.typed_attribute_values,
-            issuer_format_entity=preset.issuer_format_entity,
-        )
-        if status is not None:
-            spec = replace(
-                spec,
-                status_code=status[0],
-                status_subcode=status[1],
-                status_message=status[2],
-                include_assertion=False,
-            )
-        protection = Protection(
-            key=self.signing_key,
-            sign_assertion=sign_assertion,
-            sign_response=sign_response,
-            signature=choice,
-            encrypt_to=encrypt_to,
-            encryption=encryption,
-        )
-        flaw_calls = [call for name in sorted(self.flaws) for call in FLAWS_BY_NAME[name].mutators]
-        plan_calls = [call for entry in self.plan.take(sp.entity_id) for call in entry.mutators]
-        all_calls = flaw_calls + calls + plan_calls
-        if any(call.name == "wrong-key" for call in all_calls):
-            self.attacker_key()
-        return Draft(spec, protection), all_calls, verdicts
-
-    def _attributes(self, user: User, preset: Preset) -> dict[str, list[str]]:
-        group_ids = self.directory.group_ids()
-        values = {m.name: user.field_values(m.source, group_ids) for m in preset.attributes}
-        for name, extra in user.attributes.items():
-            values.setdefault(name, list(extra))
-        return values
-
-    @staticmethod
-    def _attribute_table(
-        values: Mapping[str, list[str]], preset: Preset
-    ) -> dict[str, tuple[list[str], str | None, str | None]]:
-        formats = {m.name: (m.name_format, m.friendly_name) for m in preset.attributes}
-        default_format = preset.attributes[0].name_format if preset.attributes else None
-        return {
-            name: (list(v), *formats.get(name, (default_format, None)))
-            for name, v in values.items()
-        }
-
     def sso(
         self,
         sp_entity_id: str,
@@ -957,323 +757,12 @@ class MockIdP:
         form: Mapping[str, str] | None = None,
         session: IdPSession | None = None,
     ) -> OutgoingMessage | None:
-        """Handle a LogoutRequest from an SP or a LogoutResponse in an IdP-driven chain.
-
-        Returns the next message to deliver, or None when the logout is complete and there
-        is nobody to answer (an IdP-initiated logout): the app shows a "signed out" page.
-        """
-        form = form or {}
-        if binding == c.BINDING_HTTP_REDIRECT:
-            names = {piece.partition("=")[0] for piece in (query or "").split("&")}
-            is_request = "SAMLRequest" in names
-        else:
-            is_request = "SAMLRequest" in form
-        kind = "LogoutRequest" if is_request else "LogoutResponse"
-        value = form.get("SAMLRequest" if is_request else "SAMLResponse")
-        xml, redirect, relay_state = self._decode(
-            kind, binding, query, value, form.get("RelayState")
-        )
-        if is_request:
-            return self._logout_request(binding, xml, redirect, relay_state, session)
-        return self._logout_response(binding, xml, redirect, relay_state)
-
-    def _verify_sp_message(
-        self,
-        sp: ServiceProvider,
-        xml: bytes,
-        redirect: RedirectMessage | None,
-        verdicts: list[Verdict],
-    ) -> tuple[bool, bytes]:
-        try:
-            return self._verify_request_signature(sp, xml, redirect, verdicts)
-        except (SAMLError, XMLSecurityError) as exc:
-            raise IdPError(403, exc.reason, exc.rule, exc.message) from exc
-
-    def _logout_request(
-        self,
-        binding: str,
-        xml: bytes,
-        redirect: RedirectMessage | None,
-        relay_state: str | None,
-        session: IdPSession | None,
-    ) -> OutgoingMessage | None:
-        kind = "LogoutRequest"
-        verdicts: list[Verdict] = []
-        try:
-            request = parse_logout_request(xml)
-        except SAMLError as exc:
-            raise self._refuse(
-                IdPError(400, exc.reason, exc.rule, exc.message),
-                kind=kind,
-                binding=binding,
-                xml=xml,
-            ) from exc
-        context = _Context(request.issuer, request.id, relay_state)
-        try:
-            sp, signed, request = self._judge_logout_request(
-                request, xml, redirect, binding, verdicts
-            )
-        except IdPError as error:
-            raise self._refuse(
-                error, kind=kind, binding=binding, xml=xml, verdicts=verdicts, context=context
-            ) from None
-        verdicts.append(Verdict("signature", "pass" if signed else "warn", "SAML-PROF-4.4.4.1", ""))
-        sessions = self.sessions.find(sp.entity_id, request.name_id, request.session_indexes)
-        if session is not None and session not in sessions and sp.entity_id in session.participants:
-            sessions.append(session)
-        self.journal.record(
-            time=self.clock.now(),
-            direction="in",
-            kind=kind,
-            binding=binding,
-            sp=sp.entity_id,
-            xml=_text(xml),
-            message_id=request.id,
-            relay_state=relay_state,
-            verdicts=tuple(verdicts),
-            details={"sessions": len(sessions), "name_id": request.name_id},
-        )
-        others: list[Participant] = []
-        user_name = request.name_id
-        for found in sessions:
-            user_name = found.user_name
-            others.extend(p for e, p in found.participants.items() if e != sp.entity_id)
-            self.sessions.end(found.id)
-        progress = _LogoutProgress(
-            user_name=user_name,
-            remaining=others,
-            origin_sp=sp.entity_id,
-            origin_request_id=request.id,
-            origin_relay_state=relay_state,
-            origin_binding=binding,
-        )
-        return self._continue_logout(progress)
-
-    def _judge_logout_request(
-        self,
-        request: LogoutRequest,
-        xml: bytes,
-        redirect: RedirectMessage | None,
-        binding: str,
-        verdicts: list[Verdict],
-    ) -> tuple[ServiceProvider, bool, LogoutRequest]:
-        sp = self.sps.get(request.issuer)
-        if sp is None:
-            raise IdPError(
-                400, "unknown-sp", "SAML-PROF-4.4.4.1", f"no SP {request.issuer!r} is registered"
-            )
-        signed, verified_xml = self._verify_sp_message(sp, xml, redirect, verdicts)
-        if signed and verified_xml is not xml:
-            try:  # read only what the signature covers
-                request = parse_logout_request(verified_xml)
-            except SAMLError as exc:
-                raise IdPError(400, exc.reason, exc.rule, exc.message) from exc
-        if not signed and not self.has_flaw("accept-unsigned-requests"):
-            # Profiles 4.4.4.1: the requester MUST authenticate itself (sign) on front channels.
-            raise IdPError(
-                403, "unsigned-request", "SAML-PROF-4.4.4.1", "a LogoutRequest must be signed"
-            )
-        self._check_destination(request.destination, self.slo_url, signed, binding)
-        if request.not_on_or_after is not None and request.not_on_or_after <= self.clock.now():
-            raise IdPError(
-                400, "expired-request", "SAML-CORE-3.7.1", "the LogoutRequest has expired"
-            )
-        if sp.metadata.slo_endpoint() is None:
-            raise IdPError(
-                400, "no-slo-endpoint", "SAML-PROF-4.4.4.2", "the SP has no SLO endpoint"
-            )
-        return sp, signed, request
+        """See :meth:`SingleLogout.receive`."""
+        return self.logout.receive(binding, query=query, form=form, session=session)
 
     def start_logout(self, session: IdPSession) -> OutgoingMessage | None:
-        """IdP-initiated SLO: end ``session`` and tell every SP that got an assertion in it."""
-        self.sessions.end(session.id)
-        progress = _LogoutProgress(
-            user_name=session.user_name,
-            remaining=list(session.participants.values()),
-            session_index=session.session_index,
-        )
-        return self._continue_logout(progress)
-
-    def _continue_logout(self, progress: _LogoutProgress) -> OutgoingMessage | None:
-        while progress.remaining:
-            participant = progress.remaining.pop(0)
-            sp = self.sps.get(participant.sp_entity_id)
-            endpoint = sp.metadata.slo_endpoint() if sp else None
-            if sp is None or endpoint is None:
-                progress.partial = True
-                continue
-            handle = secrets.token_urlsafe(18)
-            self._logouts[handle] = progress
-            while len(self._logouts) > MAX_PENDING:
-                self._logouts.popitem(last=False)
-            now = self.clock.now()
-            request = LogoutRequest(
-                id=new_id(self.rng),
-                issue_instant=now,
-                issuer=self.entity_id,
-                name_id=participant.name_id,
-                name_id_format=participant.name_id_format,
-                session_indexes=(progress.session_index,) if progress.session_index else (),
-                destination=endpoint.location,
-                not_on_or_after=now + dt.timedelta(minutes=5),
-                reason=c.LOGOUT_USER,
-            )
-            progress.waiting_for = request.id
-            return self._send(
-                "LogoutRequest",
-                build_logout_request(request),
-                endpoint.binding,
-                endpoint.location,
-                "SAMLRequest",
-                handle,
-                sp.entity_id,
-            )
-        if progress.origin_sp is None:
-            return None
-        origin = self.sps.get(progress.origin_sp)
-        endpoint = None
-        if origin is not None:
-            endpoint = origin.metadata.slo_endpoint(progress.origin_binding)
-            endpoint = endpoint or origin.metadata.slo_endpoint()
-        if origin is None or endpoint is None:  # the SP was removed while the logout ran
-            return None
-        sp = origin
-        location = endpoint.response_location or endpoint.location
-        response = LogoutResponse(
-            id=new_id(self.rng),
-            issue_instant=self.clock.now(),
-            issuer=self.entity_id,
-            in_response_to=progress.origin_request_id,
-            status_code=c.STATUS_PARTIAL_LOGOUT if progress.partial else c.STATUS_SUCCESS,
-            destination=location,
-        )
-        return self._send(
-            "LogoutResponse",
-            build_logout_response(response),
-            endpoint.binding,
-            location,
-            "SAMLResponse",
-            progress.origin_relay_state,
-            sp.entity_id,
-        )
-
-    def _send(
-        self,
-        kind: str,
-        root: etree._Element,
-        binding: str,
-        location: str,
-        parameter: str,
-        relay_state: str | None,
-        sp: str,
-    ) -> OutgoingMessage:
-        """Sign and encode a logout message for ``binding`` (Profiles 4.4.4.1: always signed)."""
-        choice = self._signature_choice()
-        if binding == c.BINDING_HTTP_REDIRECT:
-            xml = to_bytes(root)
-            query = encode_redirect_query(
-                xml,
-                parameter=parameter,
-                relay_state=relay_state,
-                key_pair=self.signing_key,
-                algorithm=choice.algorithm,
-            )
-            message = OutgoingMessage(
-                kind, binding, redirect_url(location, query), xml, {}, sp, root.get("ID")
-            )
-        else:
-            signed = sign_element(root, self.signing_key, choice)
-            xml = to_bytes(signed)
-            fields = {parameter: encode_post_value(xml)}
-            if relay_state is not None:
-                fields["RelayState"] = relay_state
-            message = OutgoingMessage(
-                kind, c.BINDING_HTTP_POST, location, xml, fields, sp, root.get("ID")
-            )
-        self.journal.record(
-            time=self.clock.now(),
-            direction="out",
-            kind=kind,
-            binding=binding,
-            sp=sp,
-            xml=xml.decode(),
-            message_id=root.get("ID"),
-            in_response_to=root.get("InResponseTo"),
-            relay_state=relay_state,
-        )
-        return message
-
-    def _logout_response(
-        self, binding: str, xml: bytes, redirect: RedirectMessage | None, relay_state: str | None
-    ) -> OutgoingMessage | None:
-        kind = "LogoutResponse"
-        verdicts: list[Verdict] = []
-        try:
-            response = parse_logout_response(xml)
-        except SAMLError as exc:
-            raise self._refuse(
-                IdPError(400, exc.reason, exc.rule, exc.message),
-                kind=kind,
-                binding=binding,
-                xml=xml,
-            ) from exc
-        # Looked up, not removed, until the response is verified: a forged answer must not
-        # cancel the logout in progress.
-        progress = self._logouts.get(relay_state) if relay_state else None
-        context = _Context(response.issuer, response.id, relay_state)
-        try:
-            sp = self.sps.get(response.issuer)
-            if sp is None:
-                raise IdPError(
-                    400,
-                    "unknown-sp",
-                    "SAML-PROF-4.4.4.2",
-                    f"no SP {response.issuer!r} is registered",
-                )
-            signed, verified_xml = self._verify_sp_message(sp, xml, redirect, verdicts)
-            if not signed and not self.has_flaw("accept-unsigned-requests"):
-                raise IdPError(
-                    403, "unsigned-response", "SAML-PROF-4.4.4.2", "a LogoutResponse must be signed"
-                )
-            if signed and verified_xml is not xml:
-                response = _parse_verified_logout_response(verified_xml)
-            if progress is None or response.in_response_to != progress.waiting_for:
-                raise IdPError(
-                    400,
-                    "unexpected-response",
-                    "SAML-CORE-3.2.2",
-                    "this LogoutResponse answers no logout in progress (InResponseTo/RelayState)",
-                )
-        except IdPError as error:
-            raise self._refuse(
-                error, kind=kind, binding=binding, xml=xml, verdicts=verdicts, context=context
-            ) from None
-        if relay_state:
-            self._logouts.pop(relay_state, None)
-        if response.status_code != c.STATUS_SUCCESS:
-            progress.partial = True
-            verdicts.append(Verdict("status", "warn", "SAML-CORE-3.2.2.2", response.status_code))
-        self.journal.record(
-            time=self.clock.now(),
-            direction="in",
-            kind=kind,
-            binding=binding,
-            sp=response.issuer,
-            xml=_text(xml),
-            message_id=response.id,
-            in_response_to=response.in_response_to,
-            relay_state=relay_state,
-            verdicts=tuple(verdicts),
-        )
-        progress.done.append(response.issuer)
-        return self._continue_logout(progress)
-
-
-def _parse_verified_logout_response(xml: bytes) -> LogoutResponse:
-    try:
-        return parse_logout_response(xml)
-    except SAMLError as exc:
-        raise IdPError(400, exc.reason, exc.rule, exc.message) from exc
+        """See :meth:`SingleLogout.start`."""
+        return self.logout.start(session)
 
 
 def _text(xml: bytes | None) -> str | None:

@@ -56,3 +56,12 @@ class OutgoingMessage:
         if self.binding != c.BINDING_HTTP_POST:
             raise ValueError("only HTTP-POST messages are delivered as a form")
         return post_form_html(self.url, self.fields, title=f"Sending {self.kind}")
+
+
+@dataclass(frozen=True)
+class RefusalContext:
+    """What the journal records about a refused message."""
+
+    sp: str | None
+    message_id: str | None
+    relay_state: str | None
