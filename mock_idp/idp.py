@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from lxml import etree
@@ -740,12 +741,30 @@ class MockIdP:
                 saml_request=encode_post_value(authn_request),
                 relay_state=relay_state,
             )
+        return self.issue_response(login, self._active_user(user_name))
+
+    def sso_from_redirect(self, url: str, user_name: str) -> OutgoingMessage:
+        """In-process SP-initiated SSO from the SP's redirect: ``url`` is the Location the SP
+        answered with (``.../saml/sso?SAMLRequest=...``), signature and all."""
+        login = self.receive_authn_request(c.BINDING_HTTP_REDIRECT, query=urlsplit(url).query)
+        return self.issue_response(login, self._active_user(user_name))
+
+    def sso_from_post(self, form: Mapping[str, str], user_name: str) -> OutgoingMessage:
+        """In-process SP-initiated SSO from the SP's HTTP-POST form fields."""
+        login = self.receive_authn_request(
+            c.BINDING_HTTP_POST,
+            saml_request=form.get("SAMLRequest"),
+            relay_state=form.get("RelayState"),
+        )
+        return self.issue_response(login, self._active_user(user_name))
+
+    def _active_user(self, user_name: str) -> User:
         user = self.directory.get_user(user_name)
         if user is None:
             raise LoginError("bad-credentials", f"no user {user_name!r}")
         if not user.active:
             raise LoginError("user-inactive", "this account is disabled")
-        return self.issue_response(login, user)
+        return user
 
     # ------------------------------------------------------------------------ single logout
 

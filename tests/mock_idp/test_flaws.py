@@ -125,3 +125,17 @@ def test_in_process_sso_with_a_request_xml(idp: MockIdP, sp: FakeSP) -> None:
     message = idp.sso(sp.entity_id, "alice@example.com", authn_request=xml, relay_state="r")
     assert parse_xml(message.xml).get("InResponseTo") == "_req0001"
     assert message.fields["SAMLResponse"] == encode_post_value(message.xml)
+
+
+def test_in_process_sso_from_an_sp_redirect_and_form(idp: MockIdP, sp: FakeSP) -> None:
+    from mock_idp.idp import LoginError
+
+    sp.sign_requests = True
+    idp.register_sp_metadata(sp.metadata())
+    url = f"{SSO}?{sp.redirect_query(sp.authn_request(NOW, SSO), relay_state='/r', sign=True)}"
+    message = idp.sso_from_redirect(url, "alice@example.com")
+    assert message.relay_state == "/r" and message.url == sp.acs
+    form = sp.post_form(sp.authn_request(NOW, SSO), "/p", sign=True)
+    assert idp.sso_from_post(form, "alice@example.com").relay_state == "/p"
+    with pytest.raises(LoginError):
+        idp.sso_from_post(sp.post_form(sp.authn_request(NOW, SSO), sign=True), "bob@example.com")
