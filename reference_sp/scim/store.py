@@ -117,7 +117,19 @@ _UPDATE_RESOURCE = (
     )
     .returning(resources.c.version)
 )
-_DELETE_VALUES = delete(attribute_values).where(attribute_values.c.resource_pk == bindparam("b_pk"))
+_DELETE_VALUES_OF = delete(attribute_values).where(
+    attribute_values.c.resource_pk == bindparam("b_pk"),
+    attribute_values.c.attr.in_(bindparam("b_attrs", expanding=True)),
+)
+
+
+def _rows_by_attr(rt: ResourceType, doc: dict[str, Any], pk: int) -> dict[str, list[Any]]:
+    grouped: dict[str, list[Any]] = {}
+    for row in value_rows(rt, doc, pk):
+        grouped.setdefault(row["attr"], []).append(row)
+    return grouped
+
+
 _INSERT_VALUES = insert(attribute_values)
 _INSERT_MEMBERSHIPS = insert(memberships)
 _USER_NAME_TAKEN = select(resources.c.pk).where(
@@ -282,8 +294,7 @@ class ScimStore:
         except IntegrityError as exc:
             raise errors.uniqueness(f"userName {doc.get('userName')!r} is already taken") from exc
         if doc != current.doc:
-            conn.execute(_DELETE_VALUES, {"b_pk": current.pk})
-            self._write_values(conn, rt, current.pk, doc)
+            self._rewrite_values(conn, rt, current.pk, current.doc, doc)
         updated = StoredResource(
             current.pk, current.id, rt.name, doc, version, current.created, now
         )
@@ -352,6 +363,27 @@ class ScimStore:
         }
         if conn.execute(_USER_NAME_TAKEN, params).first() is not None:
             raise errors.uniqueness(f"userName {doc['userName']!r} is already taken")
+
+    @staticmethod
+    def _rewrite_values(
+        conn: Connection,
+        rt: ResourceType,
+        pk: int,
+        before: dict[str, Any],
+        after: dict[str, Any],
+    ) -> None:
+        """Rewrite only the value rows of attributes that changed: replacing a title must not
+        rewrite (and re-index) every email and name part."""
+        old_rows, new_rows = _rows_by_attr(rt, before, pk), _rows_by_attr(rt, after, pk)
+        changed = [
+            a for a in old_rows.keys() | new_rows.keys() if old_rows.get(a) != new_rows.get(a)
+        ]
+        if not changed:
+            return
+        conn.execute(_DELETE_VALUES_OF, {"b_pk": pk, "b_attrs": changed})
+        rows = [row for attr in changed for row in new_rows.get(attr, [])]
+        if rows:
+            conn.execute(_INSERT_VALUES, rows)
 
     @staticmethod
     def _write_values(conn: Connection, rt: ResourceType, pk: int, doc: dict[str, Any]) -> None:

@@ -16,8 +16,12 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
 
 from harness.protocol.scim.filter import (
+    And,
+    AttrPath,
     Compare,
     Filter,
+    Not,
+    Or,
     Present,
     evaluate,
     format_filter,
@@ -79,6 +83,63 @@ def test_sql_and_reference_evaluation_agree(
         }
     expected = {d["id"] for d in users if evaluate(f, d, USER_RESOURCE)}
     assert found == expected, format_filter(f)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    pairs=st.lists(
+        st.tuples(user_documents(), user_documents()),
+        max_size=5,
+        unique_by=lambda pair: pair[0]["userName"].lower(),
+    ),
+    f=filters(USER_RESOURCE),
+)
+def test_the_index_follows_replaced_documents(
+    database: Database, pairs: list[tuple[dict[str, Any], dict[str, Any]]], f: Filter
+) -> None:
+    """Replacing a document rewrites only the changed attributes' rows; filters still see
+    exactly the new documents."""
+    store = ScimStore()
+    afters = []
+    with database.transaction() as conn:
+        for table in (memberships, attribute_values, resources):
+            conn.execute(delete(table))
+        org = Organizations().ensure(conn, "property", "token")
+        for before, after in pairs:
+            stored = store.create(conn, org, USER_RESOURCE, _stored_form(before))
+            new_doc = _stored_form(after) | {"userName": before["userName"]}
+            store.replace(conn, org, USER_RESOURCE, stored, new_doc)
+            afters.append(after | {"id": stored.id, "userName": before["userName"]})
+        where = FilterCompiler(USER_RESOURCE, database.engine.dialect.name).compile(
+            resolve_filter(_without_meta(f), USER_RESOURCE)
+        )
+        found = {
+            row.id
+            for row in conn.execute(select(resources.c.id).where(resources.c.org_pk == org, where))
+        }
+    expected = {d["id"] for d in afters if evaluate(_without_meta(f), d, USER_RESOURCE)}
+    assert found == expected, format_filter(f)
+
+
+def _stored_form(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if k not in ("id", "meta")}
+
+
+def _without_meta(f: Filter) -> Filter:
+    """The filter with meta comparisons made trivially true: replaced documents keep the
+    server's own timestamps, which the generated documents do not know."""
+    if isinstance(f, And | Or):
+        return type(f)(_without_meta(f.left), _without_meta(f.right))
+    if isinstance(f, Not):
+        return Not(_without_meta(f.inner))
+    path = getattr(f, "path", None)
+    if isinstance(path, AttrPath) and path.attr.lower() == "meta":
+        return Present(AttrPath(None, "userName"))
+    return f
 
 
 def test_the_generated_filters_do_match_something() -> None:
