@@ -3,8 +3,9 @@ transaction and returns a ``ScimResult``. The routes and Bulk both call them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection
 
@@ -20,6 +21,22 @@ from harness.protocol.scim.schema import (
 from reference_sp.scim.discovery import DEFAULT_COUNT, MAX_RESULTS
 from reference_sp.scim.query import QueryPlanner
 from reference_sp.scim.store import ScimStore, StoredResource
+
+
+@dataclass(frozen=True)
+class ScimChange:
+    """One write to an organisation's SCIM resources, seen by listeners inside the same
+    transaction (so what they do commits or rolls back with it)."""
+
+    org_pk: int
+    resource_type: str  # "User" or "Group"
+    resource_id: str
+    kind: Literal["created", "replaced", "deleted"]
+    before: StoredResource | None
+    after: StoredResource | None
+
+
+ChangeListener = Callable[[Connection, ScimChange], None]
 
 
 @dataclass
@@ -97,6 +114,24 @@ class ScimService:
     def __init__(self, store: ScimStore, dialect: str) -> None:
         self.store = store
         self.planner = QueryPlanner(dialect)
+        # Called after every write, in its transaction: the business rules (sessions,
+        # licenses, activations) follow provisioning through these.
+        self.listeners: list[ChangeListener] = []
+
+    def _changed(
+        self,
+        conn: Connection,
+        org_pk: int,
+        rt: ResourceType,
+        kind: Literal["created", "replaced", "deleted"],
+        before: StoredResource | None,
+        after: StoredResource | None,
+    ) -> None:
+        subject = after if after is not None else before
+        resource_id = subject.id if subject is not None else ""
+        change = ScimChange(org_pk, rt.name, resource_id, kind, before, after)
+        for listener in self.listeners:
+            listener(conn, change)
 
     # -- rendering -----------------------------------------------------------------------
 
@@ -164,6 +199,7 @@ class ScimService:
     ) -> ScimResult:
         doc = validate_resource(rt, body, deviations)
         stored = self.store.create(conn, org_pk, rt, doc)
+        self._changed(conn, org_pk, rt, "created", None, stored)
         return self._single(stored, rt, base, projection, 201)
 
     def get(
@@ -202,6 +238,8 @@ class ScimService:
         if rt.name == "Group" and "members" not in doc:
             doc["members"] = []  # PUT replaces: members not sent are no longer members
         updated = self.store.replace(conn, org_pk, rt, current, doc)
+        if updated is not current:
+            self._changed(conn, org_pk, rt, "replaced", current, updated)
         return self._single(updated, rt, base, projection, 200)
 
     def patch(
@@ -224,6 +262,8 @@ class ScimService:
         if result.changed:
             doc = _stored_form(result.resource, rt)
             updated = self.store.replace(conn, org_pk, rt, current, doc)
+        if updated is not current:
+            self._changed(conn, org_pk, rt, "replaced", current, updated)
         return self._single(updated, rt, base, projection, 200)
 
     def delete(
@@ -234,10 +274,10 @@ class ScimService:
         resource_id: str,
         if_match: str | None = None,
     ) -> ScimResult:
-        if if_match is not None:
-            current = self.store.get(conn, org_pk, rt, resource_id, relations=False)
-            self._check_if_match(if_match, current)
+        current = self.store.get(conn, org_pk, rt, resource_id, for_update=True)
+        self._check_if_match(if_match, current)
         self.store.delete(conn, org_pk, rt, resource_id)
+        self._changed(conn, org_pk, rt, "deleted", current, None)
         return ScimResult(204)
 
     def search(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from harness.protocol.scim.schema import ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 from tests.scim.conftest import SCIM_JSON, ScimClient
 
@@ -192,3 +194,29 @@ def test_excluding_members_leaves_them_out(scim: ScimClient) -> None:
     assert "members" not in fetched
     assert fetched["displayName"] == "Team"
     assert fetched["id"] == group["id"]
+
+
+def test_listeners_see_every_write_in_its_transaction(scim: ScimClient, reference_sp: Any) -> None:
+    seen: list[tuple[str, str, bool, bool]] = []
+
+    def listener(conn: Any, change: Any) -> None:
+        seen.append(
+            (change.kind, change.resource_type, change.before is None, change.after is None)
+        )
+        if change.after is not None and change.after.doc.get("title") == "explode":
+            raise RuntimeError("a listener failing rolls the write back")
+
+    reference_sp.scim.listeners.append(listener)
+    user = scim.create_user("dana")
+    path = f"/Users/{user['id']}"
+    scim.patch(path, [{"op": "add", "path": "title", "value": "x"}])
+    scim.patch(path, [{"op": "add", "path": "title", "value": "x"}])  # no change: no event
+    assert scim.patch(path, [{"op": "add", "path": "title", "value": "explode"}]).status_code == 500
+    assert scim.get(path).json()["title"] == "x"
+    scim.delete(path)
+    assert seen == [
+        ("created", "User", True, False),
+        ("replaced", "User", False, False),
+        ("replaced", "User", False, False),
+        ("deleted", "User", False, True),
+    ]
