@@ -123,3 +123,18 @@ def test_real_server_on_loopback(served: str) -> None:
         )
         assert answer.status_code == 200 and "SAMLResponse" in answer.text
         assert http.get("/saml/sso", params={"SAMLRequest": "!!"}).status_code == 400
+
+
+def test_sp_metadata_from_a_url(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def fake_get(url: str, **kwargs: object) -> httpx.Response:
+        if "down" in url:
+            raise httpx.ConnectError("connection refused")
+        return httpx.Response(200, content=FakeSP().metadata(), request=httpx.Request("GET", url))
+
+    monkeypatch.setattr(httpx, "get", fake_get)
+    idp, _ = cli.build(parse("--sp-metadata", "http://127.0.0.1:8001/saml/metadata"))
+    assert list(idp.sps) == ["https://sp.test/saml/metadata"]
+    assert main(["idp", "--sp-metadata", "http://down.test/saml/metadata"]) == 2
+    assert "cannot fetch SP metadata" in capsys.readouterr().err
