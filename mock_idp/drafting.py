@@ -166,6 +166,8 @@ def draft_response(
         ),
         typed_attribute_values=preset.typed_attribute_values,
         issuer_format_entity=preset.issuer_format_entity,
+        protocol_prefix=preset.protocol_prefix,
+        assertion_prefix=preset.assertion_prefix,
     )
     if status is not None:
         spec = replace(

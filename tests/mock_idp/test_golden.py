@@ -75,3 +75,10 @@ def test_golden_files_are_verifiable_signed_samples(idp_key: KeyPair) -> None:
         verify_element(assertion, [idp_key.certificate])
         if root.find(c.q(c.DS, "Signature")) is not None:
             verify_element(root, [idp_key.certificate])
+
+
+def test_vendor_namespace_shapes() -> None:
+    okta = (GOLDEN / "response-okta.xml").read_bytes()
+    assert okta.startswith(b"<saml2p:Response") and b"<saml2:Assertion" in okta
+    entra = (GOLDEN / "response-entra.xml").read_bytes()
+    assert b'<Assertion xmlns="urn:oasis:names:tc:SAML:2.0:assertion"' in entra

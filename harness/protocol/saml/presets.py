@@ -44,6 +44,8 @@ class Preset:
     session_lifetime: dt.timedelta | None = dt.timedelta(hours=8)
     metadata_name_id_formats: tuple[str, ...] = c.NAMEID_FORMATS
     sign_metadata: bool = False
+    protocol_prefix: str = "samlp"
+    assertion_prefix: str | None = "saml"  # None: the default namespace, as Entra writes it
 
 
 _ENTRA_CLAIMS = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/"
@@ -85,6 +87,7 @@ ENTRA = Preset(
     session_lifetime=None,
     metadata_name_id_formats=(c.NAMEID_EMAIL, c.NAMEID_PERSISTENT, c.NAMEID_UNSPECIFIED),
     sign_metadata=True,
+    assertion_prefix=None,
 )
 
 OKTA = Preset(
@@ -98,6 +101,8 @@ OKTA = Preset(
         AttributeMapping("groups", "groups", c.ATTRNAME_UNSPECIFIED),
     ),
     issuer_format_entity=True,
+    protocol_prefix="saml2p",
+    assertion_prefix="saml2",
     session_lifetime=None,
     metadata_name_id_formats=(c.NAMEID_UNSPECIFIED, c.NAMEID_EMAIL),
 )

@@ -71,6 +71,10 @@ class ResponseSpec:
     assertion_version: str = c.VERSION
     include_authn_statement: bool = True
     omit_response_issuer: bool = False
+    # Namespace prefixes vary by vendor (Okta: saml2p/saml2; Entra: a default namespace on the
+    # Assertion, None here). An SP that matches on prefixes instead of namespaces breaks.
+    protocol_prefix: str = "samlp"
+    assertion_prefix: str | None = "saml"
 
 
 @dataclass(frozen=True)
@@ -90,20 +94,30 @@ def _instant(value: dt.datetime) -> str:
     return format_instant(value)
 
 
-def _issuer(parent: etree._Element, issuer: str, entity_format: bool) -> None:
-    element = sub(parent, c.SAML, "Issuer", issuer)
+def _issuer(parent: etree._Element, issuer: str, entity_format: bool, prefix: str | None) -> None:
+    if prefix is None and parent.nsmap.get(None) != c.SAML:
+        element = etree.SubElement(parent, c.q(c.SAML, "Issuer"), nsmap={None: c.SAML})  # type: ignore[dict-item]
+        element.text = issuer
+    else:
+        element = sub(parent, c.SAML, "Issuer", issuer)
     if entity_format:
         element.set("Format", c.NAMEID_ENTITY)
 
 
 def build_assertion(spec: ResponseSpec) -> etree._Element:
-    assertion = etree.Element(
-        c.q(c.SAML, "Assertion"), nsmap={"saml": c.SAML, "xs": c.XS, "xsi": c.XSI}
-    )
+    nsmap: dict[str | None, str] = {spec.assertion_prefix: c.SAML}
+    if spec.typed_attribute_values:
+        nsmap.update({"xs": c.XS, "xsi": c.XSI})
+    assertion = etree.Element(c.q(c.SAML, "Assertion"), nsmap=nsmap)  # type: ignore[arg-type]
     assertion.set("ID", spec.assertion_id)
     assertion.set("Version", spec.assertion_version)
     assertion.set("IssueInstant", _instant(spec.issue_instant))
-    _issuer(assertion, spec.assertion_issuer or spec.issuer, spec.issuer_format_entity)
+    _issuer(
+        assertion,
+        spec.assertion_issuer or spec.issuer,
+        spec.issuer_format_entity,
+        spec.assertion_prefix,
+    )
 
     subject = sub(assertion, c.SAML, "Subject")
     name_id = sub(subject, c.SAML, "NameID", spec.name_id)
@@ -166,7 +180,10 @@ def build_assertion(spec: ResponseSpec) -> etree._Element:
 
 def build_response_element(spec: ResponseSpec, payload: etree._Element | None) -> etree._Element:
     """The samlp:Response around ``payload`` (a signed/encrypted assertion, or None)."""
-    response = etree.Element(c.q(c.SAMLP, "Response"), nsmap={"samlp": c.SAMLP, "saml": c.SAML})
+    nsmap = {spec.protocol_prefix: c.SAMLP}
+    if spec.assertion_prefix is not None:
+        nsmap[spec.assertion_prefix] = c.SAML
+    response = etree.Element(c.q(c.SAMLP, "Response"), nsmap=nsmap)
     response.set("ID", spec.response_id)
     response.set("Version", spec.version)
     response.set("IssueInstant", _instant(spec.issue_instant))
@@ -175,7 +192,7 @@ def build_response_element(spec: ResponseSpec, payload: etree._Element | None) -
     if spec.in_response_to is not None:
         response.set("InResponseTo", spec.in_response_to)
     if not spec.omit_response_issuer:
-        _issuer(response, spec.issuer, spec.issuer_format_entity)
+        _issuer(response, spec.issuer, spec.issuer_format_entity, spec.assertion_prefix)
     status = sub(response, c.SAMLP, "Status")
     code = sub(status, c.SAMLP, "StatusCode")
     code.set("Value", spec.status_code)
