@@ -93,6 +93,7 @@ SIGNING = [
     ("both", "rsa-sha1"),
     ("assertion", "ecdsa-sha256"),
     ("response", "ecdsa-sha256"),
+    ("both", "ecdsa-sha512"),
 ]
 
 
