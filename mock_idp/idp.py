@@ -13,7 +13,7 @@ import secrets
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -61,6 +61,9 @@ from .plan import Plan, Rules
 from .service_providers import ServiceProvider, SPSettings
 from .sessions import IdPSession, Participant, SessionStore
 from .single_logout import SingleLogout
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 MAX_PENDING = 1000
 RELAY_STATE_LIMIT = 80  # bytes, SAML Bindings 3.4.3 / 3.5.3
@@ -226,6 +229,12 @@ class MockIdP:
         if not 0 <= index < len(self.signing_keys):
             raise ValueError(f"no signing key {index}")
         del self.signing_keys[index]
+
+    def asgi_app(self) -> Starlette:
+        """The Starlette app serving this IdP (``mock_idp.app.create_app``)."""
+        from .app import create_app  # imported here so the core class stays framework-free
+
+        return create_app(self)
 
     def has_flaw(self, name: str) -> bool:
         return name in self.flaws

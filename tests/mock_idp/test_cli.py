@@ -125,6 +125,28 @@ def test_real_server_on_loopback(served: str) -> None:
         assert http.get("/saml/sso", params={"SAMLRequest": "!!"}).status_code == 400
 
 
+@pytest.mark.loopback
+def test_sp_initiated_login_over_real_sockets(served: str) -> None:
+    import datetime as dt
+
+    from .fake_sp import form_fields, login_handle
+
+    sp = FakeSP()
+    request = sp.authn_request(dt.datetime.now(dt.UTC), f"{served}/saml/sso")
+    with httpx.Client(base_url=served) as http:
+        user = http.get("/api/users").json()["users"][0]["userName"]
+        page = http.get(f"/saml/sso?{sp.redirect_query(request, relay_state='/next')}")
+        answer = http.post(
+            "/saml/sso",
+            data={"login": login_handle(page.text), "username": user, "password": "password"},
+        )
+        action, fields = form_fields(answer.text)
+        assert action == sp.acs and fields["RelayState"] == "/next"
+        second = sp.authn_request(dt.datetime.now(dt.UTC), f"{served}/saml/sso")
+        again = http.get(f"/saml/sso?{sp.redirect_query(second)}")
+        assert "SAMLResponse" in again.text  # the session cookie made it silent
+
+
 def test_sp_metadata_from_a_url(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
