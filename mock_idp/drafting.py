@@ -96,8 +96,11 @@ def draft_response(
         else:
             authn_context = chosen
     if name_id_template:
-        name_id = name_id_template.format(
-            userName=user.user_name, email=user.email or "", id=user.id
+        # Plain replacement, not str.format: a template from the API must never raise.
+        name_id = (
+            name_id_template.replace("{userName}", user.user_name)
+            .replace("{email}", user.email or "")
+            .replace("{id}", user.id)
         )
     else:
         name_id = name_id_value(
@@ -177,6 +180,7 @@ def draft_response(
             status_message=status[2],
             include_assertion=False,
         )
+        sign_response = True  # an error Response carries no signed assertion: sign the Response
     protection = Protection(
         key=idp.signing_key,
         sign_assertion=sign_assertion,

@@ -277,3 +277,11 @@ async def test_journal_names_the_rules_a_planned_response_breaks(
         "mutator:expired": "SAML-PROF-4.1.4.3",
         "mutator:no-destination": "SAML-BIND-3.5.5.2",
     }
+
+
+async def test_odd_name_id_templates_never_fail(
+    client: httpx.AsyncClient, sp: FakeSP, idp_key: KeyPair
+) -> None:
+    await client.post("/api/rules", json={"set": {"name_id": "{nope} {0} {userName}"}})
+    read = await idp_init(client, sp, idp_key)
+    assert read.name_id == "{nope} {0} alice@example.com"
