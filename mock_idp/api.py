@@ -548,6 +548,13 @@ def api_routes(idp: MockIdP) -> list[Route]:
         )
         return JSONResponse({"entries": [e.to_json() for e in entries]})
 
+    async def journal_entry(request: Request) -> Response:
+        seq = request.path_params["seq"]
+        found = [e for e in idp.journal.entries(since=seq - 1, limit=None) if e.seq == seq]
+        if not found:
+            raise APIError(404, "not-found", f"no journal entry {seq}")
+        return JSONResponse(found[0].to_json())
+
     async def reset(request: Request) -> Response:
         idp.reset()
         return Response(status_code=204)
@@ -598,5 +605,6 @@ def api_routes(idp: MockIdP) -> list[Route]:
         route("/sessions", sessions, "GET", "DELETE"),
         route("/sessions/{session_id}", session, "DELETE"),
         route("/journal", journal, "GET", "DELETE"),
+        route("/journal/{seq:int}", journal_entry),
         route("/reset", reset, "POST"),
     ]

@@ -103,7 +103,7 @@ def create_app(idp: MockIdP) -> Starlette:
         page = render(
             "login",
             title="Sign in",
-            action="/saml/sso",
+            action=idp.sso_url,
             handle=handle,
             sp=login.sp.entity_id,
             error=error,

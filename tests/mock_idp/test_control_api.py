@@ -228,6 +228,9 @@ async def test_journal_filters_and_sessions(
     ]
     assert len(since) == len(everything) - 1
     assert (await client.get("/api/journal", params={"limit": "x"})).status_code == 400
+    one = (await client.get(f"/api/journal/{everything[0]['seq']}")).json()
+    assert one == everything[0]
+    assert (await client.get("/api/journal/99999")).status_code == 404
     sessions = (await client.get("/api/sessions")).json()["sessions"]
     assert sessions[0]["userName"] == "alice@example.com" and sessions[0]["sps"] == [sp.entity_id]
     await client.patch("/api/users/alice@example.com", json={"active": False})
