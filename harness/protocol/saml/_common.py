@@ -76,6 +76,9 @@ def boolean_attribute(element: etree._Element, name: str) -> bool:
     value = element.get(name)
     if value is None:
         return False
-    if value not in ("true", "false", "1", "0"):
+    # xs:boolean is lower-case, but .NET-built SPs write "True" and Entra/ADFS accept it; an
+    # IdP stand-in that refused it would fail SPs the real IdPs serve.
+    normalised = value.strip().lower()
+    if normalised not in ("true", "false", "1", "0"):
         raise SAMLError("bad-boolean", f"{name}={value!r} is not xs:boolean", "SAML-CORE-3.4.1")
-    return value in ("true", "1")
+    return normalised in ("true", "1")

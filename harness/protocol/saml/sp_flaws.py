@@ -1,0 +1,204 @@
+"""Deliberately weakened SP validation: the reference SP's SAML flaws, on top of the strict
+:func:`~harness.protocol.saml.sp_validation.validate_response` (which stays the only
+implementation of the rules).
+
+Each flaw lets through exactly the responses that break its one rule:
+
+- ``trust-keyinfo-cert``: certificates found in ds:KeyInfo are trusted too (Core 5.4.5).
+- ``ignore-expiry``: the validity window is not enforced (an unbounded clock skew).
+- ``accept-unsigned-assertion``: a response with no trusted signature is treated as signed.
+- ``skip-audience``: the assertion's own Audience is taken as this SP's.
+- ``skip-recipient``: the Recipient is taken as this ACS, once everything the strict check
+  judged before it (signatures included) has passed.
+- ``process-first-assertion-unverified``: among several assertions the signed one is
+  verified, but the identity is read from the first one in the document (signature wrapping).
+
+Only plaintext assertions are weakened by the last three: an EncryptedAssertion is judged
+strictly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Iterable
+
+from cryptography import x509
+from lxml import etree
+
+from ..keys import KeyLoadError, KeyPair, generate_key_pair, load_certificate
+from ..xml import XMLSecurityError, parse_xml, to_bytes
+from . import constants as c
+from .errors import SAMLError, SignatureError
+from .signing import sign_element, verify_element
+from .sp_validation import SPExpectations, ValidatedLogin, validate_response
+
+SAML_FLAWS = frozenset(
+    {
+        "trust-keyinfo-cert",
+        "ignore-expiry",
+        "accept-unsigned-assertion",
+        "skip-audience",
+        "skip-recipient",
+        "process-first-assertion-unverified",
+    }
+)
+_FOREVER = dt.timedelta(days=36500)
+_EPHEMERAL: dict[str, KeyPair] = {}
+
+
+def _ephemeral(now: dt.datetime) -> KeyPair:
+    """A key that stands in for a signature the flawed SP pretends to have checked (made once
+    per process)."""
+    if "key" not in _EPHEMERAL:
+        _EPHEMERAL["key"] = generate_key_pair("sso-harness-flawed-sp", now=now)
+    return _EPHEMERAL["key"]
+
+
+def _parse(data: bytes) -> etree._Element | None:
+    try:
+        return parse_xml(data)
+    except XMLSecurityError:
+        return None
+
+
+def keyinfo_certificates(data: bytes) -> list[x509.Certificate]:
+    root = _parse(data)
+    found: list[x509.Certificate] = []
+    if root is None:
+        return found
+    for element in root.iter(c.q(c.DS, "X509Certificate")):
+        try:
+            found.append(load_certificate(element.text or ""))
+        except KeyLoadError:
+            continue
+    return found
+
+
+def _assertions(root: etree._Element) -> list[etree._Element]:
+    return root.findall(c.q(c.SAML, "Assertion"))
+
+
+def _resign(root: etree._Element, key: KeyPair, *, sign_response: bool) -> bytes:
+    for assertion in _assertions(root):
+        sign_element(assertion, key)
+    if sign_response:
+        sign_element(root, key)
+    elif (old := root.find(c.q(c.DS, "Signature"))) is not None:
+        root.remove(old)
+    return to_bytes(root)
+
+
+Attempt = Callable[[bytes, SPExpectations], tuple[bytes, SPExpectations] | None]
+
+
+def _unsigned(data: bytes, expect: SPExpectations) -> tuple[bytes, SPExpectations] | None:
+    root = _parse(data)
+    if root is None:
+        return None
+    if root.find(c.q(c.DS, "Signature")) is not None:
+        return data, dataclasses.replace(expect, signature_policy="either")
+    key = _ephemeral(expect.now)
+    trusted = (*expect.trusted_certificates, key.certificate)
+    return _resign(root, key, sign_response=False), dataclasses.replace(
+        expect, trusted_certificates=trusted
+    )
+
+
+def _audience(data: bytes, expect: SPExpectations) -> tuple[bytes, SPExpectations] | None:
+    root = _parse(data)
+    if root is None:
+        return None
+    audience = next(root.iter(c.q(c.SAML, "Audience")), None)
+    if audience is None or not (audience.text or "").strip():
+        return None
+    return data, dataclasses.replace(expect, sp_entity_id=(audience.text or "").strip())
+
+
+def _recipient(data: bytes, expect: SPExpectations) -> tuple[bytes, SPExpectations] | None:
+    # The strict check got as far as the Recipient: signatures, Destination, Issuer, status
+    # and InResponseTo have passed. Rewrite the Recipient and vouch for the result.
+    root = _parse(data)
+    if root is None or not _assertions(root):
+        return None
+    for element in root.iter(c.q(c.SAML, "SubjectConfirmationData")):
+        element.set("Recipient", expect.acs_url)
+    key = _ephemeral(expect.now)
+    signed_response = root.find(c.q(c.DS, "Signature")) is not None
+    return _resign(root, key, sign_response=signed_response), dataclasses.replace(
+        expect, trusted_certificates=(key.certificate,)
+    )
+
+
+_RETRIES: dict[str, tuple[frozenset[str], Attempt]] = {
+    "accept-unsigned-assertion": (frozenset({"unsigned"}), _unsigned),
+    "skip-audience": (frozenset({"wrong-audience"}), _audience),
+    "skip-recipient": (frozenset({"wrong-recipient", "no-recipient"}), _recipient),
+}
+
+
+def _first_assertion_unverified(data: bytes, expect: SPExpectations) -> ValidatedLogin | None:
+    root = _parse(data)
+    if root is None:
+        return None
+    assertions = _assertions(root)
+    if len(assertions) < 2:
+        return None
+    verified = None
+    for assertion in assertions:
+        try:
+            verify_element(assertion, expect.trusted_certificates, allow_sha1=expect.allow_sha1)
+        except SignatureError:
+            continue
+        verified = assertion
+        break
+    if verified is None:
+        return None
+    first = assertions[0]
+    for assertion in assertions:
+        if assertion is not verified:
+            root.remove(assertion)
+    login = validate_response(to_bytes(root), expect)
+    name_id = first.find(f"{c.q(c.SAML, 'Subject')}/{c.q(c.SAML, 'NameID')}")
+    if name_id is None or not (name_id.text or "").strip():
+        return login
+    return dataclasses.replace(login, name_id=(name_id.text or "").strip())
+
+
+def validate_response_with_flaws(
+    data: bytes, expect: SPExpectations, flaws: Iterable[str]
+) -> ValidatedLogin:
+    """:func:`validate_response`, weakened by the named ``flaws`` (see the module docstring);
+    with no flaws, exactly the strict validation."""
+    remaining = set(flaws) & SAML_FLAWS
+    if not remaining:
+        return validate_response(data, expect)
+    if "trust-keyinfo-cert" in remaining:
+        extra = keyinfo_certificates(data)
+        expect = dataclasses.replace(
+            expect, trusted_certificates=(*expect.trusted_certificates, *extra)
+        )
+    if "ignore-expiry" in remaining:
+        expect = dataclasses.replace(expect, clock_skew=_FOREVER)
+    for _ in range(len(_RETRIES) + 1):
+        try:
+            return validate_response(data, expect)
+        except SAMLError as exc:
+            error = exc
+        if error.reason == "assertion-count" and "process-first-assertion-unverified" in remaining:
+            remaining.discard("process-first-assertion-unverified")
+            login = _first_assertion_unverified(data, expect)
+            if login is not None:
+                return login
+            raise error
+        for flaw, (reasons, attempt) in _RETRIES.items():
+            if flaw in remaining and error.reason in reasons:
+                remaining.discard(flaw)
+                retried = attempt(data, expect)
+                if retried is None:
+                    raise error
+                data, expect = retried
+                break
+        else:
+            raise error
+    raise error
