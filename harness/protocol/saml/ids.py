@@ -7,6 +7,7 @@ with at least 128 bits of randomness and must be valid xs:ID (NCName), hence the
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import random
 
 from .errors import SAMLError
@@ -16,10 +17,17 @@ def new_id(rng: random.Random) -> str:
     return f"_{rng.getrandbits(160):040x}"
 
 
+@functools.lru_cache(maxsize=1024)
 def format_instant(instant: dt.datetime) -> str:
+    # Cached: a response writes seven instants and the same ones recur within a second;
+    # strftime was a tenth of the IdP's time per response.
     if instant.tzinfo is None:
         raise ValueError("SAML instants must be timezone-aware")
-    return instant.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    utc = instant if instant.tzinfo is dt.UTC else instant.astimezone(dt.UTC)
+    return (
+        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}"
+        f"T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"
+    )
 
 
 def parse_instant(text: str | None, *, field: str = "instant") -> dt.datetime:
