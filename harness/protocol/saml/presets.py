@@ -122,4 +122,13 @@ PING = Preset(
     metadata_name_id_formats=(c.NAMEID_EMAIL, c.NAMEID_UNSPECIFIED, c.NAMEID_PERSISTENT),
 )
 
-PRESETS: dict[str, Preset] = {p.name: p for p in (GENERIC, ENTRA, OKTA, PING)}
+def _index(presets: tuple[Preset, ...]) -> dict[str, Preset]:
+    index: dict[str, Preset] = {}
+    for preset in presets:
+        if preset.name in index:
+            raise ValueError(f"duplicate preset {preset.name!r}")
+        index[preset.name] = preset
+    return index
+
+
+PRESETS: dict[str, Preset] = _index((GENERIC, ENTRA, OKTA, PING))
