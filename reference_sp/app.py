@@ -5,21 +5,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+import random
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
+from harness.protocol.keys import KeyPair
+from harness.protocol.saml.errors import MetadataError
+from harness.protocol.saml.metadata import IdPMetadata, parse_idp_metadata
+from reference_sp import account_tables  # noqa: F401  (its tables join the shared metadata)
+from reference_sp.accounts import Accounts
 from reference_sp.db import Database, make_engine
+from reference_sp.flaws import flaw_set
 from reference_sp.orgs import Organizations
+from reference_sp.saml_routes import SamlRoutes
 from reference_sp.scim.journal import Journal, JournalEntry
 from reference_sp.scim.routes import ScimEndpoints
 from reference_sp.scim.service import ScimService
 from reference_sp.scim.store import ScimStore
+from reference_sp.sessions import Sessions
+from reference_sp.sp_keys import load_or_create_key, load_or_create_secret
+from reference_sp.tenants import (
+    ADMIN_GROUPS,
+    PRODUCTS,
+    ConfigError,
+    Profile,
+    Subscription,
+    Tenant,
+    Tenants,
+)
+from reference_sp.web import WebRoutes
 
 DEFAULT_ORGANIZATION = "default"
 
@@ -28,6 +49,16 @@ DEFAULT_ORGANIZATION = "default"
 class Settings:
     db_url: str | None = None  # None: an SQLite file under the data directory
     journal_limit: int = 5000  # entries kept per organisation
+    base_url: str = "http://127.0.0.1:8001"  # the entityID is <base_url>/saml/metadata
+    profile: Profile = "generic"  # "parallels": admin group "Parallels Business Account Admins"
+    flaws: tuple[str, ...] = ()  # see reference_sp.flaws.FLAWS
+    clock_skew: timedelta = timedelta(minutes=3)  # saml2int SDP-G01
+    allow_sha1: bool = False  # SDP-ALG01
+    sign_requests: bool = True  # sign AuthnRequests and logout messages
+    want_encryption: bool = True  # publish an encryption key: IdPs encrypt the assertion
+    key: KeyPair | None = None  # None: generated on first start under the data directory
+    cookie_secret: bytes | None = None  # None: generated on first start, likewise
+    extra: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 class ReferenceSP:
@@ -38,17 +69,34 @@ class ReferenceSP:
     ) -> None:
         self.settings = settings or Settings()
         self.clock = clock
+        self.flaws = flaw_set(self.settings.flaws)
+        self.base_url = self.settings.base_url.rstrip("/")
+        self.entity_id = f"{self.base_url}/saml/metadata"
+        self.acs_url = f"{self.base_url}/saml/acs"
+        self.slo_url = f"{self.base_url}/saml/slo"
+        self.rng: random.Random = secrets.SystemRandom()
+        # Keys and secrets are loaded once, here, never per request.
+        self.key = self.settings.key or load_or_create_key()
+        secret = self.settings.cookie_secret or load_or_create_secret()
         self.db = Database(make_engine(self.settings.db_url))
         self.orgs = Organizations()
+        self.tenants = Tenants()
+        self.accounts = Accounts(self.tenants, clock, self.flaws)
+        self.sessions = Sessions(secret, clock, secure=self.base_url.startswith("https://"))
         self.store = ScimStore(clock=clock)
         self.journal = Journal(limit=self.settings.journal_limit)
         self.scim = ScimService(self.store, self.db.engine.dialect.name)
+        self.scim.listeners.append(self.accounts.on_scim_change)
         self.scim_endpoints = ScimEndpoints(self.db, self.orgs, self.scim, self.journal, clock)
+        self.saml = SamlRoutes(self)
+        self.web = WebRoutes(self)
         self.app = Starlette(
             routes=[
                 Route("/healthz", self._healthz),
                 Route("/api/scim/journal", self._journal),
                 Mount("/scim/v2", routes=self.scim_endpoints.routes()),
+                *self.saml.routes(),
+                *self.web.routes(),
             ]
         )
 
@@ -56,10 +104,53 @@ class ReferenceSP:
         """Release the database (connections, and SQLite's file handles)."""
         self.db.close()
 
-    def add_organization(self, name: str, scim_token: str) -> int:
-        """Create (or re-key) an organisation; its SCIM clients authenticate with the token."""
+    def add_organization(
+        self,
+        name: str,
+        scim_token: str,
+        *,
+        idp_metadata: bytes | IdPMetadata | None = None,
+        email_domains: Iterable[str] = (),
+        admin_group: str | None = None,
+        license_group: str | None = None,
+        subscription: Subscription = "per-user",
+        seats: int = 100,
+        allow_idp_initiated: bool = True,
+        product: str | None = None,
+    ) -> int:
+        """Create (or re-key and reconfigure) an organisation: its SCIM clients authenticate
+        with the token, its users sign in through the IdP of ``idp_metadata``. Raises
+        ConfigError for a configuration that cannot work."""
+        idp: IdPMetadata | None
+        if isinstance(idp_metadata, bytes):
+            try:
+                idp = parse_idp_metadata(idp_metadata)
+            except MetadataError as exc:
+                raise ConfigError(f"IdP metadata for {name!r}: {exc.message}") from exc
+        else:
+            idp = idp_metadata
+        if idp is not None and not idp.signing_certificates:
+            raise ConfigError(f"IdP metadata for {name!r} holds no signing certificate")
+        if subscription not in ("per-user", "per-device"):
+            raise ConfigError(f"subscription must be per-user or per-device, not {subscription!r}")
+        profile = self.settings.profile
         with self.db.transaction() as conn:
-            return self.orgs.ensure(conn, name, scim_token)
+            org_pk = self.orgs.ensure(conn, name, scim_token)
+            tenant = Tenant(
+                org_pk=org_pk,
+                name=name,
+                idp=idp,
+                email_domains=tuple(d.strip().lower().lstrip("@") for d in email_domains),
+                admin_group=admin_group or ADMIN_GROUPS[profile],
+                license_group=license_group,
+                subscription=subscription,
+                product=product or PRODUCTS[profile],
+                seats=seats,
+                allow_idp_initiated=allow_idp_initiated,
+            )
+            self.tenants.put(tenant)
+            self.accounts.reconcile_all(conn, tenant)
+        return org_pk
 
     def scim_journal(self, org_pk: int, after: int = 0, limit: int = 1000) -> list[JournalEntry]:
         with self.db.transaction() as conn:

@@ -69,17 +69,18 @@ def value_rows(rt: ResourceType, doc: dict[str, Any], resource_pk: int) -> list[
 def _flatten(
     rows: list[dict[str, Any]], pk: int, attr: str, attribute: Attribute, value: Any
 ) -> None:
+    """Append the rows of one attribute; empty strings are absent (filter rule 1): no row."""
     elements = value if attribute.multi_valued else [value]
     for elem, element in enumerate(elements):
         if attribute.is_complex:
             for sub_key, sub_value in element.items():
                 sub = attribute.sub(sub_key)
-                if sub is not None and sub_value is not None:
+                if sub is not None and sub_value not in (None, ""):
                     rows.append(
                         {"resource_pk": pk, "attr": attr, "elem": elem, "sub": sub.name}
                         | scalar_columns(sub, sub_value)
                     )
-        elif element is not None:
+        elif element not in (None, ""):
             rows.append(
                 {"resource_pk": pk, "attr": attr, "elem": elem, "sub": ""}
                 | scalar_columns(attribute, element)

@@ -14,11 +14,15 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select
 
 from harness.protocol.scim.deviations import Deviation
+from reference_sp import fastsql
+from reference_sp.fastsql import Prepared
 from reference_sp.tables import scim_journal
 
 PRUNE_EVERY = 200  # inserts between two prunes of one organisation's journal
 _REDACTED_HEADERS = {"authorization", "cookie"}
-_INSERT = insert(scim_journal)
+_INSERT = Prepared(
+    insert(scim_journal), columns=[c.name for c in scim_journal.columns if c.name != "seq"]
+)
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,8 @@ class Journal:
         deviations: list[Deviation],
         duration_ms: float,
     ) -> None:
-        conn.execute(
+        fastsql.execute(
+            conn,
             _INSERT,
             {
                 "org_pk": org_pk,

@@ -17,7 +17,6 @@ from typing import Any, Literal
 
 from sqlalchemy import (
     ColumnElement,
-    Select,
     and_,
     bindparam,
     exists,
@@ -43,6 +42,7 @@ from harness.protocol.scim.filter import (
     resolve_filter,
 )
 from harness.protocol.scim.schema import Attribute, ResolvedAttribute, ResourceType
+from reference_sp.fastsql import Prepared
 from reference_sp.scim.index import sortable_datetime
 from reference_sp.tables import attribute_values, memberships, resources
 
@@ -425,8 +425,8 @@ class Plan:
     """A list query built once and run with parameters: ``org_pk``, ``rtype``, ``offset``,
     ``limit`` and one ``vN`` per filter literal."""
 
-    rows: Select[Any]
-    count: Select[Any]
+    rows: Prepared
+    count: Prepared
     slots: tuple[tuple[Kind, str], ...]
 
     def parameters(self, values: list[Any]) -> dict[str, Any]:
@@ -484,4 +484,4 @@ class QueryPlanner:
         )
         count = select(func.count()).select_from(resources).where(*conditions)
         slots = tuple(compiler.slots[i] for i in range(len(compiler.slots)))
-        return Plan(rows, count, slots)
+        return Plan(Prepared(rows), Prepared(count), slots)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -22,10 +22,11 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
 
 from harness.protocol.scim import errors
 from harness.protocol.scim.schema import ResourceType
+from reference_sp import fastsql
+from reference_sp.fastsql import Prepared
 from reference_sp.scim.index import value_rows
 from reference_sp.scim.query import RESOURCE_COLUMNS, Plan
 from reference_sp.tables import attribute_values, memberships, resources
@@ -80,30 +81,47 @@ def timestamp(now: datetime) -> str:
 _COLUMNS = RESOURCE_COLUMNS
 
 
-# Hot statements are built once, with bind parameters: building a statement (an alias copies
-# every column) costs more than running it on SQLite.
+# Hot statements are built once, with bind parameters, and run through ``fastsql``: building
+# a statement (an alias copies every column) and executing it through SQLAlchemy each cost more
+# than SQLite takes to run it.
 _MEMBER = resources.alias("member")
 _GROUP = resources.alias("grp")
-_BY_ID = select(*_COLUMNS).where(
+_SELECT_BY_ID = select(*_COLUMNS).where(
     resources.c.id == bindparam("id"),
     resources.c.org_pk == bindparam("org_pk"),
     resources.c.rtype == bindparam("rtype"),
 )
-_BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
-_MEMBERS_OF = (
+_BY_ID = Prepared(_SELECT_BY_ID)
+_BY_ID_FOR_UPDATE = Prepared(_SELECT_BY_ID.with_for_update())
+_MEMBERS_OF = Prepared(
     select(memberships.c.group_pk, _MEMBER.c.id, _MEMBER.c.rtype, memberships.c.display)
     .join(_MEMBER, _MEMBER.c.pk == memberships.c.member_pk)
     .where(memberships.c.group_pk.in_(bindparam("pks", expanding=True)))
     .order_by(memberships.c.group_pk, _MEMBER.c.pk)
 )
-_GROUPS_OF = (
+_MEMBERS_OF_ONE = Prepared(
+    select(memberships.c.group_pk, _MEMBER.c.id, _MEMBER.c.rtype, memberships.c.display)
+    .join(_MEMBER, _MEMBER.c.pk == memberships.c.member_pk)
+    .where(memberships.c.group_pk == bindparam("pk"))
+    .order_by(_MEMBER.c.pk)
+)
+_GROUPS_OF = Prepared(
     select(memberships.c.member_pk, _GROUP.c.id, _GROUP.c.display_name)
     .join(_GROUP, _GROUP.c.pk == memberships.c.group_pk)
     .where(memberships.c.member_pk.in_(bindparam("pks", expanding=True)))
     .order_by(memberships.c.member_pk, _GROUP.c.pk)
 )
-_INSERT_RESOURCE = insert(resources)
-_UPDATE_RESOURCE = (
+_GROUPS_OF_ONE = Prepared(
+    select(memberships.c.member_pk, _GROUP.c.id, _GROUP.c.display_name)
+    .join(_GROUP, _GROUP.c.pk == memberships.c.group_pk)
+    .where(memberships.c.member_pk == bindparam("pk"))
+    .order_by(_GROUP.c.pk)
+)
+_INSERT_RESOURCE = Prepared(
+    insert(resources),
+    columns=[c.name for c in resources.columns if c.name != "pk"],
+)
+_UPDATE_RESOURCE = Prepared(
     update(resources)
     .where(resources.c.pk == bindparam("b_pk"))
     .values(
@@ -117,9 +135,22 @@ _UPDATE_RESOURCE = (
     )
     .returning(resources.c.version)
 )
-_DELETE_VALUES_OF = delete(attribute_values).where(
-    attribute_values.c.resource_pk == bindparam("b_pk"),
-    attribute_values.c.attr.in_(bindparam("b_attrs", expanding=True)),
+_DELETE_VALUES_OF = Prepared(
+    delete(attribute_values).where(
+        attribute_values.c.resource_pk == bindparam("b_pk"),
+        attribute_values.c.attr == bindparam("b_attr"),
+    )
+)
+_INSERT_VALUES = Prepared(
+    insert(attribute_values), columns=[c.name for c in attribute_values.columns]
+)
+_INSERT_MEMBERSHIPS = Prepared(insert(memberships), columns=[c.name for c in memberships.columns])
+_USER_NAME_TAKEN = Prepared(
+    select(resources.c.pk).where(
+        resources.c.org_pk == bindparam("org_pk"),
+        resources.c.user_name_ci == bindparam("user_name_ci"),
+        resources.c.pk != bindparam("exclude_pk"),
+    )
 )
 
 
@@ -130,24 +161,17 @@ def _rows_by_attr(rt: ResourceType, doc: dict[str, Any], pk: int) -> dict[str, l
     return grouped
 
 
-_INSERT_VALUES = insert(attribute_values)
-_INSERT_MEMBERSHIPS = insert(memberships)
-_USER_NAME_TAKEN = select(resources.c.pk).where(
-    resources.c.org_pk == bindparam("org_pk"),
-    resources.c.user_name_ci == bindparam("user_name_ci"),
-    resources.c.pk != bindparam("exclude_pk"),
-)
-
-
-def _from_row(row: Any) -> StoredResource:
+def _from_row(row: Sequence[Any]) -> StoredResource:
+    """A row of RESOURCE_COLUMNS, by position (fastsql returns plain tuples)."""
+    pk, resource_id, rtype, doc, version, created, last_modified = row
     return StoredResource(
-        pk=row.pk,
-        id=row.id,
-        rtype=row.rtype,
-        doc=json.loads(row.doc),
-        version=row.version,
-        created=row.created,
-        last_modified=row.last_modified,
+        pk=pk,
+        id=resource_id,
+        rtype=rtype,
+        doc=json.loads(doc),
+        version=version,
+        created=created,
+        last_modified=last_modified,
     )
 
 
@@ -173,7 +197,9 @@ class ScimStore:
         for_update: bool = False,
     ) -> StoredResource:
         query = _BY_ID_FOR_UPDATE if for_update else _BY_ID
-        row = conn.execute(query, {"id": resource_id, "org_pk": org_pk, "rtype": rt.name}).first()
+        row = fastsql.fetch_one(
+            conn, query, {"id": resource_id, "org_pk": org_pk, "rtype": rt.name}
+        )
         if row is None:
             raise errors.not_found(f"{rt.name} {resource_id} not found")
         stored = _from_row(row)
@@ -197,12 +223,14 @@ class ScimStore:
         params = {**parameters, "org_pk": org_pk, "rtype": rt.name}
         found: list[StoredResource] = []
         if count > 0:
-            rows = conn.execute(plan.rows, {**params, "offset": start_index - 1, "limit": count})
+            rows = fastsql.fetch_all(
+                conn, plan.rows, {**params, "offset": start_index - 1, "limit": count}
+            )
             found = [_from_row(row) for row in rows]
         if start_index == 1 and len(found) < count:
             total_results = len(found)  # the page holds everything: no COUNT query needed
         else:
-            total_results = int(conn.execute(plan.count, params).scalar_one())
+            total_results = int(fastsql.fetch_all(conn, plan.count, params)[0][0])
         if relations:
             self.load_relations(conn, found)
         return total_results, found
@@ -214,11 +242,19 @@ class ScimStore:
         members_of: dict[int, list[Member]] = {pk: [] for pk in groups}
         groups_of: dict[int, list[GroupRef]] = {pk: [] for pk in users}
         if groups:
-            member_rows = conn.execute(_MEMBERS_OF, {"pks": list(groups)})
+            member_rows = (
+                fastsql.fetch_all(conn, _MEMBERS_OF_ONE, {"pk": next(iter(groups))})
+                if len(groups) == 1
+                else fastsql.fetch_all(conn, _MEMBERS_OF, {"pks": list(groups)})
+            )
             for group_pk, member_id, rtype, display in member_rows:
                 members_of[group_pk].append(Member(member_id, rtype, display))
         if users:
-            group_rows = conn.execute(_GROUPS_OF, {"pks": list(users)})
+            group_rows = (
+                fastsql.fetch_all(conn, _GROUPS_OF_ONE, {"pk": next(iter(users))})
+                if len(users) == 1
+                else fastsql.fetch_all(conn, _GROUPS_OF, {"pks": list(users)})
+            )
             for member_pk, group_id, display in group_rows:
                 groups_of[member_pk].append(GroupRef(group_id, display))
         for pk, stored in groups.items():
@@ -237,7 +273,8 @@ class ScimStore:
         now = timestamp(self.clock())
         resource_id = self.new_id()
         try:
-            pk = conn.execute(
+            pk = fastsql.insert(
+                conn,
                 _INSERT_RESOURCE,
                 {
                     "org_pk": org_pk,
@@ -248,11 +285,10 @@ class ScimStore:
                     "last_modified": now,
                     **self._columns(rt, doc),
                 },
-            ).inserted_primary_key
-        except IntegrityError as exc:  # a concurrent create won the race
+            )
+        except fastsql.IntegrityErrors as exc:  # a concurrent create won the race
             raise errors.uniqueness(f"userName {doc.get('userName')!r} is already taken") from exc
-        assert pk is not None
-        stored = StoredResource(pk[0], resource_id, rt.name, doc, 1, now, now)
+        stored = StoredResource(pk, resource_id, rt.name, doc, 1, now, now)
         self._write_values(conn, rt, stored.pk, doc)
         if rt.name == "Group":
             stored.members = self._set_members(conn, org_pk, stored.pk, members or [], [])
@@ -287,11 +323,13 @@ class ScimStore:
             self._check_unique(conn, org_pk, rt, doc, exclude_pk=current.pk)
         now = timestamp(self.clock())
         try:
-            version = conn.execute(
+            returned = fastsql.fetch_one(
+                conn,
                 _UPDATE_RESOURCE,
                 {"b_pk": current.pk, "b_last_modified": now} | self._update_columns(rt, doc),
-            ).scalar_one()
-        except IntegrityError as exc:
+            )
+            version = int(returned[0]) if returned is not None else current.version + 1
+        except fastsql.IntegrityErrors as exc:
             raise errors.uniqueness(f"userName {doc.get('userName')!r} is already taken") from exc
         if doc != current.doc:
             self._rewrite_values(conn, rt, current.pk, current.doc, doc)
@@ -332,6 +370,9 @@ class ScimStore:
         columns: dict[str, Any] = {
             "doc": json.dumps(doc, separators=(",", ":")),
             "external_id": doc.get("externalId"),
+            "user_name_ci": None,
+            "display_name": None,
+            "display_name_ci": None,
         }
         if rt.name == "User":
             columns["user_name_ci"] = str(doc["userName"]).lower()
@@ -342,9 +383,7 @@ class ScimStore:
 
     @classmethod
     def _update_columns(cls, rt: ResourceType, doc: dict[str, Any]) -> dict[str, Any]:
-        columns = {"user_name_ci": None, "display_name": None, "display_name_ci": None}
-        columns.update(cls._columns(rt, doc))
-        return {f"b_{name}": value for name, value in columns.items()}
+        return {f"b_{name}": value for name, value in cls._columns(rt, doc).items()}
 
     @staticmethod
     def _check_unique(
@@ -361,7 +400,7 @@ class ScimStore:
             "user_name_ci": str(doc["userName"]).lower(),
             "exclude_pk": -1 if exclude_pk is None else exclude_pk,
         }
-        if conn.execute(_USER_NAME_TAKEN, params).first() is not None:
+        if fastsql.fetch_one(conn, _USER_NAME_TAKEN, params) is not None:
             raise errors.uniqueness(f"userName {doc['userName']!r} is already taken")
 
     @staticmethod
@@ -380,16 +419,14 @@ class ScimStore:
         ]
         if not changed:
             return
-        conn.execute(_DELETE_VALUES_OF, {"b_pk": pk, "b_attrs": changed})
+        for attr in changed:
+            fastsql.execute(conn, _DELETE_VALUES_OF, {"b_pk": pk, "b_attr": attr})
         rows = [row for attr in changed for row in new_rows.get(attr, [])]
-        if rows:
-            conn.execute(_INSERT_VALUES, rows)
+        fastsql.execute_many(conn, _INSERT_VALUES, rows)
 
     @staticmethod
     def _write_values(conn: Connection, rt: ResourceType, pk: int, doc: dict[str, Any]) -> None:
-        rows = value_rows(rt, doc, pk)
-        if rows:
-            conn.execute(_INSERT_VALUES, rows)
+        fastsql.execute_many(conn, _INSERT_VALUES, value_rows(rt, doc, pk))
 
     def _set_members(
         self,
@@ -435,7 +472,8 @@ class ScimStore:
             )
         added = [m for m in result if m.id not in old]
         if added:
-            conn.execute(
+            fastsql.execute_many(
+                conn,
                 _INSERT_MEMBERSHIPS,
                 [
                     {"group_pk": group_pk, "member_pk": found[m.id][0], "display": m.display}

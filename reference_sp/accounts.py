@@ -1,0 +1,360 @@
+"""The business-account rules, driven by SCIM provisioning.
+
+Every SCIM write calls :meth:`Accounts.on_scim_change` inside its transaction. For each user
+the write may touch, the account's last view of the user (``account_users``) is compared with
+what the store now says, and each difference has its effects, audited one entry per effect:
+
+- a user may sign in while active in SCIM (``entitled``); losing that (active=false, DELETE)
+  ends their sessions, removes the admin role, returns the license seat (handed to the next
+  one waiting) and revokes their device activations;
+- admin exactly while entitled and a member of the organisation's admin group (by display
+  name, without regard to case);
+- a license seat for each entitled user (or each member of the license group when one is
+  configured), first come first served; when none is free the user waits in line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, insert, select, update
+
+from reference_sp.account_tables import account_users, activations, audit_log, sp_sessions
+from reference_sp.scim.service import ScimChange
+from reference_sp.tables import memberships, resources
+from reference_sp.tenants import Tenant, Tenants
+from reference_sp.timeutil import iso
+
+_GROUP = resources.alias("grp")
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What the SCIM store says of a user now."""
+
+    user_id: str
+    user_name: str
+    active: bool
+    groups_ci: frozenset[str]
+
+    def in_group(self, name: str | None) -> bool:
+        return name is not None and name.lower() in self.groups_ci
+
+
+def _active(doc: dict[str, Any]) -> bool:
+    value = doc.get("active", True)  # absent: SCIM leaves it to the SP; an absent flag is active
+    if isinstance(value, str):
+        return value.strip().lower() != "false"
+    return value is not False
+
+
+class Accounts:
+    def __init__(
+        self, tenants: Tenants, clock: Callable[[], datetime], flaws: frozenset[str]
+    ) -> None:
+        self.tenants = tenants
+        self.clock = clock
+        self.flaws = flaws
+
+    # ------------------------------------------------------------------------------ audit
+
+    def audit(
+        self,
+        conn: Connection,
+        org_pk: int,
+        action: str,
+        *,
+        actor: str = "scim",
+        user_id: str | None = None,
+        user_name: str | None = None,
+        **detail: Any,
+    ) -> None:
+        conn.execute(
+            insert(audit_log).values(
+                org_pk=org_pk,
+                at=iso(self.clock()),
+                actor=actor,
+                action=action,
+                user_id=user_id,
+                user_name=user_name,
+                detail=json.dumps(detail, sort_keys=True),
+            )
+        )
+
+    # --------------------------------------------------------------------------- standing
+
+    def standing(self, conn: Connection, org_pk: int, user_id: str) -> Standing | None:
+        row = conn.execute(
+            select(resources.c.pk, resources.c.doc).where(
+                resources.c.id == user_id,
+                resources.c.org_pk == org_pk,
+                resources.c.rtype == "User",
+            )
+        ).first()
+        if row is None:
+            return None
+        doc = json.loads(row.doc)
+        groups = conn.execute(
+            select(_GROUP.c.display_name_ci)
+            .select_from(memberships.join(_GROUP, _GROUP.c.pk == memberships.c.group_pk))
+            .where(memberships.c.member_pk == row.pk)
+        ).scalars()
+        return Standing(
+            user_id, str(doc.get("userName", "")), _active(doc), frozenset(g or "" for g in groups)
+        )
+
+    def find_user(self, conn: Connection, org_pk: int, user_name: str) -> str | None:
+        """The SCIM id of the organisation's user whose userName is ``user_name`` (any case)."""
+        value = conn.execute(
+            select(resources.c.id).where(
+                resources.c.org_pk == org_pk,
+                resources.c.rtype == "User",
+                resources.c.user_name_ci == user_name.lower(),
+            )
+        ).scalar()
+        return str(value) if value is not None else None
+
+    def account(self, conn: Connection, user_id: str) -> Any:
+        return conn.execute(select(account_users).where(account_users.c.user_id == user_id)).first()
+
+    # ------------------------------------------------------------------------- listeners
+
+    def on_scim_change(self, conn: Connection, change: ScimChange) -> None:
+        tenant = self.tenants.get(change.org_pk)
+        if tenant is None:
+            return
+        if change.resource_type == "User":
+            self.reconcile(conn, tenant, change.resource_id)
+            return
+        watched = {n.lower() for n in (tenant.admin_group, tenant.license_group) if n}
+        names = {
+            str(r.doc.get("displayName", "")).lower()
+            for r in (change.before, change.after)
+            if r is not None
+        }
+        if not names & watched:
+            return
+        users: set[str] = set()
+        for stored in (change.before, change.after):
+            if stored is not None and stored.members:
+                users.update(m.id for m in stored.members if m.type == "User")
+        for user_id in sorted(users):
+            self.reconcile(conn, tenant, user_id)
+
+    def reconcile_all(self, conn: Connection, tenant: Tenant) -> None:
+        """Bring every user of the organisation in line (at start, or after a settings change)."""
+        ids = set(
+            conn.execute(
+                select(resources.c.id).where(
+                    resources.c.org_pk == tenant.org_pk, resources.c.rtype == "User"
+                )
+            ).scalars()
+        )
+        ids |= set(
+            conn.execute(
+                select(account_users.c.user_id).where(account_users.c.org_pk == tenant.org_pk)
+            ).scalars()
+        )
+        for user_id in sorted(ids):
+            self.reconcile(conn, tenant, user_id)
+        self.hand_on_seats(conn, tenant)
+
+    # ------------------------------------------------------------------------- the rules
+
+    def reconcile(self, conn: Connection, tenant: Tenant, user_id: str) -> None:
+        prior = self.account(conn, user_id)
+        now = self.standing(conn, tenant.org_pk, user_id)
+        if prior is None and now is None:
+            return
+        user_name = now.user_name if now is not None else str(prior.user_name)
+        entitled = now is not None and now.active
+        admin = entitled and now is not None and now.in_group(tenant.admin_group)
+        wants_seat = (
+            entitled
+            and tenant.subscription == "per-user"
+            and (
+                tenant.license_group is None
+                or (now is not None and now.in_group(tenant.license_group))
+            )
+        )
+        was_entitled = bool(prior.entitled) if prior is not None else False
+        was_admin = bool(prior.admin) if prior is not None else False
+        license_state = str(prior.license) if prior is not None else "none"
+        license_since = prior.license_since if prior is not None else None
+        who = {"user_id": user_id, "user_name": user_name}
+        reason = "user-deleted" if now is None else "user-deactivated"
+
+        if was_entitled and not entitled and "keep-sessions-on-deprovision" not in self.flaws:
+            ended = self.end_sessions(conn, user_id, reason)
+            if ended:
+                self.audit(conn, tenant.org_pk, "sessions-ended", **who, count=ended, reason=reason)
+        if prior is None and now is not None:
+            self.audit(conn, tenant.org_pk, "user-provisioned", **who, active=now.active)
+        elif was_entitled != entitled and now is not None:
+            self.audit(
+                conn, tenant.org_pk, "user-activated" if entitled else "user-deactivated", **who
+            )
+        elif now is None:
+            self.audit(conn, tenant.org_pk, "user-deleted", **who)
+
+        if admin != was_admin:
+            cause = (
+                "admin-group"
+                if entitled == was_entitled
+                else reason
+                if not entitled
+                else "user-activated"
+            )
+            self.audit(
+                conn,
+                tenant.org_pk,
+                "admin-granted" if admin else "admin-revoked",
+                **who,
+                cause=cause,
+            )
+
+        revoke_reason: str | None = None
+        if not entitled:
+            revoke_reason = reason
+        elif license_state == "held" and not wants_seat:
+            revoke_reason = "license-revoked"
+        if license_state in ("held", "waiting") and not wants_seat:
+            keep = (
+                "keep-license-on-deactivate" in self.flaws
+                and now is not None
+                and not now.active
+                and license_state == "held"
+            )
+            if not keep:
+                returned = license_state == "held"
+                license_state, license_since = "none", None
+                self.audit(
+                    conn,
+                    tenant.org_pk,
+                    "license-returned" if returned else "license-wait-cancelled",
+                    **who,
+                    reason=revoke_reason or reason,
+                )
+        if revoke_reason is not None:
+            for activation_id, device in conn.execute(
+                select(activations.c.id, activations.c.device_id).where(
+                    activations.c.user_id == user_id, activations.c.status == "active"
+                )
+            ).all():
+                conn.execute(
+                    update(activations)
+                    .where(activations.c.id == activation_id)
+                    .values(status="revoked", ended=iso(self.clock()), reason=revoke_reason)
+                )
+                self.audit(
+                    conn,
+                    tenant.org_pk,
+                    "activation-revoked",
+                    **who,
+                    activation=activation_id,
+                    device=device,
+                    reason=revoke_reason,
+                )
+
+        if wants_seat and license_state == "none":
+            license_since = iso(self.clock())
+            if self.seats_held(conn, tenant.org_pk) < tenant.seats:
+                license_state = "held"
+                self.audit(conn, tenant.org_pk, "license-assigned", **who, product=tenant.product)
+            else:
+                license_state = "waiting"
+                self.audit(conn, tenant.org_pk, "license-waiting", **who, seats=tenant.seats)
+
+        values = {
+            "org_pk": tenant.org_pk,
+            "user_name": user_name,
+            "entitled": entitled,
+            "admin": admin,
+            "license": license_state,
+            "license_since": license_since,
+        }
+        if now is None and license_state == "none":
+            conn.execute(delete(account_users).where(account_users.c.user_id == user_id))
+        elif prior is None:
+            conn.execute(insert(account_users).values(user_id=user_id, **values))
+        else:
+            conn.execute(
+                update(account_users).where(account_users.c.user_id == user_id).values(**values)
+            )
+        if prior is not None and str(prior.license) == "held" and license_state != "held":
+            self.hand_on_seats(conn, tenant)
+
+    # --------------------------------------------------------------------------- licenses
+
+    def seats_held(self, conn: Connection, org_pk: int) -> int:
+        return int(
+            conn.execute(
+                select(func.count())
+                .select_from(account_users)
+                .where(account_users.c.org_pk == org_pk, account_users.c.license == "held")
+            ).scalar_one()
+        )
+
+    def hand_on_seats(self, conn: Connection, tenant: Tenant) -> None:
+        """Give free seats to those waiting, longest wait first."""
+        free = tenant.seats - self.seats_held(conn, tenant.org_pk)
+        if free <= 0:
+            return
+        waiting = conn.execute(
+            select(account_users.c.user_id, account_users.c.user_name)
+            .where(
+                account_users.c.org_pk == tenant.org_pk,
+                account_users.c.license == "waiting",
+                account_users.c.entitled.is_(True),
+            )
+            .order_by(account_users.c.license_since, account_users.c.user_id)
+            .limit(free)
+        ).all()
+        for user_id, user_name in waiting:
+            conn.execute(
+                update(account_users)
+                .where(account_users.c.user_id == user_id)
+                .values(license="held", license_since=iso(self.clock()))
+            )
+            self.audit(
+                conn,
+                tenant.org_pk,
+                "license-assigned",
+                user_id=user_id,
+                user_name=user_name,
+                product=tenant.product,
+                from_waiting_list=True,
+            )
+
+    def waiting_position(self, conn: Connection, org_pk: int, user_id: str) -> int | None:
+        row = self.account(conn, user_id)
+        if row is None or row.license != "waiting":
+            return None
+        ahead = conn.execute(
+            select(func.count())
+            .select_from(account_users)
+            .where(
+                account_users.c.org_pk == org_pk,
+                account_users.c.license == "waiting",
+                (account_users.c.license_since < row.license_since)
+                | and_(
+                    account_users.c.license_since == row.license_since,
+                    account_users.c.user_id < user_id,
+                ),
+            )
+        ).scalar_one()
+        return int(ahead) + 1
+
+    # --------------------------------------------------------------------------- sessions
+
+    def end_sessions(self, conn: Connection, user_id: str, reason: str) -> int:
+        result = conn.execute(
+            update(sp_sessions)
+            .where(sp_sessions.c.user_id == user_id, sp_sessions.c.ended.is_(None))
+            .values(ended=iso(self.clock()), ended_reason=reason)
+        )
+        return int(result.rowcount)

@@ -1,0 +1,95 @@
+"""The reference SP's flaws: named switches, off by default, each weakening exactly one rule.
+
+``sso-harness list flaws`` reads ``FLAWS``; ``sso-harness sp --flaw NAME`` and
+``Settings(flaws=...)`` turn them on. While any is on, every page carries a warning banner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Flaw:
+    name: str
+    rule: str  # the requirement the flaw breaks
+    description: str
+
+
+_ALL = (
+    Flaw(
+        "accept-unsigned-assertion",
+        "SAML-PROF-4.1.4.5",
+        "accept an assertion that no trusted key signed (unsigned Response and Assertion)",
+    ),
+    Flaw(
+        "trust-keyinfo-cert",
+        "SAML-CORE-5.4.5",
+        "also trust the certificate the message carries in ds:KeyInfo, not only the metadata's",
+    ),
+    Flaw("skip-audience", "SAML-CORE-2.5.1.4", "accept an assertion addressed to another SP"),
+    Flaw(
+        "skip-recipient",
+        "SAML-PROF-4.1.4.3",
+        "do not compare SubjectConfirmationData Recipient with the ACS URL",
+    ),
+    Flaw(
+        "no-replay-cache",
+        "SAML-PROF-4.1.4.5",
+        "forget assertion IDs: the same assertion signs in again and again",
+    ),
+    Flaw(
+        "process-first-assertion-unverified",
+        "SDP-IDP10",
+        "when a Response holds several assertions, verify the signed one but read the identity "
+        "from the first (signature wrapping)",
+    ),
+    Flaw(
+        "ignore-expiry",
+        "SAML-CORE-2.5.1.2",
+        "ignore NotBefore/NotOnOrAfter of the assertion and its subject confirmation",
+    ),
+    Flaw(
+        "keep-sessions-on-deprovision",
+        "SP-BIZ-DEPROVISION-SESSIONS",
+        "a user deactivated or deleted over SCIM keeps their open sessions",
+    ),
+    Flaw(
+        "keep-license-on-deactivate",
+        "SP-BIZ-LICENSE-RETURN",
+        "a user deactivated over SCIM keeps their license seat",
+    ),
+    Flaw(
+        "admin-by-stale-group",
+        "SP-BIZ-ADMIN-LIVE",
+        "admin access follows the groups at sign-in, not the current membership",
+    ),
+)
+
+
+def _index(flaws: Iterable[Flaw]) -> dict[str, Flaw]:
+    index: dict[str, Flaw] = {}
+    for flaw in flaws:
+        if flaw.name in index:
+            raise ValueError(f"duplicate flaw {flaw.name!r}")
+        index[flaw.name] = flaw
+    return index
+
+
+FLAWS: dict[str, Flaw] = _index(_ALL)
+
+
+class UnknownFlawError(ValueError):
+    pass
+
+
+def flaw_set(names: Iterable[str]) -> frozenset[str]:
+    """The names, checked against the registry (an unknown name is a configuration error)."""
+    chosen = frozenset(names)
+    unknown = sorted(chosen - FLAWS.keys())
+    if unknown:
+        raise UnknownFlawError(
+            f"unknown SP flaw {unknown[0]!r}; choose from {', '.join(sorted(FLAWS))}"
+        )
+    return chosen

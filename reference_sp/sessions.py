@@ -1,0 +1,182 @@
+"""Browser sessions: a random token in a signed, HttpOnly, SameSite cookie; the session itself
+lives server-side (``sp_sessions``, keyed by the token's SHA-256) so it can be ended at once,
+from SLO, sign-out or a SCIM deprovisioning. Each session carries its CSRF token.
+
+The browser cookie (``sp_browser``) binds AuthnRequest IDs to the browser that started them
+(login CSRF, check C07): it must reach the ACS on the IdP's cross-site POST, so on HTTPS it is
+``SameSite=None; Secure``; on plain HTTP (loopback) it is ``Lax``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from itsdangerous import BadSignature, Signer
+from sqlalchemy import Connection, insert, select, update
+from starlette.requests import Request
+from starlette.responses import Response
+
+from reference_sp.account_tables import sp_sessions
+from reference_sp.timeutil import iso
+
+SESSION_COOKIE = "sp_session"
+BROWSER_COOKIE = "sp_browser"
+SESSION_LIFETIME = timedelta(hours=8)
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Session:
+    token_sha256: str
+    org_pk: int
+    user_id: str
+    user_name: str
+    name_id: str
+    name_id_format: str | None
+    session_index: str | None
+    roles_at_sign_in: tuple[str, ...]
+    csrf: str
+    expires: str
+
+
+class Sessions:
+    def __init__(self, secret: bytes, clock: Callable[[], datetime], secure: bool) -> None:
+        self._session_signer = Signer(secret, salt="sp-session")
+        self._browser_signer = Signer(secret, salt="sp-browser")
+        self.clock = clock
+        self.secure = secure
+
+    # -------------------------------------------------------------------------- cookies
+
+    def _read(self, signer: Signer, request: Request, name: str) -> str | None:
+        raw = request.cookies.get(name)
+        if not raw or len(raw) > 512:
+            return None
+        try:
+            return signer.unsign(raw.encode("ascii", "replace")).decode("ascii")
+        except (BadSignature, UnicodeDecodeError):
+            return None
+
+    def browser_id(self, request: Request) -> str | None:
+        return self._read(self._browser_signer, request, BROWSER_COOKIE)
+
+    def ensure_browser(self, request: Request, response: Response) -> str:
+        browser = self.browser_id(request)
+        if browser is None:
+            browser = secrets.token_urlsafe(24)
+            response.set_cookie(
+                BROWSER_COOKIE,
+                self._browser_signer.sign(browser).decode("ascii"),
+                httponly=True,
+                secure=self.secure,
+                samesite="none" if self.secure else "lax",
+                path="/",
+            )
+        return browser
+
+    def set_session_cookie(self, response: Response, token: str, max_age: int) -> None:
+        response.set_cookie(
+            SESSION_COOKIE,
+            self._session_signer.sign(token).decode("ascii"),
+            max_age=max(1, max_age),
+            httponly=True,
+            secure=self.secure,
+            samesite="lax",
+            path="/",
+        )
+
+    @staticmethod
+    def clear_session_cookie(response: Response) -> None:
+        response.delete_cookie(SESSION_COOKIE, path="/")
+
+    # --------------------------------------------------------------------------- store
+
+    def create(
+        self,
+        conn: Connection,
+        *,
+        org_pk: int,
+        user_id: str,
+        user_name: str,
+        name_id: str,
+        name_id_format: str | None,
+        session_index: str | None,
+        roles: list[str],
+        not_on_or_after: datetime | None,
+    ) -> tuple[str, int]:
+        """A new session; returns the cookie token and its lifetime in seconds."""
+        now = self.clock()
+        expires = now + SESSION_LIFETIME
+        if not_on_or_after is not None:
+            expires = min(expires, not_on_or_after)
+        token = secrets.token_urlsafe(32)
+        conn.execute(
+            insert(sp_sessions).values(
+                token_sha256=digest(token),
+                org_pk=org_pk,
+                user_id=user_id,
+                user_name=user_name,
+                name_id=name_id,
+                name_id_format=name_id_format,
+                session_index=session_index,
+                roles_at_sign_in=json.dumps(roles),
+                csrf=secrets.token_urlsafe(24),
+                created=iso(now),
+                expires=iso(expires),
+            )
+        )
+        return token, int((expires - now).total_seconds())
+
+    def current(self, conn: Connection, request: Request) -> Session | None:
+        token = self._read(self._session_signer, request, SESSION_COOKIE)
+        if token is None:
+            return None
+        row = conn.execute(
+            select(sp_sessions).where(
+                sp_sessions.c.token_sha256 == digest(token),
+                sp_sessions.c.ended.is_(None),
+                sp_sessions.c.expires > iso(self.clock()),
+            )
+        ).first()
+        return _session(row) if row is not None else None
+
+    def end(self, conn: Connection, token_sha256: str, reason: str) -> None:
+        conn.execute(
+            update(sp_sessions)
+            .where(sp_sessions.c.token_sha256 == token_sha256, sp_sessions.c.ended.is_(None))
+            .values(ended=iso(self.clock()), ended_reason=reason)
+        )
+
+    def open_sessions(self, conn: Connection, user_id: str) -> int:
+        rows = conn.execute(
+            select(sp_sessions.c.token_sha256).where(
+                sp_sessions.c.user_id == user_id,
+                sp_sessions.c.ended.is_(None),
+                sp_sessions.c.expires > iso(self.clock()),
+            )
+        ).all()
+        return len(rows)
+
+
+def _session(row: Any) -> Session:
+    return Session(
+        token_sha256=row.token_sha256,
+        org_pk=row.org_pk,
+        user_id=row.user_id,
+        user_name=row.user_name,
+        name_id=row.name_id,
+        name_id_format=row.name_id_format,
+        session_index=row.session_index,
+        roles_at_sign_in=tuple(json.loads(row.roles_at_sign_in)),
+        csrf=row.csrf,
+        expires=row.expires,
+    )

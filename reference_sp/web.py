@@ -1,0 +1,454 @@
+"""The business account's pages and JSON API: landing ("Continue with SSO"), /api/me, the
+account page, the admin page, and device activation (start, complete through SSO, check in).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, insert, select, update
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from reference_sp.account_tables import account_users, activations, audit_log, sp_sessions
+from reference_sp.http import refusal, render, safe_relay_state, wants_json
+from reference_sp.sessions import Session
+from reference_sp.tables import resources
+from reference_sp.tenants import Tenant
+from reference_sp.timeutil import iso
+
+if TYPE_CHECKING:
+    from reference_sp.app import ReferenceSP
+
+ACTIVATION_LIFETIME = timedelta(minutes=15)
+MAX_FIELD = 200
+_VERSION = re.compile(r"^\s*(\d{1,6})(?:\.\d{1,9}){0,3}(?:[-+ ][\w.\-+ ]{0,40})?\s*$")
+
+
+@dataclass
+class Me:
+    session: Session
+    tenant: Tenant
+    user_name: str
+    email: str
+    admin: bool
+    license: dict[str, Any]
+    roles: list[str] = field(default_factory=list)
+
+    @property
+    def csrf(self) -> str:
+        return self.session.csrf
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "userName": self.user_name,
+            "email": self.email,
+            "organization": self.tenant.name,
+            "roles": self.roles,
+            "license": self.license,
+        }
+
+
+def _email(doc: dict[str, Any], fallback: str) -> str:
+    emails = [e for e in doc.get("emails", []) if isinstance(e, dict) and e.get("value")]
+    primary = next((e for e in emails if e.get("primary") is True), emails[0] if emails else None)
+    return str(primary["value"]) if primary else fallback
+
+
+def client_major(version: str) -> int | None:
+    match = _VERSION.match(version)
+    return int(match.group(1)) if match else None
+
+
+class WebRoutes:
+    def __init__(self, sp: ReferenceSP) -> None:
+        self.sp = sp
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/", self.landing, methods=["GET"]),
+            Route("/api/me", self.api_me, methods=["GET"]),
+            Route("/account", self.account, methods=["GET"]),
+            Route("/admin", self.admin, methods=["GET"]),
+            Route("/api/activations", self.start_activation, methods=["POST"]),
+            Route("/api/activations/{id}", self.check_in, methods=["GET"]),
+            Route("/activate/{code}", self.activate, methods=["GET", "POST"]),
+        ]
+
+    # -------------------------------------------------------------------------- identity
+
+    def me(self, conn: Connection, request: Request) -> Me | None:
+        sp = self.sp
+        session = sp.sessions.current(conn, request)
+        if session is None:
+            return None
+        tenant = sp.tenants.get(session.org_pk)
+        if tenant is None:
+            return None
+        account = sp.accounts.account(conn, session.user_id)
+        if "admin-by-stale-group" in sp.flaws:
+            admin = "admin" in session.roles_at_sign_in
+        else:
+            admin = bool(account is not None and account.entitled and account.admin)
+        doc_text = conn.execute(
+            select(resources.c.doc).where(resources.c.id == session.user_id)
+        ).scalar()
+        doc = json.loads(doc_text) if doc_text else {}
+        state = str(account.license) if account is not None else "none"
+        license_info: dict[str, Any] = {
+            "state": state,
+            "product": tenant.product,
+            "subscription": tenant.subscription,
+            "seats": tenant.seats,
+            "seatsHeld": sp.accounts.seats_held(conn, tenant.org_pk),
+        }
+        if state == "waiting":
+            license_info["waitingPosition"] = sp.accounts.waiting_position(
+                conn, tenant.org_pk, session.user_id
+            )
+        return Me(
+            session=session,
+            tenant=tenant,
+            user_name=str(doc.get("userName", session.user_name)),
+            email=_email(doc, session.user_name),
+            admin=admin,
+            license=license_info,
+            roles=["user", "admin"] if admin else ["user"],
+        )
+
+    async def landing(self, request: Request) -> Response:
+        sp = self.sp
+        with sp.db.transaction() as conn:
+            me = self.me(conn, request)
+        signed_out = request.query_params.get("signed_out") == "1"
+        return render(
+            "landing.html",
+            sp.flaws,
+            me=me,
+            message="You are signed out." if signed_out else None,
+            relay_state=safe_relay_state(request.query_params.get("RelayState")),
+            email="",
+        )
+
+    async def api_me(self, request: Request) -> Response:
+        with self.sp.db.transaction() as conn:
+            me = self.me(conn, request)
+        if me is None:
+            return JSONResponse(
+                {"error": "not-signed-in", "message": "sign in with SSO first"},
+                status_code=401,
+                headers={"Cache-Control": "no-store"},
+            )
+        return JSONResponse(me.to_json(), headers={"Cache-Control": "no-store"})
+
+    def _to_sign_in(self, path: str) -> Response:
+        return RedirectResponse(f"/?RelayState={path}", status_code=303)
+
+    async def account(self, request: Request) -> Response:
+        sp = self.sp
+        with sp.db.transaction() as conn:
+            me = self.me(conn, request)
+            if me is None:
+                return self._to_sign_in("/account")
+            devices = conn.execute(
+                select(activations)
+                .where(activations.c.user_id == me.session.user_id)
+                .order_by(activations.c.created.desc())
+            ).all()
+        return render("account.html", sp.flaws, me=me, devices=devices)
+
+    async def admin(self, request: Request) -> Response:
+        sp = self.sp
+        with sp.db.transaction() as conn:
+            me = self.me(conn, request)
+            if me is None:
+                if wants_json(request):
+                    return JSONResponse({"error": "not-signed-in"}, status_code=401)
+                return self._to_sign_in("/admin")
+            if not me.admin:
+                return refusal(
+                    request,
+                    sp.flaws,
+                    403,
+                    "not-admin",
+                    "SP-BIZ-ADMIN",
+                    f"only members of {me.tenant.admin_group!r} administer this business account",
+                )
+            org = me.tenant.org_pk
+            users = conn.execute(
+                select(account_users)
+                .where(account_users.c.org_pk == org)
+                .order_by(account_users.c.user_name)
+            ).all()
+            open_sessions: dict[str, int] = {}
+            for (user_id,) in conn.execute(
+                select(sp_sessions.c.user_id).where(
+                    sp_sessions.c.org_pk == org,
+                    sp_sessions.c.ended.is_(None),
+                    sp_sessions.c.expires > iso(sp.clock()),
+                )
+            ):
+                open_sessions[user_id] = open_sessions.get(user_id, 0) + 1
+            devices = conn.execute(
+                select(activations)
+                .where(activations.c.org_pk == org)
+                .order_by(activations.c.created.desc())
+            ).all()
+            audit = conn.execute(
+                select(audit_log)
+                .where(audit_log.c.org_pk == org)
+                .order_by(audit_log.c.seq.desc())
+                .limit(200)
+            ).all()
+        waiting = sorted(
+            (u for u in users if u.license == "waiting"), key=lambda u: (u.license_since, u.user_id)
+        )
+        data = {
+            "users": [
+                {
+                    "userName": u.user_name,
+                    "active": bool(u.entitled),
+                    "admin": bool(u.admin),
+                    "license": u.license,
+                    "openSessions": open_sessions.get(u.user_id, 0),
+                }
+                for u in users
+            ],
+            "admins": [u.user_name for u in users if u.admin],
+            "seats": {
+                "total": me.tenant.seats,
+                "held": sum(1 for u in users if u.license == "held"),
+                "waiting": [u.user_name for u in waiting],
+            },
+            "activations": [
+                {
+                    "deviceId": d.device_id,
+                    "product": d.product,
+                    "clientVersion": d.client_version,
+                    "user": d.user_name,
+                    "status": d.status,
+                    "reason": d.reason,
+                }
+                for d in devices
+            ],
+            "audit": [
+                {
+                    "seq": a.seq,
+                    "at": a.at,
+                    "actor": a.actor,
+                    "action": a.action,
+                    "user": a.user_name,
+                    "detail": json.loads(a.detail),
+                }
+                for a in audit
+            ],
+        }
+        if wants_json(request):
+            return JSONResponse(data, headers={"Cache-Control": "no-store"})
+        return render(
+            "admin.html",
+            sp.flaws,
+            me=me,
+            data=data,
+            tenant=me.tenant,
+            sp_entity_id=sp.entity_id,
+            acs_url=sp.acs_url,
+            scim_url=f"{sp.base_url}/scim/v2",
+        )
+
+    # ------------------------------------------------------------------------ activations
+
+    async def start_activation(self, request: Request) -> Response:
+        """A desktop client asks to be activated: ``{"product", "clientVersion", "deviceId"}``."""
+        sp = self.sp
+        try:
+            body = await request.json()
+        except (ValueError, UnicodeDecodeError):
+            body = None
+        if not isinstance(body, dict):
+            return _api_error(400, "bad-request", "send a JSON object")
+        values: dict[str, str] = {}
+        for name, aliases in (
+            ("product", ("product",)),
+            ("clientVersion", ("clientVersion", "client_version")),
+            ("deviceId", ("deviceId", "device_id")),
+        ):
+            raw = next((body[a] for a in aliases if a in body), None)
+            if not isinstance(raw, str) or not raw.strip() or len(raw) > MAX_FIELD:
+                return _api_error(
+                    400, "bad-request", f"{name} is required: a string of 1 to {MAX_FIELD} chars"
+                )
+            values[name] = raw.strip()
+        device_name = body.get("deviceName")
+        if not isinstance(device_name, str) or len(device_name) > MAX_FIELD:
+            device_name = None
+        major = client_major(values["clientVersion"])
+        if major is None:
+            return _api_error(
+                400,
+                "bad-client-version",
+                f"clientVersion {values['clientVersion']!r} is not a version",
+            )
+        minimum = min((t.min_client_major for t in sp.tenants.all()), default=18)
+        if major < minimum:
+            return _api_error(
+                422,
+                "client-version-unsupported",
+                f"{values['product']} {values['clientVersion']} cannot be activated through SSO: "
+                f"version {minimum} or later is required",
+            )
+        now = sp.clock()
+        activation_id, code = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        with sp.db.transaction() as conn:
+            conn.execute(
+                insert(activations).values(
+                    id=activation_id,
+                    code=code,
+                    product=values["product"],
+                    client_version=values["clientVersion"],
+                    device_id=values["deviceId"],
+                    device_name=device_name,
+                    status="pending",
+                    created=iso(now),
+                    expires=iso(now + ACTIVATION_LIFETIME),
+                )
+            )
+        return JSONResponse(
+            {
+                "id": activation_id,
+                "status": "pending",
+                "activationUrl": f"{sp.base_url}/activate/{code}",
+                "checkInUrl": f"{sp.base_url}/api/activations/{activation_id}",
+                "expires": iso(now + ACTIVATION_LIFETIME),
+            },
+            status_code=201,
+        )
+
+    async def check_in(self, request: Request) -> Response:
+        sp = self.sp
+        activation_id = request.path_params["id"]
+        with sp.db.transaction() as conn:
+            row = conn.execute(
+                select(activations).where(activations.c.id == activation_id[:64])
+            ).first()
+        if row is None:
+            return _api_error(404, "unknown-activation", "no such activation")
+        status, reason = row.status, row.reason
+        if status == "pending" and row.expires < iso(sp.clock()):
+            status, reason = "expired", "not-completed-in-time"
+        body: dict[str, Any] = {
+            "id": row.id,
+            "status": status,
+            "product": row.product,
+            "clientVersion": row.client_version,
+            "deviceId": row.device_id,
+        }
+        if reason:
+            body["reason"] = reason
+        if row.user_name:
+            body["user"] = row.user_name
+        if row.org_pk is not None and (tenant := sp.tenants.get(row.org_pk)) is not None:
+            body["organization"] = tenant.name
+        return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+    async def activate(self, request: Request) -> Response:
+        """The browser half of an activation: sign in with SSO, then confirm."""
+        sp = self.sp
+        code = request.path_params["code"][:64]
+        form = await request.form(max_files=0, max_fields=5) if request.method == "POST" else None
+        with sp.db.transaction() as conn:
+            row = conn.execute(select(activations).where(activations.c.code == code)).first()
+            now = iso(sp.clock())
+            if row is None or (row.status == "pending" and row.expires < now):
+                return refusal(
+                    request,
+                    sp.flaws,
+                    404,
+                    "unknown-activation",
+                    "SP-BIZ-ACTIVATION",
+                    "this activation link is unknown or has expired; start again on the device",
+                )
+            me = self.me(conn, request)
+            if me is None:
+                return RedirectResponse(f"/?RelayState=/activate/{code}", status_code=303)
+            if row.status != "pending":
+                return render("activate.html", sp.flaws, me=me, row=row, done=True)
+            if form is None:
+                return render("activate.html", sp.flaws, me=me, row=row, done=False)
+            if form.get("csrf") != me.csrf:
+                return refusal(
+                    request, sp.flaws, 403, "csrf", "SP-CSRF", "the form's CSRF token is wrong"
+                )
+            problem = self._activation_problem(me, row.client_version)
+            if problem is not None:
+                reason, message = problem
+                sp.accounts.audit(
+                    conn,
+                    me.tenant.org_pk,
+                    "activation-refused",
+                    actor=me.user_name,
+                    user_id=me.session.user_id,
+                    user_name=me.user_name,
+                    device=row.device_id,
+                    reason=reason,
+                )
+                return refusal(request, sp.flaws, 403, reason, "SP-BIZ-ACTIVATION", message)
+            conn.execute(
+                update(activations)
+                .where(activations.c.id == row.id, activations.c.status == "pending")
+                .values(
+                    status="active",
+                    org_pk=me.tenant.org_pk,
+                    user_id=me.session.user_id,
+                    user_name=me.user_name,
+                    completed=now,
+                )
+            )
+            sp.accounts.audit(
+                conn,
+                me.tenant.org_pk,
+                "activation-completed",
+                actor=me.user_name,
+                user_id=me.session.user_id,
+                user_name=me.user_name,
+                device=row.device_id,
+                product=row.product,
+                client_version=row.client_version,
+            )
+        return RedirectResponse("/account", status_code=303)
+
+    @staticmethod
+    def _activation_problem(me: Me, client_version: str) -> tuple[str, str] | None:
+        tenant = me.tenant
+        major = client_major(client_version)
+        if major is None or major < tenant.min_client_major:
+            return (
+                "client-version-unsupported",
+                f"version {tenant.min_client_major} or later is required to activate through SSO",
+            )
+        if tenant.subscription != "per-user":
+            return (
+                "subscription-not-per-user",
+                f"{tenant.name}'s subscription is {tenant.subscription}: only per-user "
+                "subscriptions activate devices through SSO",
+            )
+        state = me.license.get("state")
+        if state == "waiting":
+            return (
+                "license-waiting",
+                f"all {tenant.seats} seats are taken; you are number "
+                f"{me.license.get('waitingPosition')} on the waiting list",
+            )
+        if state != "held":
+            return ("no-license", f"you hold no {tenant.product} license")
+        return None
+
+
+def _api_error(status: int, error: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": error, "message": message, "status": status}, status_code=status)
