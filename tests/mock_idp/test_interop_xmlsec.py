@@ -2,6 +2,7 @@
 every signature the mock IdP makes verifies there, and its EncryptedAssertions decrypt."""
 
 import pytest
+import xmlsec
 from lxml import etree
 
 from harness.protocol.keys import KeyPair
@@ -11,8 +12,6 @@ from mock_idp.service_providers import SPSettings
 
 from .conftest import BASE, frozen_clock, sample_key
 from .fake_sp import FakeSP
-
-xmlsec = pytest.importorskip("xmlsec")
 
 
 def issue(key: KeyPair, sp: FakeSP, settings: SPSettings) -> etree._Element:
