@@ -1,0 +1,17 @@
+"""Every check, in one explicit list (nothing registers itself on import; a duplicate id is an
+error at start)."""
+
+from __future__ import annotations
+
+from harness.checks.model import Check
+
+CHECKS: tuple[Check, ...] = ()
+
+
+def check_by_id() -> dict[str, Check]:
+    found: dict[str, Check] = {}
+    for check in CHECKS:
+        if check.id in found:
+            raise ValueError(f"duplicate check id {check.id!r}")
+        found[check.id] = check
+    return found
