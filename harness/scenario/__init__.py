@@ -1,0 +1,1 @@
+"""Scenario files: the language (model) and loading them (loader)."""

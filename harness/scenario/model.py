@@ -1,0 +1,250 @@
+"""The scenario language: typed models of what a QA engineer writes in ``scenarios/*/*.yaml``.
+
+A scenario sets up a world (``given``: the organisation and the directory), then runs
+``steps``: each step is a one-key mapping naming an action (a directory change, a provisioning
+cycle, a sign-in, a device activation) or an ``expect`` of what the SP must now show. Every
+model forbids unknown fields, so a typo is an error with the file, line and a hint, never a
+silently ignored line.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Dialect = Literal["rfc", "entra", "entra-compat", "okta", "ping"]
+Preset = Literal["generic", "entra", "okta", "ping"]
+NameIdFormat = Literal["emailAddress", "persistent", "transient", "unspecified"]
+DIALECTS: tuple[Dialect, ...] = ("rfc", "entra", "entra-compat", "okta", "ping")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# -- given ---------------------------------------------------------------------------------
+
+
+class Organisation(_Strict):
+    admin_group: str = "Business Account Admins"
+    seats: int = Field(default=100, ge=0)
+    subscription: Literal["per-user", "per-device"] = "per-user"
+    license_group: str | None = None  # seats go to members of this group (else to everyone)
+    email_domain: str = "example.com"
+    allow_idp_initiated: bool = True
+
+
+class GivenUser(_Strict):
+    ref: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    groups: tuple[str, ...] = ()
+    active: bool = True
+    assigned: bool = True  # assigned to the SP's app in the IdP (provisioned)
+    given_name: str | None = None
+    family_name: str | None = None
+    attributes: dict[str, str] = Field(default_factory=dict)
+
+
+class Given(_Strict):
+    organisation: Organisation = Organisation()
+    users: tuple[GivenUser, ...] = ()
+    groups: tuple[str, ...] = ()  # groups that exist even when empty
+
+    @model_validator(mode="after")
+    def _unique_refs(self) -> Given:
+        refs = [u.ref for u in self.users]
+        duplicates = {r for r in refs if refs.count(r) > 1}
+        if duplicates:
+            raise ValueError(f"user refs must be unique: {sorted(duplicates)}")
+        return self
+
+
+# -- steps: directory changes in the mock IdP ----------------------------------------------
+
+
+class Hire(_Strict):
+    ref: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    groups: tuple[str, ...] = ()
+    assigned: bool = True
+
+
+class UserAttributes(_Strict):
+    user: str
+    set: dict[str, str]
+
+
+class Membership(_Strict):
+    user: str
+    group: str
+
+
+class RenameGroup(_Strict):
+    group: str
+    to: str
+
+
+# -- steps: sign-in and devices ------------------------------------------------------------
+
+
+class SignIn(_Strict):
+    user: str
+    via: Literal["sp", "idp"] = "sp"  # SP-initiated (AuthnRequest) or IdP-initiated
+    browser: bool = False  # a real Chromium instead of an HTTP client
+    relay_state: str | None = None  # a deep link: where the SP should land the user
+    preset: Preset | None = None
+    name_id_format: NameIdFormat | None = None
+    mutators: tuple[str, ...] = ()  # names of the core's mutators, applied to the response
+    session: str | None = None  # name of the browser session (default: the user's ref)
+    expect: Literal["signed-in", "refused"] = "signed-in"
+    reason: str | None = None  # with expect: refused, the SP's reason code
+
+    @model_validator(mode="after")
+    def _reason_only_when_refused(self) -> SignIn:
+        if self.reason is not None and self.expect != "refused":
+            raise ValueError("'reason' goes with 'expect: refused'")
+        return self
+
+
+class ActivateDevice(_Strict):
+    user: str
+    as_: str = Field(alias="as", pattern=r"^[a-z][a-z0-9_-]*$")  # the device's name
+    client_version: str = "19.1"
+    product: str = "parallels-desktop"
+    expect: Literal["activated", "refused"] = "activated"
+    reason: str | None = None
+
+
+class Provision(_Strict):
+    cycle: Literal["initial", "incremental"]
+    dialect: Dialect | None = None  # default: the scenario's dialect
+
+
+# -- steps: expectations -------------------------------------------------------------------
+
+
+class ScimState(_Strict):
+    exists: bool | None = None
+    active: bool | None = None
+    groups: tuple[str, ...] | None = None
+
+
+class Expectation(_Strict):
+    """One observation the SP must show; only the fields given are checked."""
+
+    user: str | None = None
+    device: str | None = None
+    sign_in: Literal["signed-in", "refused"] | None = None
+    reason: str | None = None
+    open_session: Literal["active", "ended"] | None = None
+    admin: bool | None = None
+    license: Literal["held", "waiting", "none"] | None = None
+    check_in: Literal["active", "revoked"] | None = None
+    scim: ScimState | None = None
+
+    @model_validator(mode="after")
+    def _subject(self) -> Expectation:
+        user_checks = (self.sign_in, self.open_session, self.admin, self.license, self.scim)
+        if any(v is not None for v in user_checks) and self.user is None:
+            raise ValueError("this expectation needs 'user'")
+        if self.check_in is not None and self.device is None:
+            raise ValueError("'check_in' needs 'device'")
+        if self.reason is not None and self.sign_in != "refused" and self.check_in is None:
+            raise ValueError("'reason' goes with 'sign_in: refused' or 'check_in'")
+        if all(v is None for v in (*user_checks, self.check_in)):
+            raise ValueError("an expectation checks at least one thing")
+        return self
+
+
+# -- the step union ------------------------------------------------------------------------
+
+# step keyword -> the model of its value; a bare string is shorthand for the field named here
+STEP_SHORTHAND: dict[str, str] = {
+    "hire": "ref",
+    "sign_in": "user",
+    "sign_out": "user",
+    "block": "user",
+    "reactivate": "user",
+    "unassign": "user",
+    "delete": "user",
+    "delete_group": "group",
+    "provision": "cycle",
+}
+
+
+class UserRef(_Strict):
+    user: str
+
+
+class GroupRef(_Strict):
+    group: str
+
+
+STEP_MODELS: dict[str, type[BaseModel]] = {
+    "hire": Hire,
+    "update": UserAttributes,
+    "add_to_group": Membership,
+    "remove_from_group": Membership,
+    "rename_group": RenameGroup,
+    "delete_group": GroupRef,
+    "block": UserRef,
+    "reactivate": UserRef,
+    "unassign": UserRef,
+    "delete": UserRef,
+    "provision": Provision,
+    "sign_in": SignIn,
+    "sign_out": UserRef,
+    "activate_device": ActivateDevice,
+    "expect": Expectation,  # a list of expectations is several expect steps
+}
+
+
+class Step(_Strict):
+    kind: str
+    value: Annotated[Any, Field(description="the model of STEP_MODELS[kind]")]
+    line: int = 0  # where it stands in the file, for messages
+
+
+# -- the scenario --------------------------------------------------------------------------
+
+
+class Scenario(_Strict):
+    title: str = Field(min_length=3)
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    # Parameters: the scenario runs once per combination of the lists given.
+    dialects: tuple[Dialect, ...] = ()
+    presets: tuple[Preset, ...] = ()
+    name_id_formats: tuple[NameIdFormat, ...] = ()
+    browser: bool = False  # every sign-in in a real browser
+    given: Given = Given()
+    steps: tuple[Step, ...] = Field(min_length=1)
+
+    @field_validator("dialects", "presets", "name_id_formats")
+    @classmethod
+    def _no_repeats(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(values)) != len(values):
+            raise ValueError("a parameter value is listed twice")
+        return values
+
+
+class ScenarioRun(_Strict):
+    """One scenario with one value of each parameter: what the runner executes."""
+
+    suite: str
+    path: str
+    scenario: Scenario
+    dialect: Dialect = "rfc"
+    preset: Preset = "generic"
+    name_id_format: NameIdFormat = "emailAddress"
+
+    @property
+    def name(self) -> str:
+        parameters = []
+        if len(self.scenario.dialects) > 1 or self.scenario.dialects:
+            parameters.append(f"dialect={self.dialect}")
+        if self.scenario.presets:
+            parameters.append(f"preset={self.preset}")
+        if self.scenario.name_id_formats:
+            parameters.append(f"nameid={self.name_id_format}")
+        stem = self.path.rsplit("/", 1)[-1].removesuffix(".yaml")
+        return f"{stem}[{','.join(parameters)}]" if parameters else stem
