@@ -56,6 +56,7 @@ authn_requests = Table(
     Column("org_pk", Integer, ForeignKey("organizations.pk"), nullable=False),
     Column("relay_state", Text),
     Column("expires", String(32), nullable=False),
+    Column("answered", String(32)),  # kept until expiry: a second answer is a replay
 )
 
 logout_requests = Table(

@@ -196,7 +196,7 @@ class SamlRoutes:
     async def _acs(self, request: Request) -> Response:
         sp = self.sp
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        if content_type not in ("", "application/x-www-form-urlencoded", "multipart/form-data"):
             raise RefusedError(
                 415, "not-a-form", "SAML-BIND-3.5.4", "the ACS takes an HTML form POST"
             )
@@ -228,6 +228,13 @@ class SamlRoutes:
                     browser is None or pending.browser_sha256 != digest(browser)
                 ):
                     pending = None  # issued to another browser (login CSRF, check C07)
+                if pending is not None and pending.answered is not None:
+                    raise RefusedError(
+                        403,
+                        "replayed",
+                        "SAML-PROF-4.1.4.5",
+                        f"request {in_response_to} was already answered",
+                    )
         tenant: Tenant | None
         if pending is not None:
             tenant = sp.tenants.get(pending.org_pk)
@@ -294,7 +301,12 @@ class SamlRoutes:
         now = sp.clock()
         if pending is not None:
             gone = conn.execute(
-                delete(authn_requests).where(authn_requests.c.request_id == pending.request_id)
+                update(authn_requests)
+                .where(
+                    authn_requests.c.request_id == pending.request_id,
+                    authn_requests.c.answered.is_(None),
+                )
+                .values(answered=iso(now))
             ).rowcount
             if not gone:
                 return RefusedError(
