@@ -1,0 +1,276 @@
+"""A real Chromium for browser steps: the only module that imports Playwright.
+
+The runner opens one :class:`Browser` per worker thread (Playwright's sync API is bound to the
+thread that started it) and one :class:`BrowserSession` per scenario, so cookies never leak
+between scenarios. Every Playwright failure leaves this module as a :class:`BrowserError`, so
+callers never import Playwright to catch it; a browser that cannot start is a
+:class:`BrowserUnavailable` whose message says how to install one (never a silent skip).
+
+Which Chromium: ``SSO_HARNESS_CHROMIUM`` when set (an explicit choice wins, and a wrong path is
+an error rather than a quiet fallback), else Playwright's own build where it is installed,
+else the system's ``/usr/bin/chromium`` (Debian's ``chromium`` package).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser as _PWBrowser
+    from playwright.sync_api import BrowserContext, Page, Playwright
+
+ENV_CHROMIUM = "SSO_HARNESS_CHROMIUM"
+SYSTEM_CHROMIUM = Path("/usr/bin/chromium")
+INSTALL_HINT = (
+    "install one with `apt-get install chromium` (Debian/Ubuntu) or "
+    "`python -m playwright install chromium`, or point SSO_HARNESS_CHROMIUM at a Chromium binary"
+)
+
+# Headless and quiet: CI machines have no display, often no GPU and no internet, and a browser
+# that phones home for updates or sync stalls or logs noise there.
+CHROMIUM_ARGS: tuple[str, ...] = (
+    "--headless",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+# The auto-submitting form of the SAML HTTP-POST binding: while the page shows one, the browser
+# is still on its way (IdP -> SP ACS -> the SP's landing page).
+_AUTO_POST_FORM = "form input[name=SAMLResponse], form input[name=SAMLRequest]"
+
+
+class BrowserError(Exception):
+    """A browser step failed: a page did not load, a field or button was not found, a timeout."""
+
+
+class BrowserUnavailable(BrowserError):  # noqa: N818 - named for what the user must fix
+    """No Chromium could be started; the message says how to install one."""
+
+
+def chromium_args(*, as_root: bool | None = None) -> list[str]:
+    """The command-line flags for Chromium; ``--no-sandbox`` only as root, where the sandbox
+    refuses to start at all."""
+    root = os.geteuid() == 0 if as_root is None else as_root
+    return [*CHROMIUM_ARGS, *(["--no-sandbox"] if root else [])]
+
+
+def find_chromium(playwright_own: str | None) -> Path | None:
+    """The executable to launch, or None to let Playwright use its own build.
+
+    ``playwright_own`` is where Playwright's own Chromium would be (None when unknown).
+    """
+    explicit = os.environ.get(ENV_CHROMIUM)
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise BrowserUnavailable(f"{ENV_CHROMIUM}={explicit} is not a file; {INSTALL_HINT}")
+        return path
+    if playwright_own and Path(playwright_own).is_file():
+        return None
+    if SYSTEM_CHROMIUM.is_file():
+        return SYSTEM_CHROMIUM
+    raise BrowserUnavailable(f"no Chromium found; {INSTALL_HINT}")
+
+
+class Browser:
+    """One Chromium process. Use as a context manager, from one thread only."""
+
+    def __init__(self, *, timeout_s: float = 10.0) -> None:
+        self.timeout_ms = timeout_s * 1000
+        self.executable: Path | None = None  # None: Playwright's own build
+        self.version = ""
+        self._playwright: Playwright | None = None
+        self._browser: _PWBrowser | None = None
+
+    def start(self) -> Browser:
+        try:
+            from playwright.sync_api import Error as PlaywrightError
+            from playwright.sync_api import sync_playwright
+        except ImportError as exc:
+            raise BrowserUnavailable(
+                f"the Python package playwright is not installed (pip install playwright); "
+                f"then {INSTALL_HINT}"
+            ) from exc
+        try:
+            self._playwright = sync_playwright().start()
+            self.executable = find_chromium(self._playwright.chromium.executable_path)
+            self._browser = self._playwright.chromium.launch(
+                executable_path=self.executable,
+                headless=True,
+                args=chromium_args(),
+                timeout=max(self.timeout_ms, 30_000),  # a cold start on a busy CI box is slow
+            )
+        except PlaywrightError as exc:
+            self.close()
+            where = self.executable or "Playwright's Chromium"
+            first_line = (str(exc).strip().splitlines() or ["unknown error"])[0]
+            raise BrowserUnavailable(
+                f"Chromium ({where}) did not start: {first_line}; {INSTALL_HINT}"
+            ) from exc
+        except BrowserUnavailable:
+            self.close()
+            raise
+        self.version = self._browser.version
+        return self
+
+    def session(self, *, timeout_s: float | None = None) -> BrowserSession:
+        """A fresh browser context (own cookies and storage) with one page: one per scenario.
+        ``timeout_s`` bounds every wait of its steps (default: the browser's)."""
+        if self._browser is None:
+            raise BrowserError("the browser is not started (use `with Browser() as browser:`)")
+        context = self._browser.new_context()
+        timeout_ms = self.timeout_ms if timeout_s is None else timeout_s * 1000
+        context.set_default_timeout(timeout_ms)
+        return BrowserSession(context, context.new_page(), timeout_ms)
+
+    def close(self) -> None:
+        if self._browser is not None:
+            self._browser.close()
+            self._browser = None
+        if self._playwright is not None:
+            self._playwright.stop()
+            self._playwright = None
+
+    def __enter__(self) -> Browser:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class BrowserSession:
+    """One scenario's browser: navigate, fill and submit forms, read the page, take screenshots.
+
+    Every action waits until the SAML HTTP-POST auto-submit chain has finished, so after a sign-in
+    ``url`` and ``text()`` describe where the user actually landed.
+    """
+
+    def __init__(self, context: BrowserContext, page: Page, timeout_ms: float) -> None:
+        self._context = context
+        self._page = page
+        self._timeout_ms = timeout_ms
+
+    @property
+    def url(self) -> str:
+        return self._page.url
+
+    def goto(self, url: str) -> int | None:
+        """Open ``url``; returns the HTTP status of the last response (None for non-HTTP)."""
+        with _as_browser_error(f"opening {url}"):
+            response = self._page.goto(url, wait_until="load")
+            self._follow_auto_posts()
+            return response.status if response is not None else None
+
+    def fill_and_submit(
+        self, fields: Mapping[str, str], *, form: str = "form", submit: str | None = None
+    ) -> None:
+        """Fill the named fields of ``form`` (a CSS selector) and submit it by clicking
+        ``submit`` (a CSS selector; default: the form's first submit button)."""
+        with _as_browser_error(f"submitting {form} on {self._page.url}"):
+            target = self._page.locator(form).first
+            for name, value in fields.items():
+                target.locator(f'[name="{_css_string(name)}"]').fill(value)
+            button = (
+                self._page.locator(submit)
+                if submit
+                else target.locator("button[type=submit], input[type=submit], button:not([type])")
+            ).first
+            with self._page.expect_navigation(wait_until="load"):
+                button.click()
+            self._follow_auto_posts()
+
+    def click(self, selector: str) -> None:
+        """Click a link or button that navigates (e.g. "Continue with SSO")."""
+        with _as_browser_error(f"clicking {selector} on {self._page.url}"):
+            with self._page.expect_navigation(wait_until="load"):
+                self._page.locator(selector).first.click()
+            self._follow_auto_posts()
+
+    def text(self) -> str:
+        """The visible text of the page."""
+        with _as_browser_error(f"reading {self._page.url}"):
+            return self._page.inner_text("body")
+
+    def html(self) -> str:
+        with _as_browser_error(f"reading {self._page.url}"):
+            return self._page.content()
+
+    def screenshot(self, path: str | Path) -> Path:
+        """A PNG of the whole page at ``path`` (folders are created); returns the path."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with _as_browser_error(f"screenshot of {self._page.url}"):
+            self._page.screenshot(path=str(target), full_page=True)
+        return target
+
+    def cookies(self) -> list[dict[str, object]]:
+        return [dict(cookie) for cookie in self._context.cookies()]
+
+    def close(self) -> None:
+        self._context.close()
+
+    def __enter__(self) -> BrowserSession:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _follow_auto_posts(self) -> None:
+        # An auto-submitting SAML form navigates again right after "load", and over loopback the
+        # whole IdP -> ACS -> 303 chain can finish before Playwright's own view of the page (its
+        # URL, its load state) has caught up. So ask the browser itself, polling, until a fully
+        # loaded document without such a form is showing; then wait for Playwright to agree.
+        from playwright.sync_api import Error as PlaywrightError
+
+        deadline = time.monotonic() + self._timeout_ms / 1000
+        while True:
+            try:
+                href, ready, auto_post = self._page.evaluate(_PAGE_STATE_JS, _AUTO_POST_FORM)
+            except PlaywrightError:  # the document went away mid-question: a navigation
+                href, ready, auto_post = "", "navigating", True
+            if ready == "complete" and not auto_post:
+                self._page.wait_for_url(lambda url, settled=href: url == settled, wait_until="load")
+                return
+            if time.monotonic() > deadline:
+                raise BrowserError(f"the page at {href or self._page.url} never settled")
+            self._page.wait_for_timeout(20)
+
+
+_PAGE_STATE_JS = (
+    "selector => [location.href, document.readyState, !!document.querySelector(selector)]"
+)
+
+
+def _css_string(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+@contextmanager
+def _as_browser_error(doing: str) -> Iterator[None]:
+    """Turn Playwright's errors into BrowserError naming the step (callers never see Playwright)."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        yield
+    except PlaywrightError as exc:
+        first_line = (str(exc).strip().splitlines() or ["unknown error"])[0]
+        raise BrowserError(f"{doing}: {first_line}") from exc

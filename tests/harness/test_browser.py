@@ -1,0 +1,144 @@
+"""harness.browser against a real Chromium and a real page on loopback: a login form whose answer
+is a SAML-style auto-submitting form, like the mock IdP's."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from harness import browser
+from harness.browser import Browser, BrowserError, BrowserUnavailable
+from harness.protocol.saml.bindings import post_form_html
+from tests.support.servers import serve
+
+LOGIN_PAGE = """<!DOCTYPE html><html><body><h1>Sign in</h1>
+<form method="post" action="/login">
+  <input name="username"><input name="password" type="password">
+  <button type="submit">Sign in</button>
+</form></body></html>"""
+
+
+async def login_page(request: Request) -> Response:
+    return HTMLResponse(LOGIN_PAGE)
+
+
+async def login(request: Request) -> Response:
+    form = await request.form()
+    # Like the IdP: answer with the HTTP-POST binding's auto-submitting form to the "ACS".
+    return HTMLResponse(
+        post_form_html("/acs", {"SAMLResponse": "PHNhbWw+", "RelayState": str(form["username"])})
+    )
+
+
+async def acs(request: Request) -> Response:
+    form = await request.form()
+    response = RedirectResponse(f"/home?user={form['RelayState']}", status_code=303)
+    response.set_cookie("session", str(form["RelayState"]))
+    return response
+
+
+async def home(request: Request) -> Response:
+    user = html.escape(request.cookies.get("session", "nobody"))
+    return HTMLResponse(f"<html><body><p>Signed in as {user}</p></body></html>")
+
+
+APP = Starlette(
+    routes=[
+        Route("/", login_page),
+        Route("/login", login, methods=["POST"]),
+        Route("/acs", acs, methods=["POST"]),
+        Route("/home", home),
+    ]
+)
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    with serve(APP) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    with Browser(timeout_s=10) as started:
+        yield started
+
+
+@pytest.mark.browser
+@pytest.mark.loopback
+def test_sign_in_through_a_form_and_an_auto_post(
+    chromium: Browser, base_url: str, tmp_path: Path
+) -> None:
+    with chromium.session() as session:
+        assert session.goto(base_url + "/") == 200
+        assert "Sign in" in session.text()
+        session.fill_and_submit({"username": "dana", "password": "secret"})
+        # Landed after the auto-submitting form and the ACS's 303, not on the intermediate page.
+        assert session.url == f"{base_url}/home?user=dana"
+        assert "Signed in as dana" in session.text()
+        assert any(c["name"] == "session" for c in session.cookies())
+        shot = session.screenshot(tmp_path / "shots" / "home.png")
+    assert shot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+@pytest.mark.browser
+@pytest.mark.loopback
+def test_sessions_do_not_share_cookies(chromium: Browser, base_url: str) -> None:
+    with chromium.session() as first:
+        first.goto(base_url + "/")
+        first.fill_and_submit({"username": "dana", "password": "x"})
+    with chromium.session() as second:
+        second.goto(base_url + "/home")
+        assert "Signed in as nobody" in second.text()
+
+
+@pytest.mark.browser
+@pytest.mark.loopback
+def test_page_failures_are_browser_errors(chromium: Browser, base_url: str) -> None:
+    with chromium.session(timeout_s=0.5) as session:
+        session.goto(base_url + "/home")
+        with pytest.raises(BrowserError, match="submitting form"):
+            session.fill_and_submit({"username": "x"})  # no form on this page
+
+
+def test_a_wrong_explicit_chromium_is_an_error_naming_the_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv(browser.ENV_CHROMIUM, str(tmp_path / "no-such-chromium"))
+    with pytest.raises(BrowserUnavailable, match="apt-get install chromium"):
+        browser.find_chromium(None)
+
+
+def test_no_chromium_anywhere_is_an_error_not_a_skip(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv(browser.ENV_CHROMIUM, raising=False)
+    monkeypatch.setattr(browser, "SYSTEM_CHROMIUM", tmp_path / "chromium")
+    with pytest.raises(BrowserUnavailable, match="playwright install chromium"):
+        browser.find_chromium(str(tmp_path / "ms-playwright" / "chrome"))
+
+
+def test_playwright_own_build_is_preferred_then_the_system_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv(browser.ENV_CHROMIUM, raising=False)
+    own = tmp_path / "chrome"
+    system = tmp_path / "chromium"
+    system.write_bytes(b"")
+    monkeypatch.setattr(browser, "SYSTEM_CHROMIUM", system)
+    assert browser.find_chromium(str(own)) == system
+    own.write_bytes(b"")
+    assert browser.find_chromium(str(own)) is None  # None: Playwright launches its own
+
+
+def test_no_sandbox_only_as_root() -> None:
+    assert "--no-sandbox" in browser.chromium_args(as_root=True)
+    assert "--no-sandbox" not in browser.chromium_args(as_root=False)
+    assert "--headless" in browser.chromium_args(as_root=False)
