@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -248,11 +248,16 @@ class BrowserSession:
             except PlaywrightError:  # the document went away mid-question: a navigation
                 href, ready, auto_post = "", "navigating", True
             if ready == "complete" and not auto_post:
-                self._page.wait_for_url(lambda url, settled=href: url == settled, wait_until="load")
+                self._page.wait_for_url(_is_url(href), wait_until="load")
                 return
             if time.monotonic() > deadline:
                 raise BrowserError(f"the page at {href or self._page.url} never settled")
             self._page.wait_for_timeout(20)
+
+
+def _is_url(expected: str) -> Callable[[str], bool]:
+    # A predicate, not the string: Playwright reads a string as a glob, and "?" is in most URLs.
+    return lambda url: url == expected
 
 
 _PAGE_STATE_JS = (
