@@ -60,7 +60,9 @@ class World:
         )
         for group in groups:
             self.add_to_group(group, user["id"])
-        if at_idp and user_name.lower() not in {u.user_name.lower() for u in self.idp.directory.users()}:
+        if at_idp and user_name.lower() not in {
+            u.user_name.lower() for u in self.idp.directory.users()
+        }:
             self.idp.add_user(user_name, password="pw", email=user_name)
         return user
 

@@ -216,7 +216,9 @@ def test_second_idp_key_is_accepted(plain: World) -> None:
     """P06/SDP-SP37: any of the metadata's signing keys."""
     plain.idp.rollover_key(sample_key("idp-rollover"))
     plain.sp.add_organization(
-        "Acme", "acme-scim-token", idp_metadata=plain.idp.metadata_xml(),
+        "Acme",
+        "acme-scim-token",
+        idp_metadata=plain.idp.metadata_xml(),
         email_domains=["acme.test"],
     )
     plain.idp.activate_key(0)

@@ -32,7 +32,7 @@ def test_login_redirects_with_a_signed_authn_request(world: World) -> None:
     message = decode_redirect_query(urlsplit(location).query)
     verify_redirect_signature(message, [sample_key("sp").certificate])
     assert message.relay_state == "/account"
-    assert b"AssertionConsumerServiceURL=\"http://sp.test/saml/acs\"" in message.message
+    assert b'AssertionConsumerServiceURL="http://sp.test/saml/acs"' in message.message
     assert world.http.cookies.get("sp_browser")
 
 
@@ -100,8 +100,11 @@ def test_idp_initiated_sign_in(world: World) -> None:
 
 def test_idp_initiated_refused_when_the_organisation_disallows_it(world: World) -> None:
     world.sp.add_organization(
-        "Acme", "acme-scim-token", idp_metadata=world.idp.metadata_xml(),
-        email_domains=["acme.test"], allow_idp_initiated=False,
+        "Acme",
+        "acme-scim-token",
+        idp_metadata=world.idp.metadata_xml(),
+        email_domains=["acme.test"],
+        allow_idp_initiated=False,
     )
     world.provision("dana@acme.test")
     message = world.idp.sso(world.sp.entity_id, "dana@acme.test")
@@ -127,7 +130,6 @@ def test_relay_state_redirects_only_to_own_paths(world: World) -> None:
     message = world.idp.sso(world.sp.entity_id, "dana@acme.test", relay_state="//evil.example")
     assert world.post(message).headers["location"] == "/account"
     message = world.idp.sso(world.sp.entity_id, "dana@acme.test", relay_state="/admin")
-    world.idp.clock.offset += __import__("datetime").timedelta(seconds=1)
     assert world.post(message).headers["location"] == "/admin"
 
 
