@@ -1,0 +1,161 @@
+"""Each flaw of the reference SP weakens exactly its rule: without it the SP refuses, with it
+the bad thing gets through. And a banner warns while any flaw is on."""
+
+from __future__ import annotations
+
+import base64
+import copy
+from collections.abc import Callable, Iterator
+
+import pytest
+from lxml import etree
+
+from harness.protocol.saml import constants as c
+from harness.protocol.xml import to_bytes
+from reference_sp.app import ReferenceSP, Settings
+from reference_sp.flaws import FLAWS, UnknownFlawError
+
+from .conftest import ADMINS, World, make_world
+
+USER = "dana@acme.test"
+
+
+def worlds(flaw: str, **options: object) -> Iterator[tuple[World, World]]:
+    """A strict world and one with ``flaw``, both with dana provisioned."""
+    for strict in make_world("sqlite://", encrypt=False, **options):  # type: ignore[arg-type]
+        for flawed in make_world(
+            "sqlite://",
+            encrypt=False,
+            flaws=(flaw,),
+            **options,  # type: ignore[arg-type]
+        ):
+            for world in (strict, flawed):
+                world.provision(USER)
+            yield strict, flawed
+
+
+def reason(world: World, fields: dict[str, str]) -> str:
+    response = world.http.post("/saml/acs", data=fields, headers={"accept": "application/json"})
+    if response.status_code == 303:
+        return "signed-in"
+    return str(response.json()["reason"])
+
+
+def mutated(mutator: str) -> Callable[[World], dict[str, str]]:
+    return lambda world: world.response_for(USER, mutator).fields
+
+
+def two_assertions(world: World) -> dict[str, str]:
+    """S03: an unsigned Response with the attacker's unsigned assertion before the signed one."""
+    world.provision("boss@acme.test")
+    message = world.response_for(USER)
+    root = etree.fromstring(base64.b64decode(message.fields["SAMLResponse"]))
+    root.remove(root.find(c.q(c.DS, "Signature")))
+    assertion = root.find(c.q(c.SAML, "Assertion"))
+    evil = copy.deepcopy(assertion)
+    evil.set("ID", "_evil")
+    evil.remove(evil.find(c.q(c.DS, "Signature")))
+    evil.find(f"{c.q(c.SAML, 'Subject')}/{c.q(c.SAML, 'NameID')}").text = "boss@acme.test"
+    assertion.addprevious(evil)
+    return {"SAMLResponse": base64.b64encode(to_bytes(root)).decode()}
+
+
+SAML_CASES = [
+    ("accept-unsigned-assertion", mutated("unsigned"), "unsigned"),
+    ("trust-keyinfo-cert", mutated("wrong-key"), "bad-signature"),
+    ("skip-audience", mutated("wrong-audience"), "wrong-audience"),
+    ("skip-recipient", mutated("wrong-recipient"), "wrong-recipient"),
+    ("skip-recipient", mutated("no-recipient"), "no-recipient"),
+    ("ignore-expiry", mutated("expired"), "subject-expired"),
+    ("ignore-expiry", mutated("not-yet-valid"), "not-yet-valid"),
+    ("process-first-assertion-unverified", two_assertions, "assertion-count"),
+]
+
+
+@pytest.mark.parametrize(
+    ("flaw", "make", "strict_reason"), SAML_CASES, ids=[f"{f}-{r}" for f, _, r in SAML_CASES]
+)
+def test_saml_flaw_lets_its_attack_through(
+    flaw: str, make: Callable[[World], dict[str, str]], strict_reason: str
+) -> None:
+    for strict, flawed in worlds(flaw):
+        assert reason(strict, make(strict)) == strict_reason
+        assert strict.me().status_code == 401
+        assert reason(flawed, make(flawed)) == "signed-in"
+        assert flawed.me().status_code == 200
+
+
+def test_flawed_validation_still_enforces_the_other_rules() -> None:
+    for _strict, flawed in worlds("skip-audience"):
+        assert reason(flawed, mutated("wrong-recipient")(flawed)) == "wrong-recipient"
+        assert reason(flawed, mutated("wrong-key")(flawed)) == "bad-signature"
+
+
+def test_process_first_assertion_signs_in_the_attackers_choice() -> None:
+    for _strict, flawed in worlds("process-first-assertion-unverified"):
+        assert reason(flawed, two_assertions(flawed)) == "signed-in"
+        assert flawed.me().json()["userName"] == "boss@acme.test"
+
+
+def test_no_replay_cache() -> None:
+    for strict, flawed in worlds("no-replay-cache"):
+        for world, second in ((strict, "replayed"), (flawed, "signed-in")):
+            message = world.idp.sso(world.sp.entity_id, USER)  # unsolicited: no request to spend
+            assert reason(world, message.fields) == "signed-in"
+            assert reason(world, message.fields) == second
+
+
+def test_keep_sessions_on_deprovision() -> None:
+    for strict, flawed in worlds("keep-sessions-on-deprovision"):
+        for world, after in ((strict, 401), (flawed, 200)):
+            user_id = world.scim.filter("Users", f'userName eq "{USER}"').json()["Resources"][0]
+            world.sign_in(USER)
+            world.deactivate(user_id["id"])
+            assert world.me().status_code == after
+
+
+def test_keep_license_on_deactivate() -> None:
+    for strict, flawed in worlds("keep-license-on-deactivate", seats=1):
+        for world, waiting_gets_seat in ((strict, True), (flawed, False)):
+            holder = world.scim.filter("Users", f'userName eq "{USER}"').json()["Resources"][0]
+            world.provision("next@acme.test")
+            world.sign_in("next@acme.test")
+            assert world.me().json()["license"]["state"] == "waiting"
+            world.deactivate(holder["id"])
+            state = world.me().json()["license"]["state"]
+            assert (state == "held") is waiting_gets_seat
+
+
+def test_admin_by_stale_group() -> None:
+    for strict, flawed in worlds("admin-by-stale-group"):
+        for world, still_admin in ((strict, False), (flawed, True)):
+            user = world.scim.filter("Users", f'userName eq "{USER}"').json()["Resources"][0]
+            world.add_to_group(ADMINS, user["id"])
+            world.sign_in(USER)
+            world.remove_from_group(ADMINS, user["id"])
+            assert ("admin" in world.me().json()["roles"]) is still_admin
+            assert (world.http.get("/admin").status_code == 200) is still_admin
+
+
+def test_every_flaw_has_a_test() -> None:
+    tested = {f for f, _, _ in SAML_CASES} | {
+        "no-replay-cache",
+        "keep-sessions-on-deprovision",
+        "keep-license-on-deactivate",
+        "admin-by-stale-group",
+    }
+    assert tested == set(FLAWS)
+
+
+def test_banner_while_a_flaw_is_on() -> None:
+    for strict, flawed in worlds("skip-audience"):
+        assert "deliberate flaws" not in strict.http.get("/").text
+        page = flawed.http.get("/").text
+        assert "deliberate flaws" in page and "skip-audience" in page
+        refusal = flawed.http.post("/saml/acs", data={}).text
+        assert "skip-audience" in refusal
+
+
+def test_unknown_flaw_is_refused() -> None:
+    with pytest.raises(UnknownFlawError, match="no-such-flaw"):
+        ReferenceSP(Settings(db_url="sqlite://", flaws=("no-such-flaw",)))
