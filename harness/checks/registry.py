@@ -3,9 +3,10 @@ error at start)."""
 
 from __future__ import annotations
 
+from harness.checks import catalog
 from harness.checks.model import Check
 
-CHECKS: tuple[Check, ...] = ()
+CHECKS: tuple[Check, ...] = catalog.ALL
 
 
 def check_by_id() -> dict[str, Check]:

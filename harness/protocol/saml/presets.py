@@ -122,6 +122,7 @@ PING = Preset(
     metadata_name_id_formats=(c.NAMEID_EMAIL, c.NAMEID_UNSPECIFIED, c.NAMEID_PERSISTENT),
 )
 
+
 def _index(presets: tuple[Preset, ...]) -> dict[str, Preset]:
     index: dict[str, Preset] = {}
     for preset in presets:

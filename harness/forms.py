@@ -1,0 +1,55 @@
+"""Reading HTML forms the way a browser submits them: the SAML POST binding's auto-submitting
+form, the IdP's login form, the SP's confirmation forms (with their CSRF tokens)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from urllib.parse import urljoin
+
+
+@dataclass
+class Form:
+    action: str
+    method: str
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+class _FormParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.forms: list[Form] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.forms.append(Form(values.get("action", ""), values.get("method", "get").lower()))
+        elif tag in ("input", "button") and self.forms and values.get("name"):
+            kind = values.get("type", "text").lower()
+            if kind not in ("submit", "button", "image", "reset") or tag == "input":
+                self.forms[-1].fields.setdefault(values["name"], values.get("value", ""))
+
+
+def forms(html: str, base_url: str) -> list[Form]:
+    """Every form in ``html``, its action made absolute against ``base_url``."""
+    parser = _FormParser()
+    parser.feed(html)
+    parser.close()
+    for form in parser.forms:
+        form.action = urljoin(base_url, form.action) if form.action else base_url
+    return parser.forms
+
+
+def form_with(
+    html: str, base_url: str, *names: str, action_contains: str = ""
+) -> Form | None:
+    """The first form that has all the fields ``names`` (and, if given, whose action URL
+    contains ``action_contains``: pages carry several forms, e.g. a sign-out form)."""
+    return next(
+        (
+            f
+            for f in forms(html, base_url)
+            if all(n in f.fields for n in names) and action_contains in f.action
+        ),
+        None,
+    )

@@ -1,0 +1,111 @@
+"""Evidence made readable: SAML XML indented, SCIM JSON indented, anything else as text.
+
+Evidence comes from the system under test, so it is untrusted: XML goes through the hardened
+parser (never a DTD or entity), and every function here returns plain text that the caller
+escapes for its own format (HTML, XML, the terminal).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from lxml import etree
+
+from harness.protocol.saml.decode import decode_message
+from harness.protocol.saml.errors import SAMLError
+from harness.protocol.xml import XMLSecurityError, parse_xml
+
+Kind = Literal["xml", "json", "text"]
+
+# Keys whose values are SAML messages as a binding carries them (base64, deflated).
+_SAML_FIELDS = {"SAMLResponse", "SAMLRequest", "saml_response", "saml_request"}
+# XML 1.0 allows tab, newline, carriage return and everything from U+0020 except surrogates and
+# U+FFFE/U+FFFF; anything else makes the JUnit/HTML file unreadable by strict parsers.
+_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+@dataclass(frozen=True)
+class Pretty:
+    kind: Kind
+    text: str
+
+
+def xml_safe(text: str) -> str:
+    """``text`` with the characters XML 1.0 cannot carry shown as escapes instead."""
+    return _NOT_XML_CHAR.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def indent_xml(data: str | bytes) -> str | None:
+    """The document indented, or None when it is not well-formed (or refused as hostile)."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        root = parse_xml(raw.strip())
+    except XMLSecurityError:
+        return None
+    shown = copy.deepcopy(root)  # indenting rewrites whitespace: never touch what was signed
+    etree.indent(shown, space="  ")
+    return etree.tostring(shown, encoding="unicode")
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False, default=str)
+
+
+def pretty(value: Any, *, key: str = "") -> Pretty:
+    """How to show one evidence value."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, str):
+        stripped = value.strip()
+        if stripped.startswith("<"):
+            indented = indent_xml(stripped)
+            if indented is not None:
+                return Pretty("xml", indented)
+        elif stripped[:1] in ("{", "["):
+            try:
+                return Pretty("json", _json_text(json.loads(stripped)))
+            except ValueError:
+                pass
+        elif key in _SAML_FIELDS:
+            try:
+                decoded = decode_message(stripped)
+            except SAMLError:
+                pass
+            else:
+                indented = indent_xml(decoded.xml)
+                if indented is not None:
+                    return Pretty("xml", indented)
+        return Pretty("text", value)
+    if isinstance(value, dict | list | tuple):
+        return Pretty("json", _json_text(value))
+    return Pretty("text", str(value))
+
+
+def evidence_items(evidence: dict[str, Any]) -> list[tuple[str, Pretty]]:
+    """Each evidence entry shown on its own. An HTTP exchange recorded as a dict (request,
+    response, body...) is opened one level, so the SAML or SCIM body inside is indented too."""
+    items: list[tuple[str, Pretty]] = []
+    for key, value in evidence.items():
+        if isinstance(value, dict) and any(_is_document(v) for v in value.values()):
+            for inner_key, inner in value.items():
+                items.append((f"{key}.{inner_key}", pretty(inner, key=str(inner_key))))
+        else:
+            items.append((str(key), pretty(value, key=str(key))))
+    return items
+
+
+def _is_document(value: Any) -> bool:
+    return isinstance(value, str | bytes) and value.strip()[:1] in ("<", "{", "[", b"<", b"{")
+
+
+def json_default(value: Any) -> Any:
+    """For json.dump: evidence may hold bytes, sets or odd objects; a report never fails on them."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    return str(value)

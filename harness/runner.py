@@ -1,0 +1,185 @@
+"""The runner: scenario runs in, events out. It never prints; reporters handle the events.
+
+Each scenario run gets a fresh world (its own mock IdP and SP) seeded from the run's seed and
+the scenario's name, so any scenario reruns alone exactly as it ran in the suite.
+``workers > 1`` runs scenarios in separate processes (separate worlds) and reports each
+scenario's events as it completes.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime as dt
+import time
+import traceback
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from harness.checks.model import Check
+from harness.events import (
+    CheckFinished,
+    Event,
+    RunFinished,
+    RunStarted,
+    ScenarioFinished,
+    ScenarioStarted,
+)
+from harness.results import CheckResult, Outcome, RunReport
+from harness.scenario.model import ActivateDevice, Expectation, ScenarioRun, SignIn, UserRef
+from harness.steps import (
+    StepError,
+    Verdict,
+    act,
+    activate_device,
+    add_user,
+    attempt_sign_in,
+    expect,
+    sign_out,
+)
+from harness.steps import _sign_in_verdicts as sign_in_verdicts
+from harness.world import World
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    seed: int = 0
+    target: str = "reference"
+    sp_flaws: tuple[str, ...] = ()
+    idp_flaws: tuple[str, ...] = ()
+    workers: int = 1
+
+
+def scenario_seed(seed: int, run: ScenarioRun) -> int:
+    return zlib.crc32(f"{seed}:{run.suite}/{run.name}".encode())
+
+
+def _result(run: ScenarioRun, verdict: Verdict) -> CheckResult:
+    check: Check = verdict.check
+    failure = verdict.failure
+    if failure is None:
+        outcome, message = Outcome.PASS, check.title
+    else:
+        outcome = Outcome.WARN if check.level != "MUST" else Outcome.FAIL
+        message = failure.message
+    return CheckResult(
+        suite=run.suite,
+        scenario=run.name,
+        check=f"{check.id} (line {verdict.line})",
+        requirement=check.requirement,
+        level=check.level,
+        outcome=outcome,
+        message=message,
+        evidence=failure.evidence if failure else {},
+        duration_s=round(verdict.duration_s, 4),
+        expected=failure.expected if failure else None,
+        observed=failure.observed if failure else None,
+    )
+
+
+def _error(run: ScenarioRun, check: str, message: str, tb: str | None = None) -> CheckResult:
+    return CheckResult(
+        suite=run.suite,
+        scenario=run.name,
+        check=check,
+        requirement="HARNESS",
+        level="MUST",
+        outcome=Outcome.ERROR,
+        message=message,
+        traceback=tb,
+    )
+
+
+def run_scenario(run: ScenarioRun, options: RunOptions) -> list[Event]:
+    """Every event of one scenario run (picklable, so a worker process can return them)."""
+    events: list[Event] = [ScenarioStarted(run.suite, run.name)]
+    started = time.perf_counter()
+    line = 0
+    try:
+        with World(
+            run,
+            seed=scenario_seed(options.seed, run),
+            sp_flaws=options.sp_flaws,
+            idp_flaws=options.idp_flaws,
+        ) as world:
+            given = run.scenario.given
+            for group in given.groups:
+                world.idp.directory.ensure_group(group)
+            for user in given.users:
+                add_user(
+                    world,
+                    user.ref,
+                    user.groups,
+                    active=user.active,
+                    given_name=user.given_name,
+                    family_name=user.family_name,
+                    attributes=user.attributes,
+                )
+                if not user.assigned:
+                    world.unassigned.add(user.ref)
+            for step in run.scenario.steps:
+                line = step.line
+                verdicts: list[Verdict] = []
+                if step.kind == "sign_in":
+                    request: SignIn = step.value
+                    if run.scenario.browser and not request.browser:
+                        request = request.model_copy(update={"browser": True})
+                    attempt = attempt_sign_in(world, request, run)
+                    verdicts += sign_in_verdicts(world, request, attempt, step.line)
+                elif step.kind == "expect":
+                    expectation: Expectation = step.value
+                    verdicts += expect(world, expectation, step.line)
+                elif step.kind == "activate_device":
+                    device: ActivateDevice = step.value
+                    verdicts += activate_device(world, device, step.line)
+                elif step.kind == "sign_out":
+                    who: UserRef = step.value
+                    verdicts += sign_out(world, who.user, step.line)
+                else:
+                    act(world, step)
+                events += [CheckFinished(_result(run, v)) for v in verdicts]
+    except StepError as exc:
+        events.append(CheckFinished(_error(run, f"scenario (line {line})", str(exc))))
+    except Exception as exc:  # the harness or the environment failed: say so, with the trace
+        events.append(
+            CheckFinished(
+                _error(
+                    run,
+                    f"scenario (line {line})",
+                    f"{type(exc).__name__}: {exc}",
+                    traceback.format_exc(),
+                )
+            )
+        )
+    events.append(ScenarioFinished(run.suite, run.name, time.perf_counter() - started))
+    return events
+
+
+def run(runs: list[ScenarioRun], options: RunOptions) -> Iterator[Event]:
+    started_at = dt.datetime.now(dt.UTC)
+    started = time.perf_counter()
+    yield RunStarted(options.seed, options.target, len(runs))
+    results: list[CheckResult] = []
+
+    def collect(events: list[Event]) -> Iterator[Event]:
+        for event in events:
+            if isinstance(event, CheckFinished):
+                results.append(event.result)
+            yield event
+
+    if options.workers > 1 and len(runs) > 1:
+        with concurrent.futures.ProcessPoolExecutor(max_workers=options.workers) as pool:
+            futures = [pool.submit(run_scenario, r, options) for r in runs]
+            for future in concurrent.futures.as_completed(futures):
+                yield from collect(future.result())
+    else:
+        for scenario_run in runs:
+            yield from collect(run_scenario(scenario_run, options))
+    report = RunReport(
+        seed=options.seed,
+        target=options.target,
+        started=started_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        duration_s=time.perf_counter() - started,
+        results=results,
+    )
+    yield RunFinished(report)
