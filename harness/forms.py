@@ -40,9 +40,7 @@ def forms(html: str, base_url: str) -> list[Form]:
     return parser.forms
 
 
-def form_with(
-    html: str, base_url: str, *names: str, action_contains: str = ""
-) -> Form | None:
+def form_with(html: str, base_url: str, *names: str, action_contains: str = "") -> Form | None:
     """The first form that has all the fields ``names`` (and, if given, whose action URL
     contains ``action_contains``: pages carry several forms, e.g. a sign-out form)."""
     return next(

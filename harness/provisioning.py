@@ -57,9 +57,15 @@ def provision(world: World, cycle: str, dialect: str) -> None:
                 for u in world.idp.directory.users()
                 if group.display_name in u.groups and u.user_name.lower() in ids
             ]
-            body = {"schemas": [GROUP_SCHEMA], "displayName": group.display_name, "members": members}
+            body = {
+                "schemas": [GROUP_SCHEMA],
+                "displayName": group.display_name,
+                "members": members,
+            }
             if group.display_name in groups:
-                http.put(f"/Groups/{groups[group.display_name]['id']}", json=body).raise_for_status()
+                http.put(
+                    f"/Groups/{groups[group.display_name]['id']}", json=body
+                ).raise_for_status()
             else:
                 http.post("/Groups", json=body).raise_for_status()
         names = {g.display_name for g in world.idp.directory.groups()}

@@ -237,7 +237,7 @@ def _me(world: World, session: str) -> dict[str, Any] | None:
     if not world.has_browser(session):
         return None
     response = world.browser(session).get(f"{SP_BASE}/api/me")
-    return response.json() if response.status_code == 200 else None  # type: ignore[no-any-return]
+    return response.json() if response.status_code == 200 else None
 
 
 def _fresh_session(world: World, ref: str) -> tuple[str, SignInAttempt]:
@@ -362,20 +362,46 @@ def _admin(world: World, ref: str, wanted: bool) -> None:
         )
 
 
+def _admin_view(world: World, exclude: str) -> dict[str, Any] | None:
+    """The SP's admin page (JSON) as seen by any user of the world who administers it."""
+    for user in world.idp.directory.users():
+        ref = user.user_name.split("@")[0]
+        if ref == exclude or not user.active:
+            continue
+        session, _ = _session_for(world, ref)
+        if session is None:
+            continue
+        response = world.browser(session).get(
+            f"{SP_BASE}/admin", headers={"Accept": "application/json"}
+        )
+        if response.status_code == 200:
+            return response.json()  # type: ignore[no-any-return]
+    return None
+
+
 def _license(world: World, ref: str, wanted: str) -> None:
+    """The user's license as the user sees it (``/api/me``) or, when the user can no longer
+    sign in, as an administrator of the account sees it (the admin page's user list)."""
     session, attempt = _session_for(world, ref)
-    if session is None:
-        state = "none"
-        me = None
-    else:
+    evidence: dict[str, Any] = {"sign-in": attempt.reason if attempt else None}
+    if session is not None:
         me = _me(world, session)
+        evidence["GET /api/me"] = me
         state = str((me or {}).get("license", {}).get("state", "none"))
+    else:
+        view = _admin_view(world, ref)
+        user_name = world.user_name(ref).lower()
+        rows = [
+            u for u in (view or {}).get("users", []) if u.get("userName", "").lower() == user_name
+        ]
+        evidence["admin view"] = rows if view is not None else "no administrator could sign in"
+        state = str(rows[0].get("license", "none")) if rows else "none"
     if state != wanted:
         raise CheckFailed(
             f"the license of {ref} is {state}",
             expected=wanted,
             observed=state,
-            evidence={"GET /api/me": me, "sign-in": attempt.reason if attempt else None},
+            evidence=evidence,
         )
 
 
