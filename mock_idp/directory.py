@@ -1,7 +1,9 @@
 """The IdP's directory: users and groups, in memory.
 
-Fields follow SCIM's core User (userName, name parts, emails, active, externalId) so a later
-provisioning run can send them unchanged; ``attributes`` holds anything else a test needs.
+Fields follow SCIM's core and enterprise User (userName, name parts, emails, active, externalId,
+title, department, employeeNumber, manager) so provisioning sends them unchanged; ``attributes``
+holds anything else a test needs. ``assigned`` is the app assignment: only assigned users and
+groups are provisioned (``mock_idp.provisioning_scope``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ class User:
     external_id: str | None = None
     attributes: dict[str, list[str]] = field(default_factory=dict)
     id: str = ""
+    title: str | None = None
+    department: str | None = None
+    employee_number: str | None = None
+    manager: str | None = None  # the manager's userName
+    assigned: bool = True  # assigned to the app: provisioned
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -70,6 +77,11 @@ class User:
             "active": self.active,
             "externalId": self.external_id,
             "attributes": {k: list(v) for k, v in self.attributes.items()},
+            "title": self.title,
+            "department": self.department,
+            "employeeNumber": self.employee_number,
+            "manager": self.manager,
+            "assigned": self.assigned,
         }
         if with_password:
             data["password"] = self.password
@@ -81,6 +93,7 @@ class Group:
     display_name: str
     external_id: str | None = None
     id: str = ""
+    assigned: bool = True  # pushed to the app (Okta's Group Push, Entra's group assignment)
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -167,6 +180,22 @@ class Directory:
             raise DirectoryError(f"no group {name!r}", 404)
         for user in self._users.values():
             user.groups = [g for g in user.groups if g.lower() != name.lower()]
+
+    def rename_group(self, name: str, new_name: str) -> Group:
+        """Rename a group, keeping its id and members (a provisioning cycle renames it)."""
+        group = self.get_group(name)
+        if group is None:
+            raise DirectoryError(f"no group {name!r}", 404)
+        if not new_name.strip():
+            raise DirectoryError("displayName is required")
+        if new_name.lower() != name.lower() and new_name.lower() in self._groups:
+            raise DirectoryError(f"group {new_name!r} already exists", 409)
+        del self._groups[name.lower()]
+        group.display_name = new_name
+        self._groups[new_name.lower()] = group
+        for user in self._users.values():
+            user.groups = [new_name if g.lower() == name.lower() else g for g in user.groups]
+        return group
 
     def members(self, name: str) -> list[User]:
         return [u for u in self._users.values() if name.lower() in (g.lower() for g in u.groups)]

@@ -58,6 +58,8 @@ from .flaws import FLAWS_BY_NAME
 from .journal import Journal, Verdict
 from .messages import IdPError, OutgoingMessage, RefusalContext
 from .plan import Plan, Rules
+from .provisioning import Provisioner, ProvisioningTarget
+from .provisioning_results import ConnectionResult, CycleReport
 from .service_providers import ServiceProvider, SPSettings
 from .sessions import IdPSession, Participant, SessionStore
 from .single_logout import SingleLogout
@@ -155,6 +157,7 @@ class MockIdP:
         self.sessions = SessionStore()
         self._pending: OrderedDict[str, LoginRequest] = OrderedDict()
         self.logout = SingleLogout(self)
+        self.provisioning = Provisioner(self.directory, self.journal, self.clock, seed=seed)
 
     # ------------------------------------------------------------------ identity and metadata
 
@@ -288,6 +291,20 @@ class MockIdP:
         self.clock.reset()
         self._pending.clear()
         self.logout.clear()
+        self.provisioning.reset()
+
+    # ------------------------------------------------------------------------- provisioning
+
+    def provision_to(self, target: ProvisioningTarget) -> None:
+        """Provision the directory to this SCIM endpoint (``mock_idp.provisioning``)."""
+        self.provisioning.configure(target)
+
+    async def provision(self, kind: str | None = None) -> CycleReport:
+        """Run a provisioning cycle: ``initial``, ``incremental``, or the next one (default)."""
+        return await self.provisioning.run_cycle(kind)
+
+    async def test_provisioning_connection(self) -> ConnectionResult:
+        return await self.provisioning.test_connection()
 
     # ---------------------------------------------------------------------------- SSO: requests
 
