@@ -33,6 +33,7 @@ class CheckResult:
     expected: str | None = None
     observed: str | None = None
     traceback: str | None = None  # ERROR only
+    line: int | None = None  # the scenario file's line of the step that ran the check
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)

@@ -65,7 +65,7 @@ def _result(run: ScenarioRun, verdict: Verdict) -> CheckResult:
     return CheckResult(
         suite=run.suite,
         scenario=run.name,
-        check=f"{check.id} (line {verdict.line})",
+        check=check.id,
         requirement=check.requirement,
         level=check.level,
         outcome=outcome,
@@ -74,14 +74,16 @@ def _result(run: ScenarioRun, verdict: Verdict) -> CheckResult:
         duration_s=round(verdict.duration_s, 4),
         expected=failure.expected if failure else None,
         observed=failure.observed if failure else None,
+        line=verdict.line or None,
     )
 
 
-def _error(run: ScenarioRun, check: str, message: str, tb: str | None = None) -> CheckResult:
+def _error(run: ScenarioRun, line: int, message: str, tb: str | None = None) -> CheckResult:
     return CheckResult(
         suite=run.suite,
         scenario=run.name,
-        check=check,
+        check="scenario",
+        line=line or None,
         requirement="HARNESS",
         level="MUST",
         outcome=Outcome.ERROR,
@@ -139,13 +141,13 @@ def run_scenario(run: ScenarioRun, options: RunOptions) -> list[Event]:
                     act(world, step)
                 events += [CheckFinished(_result(run, v)) for v in verdicts]
     except StepError as exc:
-        events.append(CheckFinished(_error(run, f"scenario (line {line})", str(exc))))
+        events.append(CheckFinished(_error(run, line, str(exc))))
     except Exception as exc:  # the harness or the environment failed: say so, with the trace
         events.append(
             CheckFinished(
                 _error(
                     run,
-                    f"scenario (line {line})",
+                    line,
                     f"{type(exc).__name__}: {exc}",
                     traceback.format_exc(),
                 )

@@ -1,0 +1,1 @@
+"""The sub-commands of sso-harness, one module each."""
