@@ -25,7 +25,15 @@ Kind = Literal["xml", "json", "text"]
 _SAML_FIELDS = {"SAMLResponse", "SAMLRequest", "saml_response", "saml_request"}
 # XML 1.0 allows tab, newline, carriage return and everything from U+0020 except surrogates and
 # U+FFFE/U+FFFF; anything else makes the JUnit/HTML file unreadable by strict parsers.
-_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_NOT_XML_CHAR = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with control characters (ANSI escapes from a hostile peer) shown as escapes."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from harness.events import (
     ScenarioFinished,
     ScenarioStarted,
 )
-from harness.reporters._evidence import evidence_items
+from harness.reporters._evidence import evidence_items, terminal_safe
 from harness.results import CheckResult, Outcome, RunReport
 
 STYLE = {
@@ -55,6 +55,11 @@ def _clause(check_id: str) -> str:
     return check.clause if check is not None else ""
 
 
+def _text(text: str, style: str = "") -> Text:
+    # Never markup, never raw control characters: the text may come from the system under test.
+    return Text(terminal_safe(text), style=style)
+
+
 def _clip(text: str) -> str:
     lines = text.splitlines()
     if len(lines) <= MAX_EVIDENCE_LINES:
@@ -65,31 +70,32 @@ def _clip(text: str) -> str:
 
 def failure_panel(result: CheckResult) -> Panel:
     """One failed, warned or errored check: what, where, expected, observed, evidence, rule."""
-    parts: list[RenderableType] = [Text(result.message)]
+    parts: list[RenderableType] = [_text(result.message)]
     facts = Table.grid(padding=(0, 1))
     facts.add_column(style="bold")
     facts.add_column()
-    facts.add_row("scenario", Text(f"{result.suite} / {result.scenario}"))
+    facts.add_row("scenario", _text(f"{result.suite} / {result.scenario}"))
     if result.expected is not None:
-        facts.add_row("expected", Text(result.expected))
+        facts.add_row("expected", _text(result.expected))
     if result.observed is not None:
-        facts.add_row("observed", Text(result.observed))
+        facts.add_row("observed", _text(result.observed))
     rule = f"{result.requirement} ({result.level})"
     clause = _clause(result.check)
-    facts.add_row("rule", Text(f"{rule}: {clause}" if clause else rule))
+    facts.add_row("rule", _text(f"{rule}: {clause}" if clause else rule))
     parts.append(facts)
     for key, shown in evidence_items(result.evidence):
-        parts.append(Text(f"{key}:", style="bold"))
-        text = _clip(shown.text)
+        parts.append(_text(f"{key}:", style="bold"))
+        text = _clip(terminal_safe(shown.text))
         if shown.kind == "text":
             parts.append(Text(text))
         else:
             parts.append(Syntax(text, shown.kind, word_wrap=True, theme="ansi_dark"))
     if result.traceback:
         parts.append(Text("traceback:", style="bold"))
-        parts.append(Text(_clip(result.traceback)))
-    title = Text(f"{result.outcome.value.upper()} {result.check}", style=STYLE[result.outcome])
-    return Panel(Group(*parts), title=title, title_align="left", border_style="red")
+        parts.append(_text(_clip(result.traceback)))
+    style = STYLE[result.outcome]
+    title = _text(f"{result.outcome.value.upper()} {result.check}", style=style)
+    return Panel(Group(*parts), title=title, title_align="left", border_style=style)
 
 
 def summary_table(report: RunReport) -> Table:
@@ -139,7 +145,7 @@ class ConsoleReporter:
 
     def _start(self, event: RunStarted) -> None:
         self.console.print(
-            Text(f"sso-harness: {event.scenarios} scenario runs against {event.target}, ")
+            _text(f"sso-harness: {event.scenarios} scenario runs against {event.target}, ")
             + Text(f"seed {event.seed}", style="bold")
         )
         self._progress = Progress(
@@ -173,7 +179,7 @@ class ConsoleReporter:
             self._print(failure_panel(result))
         elif self.verbose:
             line = Text(f"  {result.outcome.value:5} ", style=STYLE[result.outcome])
-            self._print(line + Text(f"{result.check} [{result.requirement}] {result.message}"))
+            self._print(line + _text(f"{result.check} [{result.requirement}] {result.message}"))
 
     def _scenario_done(self, event: ScenarioFinished) -> None:
         name = f"{event.suite}/{event.scenario}"
@@ -187,7 +193,7 @@ class ConsoleReporter:
         mark = {Outcome.PASS: "ok", Outcome.SKIP: "--"}.get(worst, worst.value.upper())
         self._print(
             Text(f"{mark:>5} ", style=STYLE[worst])
-            + Text(f"{name} ({len(outcomes)} checks, {event.duration_s:.2f}s)")
+            + _text(f"{name} ({len(outcomes)} checks, {event.duration_s:.2f}s)")
         )
         if self._progress is not None and self._task is not None:
             self._progress.advance(self._task)

@@ -1,0 +1,166 @@
+"""Hand-built runs for the reporter tests: every outcome, two suites, hostile evidence, a SAML
+and a SCIM exchange, and a real PNG screenshot."""
+
+from __future__ import annotations
+
+import base64
+import zlib
+from pathlib import Path
+
+from harness.events import (
+    CheckFinished,
+    Event,
+    RunFinished,
+    RunStarted,
+    ScenarioFinished,
+    ScenarioStarted,
+)
+from harness.results import CheckResult, Outcome, RunReport
+
+HOSTILE = "</script><script>alert(1)</script>"
+SAML_RESPONSE = (
+    '<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_r1" Version="2.0">'
+    '<saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">https://idp.test</saml:Issuer>'
+    "</samlp:Response>"
+)
+SCIM_BODY = '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"active":"False"}'
+
+
+def tiny_png() -> bytes:
+    """A valid 1x1 PNG, built by hand so the tests need no image library."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
+
+    header = (1).to_bytes(4, "big") * 2 + bytes([8, 2, 0, 0, 0])
+    pixels = zlib.compress(b"\x00\xff\x00\x00")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+def results() -> list[CheckResult]:
+    return [
+        CheckResult(
+            "sso_login",
+            "sp-initiated entra",
+            "sso.signed-in",
+            "SAML-PROF-4.1.4.3",
+            "MUST",
+            Outcome.PASS,
+            "signed in as dana",
+            duration_s=0.02,
+        ),
+        CheckResult(
+            "sso_login",
+            "sp-initiated entra",
+            "sso.audience-enforced",
+            "SAML-CORE-2.5.1.4",
+            "MUST",
+            Outcome.FAIL,
+            "the SP accepted an assertion for another SP",
+            evidence={
+                "exchange": {"request": "POST /saml/acs", "SAMLResponse": SAML_RESPONSE},
+                "note": HOSTILE,
+                "raw": b"\x00\x01binary\x1b[31m",
+            },
+            duration_s=0.5,
+            expected="sign-in refused (wrong-audience)",
+            observed="signed in as dana",
+        ),
+        CheckResult(
+            "sso_login",
+            "sp-initiated entra",
+            "sso.session-index",
+            "SAML-PROF-4.1.4.2",
+            "SHOULD",
+            Outcome.WARN,
+            "no SessionIndex [bold]kept[/bold]",
+        ),
+        CheckResult(
+            "deprovisioning",
+            "blocked employee okta",
+            "deprov.scim-active",
+            "RFC7643-2.3.2",
+            "MUST",
+            Outcome.FAIL,
+            "active sent as a string",
+            evidence={"scim": SCIM_BODY, "status": 200},
+            expected="a JSON boolean",
+            observed='"False"',
+        ),
+        CheckResult(
+            "deprovisioning",
+            "blocked employee okta",
+            "deprov.session-ended",
+            "BIZ-DEPROV-2",
+            "MUST",
+            Outcome.ERROR,
+            "the SP did not answer",
+            traceback="Traceback (most recent call last):\n  ...\nConnectionError: refused",
+        ),
+        CheckResult(
+            "deprovisioning",
+            "blocked employee okta",
+            "deprov.device-revoked",
+            "BIZ-DEPROV-4",
+            "MUST",
+            Outcome.SKIP,
+            "no device activated in this dialect",
+        ),
+        # The same check met twice in one scenario (two steps).
+        CheckResult(
+            "deprovisioning",
+            "blocked employee okta",
+            "sso.signed-in",
+            "SAML-PROF-4.1.4.3",
+            "MUST",
+            Outcome.PASS,
+            "signed in before the block",
+        ),
+        CheckResult(
+            "deprovisioning",
+            "blocked employee okta",
+            "sso.signed-in",
+            "SAML-PROF-4.1.4.3",
+            "MUST",
+            Outcome.PASS,
+            "signed in again after reactivation",
+        ),
+    ]
+
+
+def report() -> RunReport:
+    return RunReport(
+        seed=1234,
+        target="reference",
+        started="2026-11-28T21:30:00Z",
+        duration_s=12.3456,
+        results=results(),
+    )
+
+
+def events(screenshot: Path | None = None) -> list[Event]:
+    """The events of the run above, as the runner would yield them."""
+    run = report()
+    out: list[Event] = [RunStarted(run.seed, run.target, scenarios=2)]
+    scenarios: dict[tuple[str, str], list[CheckResult]] = {}
+    for result in run.results:
+        scenarios.setdefault((result.suite, result.scenario), []).append(result)
+    for (suite, scenario), checks in scenarios.items():
+        out.append(ScenarioStarted(suite, scenario))
+        out.extend(CheckFinished(r) for r in checks)
+        shots = (str(screenshot),) if screenshot and suite == "sso_login" else ()
+        out.append(ScenarioFinished(suite, scenario, 0.7, screenshots=shots))
+    out.append(RunFinished(run))
+    return out
+
+
+def write_png(path: Path) -> Path:
+    path.write_bytes(tiny_png())
+    return path
+
+
+def png_base64() -> str:
+    return base64.b64encode(tiny_png()).decode()

@@ -1,0 +1,97 @@
+"""--html: one self-contained page with every result, filters, embedded screenshots, and hostile
+evidence escaped."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+from harness.reporters.html import HtmlReporter, render_html
+from tests.harness.sample_report import HOSTILE, events, png_base64, report, write_png
+
+
+class Collector(HTMLParser):
+    """The tags and attributes of the page, as a browser's parser sees them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.script_text: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        self._in_script = tag == "script"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_script = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script:
+            self.script_text.append(data)
+
+
+def page_of(tmp_path: Path) -> str:
+    shot = write_png(tmp_path / "after-sign-in.png")
+    target = tmp_path / "report.html"
+    reporter = HtmlReporter(target)
+    for event in events(screenshot=shot):
+        reporter.handle(event)
+    return target.read_text(encoding="utf-8")
+
+
+def test_every_result_and_the_summary_are_on_the_page(tmp_path: Path) -> None:
+    page = page_of(tmp_path)
+    for result in report().results:
+        assert result.check in page
+        assert result.requirement in page
+    rows = re.findall(r'<tr class="result (\w+)" data-outcome="\1"', page)
+    assert sorted(rows) == sorted(r.outcome.value for r in report().results)
+    assert "seed <b>1234</b>" in page
+    assert "<b>2</b>failed" in page
+
+
+def test_filters_by_outcome_and_suite(tmp_path: Path) -> None:
+    parser = Collector()
+    parser.feed(page_of(tmp_path))
+    boxes = [a["value"] for t, a in parser.tags if t == "input" and a.get("name") == "outcome"]
+    assert boxes == ["pass", "fail", "warn", "skip", "error"]
+    options = [a["value"] for t, a in parser.tags if t == "option"]
+    assert options == ["", "deprovisioning", "sso_login"]
+    script = "".join(parser.script_text)
+    assert "dataset.outcome" in script and "dataset.suite" in script
+
+
+def test_self_contained_and_screenshot_embedded(tmp_path: Path) -> None:
+    parser = Collector()
+    page = page_of(tmp_path)
+    parser.feed(page)
+    images = [a["src"] for t, a in parser.tags if t == "img"]
+    assert images == [f"data:image/png;base64,{png_base64()}"]
+    assert not [t for t, _ in parser.tags if t == "link"]
+    external = [a for t, a in parser.tags if (a.get("src") or "").startswith(("http", "//"))]
+    assert external == []
+    assert "default-src 'none'" in page  # the CSP forbids any network fetch
+
+
+def test_hostile_evidence_is_escaped(tmp_path: Path) -> None:
+    page = page_of(tmp_path)
+    assert HOSTILE not in page
+    assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert page.count("<script>") == 1
+    assert "no SessionIndex [bold]kept[/bold]" in page
+
+
+def test_saml_and_scim_exchanges_are_indented(tmp_path: Path) -> None:
+    page = page_of(tmp_path)
+    assert "\n  &lt;saml:Issuer xmlns:saml=" in page  # XML indented, then escaped
+    assert "\n  &#34;active&#34;: &#34;False&#34;" in page  # JSON indented, then escaped
+    assert "exchange.SAMLResponse" in page
+
+
+def test_a_missing_screenshot_is_reported_not_fatal(tmp_path: Path) -> None:
+    page = render_html(
+        report(), {("sso_login", "sp-initiated entra"): [str(tmp_path / "gone.png")]}
+    )
+    assert "cannot read" in page and "gone.png" in page

@@ -1,0 +1,97 @@
+"""--json: the file has exactly CONTRACT's shape ("Run report") and survives hostile evidence."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.events import RunFinished
+from harness.reporters._files import ReportWriteError
+from harness.reporters.json_report import JsonReporter
+from harness.results import CheckResult, Outcome, RunReport
+from tests.harness.sample_report import HOSTILE, events, report
+
+TOP_LEVEL = {"version", "seed", "target", "started", "duration_s", "summary", "results"}
+SUMMARY = {"passed", "failed", "warned", "skipped", "errored"}
+RESULT_TYPES: dict[str, type | tuple[type, ...]] = {
+    "suite": str,
+    "scenario": str,
+    "check": str,
+    "requirement": str,
+    "level": str,
+    "outcome": str,
+    "message": str,
+    "evidence": dict,
+    "duration_s": (int, float),
+}
+
+
+def assert_contract_shape(document: dict[str, Any]) -> None:
+    assert set(document) == TOP_LEVEL
+    assert document["version"] == 1
+    assert isinstance(document["seed"], int)
+    assert isinstance(document["target"], str)
+    assert isinstance(document["started"], str)
+    assert isinstance(document["duration_s"], int | float)
+    assert set(document["summary"]) == SUMMARY
+    assert all(isinstance(v, int) for v in document["summary"].values())
+    for result in document["results"]:
+        for key, kind in RESULT_TYPES.items():
+            assert isinstance(result[key], kind), key
+        assert result["level"] in ("MUST", "SHOULD", "MAY")
+        assert result["outcome"] in ("pass", "fail", "warn", "skip", "error")
+        # Additions allowed by CONTRACT ("add to it freely") are only these optional ones.
+        assert set(result) - set(RESULT_TYPES) <= {"expected", "observed", "traceback"}
+
+
+def write(tmp_path: Path, run: RunReport) -> dict[str, Any]:
+    target = tmp_path / "out" / "report.json"
+    JsonReporter(target).handle(RunFinished(run))
+    loaded: dict[str, Any] = json.loads(target.read_text(encoding="utf-8"))
+    return loaded
+
+
+def test_the_report_file_has_the_contract_shape(tmp_path: Path) -> None:
+    document = write(tmp_path, report())
+    assert_contract_shape(document)
+    assert document["summary"] == {
+        "passed": 3,
+        "failed": 2,
+        "warned": 1,
+        "skipped": 1,
+        "errored": 1,
+    }
+    assert len(document["results"]) == 8
+    assert document["duration_s"] == 12.346
+    failed = document["results"][1]
+    assert failed["expected"] == "sign-in refused (wrong-audience)"
+    assert failed["evidence"]["note"] == HOSTILE
+    assert failed["evidence"]["raw"].startswith("\x00\x01binary")  # bytes written as text
+
+
+def test_only_the_run_finished_event_writes(tmp_path: Path) -> None:
+    target = tmp_path / "report.json"
+    reporter = JsonReporter(target)
+    for event in events()[:-1]:
+        reporter.handle(event)
+    assert not target.exists()
+    reporter.handle(events()[-1])
+    assert_contract_shape(json.loads(target.read_text(encoding="utf-8")))
+
+
+def test_undecodable_text_still_makes_valid_json(tmp_path: Path) -> None:
+    lone_surrogate = b"\xff\xfe".decode("utf-8", "surrogateescape")
+    result = CheckResult("s", "sc", "c", "R", "MUST", Outcome.FAIL, lone_surrogate)
+    run = RunReport(seed=1, target="t", started="x", duration_s=0, results=[result])
+    document = write(tmp_path, run)
+    assert document["results"][0]["message"] == lone_surrogate
+
+
+def test_an_unwritable_path_is_a_report_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ReportWriteError, match="cannot write the report"):
+        JsonReporter(blocker / "report.json").handle(RunFinished(report()))

@@ -1,0 +1,75 @@
+"""--junit: standard JUnit XML (what Jenkins, GitLab and GitHub parse) with the right counts."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from harness.reporters.junit import JUnitReporter, junit_xml
+from tests.harness.sample_report import events, report, write_png
+
+
+def parse(data: bytes) -> ET.Element:
+    assert data.startswith(b"<?xml version='1.0' encoding='utf-8'?>")
+    return ET.fromstring(data)
+
+
+def test_counts_per_run_and_per_suite() -> None:
+    root = parse(junit_xml(report()))
+    assert root.tag == "testsuites"
+    assert (root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")) == (
+        "8",
+        "2",
+        "1",
+        "1",
+    )
+    suites = {s.get("name"): s for s in root.findall("testsuite")}
+    assert set(suites) == {"sso_login", "deprovisioning"}
+    login, deprov = suites["sso_login"], suites["deprovisioning"]
+    assert (login.get("tests"), login.get("failures"), login.get("errors")) == ("3", "1", "0")
+    assert (deprov.get("tests"), deprov.get("failures"), deprov.get("errors")) == ("5", "1", "1")
+    assert deprov.get("skipped") == "1"
+    assert len(root.findall(".//testcase")) == 8
+
+
+def test_one_testcase_per_check_named_by_suite_scenario_and_rule() -> None:
+    root = parse(junit_xml(report()))
+    cases = root.findall(".//testcase")
+    assert cases[0].get("classname") == "sso_login.sp-initiated entra"
+    assert cases[0].get("name") == "sso.signed-in [SAML-PROF-4.1.4.3]"
+    names = [(c.get("classname"), c.get("name")) for c in cases]
+    assert len(set(names)) == len(names)  # a check met twice in a scenario stays two cases
+    assert ("deprovisioning.blocked employee okta", "sso.signed-in [SAML-PROF-4.1.4.3] #2") in names
+
+
+def test_failure_error_skip_and_warning_elements() -> None:
+    root = parse(junit_xml(report()))
+    by_check = {c.get("name", "").split(" ")[0]: c for c in root.iter("testcase")}
+    failure = by_check["sso.audience-enforced"].find("failure")
+    assert failure is not None
+    assert failure.get("message") == "the SP accepted an assertion for another SP"
+    assert failure.get("type") == "SAML-CORE-2.5.1.4"
+    body = failure.text or ""
+    assert "expected: sign-in refused (wrong-audience)" in body
+    assert "observed: signed in as dana" in body
+    assert "rule: SAML-CORE-2.5.1.4 (MUST)" in body
+    assert '\n  <saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">' in body
+    assert "\\x00\\x01binary\\x1b[31m" in body  # control characters shown, not breaking XML
+    error = by_check["deprov.session-ended"].find("error")
+    assert error is not None and "ConnectionError: refused" in (error.text or "")
+    assert by_check["deprov.device-revoked"].find("skipped") is not None
+    warned = by_check["sso.session-index"]
+    assert warned.find("failure") is None
+    assert "WARNING" in (warned.findtext("system-out") or "")
+    assert by_check["deprov.scim-active"].find("failure") is not None
+
+
+def test_reporter_writes_the_file_with_screenshot_attachments(tmp_path: Path) -> None:
+    shot = write_png(tmp_path / "shot.png")
+    target = tmp_path / "junit.xml"
+    reporter = JUnitReporter(target)
+    for event in events(screenshot=shot):
+        reporter.handle(event)
+    root = parse(target.read_bytes())
+    failed = next(c for c in root.iter("testcase") if c.find("failure") is not None)
+    assert f"[[ATTACHMENT|{shot.resolve()}]]" in (failed.findtext("system-out") or "")
