@@ -114,6 +114,23 @@ class Entra(Dialect):
             body[ENTERPRISE_USER_SCHEMA] = enterprise
         return body
 
+    def create_user(self, ctx: CycleContext, user: UserState) -> Exchange[str]:
+        """POST without the manager, then the manager as its own ``Add`` (a reference
+        attribute Entra resolves after the user exists)."""
+        body = self.user_resource(ctx, user)
+        enterprise = body.get(ENTERPRISE_USER_SCHEMA, {})
+        enterprise.pop("manager", None)
+        if ENTERPRISE_USER_SCHEMA in body and not enterprise:
+            del body[ENTERPRISE_USER_SCHEMA]
+        created = yield from call_for_object(ScimRequest("POST", "/Users", body=body), 201)
+        scim_id = id_of(created)
+        manager_id = ctx.state.user_id(user.manager) if user.manager else None
+        if manager_id:
+            path = ATTRIBUTE_PATHS["manager"]
+            operation = {"op": self.op("add"), "path": path, "value": manager_id}
+            yield from self.patch(f"/Users/{scim_id}", [operation])
+        return scim_id
+
     def attribute_value(self, ctx: CycleContext, user: UserState, attribute: str) -> Any:
         if attribute == "manager" and user.manager is not None:
             return ctx.state.user_id(user.manager)  # Entra sends the bare id
