@@ -227,7 +227,10 @@ def _sign_in_verdicts(
                 evidence=evidence,
             )
 
-    yield _observe(catalog.REFUSED, line, refused)
+    check = catalog.REFUSED
+    if request.mutators:  # the rule judged is the one the (last) mutator breaks
+        check = catalog.REFUSES_MUTATED.get(request.mutators[-1], catalog.REFUSED)
+    yield _observe(check, line, refused)
 
 
 # -- observing the SP ------------------------------------------------------------------------

@@ -17,15 +17,23 @@ from typing import Any
 import httpx
 
 from harness.protocol.keys import KeyPair, generate_key_pair
+from harness.protocol.saml import constants as saml
 from harness.scenario.model import Organisation, ScenarioRun
 from harness.transport import Portal, Routes
 from mock_idp.idp import MockIdP
+from mock_idp.service_providers import SPSettings
 from reference_sp.app import ReferenceSP, Settings
 
 IDP_BASE = "http://idp.test"
 SP_BASE = "http://sp.test"
 SCIM_TOKEN = "harness-scim-token"  # noqa: S105 - a token for a throwaway in-process SP
 ORGANISATION = "acme"
+NAMEID_FORMATS = {
+    "emailAddress": saml.NAMEID_EMAIL,
+    "persistent": saml.NAMEID_PERSISTENT,
+    "transient": saml.NAMEID_TRANSIENT,
+    "unspecified": saml.NAMEID_UNSPECIFIED,
+}
 
 
 @functools.cache
@@ -91,7 +99,9 @@ class World(AbstractContextManager["World"]):
     def _wire(self, org: Organisation) -> None:
         with self.client() as http:
             sp_metadata = http.get(f"{SP_BASE}/saml/metadata").raise_for_status().content
-        self.idp.register_sp_metadata(sp_metadata)
+        self.idp.register_sp_metadata(
+            sp_metadata, SPSettings(name_id_format=NAMEID_FORMATS[self.run.name_id_format])
+        )
         self.sp.add_organization(
             ORGANISATION,
             SCIM_TOKEN,

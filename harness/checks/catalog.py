@@ -9,6 +9,7 @@ per-user licenses, device activation through SSO, deprovisioning ends everything
 from __future__ import annotations
 
 from harness.checks.model import Check, Requirement
+from harness.protocol.saml.mutators import MUTATORS
 
 REQUIREMENTS: dict[str, Requirement] = {
     r.id: r
@@ -114,6 +115,18 @@ CHECK_IN = _check(
 )
 SCIM_STATE = _check("scim.state", "RFC7644-3", "the SP holds what the IdP provisioned")
 
+# One check per mutator of the core: a response broken in exactly that way is refused, citing
+# the rule the mutator breaks.
+REFUSES_MUTATED: dict[str, Check] = {
+    m.name: Check(
+        f"sso.refuses.{m.name}",
+        m.rule,
+        "MUST",
+        f"the SP refuses a response that breaks {m.rule}: {m.description}",
+    )
+    for m in MUTATORS
+}
+
 ALL: tuple[Check, ...] = (
     SIGNS_IN,
     REFUSED,
@@ -126,4 +139,5 @@ ALL: tuple[Check, ...] = (
     ACTIVATION,
     CHECK_IN,
     SCIM_STATE,
+    *REFUSES_MUTATED.values(),
 )

@@ -41,8 +41,16 @@ class _Located:
     children: Any  # dict[key, _Located] | list[_Located] | None
 
 
+_PLAIN_TAGS = {
+    f"tag:yaml.org,2002:{t}" for t in ("map", "seq", "str", "int", "float", "bool", "null")
+}
+
+
 def _locate(node: yaml.Node) -> _Located:
     line = node.start_mark.line + 1
+    if node.tag not in _PLAIN_TAGS:
+        # A scenario is data: no YAML tags (python objects, timestamps, binary) at all.
+        raise ScenarioError("", line, f"the YAML tag {node.tag} is not allowed in a scenario")
     if isinstance(node, yaml.MappingNode):
         children = {}
         for key_node, value_node in node.value:
