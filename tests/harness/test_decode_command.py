@@ -1,0 +1,149 @@
+"""``sso-harness decode [FILE|-]``: every way a message gets pasted, the core's verdict, and
+hostile input refused in one line with exit 2, never a traceback."""
+
+from __future__ import annotations
+
+import base64
+import io
+import zlib
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from harness.cli import main
+from harness.protocol.saml.bindings import deflate_and_base64
+
+SAMPLES = Path(__file__).parents[1] / "samples" / "saml"
+RESPONSE = (SAMPLES / "golden" / "response-generic.xml").read_bytes()
+REQUEST = (SAMPLES / "requests" / "vendor-capitalised-booleans.xml").read_bytes()
+IDP_CERT = SAMPLES / "keys" / "idp.crt"
+ATTACKER_CERT = SAMPLES / "keys" / "attacker.crt"
+
+
+def run_decode(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, data: bytes, *opts: str
+) -> tuple[int, str, str]:
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data)))
+    status = main(["decode", *opts, "-"])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.mark.parametrize(
+    ("shape", "encoded", "encoding"),
+    [
+        ("raw XML", RESPONSE, "xml"),
+        ("base64", base64.b64encode(RESPONSE), "base64"),
+        ("deflate+base64", deflate_and_base64(RESPONSE).encode(), "deflate+base64"),
+        (
+            "query string",
+            b"SAMLResponse=" + quote(deflate_and_base64(RESPONSE)).encode() + b"&RelayState=%2Fa",
+            "deflate+base64",
+        ),
+    ],
+)
+def test_every_pasted_shape_decodes_and_is_judged(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    shape: str,
+    encoded: bytes,
+    encoding: str,
+) -> None:
+    status, out, err = run_decode(capsys, monkeypatch, encoded, "--idp-cert", str(IDP_CERT))
+    assert (status, err) == (0, "")
+    assert out.startswith(f"# SAML Response ({encoding})")
+    assert "\n  <saml:Issuer" in out or "\n  <Issuer" in out  # indented
+    assert "ACCEPTED by the core's validation" in out
+    assert "NameID: alice@example.com" in out
+
+
+def test_a_file_argument_and_the_relay_state(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    pasted = tmp_path / "pasted.txt"
+    pasted.write_bytes(
+        b"https://sp.test/acs?SAMLResponse="
+        + quote(deflate_and_base64(RESPONSE)).encode()
+        + b"&RelayState=%2Fdeep"
+    )
+    assert main(["decode", str(pasted)]) == 0
+    out = capsys.readouterr().out
+    assert "# RelayState: /deep" in out
+    assert "integrity only" in out  # no --idp-cert: the caveat says what was not proven
+
+
+def test_an_untrusted_signer_is_refused_with_the_rule(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    status, out, _ = run_decode(capsys, monkeypatch, RESPONSE, "--idp-cert", str(ATTACKER_CERT))
+    assert status == 1
+    assert "REFUSED bad-signature [SAML-CORE-5.4]" in out
+
+
+def test_an_expired_response_is_refused_when_judged_now(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    status, out, _ = run_decode(capsys, monkeypatch, RESPONSE, "--now", "2030-01-01T00:00:00Z")
+    assert status == 1
+    assert "REFUSED" in out and "expired" in out
+
+
+def test_an_authn_request(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    status, out, _ = run_decode(capsys, monkeypatch, deflate_and_base64(REQUEST).encode())
+    assert status == 0
+    assert out.startswith("# SAML AuthnRequest (deflate+base64)")
+    assert "ACS: https://sp.example.com/" in out
+
+
+BOMB = base64.b64encode(zlib.compress(b"<a>" + b" " * 50_000_000 + b"</a>")[2:-4])
+HOSTILE = {
+    "doctype": b'<!DOCTYPE r [<!ENTITY e SYSTEM "file:///etc/passwd">]><r>&e;</r>',
+    "billion laughs": b'<!DOCTYPE l [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]><l>&b;</l>',
+    "deflate bomb": BOMB,
+    "garbage": b"\x00\xff\xfe not base64 at all %%%",
+    "broken xml": b"<samlp:Response><unclosed>",
+    "base64 of garbage": base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64),
+    "terminal escape": b"\x1b]0;pwned\x07<x",
+    "empty": b"   \n",
+    "too large": b"A" * 4_000_008,
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_input_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    status, out, err = run_decode(capsys, monkeypatch, HOSTILE[name])
+    assert status == 2
+    assert out == ""
+    assert err.startswith("sso-harness decode: ") and err.count("\n") == 1
+    assert "Traceback" not in err and "\x1b" not in err
+
+
+def test_unreadable_options_are_usage_errors(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["decode", str(tmp_path / "missing.xml")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+    bad_cert = tmp_path / "cert.pem"
+    bad_cert.write_text("not a certificate")
+    assert main(["decode", "--idp-cert", str(bad_cert), str(tmp_path)]) == 2
+    assert "cannot load certificate" in capsys.readouterr().err
+    assert main(["decode", "--now", "yesterday", "-"]) == 2
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.binary(max_size=400) | st.text(max_size=400).map(str.encode))
+def test_any_input_gets_a_status_never_a_traceback(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, data: bytes
+) -> None:
+    status, _, err = run_decode(capsys, monkeypatch, data)
+    assert status in (0, 1, 2)
+    assert "Traceback" not in err
