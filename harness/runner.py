@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import tempfile
 import time
 import traceback
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from harness.checks.model import Check
 from harness.events import (
@@ -48,6 +50,7 @@ class RunOptions:
     sp_flaws: tuple[str, ...] = ()
     idp_flaws: tuple[str, ...] = ()
     workers: int = 1
+    screenshot_dir: str = ""  # where browser steps keep their screenshots ("" : a temp folder)
 
 
 def scenario_seed(seed: int, run: ScenarioRun) -> int:
@@ -92,17 +95,31 @@ def _error(run: ScenarioRun, line: int, message: str, tb: str | None = None) -> 
     )
 
 
+def needs_browser(run: ScenarioRun) -> bool:
+    scenario = run.scenario
+    return scenario.browser or any(
+        step.kind == "sign_in" and step.value.browser for step in scenario.steps
+    )
+
+
 def run_scenario(run: ScenarioRun, options: RunOptions) -> list[Event]:
     """Every event of one scenario run (picklable, so a worker process can return them)."""
     events: list[Event] = [ScenarioStarted(run.suite, run.name)]
     started = time.perf_counter()
     line = 0
+    screenshots: tuple[str, ...] = ()
     try:
         with World(
             run,
             seed=scenario_seed(options.seed, run),
             sp_flaws=options.sp_flaws,
             idp_flaws=options.idp_flaws,
+            loopback=needs_browser(run),
+            screenshot_dir=str(
+                Path(options.screenshot_dir or tempfile.gettempdir())
+                / "sso-harness"
+                / f"{run.suite}-{run.name}".replace("/", "_")
+            ),
         ) as world:
             given = run.scenario.given
             for group in given.groups:
@@ -140,20 +157,14 @@ def run_scenario(run: ScenarioRun, options: RunOptions) -> list[Event]:
                 else:
                     act(world, step)
                 events += [CheckFinished(_result(run, v)) for v in verdicts]
+            screenshots = tuple(world.screenshots)
     except StepError as exc:
         events.append(CheckFinished(_error(run, line, str(exc))))
     except Exception as exc:  # the harness or the environment failed: say so, with the trace
         events.append(
-            CheckFinished(
-                _error(
-                    run,
-                    line,
-                    f"{type(exc).__name__}: {exc}",
-                    traceback.format_exc(),
-                )
-            )
+            CheckFinished(_error(run, line, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
         )
-    events.append(ScenarioFinished(run.suite, run.name, time.perf_counter() - started))
+    events.append(ScenarioFinished(run.suite, run.name, time.perf_counter() - started, screenshots))
     return events
 
 

@@ -30,7 +30,7 @@ from harness.scenario.model import (
     UserRef,
 )
 from harness.signin import SignInAttempt, sign_in
-from harness.world import IDP_BASE, SP_BASE, Device, World
+from harness.world import Device, World
 from mock_idp.directory import User
 
 PASSWORD = "correct horse battery staple"  # noqa: S105 - the mock directory's users
@@ -167,10 +167,23 @@ def attempt_sign_in(world: World, request: SignIn, run: ScenarioRun) -> SignInAt
     session = request.session or request.user
     if request.mutators:
         world.idp.plan_next(*request.mutators)
+    if request.browser:
+        from harness.browser_signin import browser_sign_in
+
+        attempt = browser_sign_in(
+            world,
+            session=session,
+            user_name=world.user_name(request.user),
+            password=PASSWORD,
+            via=request.via,
+            relay_state=request.relay_state,
+        )
+        world.evidence.append({"sign_in": request.user, "exchange": attempt.exchange})
+        return attempt
     attempt = sign_in(
         world.browser(session),
-        sp_base=SP_BASE,
-        idp_base=IDP_BASE,
+        sp_base=world.sp_base,
+        idp_base=world.idp_base,
         sp_entity_id=world.sp_entity_id,
         user_name=world.user_name(request.user),
         password=PASSWORD,
@@ -239,7 +252,7 @@ def _sign_in_verdicts(
 def _me(world: World, session: str) -> dict[str, Any] | None:
     if not world.has_browser(session):
         return None
-    response = world.browser(session).get(f"{SP_BASE}/api/me")
+    response = world.browser(session).get(f"{world.sp_base}/api/me")
     return response.json() if response.status_code == 200 else None
 
 
@@ -353,7 +366,7 @@ def _admin(world: World, ref: str, wanted: bool) -> None:
             )
         return
     response = world.browser(session).get(
-        f"{SP_BASE}/admin", headers={"Accept": "application/json"}
+        f"{world.sp_base}/admin", headers={"Accept": "application/json"}
     )
     has_access = response.status_code == 200
     if has_access != wanted:
@@ -375,7 +388,7 @@ def _admin_view(world: World, exclude: str) -> dict[str, Any] | None:
         if session is None:
             continue
         response = world.browser(session).get(
-            f"{SP_BASE}/admin", headers={"Accept": "application/json"}
+            f"{world.sp_base}/admin", headers={"Accept": "application/json"}
         )
         if response.status_code == 200:
             return response.json()  # type: ignore[no-any-return]
@@ -411,7 +424,7 @@ def _license(world: World, ref: str, wanted: str) -> None:
 def activate_device(world: World, request: ActivateDevice, line: int) -> Iterator[Verdict]:
     with world.client() as http:
         started = http.post(
-            f"{SP_BASE}/api/activations",
+            f"{world.sp_base}/api/activations",
             json={
                 "product": request.product,
                 "clientVersion": request.client_version,
@@ -547,13 +560,13 @@ def sign_out(world: World, ref: str, line: int) -> Iterator[Verdict]:
     if not world.has_browser(ref):
         raise StepError(f"'{ref}' has no session to sign out of")
     browser = world.browser(ref)
-    page = browser.get(f"{SP_BASE}/account")
+    page = browser.get(f"{world.sp_base}/account")
     from harness.forms import form_with
 
     form = form_with(page.text, str(page.url), "csrf", action_contains="/logout")
     exchange: list[dict[str, Any]] = []
     if form is not None:
-        response = browser.post(f"{SP_BASE}/logout", data=form.fields)
+        response = browser.post(f"{world.sp_base}/logout", data=form.fields)
         exchange.append({"request": "POST /logout", "status": response.status_code})
         for _ in range(10):
             if response.status_code not in (301, 302, 303, 307):

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import socket
+import threading
+import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import uvicorn
 
+from harness.browser import Browser, BrowserSession
 from harness.protocol.keys import KeyPair, generate_key_pair
 from harness.protocol.saml import constants as saml
 from harness.scenario.model import Organisation, ScenarioRun
@@ -34,6 +39,13 @@ NAMEID_FORMATS = {
     "transient": saml.NAMEID_TRANSIENT,
     "unspecified": saml.NAMEID_UNSPECIFIED,
 }
+
+
+def _bound_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 @functools.cache
@@ -62,14 +74,26 @@ class World(AbstractContextManager["World"]):
     idp_flaws: tuple[str, ...] = ()
     devices: dict[str, Device] = field(default_factory=dict)
     evidence: list[dict[str, Any]] = field(default_factory=list)
+    loopback: bool = False  # real sockets on 127.0.0.1 (browser steps) instead of in-process
+    idp_base: str = IDP_BASE
+    sp_base: str = SP_BASE
+    screenshots: list[str] = field(default_factory=list)
+    screenshot_dir: str = "sso-harness-screenshots"
     unassigned: set[str] = field(default_factory=set)  # user refs not assigned to the SP's app
     deleted: dict[str, Any] = field(default_factory=dict)  # ref -> the user as last known
     scim_token: str = SCIM_TOKEN
 
     def __post_init__(self) -> None:
         self.portal = Portal()
+        self._servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+        sockets: list[socket.socket] = []
+        if self.loopback:
+            # Real sockets (a browser needs them): bind first, so the apps know their URLs.
+            sockets = [_bound_socket(), _bound_socket()]
+            self.idp_base = f"http://127.0.0.1:{sockets[0].getsockname()[1]}"
+            self.sp_base = f"http://127.0.0.1:{sockets[1].getsockname()[1]}"
         self.idp = MockIdP(
-            IDP_BASE,
+            self.idp_base,
             signing_keys=[_key("mock idp")],
             preset=self.run.preset,
             flaws=self.idp_flaws,
@@ -79,26 +103,45 @@ class World(AbstractContextManager["World"]):
         self.sp = ReferenceSP(
             Settings(
                 db_url="sqlite://",
-                base_url=SP_BASE,
+                base_url=self.sp_base,
                 flaws=self.sp_flaws,
                 key=_key("reference sp"),
                 cookie_secret=_cookie_secret(),
             )
         )
-        self.transport = Routes(
-            {
-                "idp.test": self.portal.serve(self.idp.asgi_app()),
-                "sp.test": self.portal.serve(self.sp.app),
-            }
-        )
+        if self.loopback:
+            self._serve(self.idp.asgi_app(), sockets[0])
+            self._serve(self.sp.app, sockets[1])
+            self.transport = Routes({})
+        else:
+            self.transport = Routes(
+                {
+                    "idp.test": self.portal.serve(self.idp.asgi_app()),
+                    "sp.test": self.portal.serve(self.sp.app),
+                }
+            )
         self._browsers: dict[str, httpx.Client] = {}
+        self._chromium: Browser | None = None
+        self._chromium_sessions: dict[str, BrowserSession] = {}
         self._wire(self.run.scenario.given.organisation)
+
+    def _serve(self, app: Any, sock: socket.socket) -> None:
+        config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("a loopback server of the world did not start")
+            time.sleep(0.005)
+        self._servers.append((server, thread))
 
     # -- wiring --------------------------------------------------------------------------
 
     def _wire(self, org: Organisation) -> None:
         with self.client() as http:
-            sp_metadata = http.get(f"{SP_BASE}/saml/metadata").raise_for_status().content
+            sp_metadata = http.get(f"{self.sp_base}/saml/metadata").raise_for_status().content
         self.idp.register_sp_metadata(
             sp_metadata, SPSettings(name_id_format=NAMEID_FORMATS[self.run.name_id_format])
         )
@@ -120,7 +163,7 @@ class World(AbstractContextManager["World"]):
 
     @property
     def scim_url(self) -> str:
-        return f"{SP_BASE}/scim/v2"
+        return f"{self.sp_base}/scim/v2"
 
     def user_name(self, ref: str) -> str:
         return f"{ref}@{self.run.scenario.given.organisation.email_domain}"
@@ -145,9 +188,27 @@ class World(AbstractContextManager["World"]):
     def has_browser(self, name: str) -> bool:
         return name in self._browsers
 
+    def chromium_session(self, name: str) -> BrowserSession:
+        """The named session in a real Chromium (started on first use; loopback worlds only)."""
+        if not self.loopback:
+            raise RuntimeError("browser steps need a loopback world")
+        if self._chromium is None:
+            self._chromium = Browser().start()
+        if name not in self._chromium_sessions:
+            self._chromium_sessions[name] = self._chromium.session()
+        return self._chromium_sessions[name]
+
     def __exit__(self, *exc: object) -> None:
+        for page in self._chromium_sessions.values():
+            page.close()
+        if self._chromium is not None:
+            self._chromium.close()
         for client in self._browsers.values():
             client.close()
+        for server, _ in self._servers:
+            server.should_exit = True
+        for _, thread in self._servers:
+            thread.join(timeout=10)
         self.transport.close()
         self.sp.close()
         self.portal.__exit__(None, None, None)
