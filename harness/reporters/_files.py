@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import uuid
 from pathlib import Path
 
 
@@ -17,9 +17,11 @@ def write_atomically(path: str | Path, data: bytes) -> Path:
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        # Not mkstemp: its 0600 would hide the report from the CI user that publishes it; "x"
+        # creates the file with the usual umask and refuses to reuse an existing one.
+        temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
         try:
-            with os.fdopen(fd, "wb") as out:
+            with open(temporary, "xb") as out:
                 out.write(data)
             os.replace(temporary, target)
         except BaseException:

@@ -19,7 +19,7 @@ import jinja2
 from harness import __version__
 from harness.checks.registry import check_by_id
 from harness.events import Event, RunFinished, ScenarioFinished
-from harness.reporters._evidence import Pretty, evidence_items
+from harness.reporters._evidence import Pretty, evidence_items, terminal_safe
 from harness.reporters._files import write_atomically
 from harness.results import CheckResult, Outcome, RunReport
 
@@ -90,13 +90,16 @@ def _groups(
 
 
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.PackageLoader("harness.reporters", "."),
         autoescape=True,  # always, whatever the template is called: evidence is hostile input
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    # Control characters (a NUL, an ANSI escape) shown as \xNN rather than as invisible boxes.
+    environment.filters["visible"] = terminal_safe
+    return environment
 
 
 def render_html(

@@ -81,6 +81,7 @@ def test_hostile_evidence_is_escaped(tmp_path: Path) -> None:
     assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert page.count("<script>") == 1
     assert "no SessionIndex [bold]kept[/bold]" in page
+    assert "\\x00\\x01binary\\x1b[31m" in page and "\x00" not in page
 
 
 def test_saml_and_scim_exchanges_are_indented(tmp_path: Path) -> None:
