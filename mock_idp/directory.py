@@ -164,6 +164,11 @@ class Directory:
         group = self._groups.get(name.lower())
         if group is None:
             group = Group(name, external_id)
+            taken = {g.id for g in self._groups.values()}
+            suffix = 1
+            while group.id in taken:  # a renamed group kept the id its old name gave it
+                group.id = stable_id("group", f"{name}#{suffix}")
+                suffix += 1
             self._groups[name.lower()] = group
         return group
 

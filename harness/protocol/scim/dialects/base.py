@@ -3,8 +3,9 @@ dialect overrides the steps where that vendor sends something else.
 
 A cycle is planned (``plan``) into tasks, each naming the directory change that caused it;
 every task is a generator of requests (``exchange.Exchange``). Users are written first
-(managers before their reports), then groups and memberships, then users leaving scope, then
-groups leaving scope, so that a membership never names a user the SP does not hold.
+(managers before their reports), then groups leaving scope are deleted (freeing their names),
+then groups and memberships are written, then users leaving scope are disabled or deleted, so
+that a membership never names a user the SP does not hold.
 """
 
 from __future__ import annotations
@@ -77,6 +78,9 @@ class Dialect:
             change = self.user_change(ctx, user)
             if change:
                 tasks.append(Task("user", user.key, user.user_name, change))
+        for key, group_record in sorted(ctx.state.groups.items()):
+            if key not in ctx.desired.groups:
+                tasks.append(Task("retire-group", key, group_record.display_name, "delete-group"))
         for group in sorted(ctx.desired.groups.values(), key=lambda g: g.display_name.lower()):
             change = self.group_change(ctx, group)
             if change:
@@ -85,9 +89,6 @@ class Dialect:
             change = self.retire_change(ctx, key, record)
             if change:
                 tasks.append(Task("retire-user", key, record.sent.user_name, change))
-        for key, group_record in sorted(ctx.state.groups.items()):
-            if key not in ctx.desired.groups:
-                tasks.append(Task("retire-group", key, group_record.display_name, "delete-group"))
         return tasks
 
     def user_change(self, ctx: CycleContext, user: UserState) -> str:
@@ -99,7 +100,8 @@ class Dialect:
             changes.append("reassign")
         elif user.active != record.sent.active:
             changes.append("reactivate" if user.active else "block")
-        target = self.sendable(ctx, user)
+        # the manager counts when it will be at the SP by then (managers are written first)
+        target = user if user.manager in ctx.desired.users else self.sendable(ctx, user)
         names = [_camel(a) for a in target.changed_attributes(record.sent)]
         if names:
             changes.append("update-attribute:" + ",".join(names))
