@@ -14,6 +14,7 @@ else the system's ``/usr/bin/chromium`` (Debian's ``chromium`` package).
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -200,10 +201,30 @@ class BrowserSession:
                 self._page.locator(selector).first.click()
             self._follow_auto_posts()
 
-    def text(self) -> str:
-        """The visible text of the page."""
-        with _as_browser_error(f"reading {self._page.url}"):
-            return self._page.inner_text("body")
+    def fill(self, selector: str, value: str) -> None:
+        """Type ``value`` into a field without submitting anything."""
+        with _as_browser_error(f"filling {selector} on {self._page.url}"):
+            self._page.locator(selector).first.fill(value)
+
+    def set_checked(self, selector: str, checked: bool = True) -> None:
+        """Tick or untick a checkbox (a consent box, "stay signed in"); no navigation."""
+        with _as_browser_error(f"setting {selector} on {self._page.url}"):
+            self._page.locator(selector).first.set_checked(checked)
+
+    def select(self, selector: str, value: str) -> None:
+        """Choose ``value`` in a <select> (an organisation picker); no navigation."""
+        with _as_browser_error(f"selecting {value!r} in {selector} on {self._page.url}"):
+            self._page.locator(selector).first.select_option(value)
+
+    def text(self, selector: str = "body") -> str:
+        """The visible text of the page, or of the first element matching ``selector``."""
+        with _as_browser_error(f"reading {selector} on {self._page.url}"):
+            return self._page.locator(selector).first.inner_text()
+
+    def count(self, selector: str) -> int:
+        """How many elements match ``selector`` and are visible (0 when none: never waits)."""
+        with _as_browser_error(f"counting {selector} on {self._page.url}"):
+            return self._page.locator(f"{selector} >> visible=true").count()
 
     def html(self) -> str:
         with _as_browser_error(f"reading {self._page.url}"):
@@ -279,3 +300,29 @@ def _as_browser_error(doing: str) -> Iterator[None]:
     except PlaywrightError as exc:
         first_line = (str(exc).strip().splitlines() or ["unknown error"])[0]
         raise BrowserError(f"{doing}: {first_line}") from exc
+
+
+# (process id, thread id) -> that thread's started browser. The process id matters: a worker
+# forked from a parent that had a browser inherits this dict but not a usable connection.
+_SHARED: dict[tuple[int, int], Browser] = {}
+
+
+def shared_browser(*, timeout_s: float = 10.0) -> Browser:
+    """The calling thread's browser, started on first use and kept for the next scenarios (a
+    cold Chromium start costs about a second, a session a few milliseconds). Playwright's sync
+    API belongs to the thread that started it, hence one per thread and per process."""
+    key = (os.getpid(), threading.get_ident())
+    browser = _SHARED.get(key)
+    if browser is None:
+        browser = Browser(timeout_s=timeout_s).start()
+        _SHARED[key] = browser
+    return browser
+
+
+def close_shared_browser() -> None:
+    """Close the calling thread's shared browser, if it has one (from the thread that used it).
+    A process that exits without calling this loses nothing: Playwright's driver ends with it
+    and takes Chromium along."""
+    browser = _SHARED.pop((os.getpid(), threading.get_ident()), None)
+    if browser is not None:
+        browser.close()
