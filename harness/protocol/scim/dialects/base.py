@@ -116,7 +116,8 @@ class Dialect:
         changes = []
         if record.display_name != group.display_name:
             changes.append("rename-group")
-        wanted = self.wanted_members(ctx, group)
+        # members count when they will be at the SP by then (users are written first)
+        wanted = {k for k in group.members if k in ctx.desired.users}
         if wanted - record.members:
             changes.append("add-to-group")
         if self.removable_members(ctx, record, wanted):
@@ -171,7 +172,12 @@ class Dialect:
             record.scim_id = str(found["id"])
         if not self._differs(record, target):
             return "unchanged"
-        yield from self.write_user(ctx, record, target)
+        try:
+            yield from self.write_user(ctx, record, target)
+        except ScimCallError as exc:
+            if exc.status == 404:  # deleted at the SP behind our back: create it next cycle
+                del ctx.state.users[user.key]
+            raise
         record.sent, record.in_scope, record.disabled_at = target, True, None
         return "updated"
 
@@ -325,7 +331,12 @@ class Dialect:
         record.members -= record.members - wanted - removed  # users the SP dropped itself
         if not (renamed or added or removed):
             return "unchanged"
-        yield from self.write_group(ctx, record, group, added, removed)
+        try:
+            yield from self.write_group(ctx, record, group, added, removed)
+        except ScimCallError as exc:
+            if exc.status == 404:  # deleted at the SP behind our back: create it next cycle
+                del ctx.state.groups[group.key]
+            raise
         record.display_name = group.display_name
         record.members = (record.members | added) - removed
         return "updated"
