@@ -82,8 +82,52 @@ def find_chromium(playwright_own: str | None) -> Path | None:
     raise BrowserUnavailable(f"no Chromium found; {INSTALL_HINT}")
 
 
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or ["unknown error"])[0]
+
+
+# Playwright's sync API runs one driver (and one event loop) per thread: a second
+# sync_playwright() in the same thread fails. Browsers of one thread share the driver, counted.
+_DRIVERS: dict[tuple[int, int], tuple[Playwright, int]] = {}
+
+
+def _acquire_driver() -> Playwright:
+    key = (os.getpid(), threading.get_ident())
+    if key in _DRIVERS:
+        driver, users = _DRIVERS[key]
+        _DRIVERS[key] = (driver, users + 1)
+        return driver
+    try:
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        raise BrowserUnavailable(
+            f"the Python package playwright is not installed (pip install playwright); "
+            f"then {INSTALL_HINT}"
+        ) from exc
+    try:
+        driver = sync_playwright().start()
+    except PlaywrightError as exc:  # e.g. called from inside a running asyncio event loop
+        raise BrowserError(
+            f"Playwright cannot start in this thread: {_first_line(exc)} "
+            "(run browser steps in a thread without an asyncio event loop)"
+        ) from exc
+    _DRIVERS[key] = (driver, 1)
+    return driver
+
+
+def _release_driver() -> None:
+    key = (os.getpid(), threading.get_ident())
+    driver, users = _DRIVERS.pop(key)
+    if users > 1:
+        _DRIVERS[key] = (driver, users - 1)
+    else:
+        driver.stop()
+
+
 class Browser:
-    """One Chromium process. Use as a context manager, from one thread only."""
+    """One Chromium process. Use as a context manager, from the thread that started it; several
+    browsers in one thread share Playwright's driver."""
 
     def __init__(self, *, timeout_s: float = 10.0) -> None:
         self.timeout_ms = timeout_s * 1000
@@ -93,16 +137,10 @@ class Browser:
         self._browser: _PWBrowser | None = None
 
     def start(self) -> Browser:
+        from playwright.sync_api import Error as PlaywrightError
+
+        self._playwright = _acquire_driver()
         try:
-            from playwright.sync_api import Error as PlaywrightError
-            from playwright.sync_api import sync_playwright
-        except ImportError as exc:
-            raise BrowserUnavailable(
-                f"the Python package playwright is not installed (pip install playwright); "
-                f"then {INSTALL_HINT}"
-            ) from exc
-        try:
-            self._playwright = sync_playwright().start()
             self.executable = find_chromium(self._playwright.chromium.executable_path)
             self._browser = self._playwright.chromium.launch(
                 executable_path=self.executable,
@@ -113,9 +151,8 @@ class Browser:
         except PlaywrightError as exc:
             self.close()
             where = self.executable or "Playwright's Chromium"
-            first_line = (str(exc).strip().splitlines() or ["unknown error"])[0]
             raise BrowserUnavailable(
-                f"Chromium ({where}) did not start: {first_line}; {INSTALL_HINT}"
+                f"Chromium ({where}) did not start: {_first_line(exc)}; {INSTALL_HINT}"
             ) from exc
         except BrowserUnavailable:
             self.close()
@@ -138,7 +175,7 @@ class Browser:
             self._browser.close()
             self._browser = None
         if self._playwright is not None:
-            self._playwright.stop()
+            _release_driver()
             self._playwright = None
 
     def __enter__(self) -> Browser:
@@ -298,8 +335,7 @@ def _as_browser_error(doing: str) -> Iterator[None]:
     try:
         yield
     except PlaywrightError as exc:
-        first_line = (str(exc).strip().splitlines() or ["unknown error"])[0]
-        raise BrowserError(f"{doing}: {first_line}") from exc
+        raise BrowserError(f"{doing}: {_first_line(exc)}") from exc
 
 
 # (process id, thread id) -> that thread's started browser. The process id matters: a worker

@@ -3,7 +3,9 @@ is a SAML-style auto-submitting form, like the mock IdP's."""
 
 from __future__ import annotations
 
+import asyncio
 import html
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -142,3 +144,39 @@ def test_no_sandbox_only_as_root() -> None:
     assert "--no-sandbox" in browser.chromium_args(as_root=True)
     assert "--no-sandbox" not in browser.chromium_args(as_root=False)
     assert "--headless" in browser.chromium_args(as_root=False)
+
+
+def test_a_binary_that_is_no_chromium_is_unavailable_with_the_hint(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(browser.ENV_CHROMIUM, "/bin/false")
+    with pytest.raises(BrowserUnavailable, match=r"Chromium \(/bin/false\) did not start.*apt-get"):
+        Browser().start()
+
+
+@pytest.mark.browser
+def test_an_unreachable_url_is_a_browser_error(chromium: Browser) -> None:
+    with (
+        chromium.session(timeout_s=2) as session,
+        pytest.raises(BrowserError, match=r"opening http://127\.0\.0\.1:9/: .*ERR_"),
+    ):
+        session.goto("http://127.0.0.1:9/")
+
+
+def test_inside_an_asyncio_loop_is_a_browser_error_not_an_install_hint() -> None:
+    async def start_inside_a_loop() -> None:
+        Browser().start()
+
+    raised: list[BaseException] = []
+
+    def in_a_fresh_thread() -> None:  # this thread may already run Playwright's own loop
+        try:
+            asyncio.run(start_inside_a_loop())
+        except BaseException as exc:
+            raised.append(exc)
+
+    worker = threading.Thread(target=in_a_fresh_thread)
+    worker.start()
+    worker.join(timeout=30)
+    assert len(raised) == 1 and type(raised[0]) is BrowserError
+    assert "thread without an asyncio event loop" in str(raised[0])
