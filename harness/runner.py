@@ -102,9 +102,47 @@ def needs_browser(run: ScenarioRun) -> bool:
     )
 
 
+def _property_results(run: ScenarioRun, options: RunOptions) -> list[CheckResult]:
+    """The lifecycle property suite: one result per invariant (all pass, or the one that
+    broke, with the shrunk sequence written as a scenario file)."""
+    from harness.lifecycle import INVARIANT_CHECKS, check_lifecycle
+
+    started = time.perf_counter()
+    outcome = check_lifecycle(
+        run,
+        seed=scenario_seed(options.seed, run),
+        sp_flaws=options.sp_flaws,
+        idp_flaws=options.idp_flaws,
+        examples=run.scenario.examples,
+        max_steps=run.scenario.max_steps,
+        out_dir=Path(options.screenshot_dir or tempfile.gettempdir()) / "sso-harness-shrunk",
+    )
+    elapsed = time.perf_counter() - started
+    results = []
+    for check in INVARIANT_CHECKS:
+        broken = outcome.broken if outcome.broken and outcome.broken.check == check else None
+        failure = broken.failure if broken else None
+        if failure is not None:
+            failure.evidence["rerun"] = f"sso-harness run {outcome.scenario_file}"
+        results.append(_result(run, Verdict(check, failure, elapsed, 0)))
+    return results
+
+
 def run_scenario(run: ScenarioRun, options: RunOptions) -> list[Event]:
     """Every event of one scenario run (picklable, so a worker process can return them)."""
     events: list[Event] = [ScenarioStarted(run.suite, run.name)]
+    if run.scenario.property is not None:
+        started = time.perf_counter()
+        try:
+            events += [CheckFinished(r) for r in _property_results(run, options)]
+        except Exception as exc:  # the harness failed, not the SP
+            events.append(
+                CheckFinished(
+                    _error(run, 0, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+                )
+            )
+        events.append(ScenarioFinished(run.suite, run.name, time.perf_counter() - started))
+        return events
     started = time.perf_counter()
     line = 0
     screenshots: tuple[str, ...] = ()

@@ -378,7 +378,7 @@ def _admin(world: World, ref: str, wanted: bool) -> None:
         )
 
 
-def _admin_view(world: World, exclude: str) -> dict[str, Any] | None:
+def admin_view(world: World, exclude: str) -> dict[str, Any] | None:
     """The SP's admin page (JSON) as seen by any user of the world who administers it."""
     for user in world.idp.directory.users():
         ref = user.user_name.split("@")[0]
@@ -405,7 +405,7 @@ def _license(world: World, ref: str, wanted: str) -> None:
         evidence["GET /api/me"] = me
         state = str((me or {}).get("license", {}).get("state", "none"))
     else:
-        view = _admin_view(world, ref)
+        view = admin_view(world, ref)
         user_name = world.user_name(ref).lower()
         rows = [
             u for u in (view or {}).get("users", []) if u.get("userName", "").lower() == user_name

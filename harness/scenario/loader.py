@@ -156,6 +156,12 @@ def _step(path: str, item: _Located) -> list[Step]:
     return steps
 
 
+def parse_step(kind: str, value: Any) -> Step:
+    """One step from its keyword and value, as a scenario file would hold it (the lifecycle
+    property suite builds its steps this way, so a shrunk sequence is a scenario file)."""
+    return _step("<generated>", _Located({kind: value}, 0, {kind: _Located(value, 0, None)}))[0]
+
+
 def load_scenario(path: Path) -> Scenario:
     shown = str(path)
     try:
@@ -183,6 +189,8 @@ def load_scenario(path: Path) -> Scenario:
         raise ScenarioError(shown, located.line, "a scenario is a mapping (title, given, steps)")
     document = dict(located.value)
     step_items = located.children.get("steps")
+    if step_items is None and "property" in document:
+        step_items = _Located([], located.line, [])
     if step_items is None or not isinstance(step_items.value, list):
         raise ScenarioError(shown, located.line, "a scenario needs a list of 'steps'")
     document["steps"] = [s for item in step_items.children for s in _step(shown, item)]

@@ -217,7 +217,20 @@ class Scenario(_Strict):
     name_id_formats: tuple[NameIdFormat, ...] = ()
     browser: bool = False  # every sign-in in a real browser
     given: Given = Given()
-    steps: tuple[Step, ...] = Field(min_length=1)
+    steps: tuple[Step, ...] = ()
+    # A property suite instead of steps: "lifecycle" runs the hypothesis state machine of
+    # harness.lifecycle for ``examples`` random sequences of up to ``max_steps`` changes.
+    property: Literal["lifecycle"] | None = None
+    examples: int = Field(default=10, ge=1, le=1000)
+    max_steps: int = Field(default=8, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _steps_or_property(self) -> Scenario:
+        if not self.steps and self.property is None:
+            raise ValueError("a scenario needs steps (or a property)")
+        if self.steps and self.property is not None:
+            raise ValueError("a property suite has no steps of its own")
+        return self
 
     @field_validator("dialects", "presets", "name_id_formats")
     @classmethod
