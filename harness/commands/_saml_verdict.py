@@ -22,6 +22,7 @@ from harness.protocol.keys import PrivateKey
 from harness.protocol.saml import constants as c
 from harness.protocol.saml.authn_request import parse_authn_request
 from harness.protocol.saml.decode import DecodedMessage
+from harness.protocol.saml.encryption import decrypt_element
 from harness.protocol.saml.errors import SAMLError
 from harness.protocol.saml.ids import parse_instant
 from harness.protocol.saml.logout import parse_logout_request, parse_logout_response
@@ -57,12 +58,36 @@ def _attribute(root: etree._Element, path: str, name: str) -> str | None:
     return found.get(name) if found is not None else None
 
 
+class NeedsKey(Exception):  # noqa: N818 - what the user must give
+    """The assertion is encrypted and no key to decrypt it was given."""
+
+
+def _readable_assertion(root: etree._Element, context: Context) -> etree._Element | None:
+    """Where the assertion's Audience, Recipient and Issuer can be read (None: in ``root``)."""
+    encrypted = root.find(".//saml:EncryptedAssertion", namespaces={"saml": c.SAML})
+    if encrypted is None:
+        return None
+    if not context.decryption_keys:
+        raise NeedsKey("the assertion is encrypted: give --sp-key FILE (the SP's private key)")
+    try:
+        return decrypt_element(encrypted, context.decryption_keys).element
+    except SAMLError:
+        return None  # validation decrypts again and says why it cannot
+
+
 def _response_expectations(xml: bytes, context: Context, verdict: Verdict) -> SPExpectations:
     root = parse_xml(xml)
-    audience = _text(root, ".//saml:Audience") or ""
-    recipient = _attribute(root, ".//saml:SubjectConfirmationData", "Recipient")
+    assertion = _readable_assertion(root, context)
+    source = root if assertion is None else assertion
+    audience = _text(source, ".//saml:Audience") or ""
+    recipient = _attribute(source, ".//saml:SubjectConfirmationData", "Recipient")
     acs_url = root.get("Destination") or recipient or ""
-    issuer = _text(root, "saml:Issuer") or _text(root, ".//saml:Assertion/saml:Issuer") or ""
+    assertion_issuer = (
+        _text(root, ".//saml:Assertion/saml:Issuer")
+        if assertion is None
+        else _text(assertion, "saml:Issuer")
+    )
+    issuer = _text(root, "saml:Issuer") or assertion_issuer or ""
     trusted = list(context.trusted)
     if not trusted:
         trusted = keyinfo_certificates(xml)
@@ -91,7 +116,8 @@ def _response_expectations(xml: bytes, context: Context, verdict: Verdict) -> SP
 
 
 def judge(message: DecodedMessage, context: Context) -> Verdict:
-    """Run the core's validation for the message's kind; SAMLError becomes a refusal."""
+    """Run the core's validation for the message's kind; SAMLError becomes a refusal.
+    Raises NeedsKey when the assertion is encrypted and no key was given."""
     verdict = Verdict(accepted=False)
     try:
         if message.kind == "Response":

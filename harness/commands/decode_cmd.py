@@ -14,7 +14,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from harness.commands._saml_verdict import Context, Verdict, judge
+from harness.commands._saml_verdict import Context, NeedsKey, Verdict, judge
 from harness.protocol.keys import KeyLoadError, load_certificate, load_private_key
 from harness.protocol.saml.decode import DecodedMessage, decode_message
 from harness.protocol.saml.errors import SAMLError
@@ -97,11 +97,16 @@ def _context(args: argparse.Namespace) -> Context:
     return Context(trusted=trusted, decryption_keys=keys, now=_instant(args.now))
 
 
-def _show(message: DecodedMessage, verdict: Verdict) -> str:
+def _show_message(message: DecodedMessage) -> str:
     lines = [f"# SAML {message.kind} ({message.encoding})"]
     if message.relay_state is not None:
         lines.append(f"# RelayState: {message.relay_state}")
     lines.append(indent_xml(message.xml) or message.xml.decode("utf-8", "replace"))
+    return terminal_safe("\n".join(lines))
+
+
+def _show_verdict(verdict: Verdict) -> str:
+    lines = []
     if verdict.error is not None:
         error = verdict.error
         lines.append(f"REFUSED {error.reason} [{error.rule}]: {error.message}")
@@ -122,6 +127,9 @@ def run(args: argparse.Namespace) -> int:
         return _fail(f"not a SAML message: {getattr(exc, 'message', exc)} [{exc.rule}]")
     try:
         verdict = judge(message, context)
+    except NeedsKey as exc:
+        print(_show_message(message))
+        return _fail(str(exc))
     except XMLSecurityError as exc:
         return _fail(f"not a SAML message: {exc.message} [{exc.rule}]")
     except Exception as exc:  # our bug, not the input's fault: say so in one line
@@ -131,7 +139,8 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_HARNESS_ERROR
-    print(_show(message, verdict))
+    print(_show_message(message))
+    print(_show_verdict(verdict))
     return EXIT_OK if verdict.accepted else EXIT_REFUSED
 
 

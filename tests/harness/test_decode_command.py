@@ -4,7 +4,9 @@ hostile input refused in one line with exit 2, never a traceback."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
+import random
 import zlib
 from pathlib import Path
 from urllib.parse import quote
@@ -14,7 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.cli import main
+from harness.protocol.keys import load_key_pair
 from harness.protocol.saml.bindings import deflate_and_base64
+from harness.protocol.saml.response import Protection, ResponseSpec, build_response_xml
 
 SAMPLES = Path(__file__).parents[1] / "samples" / "saml"
 RESPONSE = (SAMPLES / "golden" / "response-generic.xml").read_bytes()
@@ -147,3 +151,50 @@ def test_any_input_gets_a_status_never_a_traceback(
     status, _, err = run_decode(capsys, monkeypatch, data)
     assert status in (0, 1, 2)
     assert "Traceback" not in err
+
+
+def encrypted_response() -> bytes:
+    keys = SAMPLES / "keys"
+    idp = load_key_pair((keys / "idp.key").read_bytes(), (keys / "idp.crt").read_bytes())
+    sp = load_key_pair((keys / "sp.key").read_bytes(), (keys / "sp.crt").read_bytes())
+    now = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
+    later = now + dt.timedelta(minutes=5)
+    spec = ResponseSpec(
+        response_id="_r",
+        assertion_id="_a",
+        issuer="http://idp.test",
+        issue_instant=now,
+        name_id="dana@acme.test",
+        destination="http://sp.test/saml/acs",
+        recipient="http://sp.test/saml/acs",
+        subject_not_on_or_after=later,
+        audience_restrictions=(("http://sp.test/saml/metadata",),),
+        not_on_or_after=later,
+        authn_instant=now,
+    )
+    protection = Protection(key=idp, encrypt_to=sp.certificate)
+    return build_response_xml(spec, protection, random.Random(1))
+
+
+def test_an_encrypted_assertion_is_judged_with_the_sp_key(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = encrypted_response()
+    sp_key = str(SAMPLES / "keys" / "sp.key")
+    status, out, _ = run_decode(capsys, monkeypatch, data, "--sp-key", sp_key)
+    assert status == 0
+    assert "NameID: dana@acme.test" in out and "encrypted: True" in out
+    wrong_key = str(SAMPLES / "keys" / "attacker.key")
+    status, out, _ = run_decode(capsys, monkeypatch, data, "--sp-key", wrong_key)
+    assert status == 1
+    assert "REFUSED decryption-failed [SDP-SP10]" in out
+
+
+def test_an_encrypted_assertion_without_a_key_asks_for_one(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    status, out, err = run_decode(capsys, monkeypatch, encrypted_response())
+    assert status == 2
+    assert "<saml:EncryptedAssertion" in out  # still shown, indented
+    assert err.startswith("sso-harness decode: the assertion is encrypted: give --sp-key FILE")
+    assert err.count("\n") == 1
