@@ -57,6 +57,11 @@ class UserBody(_Strict):
     active: bool = True
     externalId: str | None = None  # noqa: N815
     attributes: dict[str, list[str]] = {}
+    title: str | None = None
+    department: str | None = None
+    employeeNumber: str | None = None  # noqa: N815
+    manager: str | None = None
+    assigned: bool = True
 
     def to_user(self) -> User:
         return User(
@@ -70,6 +75,11 @@ class UserBody(_Strict):
             active=self.active,
             external_id=self.externalId,
             attributes={k: list(v) for k, v in self.attributes.items()},
+            title=self.title,
+            department=self.department,
+            employee_number=self.employeeNumber,
+            manager=self.manager,
+            assigned=self.assigned,
         )
 
 
@@ -83,12 +93,23 @@ class UserPatch(_Strict):
     active: bool | None = None
     externalId: str | None = None  # noqa: N815
     attributes: dict[str, list[str]] | None = None
+    title: str | None = None
+    department: str | None = None
+    employeeNumber: str | None = None  # noqa: N815
+    manager: str | None = None
+    assigned: bool | None = None
 
 
 class GroupBody(_Strict):
     displayName: str = Field(min_length=1)  # noqa: N815
     externalId: str | None = None  # noqa: N815
     members: list[str] = []
+    assigned: bool = True
+
+
+class GroupPatch(_Strict):
+    displayName: str | None = Field(default=None, min_length=1)  # noqa: N815
+    assigned: bool | None = None
 
 
 class MembersBody(_Strict):
@@ -238,6 +259,7 @@ def api_routes(idp: MockIdP) -> list[Route]:
                     "/api/keys",
                     "/api/sessions",
                     "/api/journal",
+                    "/api/provision",
                     "/api/settings",
                     "/api/reset",
                 ],
@@ -268,7 +290,7 @@ def api_routes(idp: MockIdP) -> list[Route]:
         current = _user_or_404(idp, name)
         patch = await _json(request, UserPatch)
         changes = patch.model_dump(exclude_unset=True)
-        for required in ("password", "groups", "active", "attributes"):
+        for required in ("password", "groups", "active", "attributes", "assigned"):
             if required in changes and changes[required] is None:
                 raise APIError(422, "invalid", f"{required} cannot be null")
         mapping = {
@@ -276,6 +298,7 @@ def api_routes(idp: MockIdP) -> list[Route]:
             "familyName": "family_name",
             "displayName": "display_name",
             "externalId": "external_id",
+            "employeeNumber": "employee_number",
         }
         for key, value in changes.items():
             setattr(current, mapping.get(key, key), value)
@@ -294,6 +317,7 @@ def api_routes(idp: MockIdP) -> list[Route]:
             "id": group.id,
             "displayName": group.display_name,
             "externalId": group.external_id,
+            "assigned": group.assigned,
             "members": [u.user_name for u in idp.directory.members(group.display_name)],
         }
 
@@ -301,6 +325,7 @@ def api_routes(idp: MockIdP) -> list[Route]:
         if request.method == "POST":
             body = await _json(request, GroupBody)
             group = idp.directory.add_group(body.displayName, body.externalId)
+            group.assigned = body.assigned
             idp.directory.set_membership(group.display_name, body.members)
             return JSONResponse(group_json(group.display_name), status_code=201)
         return JSONResponse(
@@ -312,6 +337,15 @@ def api_routes(idp: MockIdP) -> list[Route]:
         if request.method == "DELETE":
             idp.directory.remove_group(name)
             return Response(status_code=204)
+        if request.method == "PATCH":
+            group_json(name)
+            patch = await _json(request, GroupPatch)
+            if patch.displayName is not None:
+                name = idp.directory.rename_group(name, patch.displayName).display_name
+            if patch.assigned is not None:
+                found = idp.directory.get_group(name)
+                if found is not None:
+                    found.assigned = patch.assigned
         return JSONResponse(group_json(name))
 
     async def members(request: Request) -> Response:
@@ -581,6 +615,8 @@ def api_routes(idp: MockIdP) -> list[Route]:
 
         return wrapper
 
+    from .provisioning_api import provisioning_routes  # it imports this module's helpers
+
     def route(path: str, handler: Callable[[Request], Awaitable[Response]], *methods: str) -> Route:
         return Route(path, guarded(handler), methods=list(methods) or ["GET"])
 
@@ -589,7 +625,7 @@ def api_routes(idp: MockIdP) -> list[Route]:
         route("/users", users, "GET", "POST"),
         route("/users/{user_name}", user, "GET", "PUT", "PATCH", "DELETE"),
         route("/groups", groups, "GET", "POST"),
-        route("/groups/{name}", group, "GET", "DELETE"),
+        route("/groups/{name}", group, "GET", "PATCH", "DELETE"),
         route("/groups/{name}/members", members, "POST", "DELETE"),
         route("/sps", sps, "GET", "POST", "PATCH", "DELETE"),
         route("/clock", clock, "GET", "PUT"),
@@ -607,4 +643,5 @@ def api_routes(idp: MockIdP) -> list[Route]:
         route("/journal", journal, "GET", "DELETE"),
         route("/journal/{seq:int}", journal_entry),
         route("/reset", reset, "POST"),
+        *provisioning_routes(idp, route, _json),
     ]

@@ -1,0 +1,138 @@
+"""The control API's provisioning part (JSON under /api/provision).
+
+- ``PUT /api/provision/target``: where and how to provision (SCIM base URL, bearer token or
+  basic credentials, dialect, Ping's Remove User Action, timeout).
+- ``POST /api/provision``: run a cycle (``{"cycle": "initial"|"incremental"}``, default the
+  next one; an optional ``target`` configures first); answers the cycle's report (200 even when
+  the SP refused things: ``ok``, ``aborted`` and per-user ``results`` say what happened).
+- ``POST /api/provision/test``: the dialect's connection test.
+- ``GET /api/provision``: the target and the last reports; ``GET /api/provision/state``: what
+  the IdP remembers having written (userName -> SCIM id, active, in scope).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Literal, Protocol, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .idp import MockIdP
+from .provisioning import ProvisioningError, ProvisioningTarget
+
+Handler = Callable[[Request], Awaitable[Response]]
+RouteFactory = Callable[..., Route]
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class ReadJSON(Protocol):
+    """``mock_idp.api._json``: the body validated by a model, or a 4xx APIError."""
+
+    async def __call__(self, request: Request, model: type[Model]) -> Model: ...
+
+
+REPORTS_SHOWN = 20
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BasicBody(_Strict):
+    username: str
+    password: str = ""
+
+
+class TargetBody(_Strict):
+    scim_url: str = Field(min_length=1)
+    token: str | None = None
+    basic: BasicBody | None = None
+    dialect: Literal["rfc", "entra", "entra-compat", "okta", "ping"] = "rfc"
+    ping_remove_user_action: Literal["disable", "delete"] = "disable"
+    timeout: float = Field(default=10.0, gt=0, le=300)
+
+    def to_target(self) -> ProvisioningTarget:
+        return ProvisioningTarget(
+            scim_url=self.scim_url,
+            token=self.token,
+            basic_user=self.basic.username if self.basic else None,
+            basic_password=self.basic.password if self.basic else None,
+            dialect=self.dialect,
+            ping_remove_user_action=self.ping_remove_user_action,
+            timeout=self.timeout,
+        )
+
+
+class CycleBody(_Strict):
+    cycle: Literal["initial", "incremental"] | None = None
+    target: TargetBody | None = None
+
+
+def provisioning_routes(idp: MockIdP, route: RouteFactory, read_json: ReadJSON) -> list[Route]:
+    provisioner = idp.provisioning
+
+    def error(status: int, message: str) -> JSONResponse:
+        return JSONResponse({"error": "provisioning", "message": message}, status_code=status)
+
+    async def target(request: Request) -> Response:
+        body = await read_json(request, TargetBody)
+        assert isinstance(body, TargetBody)
+        try:
+            idp.provision_to(body.to_target())
+        except ProvisioningError as exc:
+            return error(422, str(exc))
+        return JSONResponse(provisioner.target.to_json() if provisioner.target else None)
+
+    async def provision(request: Request) -> Response:
+        if request.method == "GET":
+            return JSONResponse(
+                {
+                    "target": provisioner.target.to_json() if provisioner.target else None,
+                    "reports": [r.to_json() for r in provisioner.reports[-REPORTS_SHOWN:]],
+                }
+            )
+        body = await read_json(request, CycleBody)
+        assert isinstance(body, CycleBody)
+        try:
+            if body.target is not None:
+                idp.provision_to(body.target.to_target())
+            report = await idp.provision(body.cycle)
+        except ProvisioningError as exc:
+            return error(409, str(exc))
+        return JSONResponse(report.to_json())
+
+    async def test(request: Request) -> Response:
+        try:
+            result = await idp.test_provisioning_connection()
+        except ProvisioningError as exc:
+            return error(409, str(exc))
+        return JSONResponse(result.to_json())
+
+    async def state(request: Request) -> Response:
+        memory = provisioner.state
+        return JSONResponse(
+            {
+                "users": {
+                    r.sent.user_name: {
+                        "id": r.scim_id,
+                        "active": r.sent.active,
+                        "in_scope": r.in_scope,
+                    }
+                    for r in memory.users.values()
+                },
+                "groups": {
+                    g.display_name: {"id": g.scim_id, "members": len(g.members)}
+                    for g in memory.groups.values()
+                },
+            }
+        )
+
+    return [
+        route("/provision", provision, "GET", "POST"),
+        route("/provision/target", target, "PUT"),
+        route("/provision/test", test, "POST"),
+        route("/provision/state", state),
+    ]
