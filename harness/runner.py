@@ -171,9 +171,8 @@ def run_scenario(run: ScenarioRun, options: RunOptions) -> list[Event]:
                     given_name=user.given_name,
                     family_name=user.family_name,
                     attributes=user.attributes,
+                    assigned=user.assigned,
                 )
-                if not user.assigned:
-                    world.unassigned.add(user.ref)
             for step in run.scenario.steps:
                 line = step.line
                 verdicts: list[Verdict] = []

@@ -76,6 +76,7 @@ def add_user(
     ref: str,
     groups: tuple[str, ...],
     *,
+    assigned: bool = True,
     active: bool = True,
     given_name: str | None = None,
     family_name: str | None = None,
@@ -93,6 +94,7 @@ def add_user(
         active=active,
         external_id=f"ext-{ref}",
         attributes={k: [v] for k, v in (attributes or {}).items()},
+        assigned=assigned,
     )
 
 
@@ -107,9 +109,7 @@ def act(world: World, step: Step) -> None:
     directory = world.idp.directory
     if step.kind == "hire":
         hire: Hire = value
-        add_user(world, hire.ref, hire.groups)
-        if not hire.assigned:
-            world.unassigned.add(hire.ref)
+        add_user(world, hire.ref, hire.groups, assigned=hire.assigned)
     elif step.kind == "update":
         update: UserAttributes = value
         user = _user(world, update.user)
@@ -131,13 +131,7 @@ def act(world: World, step: Step) -> None:
         _set_groups(world, user, groups)
     elif step.kind == "rename_group":
         rename: RenameGroup = value
-        members = [u.user_name for u in directory.members(rename.group)]
-        directory.ensure_group(rename.to)
-        for user in directory.users():
-            if rename.group in user.groups:
-                user.groups = [rename.to if g == rename.group else g for g in user.groups]
-        directory.set_membership(rename.to, members)
-        directory.remove_group(rename.group)
+        directory.rename_group(rename.group, rename.to)  # the same group, a new name
     elif step.kind == "delete_group":
         group: GroupRef = value
         for user in directory.users():
@@ -147,8 +141,7 @@ def act(world: World, step: Step) -> None:
     elif step.kind in ("block", "reactivate"):
         _user(world, value.user).active = step.kind == "reactivate"
     elif step.kind == "unassign":
-        _user(world, value.user)
-        world.unassigned.add(value.user)
+        _user(world, value.user).assigned = False
     elif step.kind == "delete":
         ref: UserRef = value
         world.deleted[ref.user] = copy.deepcopy(_user(world, ref.user))

@@ -79,7 +79,6 @@ class World(AbstractContextManager["World"]):
     sp_base: str = SP_BASE
     screenshots: list[str] = field(default_factory=list)
     screenshot_dir: str = "sso-harness-screenshots"
-    unassigned: set[str] = field(default_factory=set)  # user refs not assigned to the SP's app
     deleted: dict[str, Any] = field(default_factory=dict)  # ref -> the user as last known
     scim_token: str = SCIM_TOKEN
 

@@ -63,6 +63,19 @@ def _json_text(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False, default=str)
 
 
+def saml_message(value: str, *, key: str = "") -> Pretty | None:
+    """The SAML message a value carries (a form body or URL with SAMLResponse/SAMLRequest, or
+    the bare field value), indented; None when it carries none."""
+    if key not in _SAML_FIELDS and "SAMLResponse=" not in value and "SAMLRequest=" not in value:
+        return None
+    try:
+        decoded = decode_message(value.strip())
+    except SAMLError:
+        return None
+    indented = indent_xml(decoded.xml)
+    return Pretty("xml", indented) if indented is not None else None
+
+
 def pretty(value: Any, *, key: str = "") -> Pretty:
     """How to show one evidence value."""
     if isinstance(value, bytes):
@@ -78,36 +91,46 @@ def pretty(value: Any, *, key: str = "") -> Pretty:
                 return Pretty("json", _json_text(json.loads(stripped)))
             except ValueError:
                 pass
-        elif key in _SAML_FIELDS:
-            try:
-                decoded = decode_message(stripped)
-            except SAMLError:
-                pass
-            else:
-                indented = indent_xml(decoded.xml)
-                if indented is not None:
-                    return Pretty("xml", indented)
-        return Pretty("text", value)
+        return saml_message(stripped, key=key) or Pretty("text", value)
     if isinstance(value, dict | list | tuple):
         return Pretty("json", _json_text(value))
     return Pretty("text", str(value))
 
 
-def evidence_items(evidence: dict[str, Any]) -> list[tuple[str, Pretty]]:
-    """Each evidence entry shown on its own. An HTTP exchange recorded as a dict (request,
-    response, body...) is opened one level, so the SAML or SCIM body inside is indented too."""
-    items: list[tuple[str, Pretty]] = []
-    for key, value in evidence.items():
-        if isinstance(value, dict) and any(_is_document(v) for v in value.values()):
-            for inner_key, inner in value.items():
-                items.append((f"{key}.{inner_key}", pretty(inner, key=str(inner_key))))
-        else:
-            items.append((str(key), pretty(value, key=str(key))))
+def _is_document(key: str, value: Any) -> bool:
+    """Worth a block of its own: XML, JSON, or a value carrying a SAML message."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if not isinstance(value, str):
+        return False
+    return pretty(value, key=key).kind != "text"
+
+
+def _http_step(label: str, step: dict[str, Any]) -> list[tuple[str, Pretty]]:
+    # One request of a recorded exchange: its plain facts (request line, status, location) in
+    # one block, then each message it carried (a SAML form, a SCIM body) indented on its own.
+    facts = [f"{k}: {v}" for k, v in step.items() if not _is_document(str(k), v)]
+    items = [(label, Pretty("text", "\n".join(facts)))] if facts else []
+    for key, value in step.items():
+        if _is_document(str(key), value):
+            items.append((f"{label} {key}", pretty(value, key=str(key))))
     return items
 
 
-def _is_document(value: Any) -> bool:
-    return isinstance(value, str | bytes) and value.strip()[:1] in ("<", "{", "[", b"<", b"{")
+def evidence_items(evidence: dict[str, Any]) -> list[tuple[str, Pretty]]:
+    """Each evidence entry shown on its own. A recorded HTTP exchange (a list of requests, or
+    one request as a dict) is opened, so the SAML or SCIM message inside is indented too."""
+    items: list[tuple[str, Pretty]] = []
+    for raw_key, value in evidence.items():
+        key = str(raw_key)
+        if isinstance(value, list | tuple) and value and all(isinstance(v, dict) for v in value):
+            for number, step in enumerate(value, start=1):
+                items += _http_step(f"{key} {number}", step)
+        elif isinstance(value, dict) and any(_is_document(str(k), v) for k, v in value.items()):
+            items += _http_step(key, value)
+        else:
+            items.append((key, pretty(value, key=key)))
+    return items
 
 
 def json_default(value: Any) -> Any:
