@@ -73,7 +73,12 @@ def saml_message(value: str, *, key: str = "") -> Pretty | None:
     except SAMLError:
         return None
     indented = indent_xml(decoded.xml)
-    return Pretty("xml", indented) if indented is not None else None
+    if indented is None:
+        return None
+    if decoded.relay_state is not None:  # as an XML comment, so the block stays XML
+        relay_state = decoded.relay_state.replace("--", "- -")
+        indented = f"<!-- RelayState: {relay_state} -->\n{indented}"
+    return Pretty("xml", indented)
 
 
 def pretty(value: Any, *, key: str = "") -> Pretty:

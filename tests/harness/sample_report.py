@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import zlib
 from pathlib import Path
+from urllib.parse import quote
 
 from harness.events import (
     CheckFinished,
@@ -15,6 +16,7 @@ from harness.events import (
     ScenarioFinished,
     ScenarioStarted,
 )
+from harness.protocol.saml.bindings import deflate_and_base64
 from harness.results import CheckResult, Outcome, RunReport
 
 HOSTILE = "</script><script>alert(1)</script>"
@@ -22,6 +24,11 @@ SAML_RESPONSE = (
     '<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_r1" Version="2.0">'
     '<saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">https://idp.test</saml:Issuer>'
     "</samlp:Response>"
+)
+AUTHN_REQUEST = (
+    '<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_q1" '
+    'Version="2.0"><saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">'
+    "http://sp.test/saml/metadata</saml:Issuer></samlp:AuthnRequest>"
 )
 SCIM_BODY = '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"active":"False"}'
 
@@ -61,7 +68,23 @@ def results() -> list[CheckResult]:
             Outcome.FAIL,
             "the SP accepted an assertion for another SP",
             evidence={
-                "exchange": {"request": "POST /saml/acs", "SAMLResponse": SAML_RESPONSE},
+                # The shape harness.signin records: one entry per request of the browser.
+                "exchange": [
+                    {
+                        "request": "GET http://sp.test/saml/login?email=dana%40acme.test",
+                        "status": 302,
+                        "location": "http://idp.test/saml/sso?SAMLRequest="
+                        + quote(deflate_and_base64(AUTHN_REQUEST.encode())),
+                    },
+                    {
+                        "request": "POST http://sp.test/saml/acs",
+                        "status": 303,
+                        "form": "SAMLResponse="
+                        + quote(base64.b64encode(SAML_RESPONSE.encode()).decode())
+                        + "&RelayState=%2Fadmin",
+                        "location": "/admin",
+                    },
+                ],
                 "note": HOSTILE,
                 "raw": b"\x00\x01binary\x1b[31m",
             },

@@ -88,7 +88,14 @@ def test_saml_and_scim_exchanges_are_indented(tmp_path: Path) -> None:
     page = page_of(tmp_path)
     assert "\n  &lt;saml:Issuer xmlns:saml=" in page  # XML indented, then escaped
     assert "\n  &#34;active&#34;: &#34;False&#34;" in page  # JSON indented, then escaped
-    assert "exchange.SAMLResponse" in page
+    assert "exchange 2 form" in page  # the ACS POST's form body, decoded
+    assert "exchange 1 location" in page  # the redirect's AuthnRequest, inflated
+    assert (
+        "\n  &lt;saml:Issuer xmlns:saml=&#34;urn:oasis:names:tc:SAML:2.0:assertion&#34;&gt;http://sp.test"
+        in page
+    )
+    assert "status: 303\nlocation: /admin" in page
+    assert "&lt;!-- RelayState: /admin --&gt;\n&lt;samlp:Response" in page
 
 
 def test_a_missing_screenshot_is_reported_not_fatal(tmp_path: Path) -> None:
