@@ -137,8 +137,11 @@ class Browser:
         self._browser: _PWBrowser | None = None
 
     def start(self) -> Browser:
+        """Launch Chromium (idempotent); BrowserUnavailable says how to install one."""
         from playwright.sync_api import Error as PlaywrightError
 
+        if self._browser is not None:
+            return self
         self._playwright = _acquire_driver()
         try:
             self.executable = find_chromium(self._playwright.chromium.executable_path)
