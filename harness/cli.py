@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "decode": ("harness.commands.decode_cmd", "decode a SAML message and say what the core thinks"),
     "sp": ("reference_sp.cli", "serve the reference SP (its SCIM 2.0 server)"),
     "idp": ("mock_idp.cli", "serve the mock IdP (scriptable SAML IdP)"),
+    "serve": ("harness.serve", "serve the reference SP and the mock IdP, wired and provisioned"),
 }
 
 

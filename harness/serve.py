@@ -1,0 +1,225 @@
+"""``sso-harness serve``: the reference SP and the mock IdP, wired to trust each other, the IdP
+provisioning a seeded demo directory to the SP's SCIM endpoint (shared/CONTRACT.md, "Commands").
+
+Both listen in one process and one event loop. Their sockets are bound first (so ``--sp-port 0``
+works and a busy port is a one-line error, exit 2); then the two are built on those URLs and
+wired (SP metadata into the IdP, IdP metadata into the SP's default organisation, the SCIM base
+URL and token into the IdP's provisioning); the initial cycle runs over real HTTP; the URLs, the
+token and a few demo logins are printed; both serve until interrupted (Ctrl+C, SIGTERM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from harness.protocol.scim.dialects import DIALECTS
+
+if TYPE_CHECKING:
+    from mock_idp.idp import MockIdP
+    from mock_idp.provisioning_results import CycleReport
+    from reference_sp.app import ReferenceSP
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+PRESET_OF_DIALECT = {
+    "rfc": "generic",
+    "entra": "entra",
+    "entra-compat": "entra",
+    "okta": "okta",
+    "ping": "ping",
+}
+DEMO_LOGINS_SHOWN = 4
+
+
+class ServeError(Exception):
+    """A one-line reason ``serve`` cannot start (exit status 2)."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    parser.add_argument("--sp-port", type=int, default=8001, help="reference SP port (8001)")
+    parser.add_argument("--idp-port", type=int, default=8002, help="mock IdP port (8002)")
+    parser.add_argument(
+        "--db",
+        default=None,
+        help="the SP's database URL: an SQLite file under the data dir by default, "
+        "'sqlite://' for memory, 'postgresql://...'",
+    )
+    parser.add_argument(
+        "--scim-token", default=None, help="the SP's SCIM bearer token (generated if omitted)"
+    )
+    parser.add_argument(
+        "--dialect",
+        choices=list(DIALECTS),
+        default="rfc",
+        help="how the mock IdP provisions (default rfc); also picks the IdP's SAML preset",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the demo directory (same seed, same people)"
+    )
+    parser.add_argument(
+        "--demo-users", type=int, default=8, metavar="N", help="demo people to seed (default 8)"
+    )
+
+
+@dataclass
+class Served:
+    """The wired pair, before serving (``build``), for tests and for ``run``."""
+
+    sp: ReferenceSP
+    idp: MockIdP
+    token: str
+    sp_socket: socket.socket
+    idp_socket: socket.socket
+
+    @property
+    def sp_url(self) -> str:
+        return self.sp.base_url
+
+    @property
+    def idp_url(self) -> str:
+        return self.idp.base_url
+
+    @property
+    def scim_url(self) -> str:
+        return f"{self.sp.base_url}/scim/v2"
+
+    def close(self) -> None:
+        self.sp_socket.close()
+        self.idp_socket.close()
+        self.sp.close()
+
+
+def _bind(host: str, port: int, what: str) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ServeError(f"cannot listen on {host}:{port} for the {what}: {exc.strerror}") from exc
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def _url(host: str, sock: socket.socket) -> str:
+    port = sock.getsockname()[1]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def build(args: argparse.Namespace) -> Served:
+    """Bind both sockets, build the SP and the IdP on their URLs and wire them together."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from harness.protocol.home import data_dir
+    from mock_idp.demo import seed_demo_directory
+    from mock_idp.idp import MockIdP
+    from mock_idp.keystore import load_or_create
+    from mock_idp.provisioning import ProvisioningTarget
+    from reference_sp.app import DEFAULT_ORGANIZATION, ReferenceSP, Settings
+    from reference_sp.orgs import new_token
+
+    if args.demo_users < 1:
+        raise ServeError("--demo-users must be at least 1")
+    sp_socket = _bind(args.host, args.sp_port, "reference SP")
+    try:
+        idp_socket = _bind(args.host, args.idp_port, "mock IdP")
+    except ServeError:
+        sp_socket.close()
+        raise
+    try:
+        sp = ReferenceSP(Settings(db_url=args.db, base_url=_url(args.host, sp_socket)))
+    except (SQLAlchemyError, ValueError, ImportError) as exc:
+        sp_socket.close()
+        idp_socket.close()
+        raise ServeError(f"cannot open the database {args.db!r}: {exc}") from exc
+    idp = MockIdP(
+        _url(args.host, idp_socket),
+        signing_keys=[load_or_create(data_dir() / "mock-idp", "signing")],
+        preset=PRESET_OF_DIALECT[args.dialect],
+        seed=args.seed,
+    )
+    idp.register_sp(sp.saml.sp_metadata())
+    token = args.scim_token or new_token()
+    sp.add_organization(DEFAULT_ORGANIZATION, token, idp_metadata=idp.metadata_xml())
+    seed_demo_directory(idp.directory, args.demo_users, args.seed)
+    idp.provision_to(
+        ProvisioningTarget(scim_url=f"{sp.base_url}/scim/v2", token=token, dialect=args.dialect)
+    )
+    return Served(sp, idp, token, sp_socket, idp_socket)
+
+
+def banner(served: Served, report: CycleReport) -> str:
+    from mock_idp.demo import ADMIN_GROUP, DEMO_PASSWORD
+
+    summary = report.summary()
+    lines = [
+        f"reference SP   {served.sp_url}/   (sign in: {served.sp_url}/saml/login, "
+        f"admin page: {served.sp_url}/admin)",
+        f"mock IdP       {served.idp_url}/   (control API: {served.idp_url}/api/)",
+        f"SCIM endpoint  {served.scim_url}   Authorization: Bearer {served.token}",
+        f"provisioning   {report.dialect}, {report.kind} cycle: {summary['provisioned']} "
+        f"provisioned, {summary['failed']} failed, {summary['skipped']} skipped "
+        f"({report.requests} requests)",
+    ]
+    if report.aborted:
+        lines.append(f"               aborted: {report.aborted}")
+    for failed in report.failed()[:5]:
+        lines.append(f"               failed: {failed.name}: {(failed.error or {}).get('message')}")
+    lines.append(f'demo logins    (password "{DEMO_PASSWORD}")')
+    users = served.idp.directory.users()
+    admins = [u for u in users if ADMIN_GROUP in u.groups]
+    others = [u for u in users if ADMIN_GROUP not in u.groups]
+    for user in (admins + others)[:DEMO_LOGINS_SHOWN]:
+        role = "admin" if user in admins else "user"
+        about = f"{user.display_name} ({user.title}, {user.department})"
+        lines.append(f"  {user.user_name:<40} {role:<5}  {about}")
+    lines.append("run a cycle    curl -X POST " + served.idp_url + "/api/provision")
+    lines.append("Press Ctrl+C to stop.")
+    return "\n".join(lines)
+
+
+async def serve(served: Served, *, log_level: str = "warning") -> int:
+    import uvicorn
+
+    servers = [
+        uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="off"))
+        for app in (served.sp.app, served.idp.asgi_app())
+    ]
+    tasks = [
+        asyncio.create_task(server.serve(sockets=[sock]))
+        for server, sock in zip(servers, (served.sp_socket, served.idp_socket), strict=True)
+    ]
+    while not all(s.started for s in servers):
+        if any(t.done() for t in tasks):
+            print("sso-harness serve: a server did not start", file=sys.stderr)
+            for server in servers:
+                server.should_exit = True
+            await asyncio.gather(*tasks, return_exceptions=True)
+            return EXIT_USAGE
+        await asyncio.sleep(0.02)
+    report = await served.idp.provision("initial")
+    print(banner(served, report), flush=True)
+    await asyncio.gather(*tasks)
+    return EXIT_OK
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        served = build(args)
+    except ServeError as exc:
+        print(f"sso-harness serve: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return asyncio.run(serve(served))
+    except KeyboardInterrupt:
+        return EXIT_OK
+    finally:
+        served.close()
