@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.browser import close_shared_browser
 from harness.checks.model import Check
 from harness.events import (
     CheckFinished,
@@ -218,13 +219,18 @@ def run(runs: list[ScenarioRun], options: RunOptions) -> Iterator[Event]:
             yield event
 
     if options.workers > 1 and len(runs) > 1:
+        # The long runs (property suites, browsers) start first, so no worker idles at the end.
+        ordered = sorted(runs, key=lambda r: (r.scenario.property is None, not needs_browser(r)))
         with concurrent.futures.ProcessPoolExecutor(max_workers=options.workers) as pool:
-            futures = [pool.submit(run_scenario, r, options) for r in runs]
+            futures = [pool.submit(run_scenario, r, options) for r in ordered]
             for future in concurrent.futures.as_completed(futures):
                 yield from collect(future.result())
     else:
-        for scenario_run in runs:
-            yield from collect(run_scenario(scenario_run, options))
+        try:
+            for scenario_run in runs:
+                yield from collect(run_scenario(scenario_run, options))
+        finally:
+            close_shared_browser()
     report = RunReport(
         seed=options.seed,
         target=options.target,

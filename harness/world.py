@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-from harness.browser import Browser, BrowserSession
+from harness.browser import BrowserSession, shared_browser
 from harness.protocol.keys import KeyPair, generate_key_pair
 from harness.protocol.saml import constants as saml
 from harness.scenario.model import Organisation, ScenarioRun
@@ -120,7 +120,6 @@ class World(AbstractContextManager["World"]):
                 }
             )
         self._browsers: dict[str, httpx.Client] = {}
-        self._chromium: Browser | None = None
         self._chromium_sessions: dict[str, BrowserSession] = {}
         self._wire(self.run.scenario.given.organisation)
 
@@ -191,17 +190,15 @@ class World(AbstractContextManager["World"]):
         """The named session in a real Chromium (started on first use; loopback worlds only)."""
         if not self.loopback:
             raise RuntimeError("browser steps need a loopback world")
-        if self._chromium is None:
-            self._chromium = Browser().start()
         if name not in self._chromium_sessions:
-            self._chromium_sessions[name] = self._chromium.session()
+            # One Chromium per thread serves every world (a cold start costs about a second);
+            # each session is a fresh context, so no cookie crosses from one world to the next.
+            self._chromium_sessions[name] = shared_browser().session()
         return self._chromium_sessions[name]
 
     def __exit__(self, *exc: object) -> None:
         for page in self._chromium_sessions.values():
             page.close()
-        if self._chromium is not None:
-            self._chromium.close()
         for client in self._browsers.values():
             client.close()
         for server, _ in self._servers:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from harness import runner
 from harness.events import Reporter, RunFinished
+from harness.reporters import ReportWriteError
 from harness.reporters.console import ConsoleReporter
 from harness.reporters.html import HtmlReporter
 from harness.reporters.json_report import JsonReporter
@@ -122,11 +123,14 @@ def run_command(args: argparse.Namespace) -> int:
         workers=args.workers,
     )
     status = EXIT_HARNESS_ERROR
-    for event in runner.run(runs, options):
-        for reporter in reporters:
-            reporter.handle(event)
-        if isinstance(event, RunFinished):
-            status = event.report.exit_status()
+    try:
+        for event in runner.run(runs, options):
+            for reporter in reporters:
+                reporter.handle(event)
+            if isinstance(event, RunFinished):
+                status = event.report.exit_status()
+    except ReportWriteError as exc:
+        return _usage(f"cannot write the report: {exc}")
     return status
 
 

@@ -46,6 +46,9 @@ HARD_DELETE_AFTER = dt.timedelta(days=30)
 
 
 class Entra(Dialect):
+    """Microsoft Entra ID by default: a lookup before every write, capitalised ops, booleans as
+    strings, soft delete then hard delete after 30 days (see the module docstring)."""
+
     name = "entra"
     retry = RetryPolicy(statuses=frozenset({429}), max_retries=2, base_delay=1.0)
     user_agent = "Azure Active Directory SCIM Client"
