@@ -231,7 +231,13 @@ def verify_element(
                 id_attribute="ID",
                 expect_config=config,
             )
-        except (InvalidSignature, InvalidDigest, InvalidCertificate, InvalidInput) as exc:
+        except (
+            InvalidSignature,
+            InvalidDigest,
+            InvalidCertificate,
+            InvalidInput,
+            etree.DocumentInvalid,  # signxml schema-validates the signature: a peer's error
+        ) as exc:
             last_error = exc
             continue
         if isinstance(result, list) or not isinstance(result.signed_xml, etree._Element):

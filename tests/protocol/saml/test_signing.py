@@ -76,3 +76,13 @@ def test_unsigned_and_wrong_reference(idp_key: KeyPair) -> None:
 def test_algorithm_must_match_key_type(ec_key: KeyPair) -> None:
     with pytest.raises(ValueError, match="ec key"):
         sign_element(assertion(), ec_key, SignatureChoice.for_algorithm("rsa-sha256"))
+
+
+def test_schema_invalid_signature_is_a_signature_error(idp_key: KeyPair) -> None:
+    """signxml schema-validates ds:Signature; a peer's malformed KeyInfo is their error."""
+    signed = sign_element(assertion(), idp_key)
+    cert = signed.find(f".//{c.q(c.DS, 'X509Certificate')}")
+    assert cert is not None and cert.text
+    cert.text = cert.text[:20] + ":" + cert.text[21:]
+    with pytest.raises(SignatureError):
+        verify_element(parse_xml(to_bytes(signed)), [idp_key.certificate])
