@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 from harness.browser import BrowserError
-from harness.signin import SignInAttempt
+from harness.signin import SignInAttempt, signed_in_as
 from harness.world import World
 
 _REASON = re.compile(r'<code id="reason">([^<]+)</code>')
@@ -30,7 +30,7 @@ def browser_sign_in(
     page = world.chromium_session(session)
     if via == "sp":
         query = {"email": user_name} | ({"RelayState": relay_state} if relay_state else {})
-        start = f"{world.sp_base}/saml/login?{urlencode(query)}"
+        start = f"{world.url(world.probes.login)}?{urlencode(query)}"
     else:
         query = {"sp": world.sp_entity_id, "user": user_name}
         query |= {"RelayState": relay_state} if relay_state else {}
@@ -54,9 +54,9 @@ def browser_sign_in(
     for cookie in page.cookies():
         if cookie.get("domain") in (sp_host, f".{sp_host}"):
             client.cookies.set(str(cookie["name"]), str(cookie["value"]), domain=str(sp_host))
-    me = client.get(f"{world.sp_base}/api/me")
+    me = client.get(world.url(world.probes.me))
     if me.status_code == 200:
-        attempt.signed_in = str(me.json().get("userName", "")).lower() == user_name.lower()
+        attempt.signed_in = signed_in_as(me, world.probes, user_name)
     else:
         found = _REASON.search(page.html())
         attempt.reason = attempt.reason or (found.group(1) if found else None)

@@ -204,7 +204,7 @@ def lifecycle_machine(
             for ref in sorted(self.model.sessions):
                 if not self.world.has_browser(ref):
                     continue
-                me = self.world.browser(ref).get(f"{self.world.sp_base}/api/me")
+                me = self.world.browser(ref).get(self.world.url(self.world.probes.me))
                 open_now = me.status_code == 200
                 if open_now and not self.model.entitled(ref):
                     self._fail(
@@ -222,7 +222,8 @@ def lifecycle_machine(
                     if not self.world.has_browser(ref):
                         continue
                     answer = self.world.browser(ref).get(
-                        f"{self.world.sp_base}/admin", headers={"Accept": "application/json"}
+                        self.world.url(self.world.probes.admin),
+                        headers={"Accept": "application/json"},
                     )
                     if answer.status_code == 200:
                         self._fail(

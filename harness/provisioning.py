@@ -23,10 +23,10 @@ def provision(world: World, cycle: str, dialect: str) -> None:
     target = ProvisioningTarget(scim_url=world.scim_url, token=world.scim_token, dialect=dialect)
     engine = world.idp.provisioning
     engine.configure(target)
-    if world.loopback:
+    if world.loopback or world.reference is None:
         engine.transport = None  # real sockets
     else:
-        engine.transport = httpx.ASGITransport(app=world.sp.app)
+        engine.transport = httpx.ASGITransport(app=world.reference.app)
     report = world.portal.portal.call(engine.run_cycle, cycle)
     world.evidence.append({"provisioning": report.to_json()})
     if report.aborted:

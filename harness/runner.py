@@ -41,6 +41,7 @@ from harness.steps import (
     sign_out,
 )
 from harness.steps import _sign_in_verdicts as sign_in_verdicts
+from harness.targets import RemoteTarget
 from harness.world import World
 
 
@@ -52,6 +53,7 @@ class RunOptions:
     idp_flaws: tuple[str, ...] = ()
     workers: int = 1
     screenshot_dir: str = ""  # where browser steps keep their screenshots ("" : a temp folder)
+    remote: RemoteTarget | None = None  # a real SP from a target file, else the reference SP
 
 
 def scenario_seed(seed: int, run: ScenarioRun) -> int:
@@ -154,6 +156,7 @@ def run_scenario(run: ScenarioRun, options: RunOptions) -> list[Event]:
             sp_flaws=options.sp_flaws,
             idp_flaws=options.idp_flaws,
             loopback=needs_browser(run),
+            remote=options.remote,
             screenshot_dir=str(
                 Path(options.screenshot_dir or tempfile.gettempdir())
                 / "sso-harness"

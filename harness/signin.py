@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from harness.forms import form_with
+from harness.targets import Probes
 
 MAX_HOPS = 10
 
@@ -23,6 +24,23 @@ class SignInAttempt:
     refused_by: str | None = None  # "sp" or "idp"
     landed_on: str | None = None  # the SP path the browser ended on
     exchange: list[dict[str, Any]] = field(default_factory=list)
+
+
+def dotted(document: Any, path: str) -> Any:
+    """``document["a"]["b"]`` for ``path`` "a.b"; None where a step is missing."""
+    for part in path.split("."):
+        if not isinstance(document, dict):
+            return None
+        document = document.get(part)
+    return document
+
+
+def signed_in_as(me: httpx.Response, probes: Probes, user_name: str) -> bool:
+    try:
+        body = me.json()
+    except ValueError:
+        return False
+    return str(dotted(body, probes.me_user_field) or "").lower() == user_name.lower()
 
 
 def _record(exchange: list[dict[str, Any]], response: httpx.Response) -> None:
@@ -62,14 +80,16 @@ def sign_in(
     password: str,
     via: str = "sp",
     relay_state: str | None = None,
+    probes: Probes | None = None,
 ) -> SignInAttempt:
+    probes = probes or Probes()
     attempt = SignInAttempt(signed_in=False)
     json = {"Accept": "application/json"}
     if via == "sp":
         params = {"email": user_name}
         if relay_state:
             params["RelayState"] = relay_state
-        response = browser.get(f"{sp_base}/saml/login", params=params, headers=json)
+        response = browser.get(f"{sp_base}{probes.login}", params=params, headers=json)
     else:
         params = {"sp": sp_entity_id, "user": user_name}
         if relay_state:
@@ -110,10 +130,10 @@ def sign_in(
         if response.status_code not in (302, 303):
             attempt.landed_on = urlsplit(str(response.url)).path
             break
-    me = browser.get(f"{sp_base}/api/me")
+    me = browser.get(f"{sp_base}{probes.me}")
     _record(attempt.exchange, me)
     if me.status_code == 200:
-        attempt.signed_in = str(me.json().get("userName", "")).lower() == user_name.lower()
+        attempt.signed_in = signed_in_as(me, probes, user_name)
         if not attempt.signed_in:
             attempt.reason = "signed-in-as-someone-else"
     return attempt

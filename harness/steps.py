@@ -29,7 +29,7 @@ from harness.scenario.model import (
     UserAttributes,
     UserRef,
 )
-from harness.signin import SignInAttempt, sign_in
+from harness.signin import SignInAttempt, dotted, sign_in
 from harness.world import Device, World
 from mock_idp.directory import User
 
@@ -182,6 +182,7 @@ def attempt_sign_in(world: World, request: SignIn, run: ScenarioRun) -> SignInAt
         password=PASSWORD,
         via=request.via,
         relay_state=request.relay_state,
+        probes=world.probes,
     )
     world.evidence.append({"sign_in": request.user, "exchange": attempt.exchange})
     return attempt
@@ -245,7 +246,7 @@ def _sign_in_verdicts(
 def _me(world: World, session: str) -> dict[str, Any] | None:
     if not world.has_browser(session):
         return None
-    response = world.browser(session).get(f"{world.sp_base}/api/me")
+    response = world.browser(session).get(world.url(world.probes.me))
     return response.json() if response.status_code == 200 else None
 
 
@@ -359,7 +360,7 @@ def _admin(world: World, ref: str, wanted: bool) -> None:
             )
         return
     response = world.browser(session).get(
-        f"{world.sp_base}/admin", headers={"Accept": "application/json"}
+        world.url(world.probes.admin), headers={"Accept": "application/json"}
     )
     has_access = response.status_code == 200
     if has_access != wanted:
@@ -374,14 +375,14 @@ def _admin(world: World, ref: str, wanted: bool) -> None:
 def admin_view(world: World, exclude: str) -> dict[str, Any] | None:
     """The SP's admin page (JSON) as seen by any user of the world who administers it."""
     for user in world.idp.directory.users():
-        ref = user.user_name.split("@")[0]
+        ref = world.ref_of(user.user_name)
         if ref == exclude or not user.active:
             continue
         session, _ = _session_for(world, ref)
         if session is None:
             continue
         response = world.browser(session).get(
-            f"{world.sp_base}/admin", headers={"Accept": "application/json"}
+            world.url(world.probes.admin), headers={"Accept": "application/json"}
         )
         if response.status_code == 200:
             return response.json()  # type: ignore[no-any-return]
@@ -396,7 +397,7 @@ def _license(world: World, ref: str, wanted: str) -> None:
     if session is not None:
         me = _me(world, session)
         evidence["GET /api/me"] = me
-        state = str((me or {}).get("license", {}).get("state", "none"))
+        state = str(dotted(me or {}, world.probes.license_field) or "none")
     else:
         view = admin_view(world, ref)
         user_name = world.user_name(ref).lower()
@@ -417,7 +418,7 @@ def _license(world: World, ref: str, wanted: str) -> None:
 def activate_device(world: World, request: ActivateDevice, line: int) -> Iterator[Verdict]:
     with world.client() as http:
         started = http.post(
-            f"{world.sp_base}/api/activations",
+            world.url(world.probes.activations),
             json={
                 "product": request.product,
                 "clientVersion": request.client_version,
@@ -553,13 +554,13 @@ def sign_out(world: World, ref: str, line: int) -> Iterator[Verdict]:
     if not world.has_browser(ref):
         raise StepError(f"'{ref}' has no session to sign out of")
     browser = world.browser(ref)
-    page = browser.get(f"{world.sp_base}/account")
+    page = browser.get(world.url(world.probes.account))
     from harness.forms import form_with
 
     form = form_with(page.text, str(page.url), "csrf", action_contains="/logout")
     exchange: list[dict[str, Any]] = []
     if form is not None:
-        response = browser.post(f"{world.sp_base}/logout", data=form.fields)
+        response = browser.post(world.url(world.probes.logout), data=form.fields)
         exchange.append({"request": "POST /logout", "status": response.status_code})
         for _ in range(10):
             if response.status_code not in (301, 302, 303, 307):

@@ -21,11 +21,14 @@ import httpx
 import uvicorn
 
 from harness.browser import BrowserSession, shared_browser
+from harness.protocol.home import data_dir
 from harness.protocol.keys import KeyPair, generate_key_pair
 from harness.protocol.saml import constants as saml
 from harness.scenario.model import Organisation, ScenarioRun
+from harness.targets import Probes, RemoteTarget, TargetError
 from harness.transport import Portal, Routes
 from mock_idp.idp import MockIdP
+from mock_idp.keystore import load_or_create
 from mock_idp.service_providers import SPSettings
 from reference_sp.app import ReferenceSP, Settings
 
@@ -81,25 +84,27 @@ class World(AbstractContextManager["World"]):
     screenshot_dir: str = "sso-harness-screenshots"
     deleted: dict[str, Any] = field(default_factory=dict)  # ref -> the user as last known
     scim_token: str = SCIM_TOKEN
+    remote: RemoteTarget | None = None  # a real SP from a target file
+    reference: ReferenceSP | None = None
 
     def __post_init__(self) -> None:
         self.portal = Portal()
         self._servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+        self._browsers: dict[str, httpx.Client] = {}
+        self._chromium_sessions: dict[str, BrowserSession] = {}
+        self.probes = Probes()
+        self._user_suffix = ""
+        if self.remote is not None:
+            self._start_remote(self.remote)
+            return
         sockets: list[socket.socket] = []
         if self.loopback:
             # Real sockets (a browser needs them): bind first, so the apps know their URLs.
             sockets = [_bound_socket(), _bound_socket()]
             self.idp_base = f"http://127.0.0.1:{sockets[0].getsockname()[1]}"
             self.sp_base = f"http://127.0.0.1:{sockets[1].getsockname()[1]}"
-        self.idp = MockIdP(
-            self.idp_base,
-            signing_keys=[_key("mock idp")],
-            preset=self.run.preset,
-            flaws=self.idp_flaws,
-            seed=self.seed,
-            attacker_key=_key("attacker"),
-        )
-        self.sp = ReferenceSP(
+        self.idp = self._make_idp([_key("mock idp")])
+        self.reference = ReferenceSP(
             Settings(
                 db_url="sqlite://",
                 base_url=self.sp_base,
@@ -110,18 +115,64 @@ class World(AbstractContextManager["World"]):
         )
         if self.loopback:
             self._serve(self.idp.asgi_app(), sockets[0])
-            self._serve(self.sp.app, sockets[1])
+            self._serve(self.reference.app, sockets[1])
             self.transport = Routes({})
         else:
             self.transport = Routes(
                 {
                     "idp.test": self.portal.serve(self.idp.asgi_app()),
-                    "sp.test": self.portal.serve(self.sp.app),
+                    "sp.test": self.portal.serve(self.reference.app),
                 }
             )
-        self._browsers: dict[str, httpx.Client] = {}
-        self._chromium_sessions: dict[str, BrowserSession] = {}
         self._wire(self.run.scenario.given.organisation)
+
+    def _make_idp(self, keys: list[KeyPair]) -> MockIdP:
+        return MockIdP(
+            self.idp_base,
+            signing_keys=keys,
+            preset=self.run.preset,
+            flaws=self.idp_flaws,
+            seed=self.seed,
+            attacker_key=_key("attacker"),
+        )
+
+    def _start_remote(self, target: RemoteTarget) -> None:
+        """A real SP: only the mock IdP runs here, on the port the SP trusts, signing with the
+        same key as ``sso-harness idp`` (kept in the data directory), so the SP's copy of its
+        metadata stays valid from run to run. User names get a per-world suffix: a real SP
+        keeps its users between scenarios."""
+        self.loopback = True
+        self.sp_base = target.sp_base
+        self.scim_token = target.scim_token
+        self.probes = target.probes
+        self._user_suffix = f"+{self.seed:08x}"
+        self.idp_base = f"http://127.0.0.1:{target.idp_port}"
+        self.idp = self._make_idp([load_or_create(data_dir() / "mock-idp")])
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", target.idp_port))
+        except OSError as exc:
+            raise TargetError(
+                f"the mock IdP cannot listen on 127.0.0.1:{target.idp_port} ({exc.strerror}); "
+                "stop whatever uses that port (a separate `sso-harness idp`?)"
+            ) from None
+        self._serve(self.idp.asgi_app(), sock)
+        self.transport = Routes({})
+        try:
+            metadata = target.sp_metadata()
+        except (OSError, httpx.HTTPError) as exc:
+            raise TargetError(f"cannot read the SP's metadata: {exc}") from None
+        self.idp.register_sp_metadata(
+            metadata, SPSettings(name_id_format=NAMEID_FORMATS[self.run.name_id_format])
+        )
+
+    @property
+    def sp(self) -> ReferenceSP:
+        """The in-process reference SP (not there for a remote target)."""
+        if self.reference is None:
+            raise RuntimeError("this world's SP is remote: observe it over HTTP")
+        return self.reference
 
     def _serve(self, app: Any, sock: socket.socket) -> None:
         config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
@@ -157,14 +208,29 @@ class World(AbstractContextManager["World"]):
 
     @property
     def sp_entity_id(self) -> str:
+        if self.remote is not None:
+            return next(iter(self.idp.sps))
         return self.sp.entity_id
 
     @property
     def scim_url(self) -> str:
+        if self.remote is not None:
+            return self.remote.scim_url
         return f"{self.sp_base}/scim/v2"
 
     def user_name(self, ref: str) -> str:
-        return f"{ref}@{self.run.scenario.given.organisation.email_domain}"
+        domain = (
+            self.remote.email_domain
+            if self.remote is not None
+            else self.run.scenario.given.organisation.email_domain
+        )
+        return f"{ref}{self._user_suffix}@{domain}"
+
+    def ref_of(self, user_name: str) -> str:
+        return user_name.split("@", maxsplit=1)[0].removesuffix(self._user_suffix)
+
+    def url(self, path: str) -> str:
+        return f"{self.sp_base}{path}"
 
     # -- HTTP ----------------------------------------------------------------------------
 
@@ -206,5 +272,6 @@ class World(AbstractContextManager["World"]):
         for _, thread in self._servers:
             thread.join(timeout=10)
         self.transport.close()
-        self.sp.close()
+        if self.reference is not None:
+            self.reference.close()
         self.portal.__exit__(None, None, None)

@@ -18,6 +18,7 @@ from harness.scenario.loader import ScenarioError, discover
 from harness.scenario.model import DIALECTS, ScenarioRun
 from harness.selection import SelectionError, matches
 from harness.suites import default_roots
+from harness.targets import TargetError, load_target
 
 EXIT_USAGE = 2
 EXIT_HARNESS_ERROR = 3
@@ -95,8 +96,12 @@ def _check_flaws(args: argparse.Namespace) -> str | None:
 def run_command(args: argparse.Namespace) -> int:
     if args.workers < 1:
         return _usage("--workers must be at least 1")
+    remote = None
     if args.target != "reference":
-        return _usage(f"--target {args.target}: remote targets are configured with a TOML file")
+        try:
+            remote = load_target(args.target)
+        except TargetError as exc:
+            return _usage(str(exc))
     problem = _check_flaws(args)
     if problem:
         return _usage(problem)
@@ -121,6 +126,7 @@ def run_command(args: argparse.Namespace) -> int:
         sp_flaws=tuple(args.sp_flaw),
         idp_flaws=tuple(args.idp_flaw),
         workers=args.workers,
+        remote=remote,
     )
     status = EXIT_HARNESS_ERROR
     try:

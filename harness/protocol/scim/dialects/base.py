@@ -19,6 +19,7 @@ from ..schema import ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, PATCH_OP_SCHEMA, USER
 from .exchange import CycleContext, Exchange, call, call_for_object, quote, resources_of
 from .failures import ScimCallError
 from .model import (
+    DesiredState,
     GroupState,
     ProvisionedGroup,
     ProvisionedUser,
@@ -72,7 +73,12 @@ class Dialect:
 
     # ------------------------------------------------------------------------------ planning
 
+    def in_scope(self, ctx: CycleContext) -> DesiredState:
+        """The part of the desired state this dialect provisions (all of it, by default)."""
+        return ctx.desired
+
     def plan(self, ctx: CycleContext) -> list[Task]:
+        ctx.desired = self.in_scope(ctx)
         tasks: list[Task] = []
         for user in _managers_first(list(ctx.desired.users.values())):
             change = self.user_change(ctx, user)

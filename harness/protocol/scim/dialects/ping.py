@@ -4,7 +4,8 @@ Documented (PingFederate "SCIM connector" / provisioner docs, provisioning optio
 looked up by their Unique User Identifier (``userName eq``) when PingFederate does not know the
 target's id, then created with POST; updates replace the whole user with PUT (the connector
 does not PATCH users); the Remove User Action setting decides whether a user leaving scope or
-disabled/deleted in the data store is disabled (``active: false``, the default) or DELETEd;
+disabled/deleted in the data store is disabled (``active: false``, the default) or DELETEd
+(so with Delete, blocking a user deletes it and reactivating creates it again);
 groups are created with POST, memberships changed with PATCH add/remove; a removed group is
 DELETEd; the User-Agent names PingFederate; 429 and 5xx answers are retried with exponential
 backoff.
@@ -17,11 +18,12 @@ Retry-After when longer), four retries, timeouts included.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from .base import Dialect, random_guid
 from .exchange import CycleContext, Exchange, call_for_object, quote
-from .model import ProvisionedUser, ScimRequest, UserState
+from .model import DesiredState, ProvisionedUser, ScimRequest, UserState
 from .okta import list_all
 from .retry import RetryPolicy
 
@@ -41,6 +43,24 @@ class Ping(Dialect):
         if remove_user_action not in ("disable", "delete"):
             raise ValueError("remove_user_action is disable or delete")
         self.remove_user_action = remove_user_action
+
+    def in_scope(self, ctx: CycleContext) -> DesiredState:
+        """With Remove User Action = Delete, a user disabled in the directory leaves scope."""
+        desired = ctx.desired
+        if self.remove_user_action != "delete":
+            return desired
+        blocked = {k for k, u in desired.users.items() if not u.active}
+        ctx.cache["blocked"] = blocked
+        return replace(
+            desired,
+            users={k: u for k, u in desired.users.items() if k not in blocked},
+            groups={k: replace(g, members=g.members - blocked) for k, g in desired.groups.items()},
+        )
+
+    def retire_change(self, ctx: CycleContext, key: str, record: ProvisionedUser) -> str:
+        if key in ctx.cache.get("blocked", ()) and record.in_scope:
+            return "block"
+        return super().retire_change(ctx, key, record)
 
     def connection_test(self, ctx: CycleContext) -> Exchange[None]:
         query = (("filter", f"userName eq {quote(random_guid(ctx))}"),)
