@@ -227,8 +227,8 @@ class Provisioner:
                 results.append(SubjectResult("user", user.user_name, "skipped", "", "not assigned"))
             elif user.id in self.state.users:
                 results.append(SubjectResult("user", user.user_name, "provisioned", "unchanged"))
-            else:
-                results.append(SubjectResult("user", user.user_name, "skipped", "", "not assigned"))
+            else:  # assigned but left out by the dialect (Ping deletes blocked users)
+                results.append(SubjectResult("user", user.user_name, "skipped", "", "not in scope"))
         for (kind, key), result in outcomes.items():
             if kind == "user" and key not in ctx.desired.directory_users:
                 results.append(result)  # deleted from the directory: still reported

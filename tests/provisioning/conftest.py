@@ -92,3 +92,13 @@ def make_world(sp: ReferenceSP, dialect: str = "rfc", *, seed: int = 1, **target
     idp.provisioning.transport = httpx.ASGITransport(app=sp.app)
     idp.provision_to(ProvisioningTarget(SCIM_URL, token=token, dialect=dialect, **target))
     return World(sp, idp, token, org_pk, sleeps, clock)
+
+
+VARIANTS = {"ping-delete": ("ping", {"ping_remove_user_action": "delete"})}
+
+
+def make_world_for(sp: ReferenceSP, variant: str) -> World:
+    """A world for a dialect, or a dialect variant such as ``ping-delete`` (Ping whose Remove
+    User Action is Delete)."""
+    dialect, settings = VARIANTS.get(variant, (variant, {}))
+    return make_world(sp, dialect, **settings)

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from harness.protocol.scim.dialects import DIALECTS
 from reference_sp.app import ReferenceSP
 
-from .conftest import make_world
+from .conftest import make_world_for
 from .faults import scim_error
 from .test_same_final_state import apply, change, check
 
@@ -71,10 +71,7 @@ def test_faults_never_lose_a_pending_change(
     rate: float,
 ) -> None:
     async def scenario() -> None:
-        if dialect == "ping-delete":
-            world = make_world(reference_sp, "ping", ping_remove_user_action="delete")
-        else:
-            world = make_world(reference_sp, dialect)
+        world = make_world_for(reference_sp, dialect)
         faults = RandomFaults(httpx.ASGITransport(app=reference_sp.app), random.Random(seed), rate)
         world.idp.provisioning.transport = faults
         for step in initial:
@@ -87,7 +84,7 @@ def test_faults_never_lose_a_pending_change(
             faults.enabled = False
             report = await world.idp.provision()
             assert report.ok, (report.to_json(), faults.injected)
-            await check(world, "rfc" if dialect == "ping-delete" else dialect)
+            await check(world, dialect)
             again = await world.idp.provision()
             assert again.requests == 0, ([r.to_json() for r in again.results], faults.injected)
 

@@ -20,7 +20,7 @@ from harness.protocol.scim.dialects import DIALECTS
 from mock_idp.idp import MockIdP
 from reference_sp.app import ReferenceSP
 
-from .conftest import make_world
+from .conftest import VARIANTS, make_world_for
 from .scenarios import CHANGES, Change, base_directory
 
 pytestmark = pytest.mark.anyio
@@ -82,9 +82,9 @@ def _last_seq(idp: MockIdP) -> int:
     return last.seq if last else 0
 
 
-@pytest.mark.parametrize("dialect", list(DIALECTS))
+@pytest.mark.parametrize("dialect", [*DIALECTS, *VARIANTS])
 async def test_connection_test_and_initial_cycle(reference_sp: ReferenceSP, dialect: str) -> None:
-    world = make_world(reference_sp, dialect)
+    world = make_world_for(reference_sp, dialect)
     base_directory(world.idp.directory)
     result = await world.idp.test_provisioning_connection()
     assert result.ok, result.message
@@ -96,9 +96,9 @@ async def test_connection_test_and_initial_cycle(reference_sp: ReferenceSP, dial
 
 
 @pytest.mark.parametrize("change", CHANGES, ids=lambda c: c.name)
-@pytest.mark.parametrize("dialect", list(DIALECTS))
+@pytest.mark.parametrize("dialect", [*DIALECTS, *VARIANTS])
 async def test_change(reference_sp: ReferenceSP, dialect: str, change: Change) -> None:
-    world = make_world(reference_sp, dialect)
+    world = make_world_for(reference_sp, dialect)
     base_directory(world.idp.directory)
     assert (await world.idp.provision()).ok
     if change.before is not None:

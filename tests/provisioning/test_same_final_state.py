@@ -17,7 +17,7 @@ from harness.protocol.scim.dialects import DIALECTS
 from mock_idp.directory import Directory, User
 from reference_sp.app import ReferenceSP
 
-from .conftest import World, make_world
+from .conftest import World, make_world_for
 
 NAMES = ["ana", "ben", "chloe", "dev", "emil", "fay"]
 GROUPS = ["Business Account Admins", "Engineering", "Sales", "Support"]
@@ -86,9 +86,15 @@ def apply(directory: Directory, step: tuple[Any, ...]) -> None:
 
 
 async def check(world: World, dialect: str) -> None:
+    """``dialect`` ``ping-delete`` is Ping with Remove User Action = Delete: blocked users go."""
     directory = world.idp.directory
     state = await world.sp_state()
-    wanted = {u.user_name.lower(): u for u in directory.users() if u.assigned}
+    deletes_blocked = dialect == "ping-delete"
+    wanted = {
+        u.user_name.lower(): u
+        for u in directory.users()
+        if u.assigned and (u.active or not deletes_blocked)
+    }
     for name, user in wanted.items():
         assert name in state["users"], f"{dialect}: {name} missing at the SP"
         held = state["users"][name]
@@ -97,11 +103,13 @@ async def check(world: World, dialect: str) -> None:
     for name, held in state["users"].items():
         if name not in wanted:
             assert held["active"] is False, f"{dialect}: {name} is out of scope but active"
-            if dialect == "rfc":
-                raise AssertionError(f"rfc deletes users out of scope; {name} is still there")
+            if dialect in ("rfc", "ping-delete"):
+                raise AssertionError(f"{dialect} deletes users out of scope; {name} is there")
     groups = {
         g.display_name: sorted(
-            u.user_name.lower() for u in directory.members(g.display_name) if u.assigned
+            u.user_name.lower()
+            for u in directory.members(g.display_name)
+            if u.user_name.lower() in wanted
         )
         for g in directory.groups()
         if g.assigned
@@ -115,7 +123,7 @@ async def check(world: World, dialect: str) -> None:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
-    dialect=st.sampled_from(list(DIALECTS)),
+    dialect=st.sampled_from([*DIALECTS, "ping-delete"]),
     initial=st.lists(change, max_size=12),
     cycles=st.lists(st.lists(change, min_size=1, max_size=4), min_size=1, max_size=4),
 )
@@ -126,7 +134,7 @@ def test_every_dialect_reaches_the_directorys_assigned_state(
     cycles: list[list[tuple[Any, ...]]],
 ) -> None:
     async def scenario() -> None:
-        world = make_world(reference_sp, dialect)
+        world = make_world_for(reference_sp, dialect)
         for step in initial:
             apply(world.idp.directory, step)
         for steps in [[], *cycles]:
