@@ -152,6 +152,13 @@ class ReferenceSP:
             self.accounts.reconcile_all(conn, tenant)
         return org_pk
 
+    def orgs_by_name(self, name: str) -> int:
+        """The primary key of the organisation called ``name`` (KeyError if there is none)."""
+        for tenant in self.tenants.all():
+            if tenant.name == name:
+                return tenant.org_pk
+        raise KeyError(name)
+
     def scim_journal(self, org_pk: int, after: int = 0, limit: int = 1000) -> list[JournalEntry]:
         with self.db.transaction() as conn:
             return self.journal.entries(conn, org_pk, after, limit)

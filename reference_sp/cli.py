@@ -1,17 +1,47 @@
-"""``sso-harness sp``: serve the reference SP."""
+"""``sso-harness sp``: serve the reference SP (SAML sign-in, SCIM 2.0, business-account rules).
+
+Organisations: each ``--idp-metadata URL_OR_FILE`` adds one (the first is ``default`` and uses
+``--scim-token``; the others get generated tokens), or ``--org FILE.toml`` describes them in
+full (email domains, admin group, license group, subscription, seats): see
+docs/reference-sp.md. Configuration errors exit with status 2 and one line on stderr.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from reference_sp.app import DEFAULT_ORGANIZATION, ReferenceSP, Settings
+from reference_sp.flaws import FLAWS
 from reference_sp.orgs import new_token
+from reference_sp.tenants import ConfigError
+
+_ORG_KEYS: dict[str, type] = {
+    "name": str,
+    "idp_metadata": str,
+    "scim_token": str,
+    "email_domains": list,
+    "admin_group": str,
+    "license_group": str,
+    "subscription": str,
+    "seats": int,
+    "allow_idp_initiated": bool,
+    "product": str,
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     parser.add_argument("--port", type=int, default=8001, help="port to listen on (8001)")
+    parser.add_argument(
+        "--base-url",
+        default=None,
+        help="public base URL (default http://HOST:PORT); the entityID is BASE/saml/metadata",
+    )
     parser.add_argument(
         "--db",
         default=None,
@@ -24,24 +54,150 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="bearer token of the default organisation's SCIM endpoint (generated if omitted)",
     )
     parser.add_argument(
+        "--idp-metadata",
+        action="append",
+        default=[],
+        metavar="URL_OR_FILE",
+        help="trust this IdP: one organisation per use (repeatable)",
+    )
+    parser.add_argument(
+        "--org",
+        action="append",
+        default=[],
+        metavar="FILE.toml",
+        help="organisations in full ([[organization]] tables; see docs/reference-sp.md)",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=["generic", "parallels"],
+        default="generic",
+        help="'parallels': admin group 'Parallels Business Account Admins', product "
+        "'Parallels Desktop' (default generic: 'Business Account Admins')",
+    )
+    parser.add_argument(
+        "--seats", type=int, default=100, help="license seats of organisations from --idp-metadata"
+    )
+    parser.add_argument(
+        "--flaw",
+        action="append",
+        default=[],
+        choices=sorted(FLAWS),
+        metavar="NAME",
+        help="weaken one rule on purpose (repeatable; see 'sso-harness list flaws')",
+    )
+    parser.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
     )
+
+
+@dataclass
+class OrgConfig:
+    name: str
+    scim_token: str
+    idp_metadata: bytes | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def read_source(source: str, what: str = "IdP metadata") -> bytes:
+    if source.startswith(("http://", "https://")):
+        import httpx
+
+        try:
+            response = httpx.get(source, timeout=10.0, follow_redirects=True)
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise ConfigError(f"cannot fetch {what} {source}: {exc}") from exc
+        return response.content
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} {source}: {exc.strerror}") from exc
+
+
+def organisations(args: argparse.Namespace) -> list[OrgConfig]:
+    found: list[OrgConfig] = []
+    for position, source in enumerate(args.idp_metadata):
+        name = DEFAULT_ORGANIZATION if position == 0 else f"org-{position + 1}"
+        token = (args.scim_token if position == 0 else None) or new_token()
+        found.append(OrgConfig(name, token, read_source(source), {"seats": args.seats}))
+    for path in args.org:
+        try:
+            data = tomllib.loads(read_source(path, "organisation file").decode("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        tables = data.get("organization")
+        if not isinstance(tables, list) or not tables:
+            raise ConfigError(f"{path}: no [[organization]] table")
+        for table in tables:
+            unknown = sorted(set(table) - set(_ORG_KEYS))
+            if unknown:
+                raise ConfigError(f"{path}: unknown organisation key {unknown[0]!r}")
+            if not isinstance(table.get("name"), str) or not table["name"]:
+                raise ConfigError(f"{path}: every organisation needs a name")
+            for key, value in table.items():
+                kind = _ORG_KEYS[key]
+                if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                    raise ConfigError(
+                        f"{path}: {key} of {table['name']!r} must be {'an' if kind is int else 'a'} {kind.__name__}"
+                    )
+            if not all(isinstance(d, str) for d in table.get("email_domains", [])):
+                raise ConfigError(f"{path}: email_domains must be strings")
+            metadata = table.get("idp_metadata")
+            options = {
+                k: v for k, v in table.items() if k not in ("name", "scim_token", "idp_metadata")
+            }
+            found.append(
+                OrgConfig(
+                    table["name"],
+                    str(table.get("scim_token") or new_token()),
+                    read_source(str(metadata)) if metadata else None,
+                    options,
+                )
+            )
+    if not any(o.name == DEFAULT_ORGANIZATION for o in found) and not args.org:
+        found.insert(0, OrgConfig(DEFAULT_ORGANIZATION, args.scim_token or new_token()))
+    names = [o.name for o in found]
+    duplicate = next((n for n in names if names.count(n) > 1), None)
+    if duplicate:
+        raise ConfigError(f"organisation {duplicate!r} is configured twice")
+    return found
 
 
 def run(args: argparse.Namespace) -> int:
     import uvicorn
     from sqlalchemy.exc import SQLAlchemyError
 
+    base = (args.base_url or f"http://{args.host}:{args.port}").rstrip("/")
     try:
-        sp = ReferenceSP(Settings(db_url=args.db))
+        orgs = organisations(args)
+    except ConfigError as exc:
+        print(f"sso-harness sp: {exc}", file=sys.stderr)
+        return 2
+    settings = Settings(db_url=args.db, base_url=base, profile=args.profile, flaws=tuple(args.flaw))
+    try:
+        sp = ReferenceSP(settings)
     except (SQLAlchemyError, ValueError, ImportError) as exc:
         print(f"sso-harness sp: cannot open the database {args.db!r}: {exc}", file=sys.stderr)
         return 2
-    token = args.scim_token or new_token()
-    sp.add_organization(DEFAULT_ORGANIZATION, token)
-    base = f"http://{args.host}:{args.port}"
+    try:
+        for org in orgs:
+            sp.add_organization(
+                org.name, org.scim_token, idp_metadata=org.idp_metadata, **org.options
+            )
+    except (ConfigError, TypeError) as exc:
+        print(f"sso-harness sp: {exc}", file=sys.stderr)
+        sp.close()
+        return 2
     print(f"reference SP   {base}/")
-    print(f"SCIM endpoint  {base}/scim/v2   (Authorization: Bearer {token})", flush=True)
+    print(f"SP metadata    {sp.entity_id}   (ACS {sp.acs_url})")
+    for org in orgs:
+        tenant = sp.tenants.get(sp.orgs_by_name(org.name))
+        idp = tenant.idp.entity_id if tenant and tenant.idp else "no IdP: SCIM only"
+        print(f"organisation   {org.name}: IdP {idp}")
+        print(f"  SCIM         {base}/scim/v2   (Authorization: Bearer {org.scim_token})")
+    if args.flaw:
+        print(f"WARNING: flaws on: {', '.join(sorted(args.flaw))}")
+    sys.stdout.flush()
     try:
         uvicorn.run(
             sp.app,
@@ -53,4 +209,6 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"sso-harness sp: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 2
+    finally:
+        sp.close()
     return 0
