@@ -137,8 +137,9 @@ def organisations(args: argparse.Namespace) -> list[OrgConfig]:
             for key, value in table.items():
                 kind = _ORG_KEYS[key]
                 if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                    article = "an" if kind is int else "a"
                     raise ConfigError(
-                        f"{path}: {key} of {table['name']!r} must be {'an' if kind is int else 'a'} {kind.__name__}"
+                        f"{path}: {key} of {table['name']!r} must be {article} {kind.__name__}"
                     )
             if not all(isinstance(d, str) for d in table.get("email_domains", [])):
                 raise ConfigError(f"{path}: email_domains must be strings")
