@@ -81,6 +81,7 @@ def served(tmp_path: Path) -> Iterator[Running]:
     yield from start(tmp_path, "--db", "sqlite://", "--dialect", "entra", "--seed", "5")
 
 
+@pytest.mark.loopback
 def test_serve_provisions_and_the_demo_logins_sign_in(served: Running) -> None:
     assert "entra, initial cycle: " in served.output
     assert " 0 failed" in served.output
@@ -118,6 +119,29 @@ def test_serve_provisions_and_the_demo_logins_sign_in(served: Running) -> None:
     assert report["kind"] == "incremental" and report["ok"] and report["requests"] == 0
 
 
+@pytest.mark.browser
+@pytest.mark.loopback
+def test_a_printed_admin_signs_in_with_chromium_and_reaches_admin(served: Running) -> None:
+    from harness.browser import Browser
+
+    (admin, role), (user, _) = served.logins()[0], served.logins()[2]
+    assert role == "admin"
+    with Browser() as chromium:
+        for name, expected in ((admin, 200), (user, 403)):
+            with chromium.session() as session:
+                session.goto(f"{served.sp_url}/")
+                session.goto(f"{served.sp_url}/saml/login?RelayState=/account")
+                assert session.url.startswith(f"{served.idp_url}/saml/sso")
+                session.fill_and_submit({"username": name, "password": "password"})
+                assert session.url.startswith(served.sp_url), session.url
+                assert session.goto(f"{served.sp_url}/admin") == expected
+                if expected == 200:
+                    page = session.text()
+                    assert "business account" in page
+                    assert "Seats" in page and "Admins" in page
+
+
+@pytest.mark.loopback
 def test_serve_refuses_a_busy_port(tmp_path: Path) -> None:
     import socket
 
