@@ -13,8 +13,8 @@ Each flaw lets through exactly the responses that break its one rule:
 - ``process-first-assertion-unverified``: among several assertions the signed one is
   verified, but the identity is read from the first one in the document (signature wrapping).
 
-Only plaintext assertions are weakened by the last three: an EncryptedAssertion is judged
-strictly.
+An EncryptedAssertion is decrypted first (with the SP's own keys) and the flaw then applies
+to the plaintext, as a flawed SP that decrypts and then skips the check would.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from lxml import etree
 from ..keys import KeyLoadError, KeyPair, generate_key_pair, load_certificate
 from ..xml import XMLSecurityError, parse_xml, to_bytes
 from . import constants as c
+from .encryption import decrypt_element
 from .errors import SAMLError, SignatureError
 from .signing import sign_element, verify_element
 from .sp_validation import SPExpectations, ValidatedLogin, validate_response
@@ -62,6 +63,20 @@ def _parse(data: bytes) -> etree._Element | None:
         return None
 
 
+def _plain(data: bytes, expect: SPExpectations) -> etree._Element | None:
+    """The Response with each EncryptedAssertion replaced by its plaintext Assertion."""
+    root = _parse(data)
+    if root is None:
+        return None
+    for encrypted in root.findall(c.q(c.SAML, "EncryptedAssertion")):
+        try:
+            decrypted = decrypt_element(encrypted, expect.decryption_keys).element
+        except SAMLError:
+            return None
+        root.replace(encrypted, decrypted)
+    return root
+
+
 def keyinfo_certificates(data: bytes) -> list[x509.Certificate]:
     root = _parse(data)
     found: list[x509.Certificate] = []
@@ -93,7 +108,7 @@ Attempt = Callable[[bytes, SPExpectations], tuple[bytes, SPExpectations] | None]
 
 
 def _unsigned(data: bytes, expect: SPExpectations) -> tuple[bytes, SPExpectations] | None:
-    root = _parse(data)
+    root = _plain(data, expect)
     if root is None:
         return None
     if root.find(c.q(c.DS, "Signature")) is not None:
@@ -106,7 +121,7 @@ def _unsigned(data: bytes, expect: SPExpectations) -> tuple[bytes, SPExpectation
 
 
 def _audience(data: bytes, expect: SPExpectations) -> tuple[bytes, SPExpectations] | None:
-    root = _parse(data)
+    root = _plain(data, expect)
     if root is None:
         return None
     audience = next(root.iter(c.q(c.SAML, "Audience")), None)
@@ -118,7 +133,7 @@ def _audience(data: bytes, expect: SPExpectations) -> tuple[bytes, SPExpectation
 def _recipient(data: bytes, expect: SPExpectations) -> tuple[bytes, SPExpectations] | None:
     # The strict check got as far as the Recipient: signatures, Destination, Issuer, status
     # and InResponseTo have passed. Rewrite the Recipient and vouch for the result.
-    root = _parse(data)
+    root = _plain(data, expect)
     if root is None or not _assertions(root):
         return None
     for element in root.iter(c.q(c.SAML, "SubjectConfirmationData")):
@@ -138,7 +153,7 @@ _RETRIES: dict[str, tuple[frozenset[str], Attempt]] = {
 
 
 def _first_assertion_unverified(data: bytes, expect: SPExpectations) -> ValidatedLogin | None:
-    root = _parse(data)
+    root = _plain(data, expect)
     if root is None:
         return None
     assertions = _assertions(root)
