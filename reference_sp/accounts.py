@@ -25,7 +25,7 @@ from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
 from reference_sp.account_tables import account_users, activations, audit_log, sp_sessions
 from reference_sp.scim.service import ScimChange
-from reference_sp.tables import memberships, resources
+from reference_sp.tables import memberships, organizations, resources
 from reference_sp.tenants import Tenant, Tenants
 from reference_sp.timeutil import iso
 
@@ -128,6 +128,7 @@ class Accounts:
         if tenant is None:
             return
         if change.resource_type == "User":
+            self.lock(conn, tenant)
             self.reconcile(conn, tenant, change.resource_id)
             return
         watched = {n.lower() for n in (tenant.admin_group, tenant.license_group) if n}
@@ -142,8 +143,17 @@ class Accounts:
         for stored in (change.before, change.after):
             if stored is not None and stored.members:
                 users.update(m.id for m in stored.members if m.type == "User")
+        self.lock(conn, tenant)
         for user_id in sorted(users):
             self.reconcile(conn, tenant, user_id)
+
+    def lock(self, conn: Connection, tenant: Tenant) -> None:
+        """Serialise the organisation's account changes: seats are counted, then assigned, so two
+        concurrent provisioning requests must not both take the last seat (PostgreSQL; SQLite
+        transactions are serialised already)."""
+        conn.execute(
+            select(organizations.c.pk).where(organizations.c.pk == tenant.org_pk).with_for_update()
+        )
 
     def reconcile_all(self, conn: Connection, tenant: Tenant) -> None:
         """Bring every user of the organisation in line (at start, or after a settings change)."""
@@ -159,6 +169,7 @@ class Accounts:
                 select(account_users.c.user_id).where(account_users.c.org_pk == tenant.org_pk)
             ).scalars()
         )
+        self.lock(conn, tenant)
         for user_id in sorted(ids):
             self.reconcile(conn, tenant, user_id)
         self.hand_on_seats(conn, tenant)

@@ -282,6 +282,8 @@ class SamlRoutes:
             refused = self._consume(conn, tenant, login, pending)
             if refused is None:
                 refused, token, max_age = self._sign_in(conn, tenant, login)
+            if refused is None and (previous := sp.sessions.current(conn, request)) is not None:
+                sp.sessions.end(conn, previous.token_sha256, "replaced")  # one per browser
         if refused is not None:
             raise refused
         target = (

@@ -140,3 +140,18 @@ def test_landing_routes_by_email_domain(world: World) -> None:
     assert response.status_code == 400
     assert "other.example" in response.text
     assert world.start(email="Someone@ACME.test").startswith(world.idp.sso_url)
+
+
+def test_a_new_sign_in_ends_the_browsers_previous_session(world: World) -> None:
+    world.provision("dana@acme.test")
+    world.provision("eve@acme.test")
+    world.sign_in("dana@acme.test")
+    old_cookie = world.http.cookies.get(SESSION_COOKIE)
+    world.sign_in("eve@acme.test")
+    assert world.me().json()["userName"] == "eve@acme.test"
+    current = world.browser()
+    current.cookies.set(SESSION_COOKIE, world.http.cookies.get(SESSION_COOKIE) or "")
+    assert world.me(current).status_code == 200
+    stale = world.browser()
+    stale.cookies.set(SESSION_COOKIE, old_cookie or "")
+    assert world.me(stale).status_code == 401
