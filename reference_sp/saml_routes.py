@@ -480,6 +480,8 @@ class SamlRoutes:
             return refusal(request, sp.flaws, exc.status, exc.reason, exc.rule, exc.message)
         except SAMLError as exc:
             return refusal(request, sp.flaws, 400, exc.reason, exc.rule, exc.message)
+        except XMLSecurityError as exc:
+            return refusal(request, sp.flaws, 400, exc.reason, exc.rule, exc.message)
 
     async def _slo(self, request: Request) -> Response:
         sp = self.sp

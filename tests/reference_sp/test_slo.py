@@ -3,6 +3,7 @@ IdP-initiated (the IdP ends the session here); unsigned or unexpected messages a
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -121,3 +122,16 @@ def test_slo_garbage_is_a_4xx(world: World) -> None:
         answer = world.http.get(f"/saml/slo?{query}", headers={"accept": "application/json"})
         assert 400 <= answer.status_code < 500, (query, answer.text)
     assert world.http.post("/saml/slo", data={"SAMLRequest": "???"}).status_code == 400
+
+
+def test_a_dtd_in_a_logout_message_is_refused_before_parsing(world: World) -> None:
+    xxe = b'<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><samlp:LogoutRequest/>'
+    query = encode_redirect_query(xxe)
+    answer = world.http.get(f"/saml/slo?{query}", headers={"accept": "application/json"})
+    assert (answer.status_code, answer.json()["reason"]) == (400, "doctype")
+    posted = world.http.post(
+        "/saml/slo",
+        data={"SAMLRequest": base64.b64encode(xxe).decode()},
+        headers={"accept": "application/json"},
+    )
+    assert (posted.status_code, posted.json()["reason"]) == (400, "doctype")
