@@ -131,7 +131,9 @@ class Accounts:
             self.lock(conn, tenant)
             self.reconcile(conn, tenant, change.resource_id)
             return
-        watched = {n.lower() for n in (tenant.admin_group, tenant.license_group) if n}
+        watched = {
+            n.lower() for n in (tenant.admin_group, tenant.license_group, tenant.access_group) if n
+        }
         names = {
             str(r.doc.get("displayName", "")).lower()
             for r in (change.before, change.after)
@@ -182,7 +184,11 @@ class Accounts:
         if prior is None and now is None:
             return
         user_name = now.user_name if now is not None else str(prior.user_name)
-        entitled = now is not None and now.active
+        entitled = (
+            now is not None
+            and now.active
+            and (tenant.access_group is None or now.in_group(tenant.access_group))
+        )
         admin = entitled and now is not None and now.in_group(tenant.admin_group)
         wants_seat = (
             entitled
@@ -197,7 +203,10 @@ class Accounts:
         license_state = str(prior.license) if prior is not None else "none"
         license_since = prior.license_since if prior is not None else None
         who = {"user_id": user_id, "user_name": user_name}
-        reason = "user-deleted" if now is None else "user-deactivated"
+        if now is None:
+            reason = "user-deleted"
+        else:
+            reason = "user-deactivated" if not now.active else "user-unassigned"
 
         if was_entitled and not entitled and "keep-sessions-on-deprovision" not in self.flaws:
             ended = self.end_sessions(conn, user_id, reason)
@@ -206,9 +215,8 @@ class Accounts:
         if prior is None and now is not None:
             self.audit(conn, tenant.org_pk, "user-provisioned", **who, active=now.active)
         elif was_entitled != entitled and now is not None:
-            self.audit(
-                conn, tenant.org_pk, "user-activated" if entitled else "user-deactivated", **who
-            )
+            gained = "user-activated" if tenant.access_group is None else "user-assigned"
+            self.audit(conn, tenant.org_pk, gained if entitled else reason, **who)
         elif now is None:
             self.audit(conn, tenant.org_pk, "user-deleted", **who)
 

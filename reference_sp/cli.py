@@ -27,6 +27,7 @@ _ORG_KEYS: dict[str, type] = {
     "email_domains": list,
     "admin_group": str,
     "license_group": str,
+    "access_group": str,
     "subscription": str,
     "seats": int,
     "allow_idp_initiated": bool,

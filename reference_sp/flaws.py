@@ -40,6 +40,21 @@ _ALL = (
         "forget assertion IDs: the same assertion signs in again and again",
     ),
     Flaw(
+        "skip-issuer",
+        "SAML-PROF-4.1.4.2",
+        "take the response's Issuer for the organisation's IdP (a trusted key still signs)",
+    ),
+    Flaw(
+        "skip-in-response-to",
+        "SAML-CORE-3.2.2",
+        "accept a response to a request this browser never made",
+    ),
+    Flaw(
+        "ignore-status",
+        "SAML-CORE-3.2.2.2",
+        "read a non-Success StatusCode as Success when an assertion is there",
+    ),
+    Flaw(
         "process-first-assertion-unverified",
         "SDP-IDP10",
         "when a Response holds several assertions, verify the signed one but read the identity "

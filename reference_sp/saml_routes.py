@@ -369,6 +369,13 @@ class SamlRoutes:
             sp.accounts.reconcile(conn, tenant, user_id)
             account = sp.accounts.account(conn, user_id)
         if account is None or not account.entitled:
+            standing = sp.accounts.standing(conn, tenant.org_pk, user_id)
+            if standing is not None and standing.active:
+                reason, rule = "user-not-assigned", "SP-SIGNIN-ASSIGNED"
+                message = f"{login.name_id} is not a member of {tenant.access_group!r}"
+            else:
+                reason, rule = "user-inactive", "SP-SIGNIN-ACTIVE"
+                message = f"{login.name_id} is not active in {tenant.name}"
             sp.accounts.audit(
                 conn,
                 tenant.org_pk,
@@ -376,18 +383,9 @@ class SamlRoutes:
                 actor="sso",
                 user_id=user_id,
                 user_name=login.name_id,
-                reason="user-inactive",
+                reason=reason,
             )
-            return (
-                RefusedError(
-                    403,
-                    "user-inactive",
-                    "SP-SIGNIN-ACTIVE",
-                    f"{login.name_id} is not active in {tenant.name}",
-                ),
-                "",
-                0,
-            )
+            return RefusedError(403, reason, rule, message), "", 0
         roles = ["user", "admin"] if account.admin else ["user"]
         token, max_age = sp.sessions.create(
             conn,

@@ -32,6 +32,8 @@ class Tenant:
     email_domains: tuple[str, ...] = ()
     admin_group: str = ADMIN_GROUPS["generic"]
     license_group: str | None = None  # None: every active user is entitled to a seat
+    # None: every active user may sign in; else only members (leaving it is deprovisioning)
+    access_group: str | None = None
     subscription: Subscription = "per-user"
     product: str = PRODUCTS["generic"]
     seats: int = 100

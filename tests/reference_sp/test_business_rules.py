@@ -315,3 +315,35 @@ def test_one_organisations_idp_never_signs_in_another_organisations_user(world: 
     message = other_idp.sso_from_redirect(login.headers["location"], "eve@beta.test")
     assert world.post(message).status_code == 303
     assert world.me().json()["organization"] == "Beta"
+
+
+def test_access_group_removal_is_deprovisioning() -> None:
+    for world in make_world("sqlite://", access_group="Example App Users"):
+        user = world.provision(USER, groups=(ADMINS,))
+        response = world.post(world.response_for(USER), accept="application/json")
+        assert (response.json()["reason"], response.json()["rule"]) == (
+            "user-not-assigned",
+            "SP-SIGNIN-ASSIGNED",
+        )
+        world.add_to_group("Example App Users", user["id"])
+        world.sign_in(USER)
+        assert world.me().json()["roles"] == ["user", "admin"]
+        activation = activate(world)
+        world.remove_from_group("Example App Users", user["id"])
+        assert world.me().status_code == 401
+        state = check_in(world, activation)
+        assert (state["status"], state["reason"]) == ("revoked", "user-unassigned")
+        log = actions(world, USER)
+        for effect in ("user-unassigned", "sessions-ended", "admin-revoked", "license-returned"):
+            assert effect in log, (effect, log)
+
+
+def test_entra_string_boolean_deactivation_deprovisions(world: World) -> None:
+    """Entra ID sends ``"value": "False"`` (a string) in its PATCH; it still deprovisions."""
+    user = world.provision(USER)
+    world.sign_in(USER)
+    patched = world.scim.patch(
+        f"/Users/{user['id']}", [{"op": "Replace", "path": "active", "value": "False"}]
+    )
+    assert patched.status_code == 200, patched.text
+    assert world.me().status_code == 401

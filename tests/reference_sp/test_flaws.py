@@ -69,6 +69,9 @@ SAML_CASES = [
     ("ignore-expiry", mutated("expired"), "subject-expired"),
     ("ignore-expiry", mutated("not-yet-valid"), "not-yet-valid"),
     ("process-first-assertion-unverified", two_assertions, "assertion-count"),
+    ("skip-issuer", mutated("wrong-issuer"), "wrong-issuer"),
+    ("skip-in-response-to", mutated("bad-in-response-to"), "wrong-in-response-to"),
+    ("ignore-status", mutated("status"), "status-not-success"),
 ]
 
 
