@@ -105,11 +105,13 @@ class GroupBody(_Strict):
     externalId: str | None = None  # noqa: N815
     members: list[str] = []
     assigned: bool = True
+    memberGroups: list[str] = []  # noqa: N815 - groups nested in this one
 
 
 class GroupPatch(_Strict):
     displayName: str | None = Field(default=None, min_length=1)  # noqa: N815
     assigned: bool | None = None
+    memberGroups: list[str] | None = None  # noqa: N815 - replaces the nested groups
 
 
 class MembersBody(_Strict):
@@ -319,6 +321,7 @@ def api_routes(idp: MockIdP) -> list[Route]:
             "externalId": group.external_id,
             "assigned": group.assigned,
             "members": [u.user_name for u in idp.directory.members(group.display_name)],
+            "memberGroups": list(group.member_groups),
         }
 
     async def groups(request: Request) -> Response:
@@ -327,6 +330,8 @@ def api_routes(idp: MockIdP) -> list[Route]:
             group = idp.directory.add_group(body.displayName, body.externalId)
             group.assigned = body.assigned
             idp.directory.set_membership(group.display_name, body.members)
+            for child in body.memberGroups:
+                idp.directory.nest(group.display_name, child)
             return JSONResponse(group_json(group.display_name), status_code=201)
         return JSONResponse(
             {"groups": [group_json(g.display_name) for g in idp.directory.groups()]}
@@ -342,10 +347,14 @@ def api_routes(idp: MockIdP) -> list[Route]:
             patch = await _json(request, GroupPatch)
             if patch.displayName is not None:
                 name = idp.directory.rename_group(name, patch.displayName).display_name
-            if patch.assigned is not None:
-                found = idp.directory.get_group(name)
-                if found is not None:
-                    found.assigned = patch.assigned
+            found = idp.directory.get_group(name)
+            if patch.assigned is not None and found is not None:
+                found.assigned = patch.assigned
+            if patch.memberGroups is not None and found is not None:
+                for child in list(found.member_groups):
+                    idp.directory.unnest(name, child)
+                for child in patch.memberGroups:
+                    idp.directory.nest(name, child)
         return JSONResponse(group_json(name))
 
     async def members(request: Request) -> Response:

@@ -94,6 +94,7 @@ class Group:
     external_id: str | None = None
     id: str = ""
     assigned: bool = True  # pushed to the app (Okta's Group Push, Entra's group assignment)
+    member_groups: list[str] = field(default_factory=list)  # names of groups nested in this one
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -185,6 +186,8 @@ class Directory:
             raise DirectoryError(f"no group {name!r}", 404)
         for user in self._users.values():
             user.groups = [g for g in user.groups if g.lower() != name.lower()]
+        for other in self._groups.values():
+            other.member_groups = [g for g in other.member_groups if g.lower() != name.lower()]
 
     def rename_group(self, name: str, new_name: str) -> Group:
         """Rename a group, keeping its id and members (a provisioning cycle renames it)."""
@@ -200,7 +203,41 @@ class Directory:
         self._groups[new_name.lower()] = group
         for user in self._users.values():
             user.groups = [new_name if g.lower() == name.lower() else g for g in user.groups]
+        for other in self._groups.values():
+            other.member_groups = [
+                new_name if g.lower() == name.lower() else g for g in other.member_groups
+            ]
         return group
+
+    def nest(self, parent: str, child: str) -> None:
+        """Make group ``child`` a member of group ``parent`` (refusing a cycle)."""
+        outer, inner = self.get_group(parent), self.get_group(child)
+        if outer is None or inner is None:
+            raise DirectoryError(f"no group {parent if outer is None else child!r}", 404)
+        if outer.display_name.lower() in self.nested_in(inner.display_name) | {
+            inner.display_name.lower()
+        }:
+            raise DirectoryError(f"nesting {child!r} in {parent!r} makes a cycle", 409)
+        if inner.display_name.lower() not in (g.lower() for g in outer.member_groups):
+            outer.member_groups.append(inner.display_name)
+
+    def unnest(self, parent: str, child: str) -> None:
+        outer = self.get_group(parent)
+        if outer is None:
+            raise DirectoryError(f"no group {parent!r}", 404)
+        outer.member_groups = [g for g in outer.member_groups if g.lower() != child.lower()]
+
+    def nested_in(self, name: str) -> set[str]:
+        """Lower-cased names of every group nested in ``name``, at any depth."""
+        found: set[str] = set()
+        pending = [name]
+        while pending:
+            group = self.get_group(pending.pop())
+            for child in group.member_groups if group else []:
+                if child.lower() not in found:
+                    found.add(child.lower())
+                    pending.append(child)
+        return found
 
     def members(self, name: str) -> list[User]:
         return [u for u in self._users.values() if name.lower() in (g.lower() for g in u.groups)]

@@ -72,10 +72,21 @@ class World:
             users = (await client.get("/Users", params={"count": "1000"})).json()["Resources"]
             groups = (await client.get("/Groups", params={"count": "1000"})).json()["Resources"]
         names = {u["id"]: u["userName"].lower() for u in users}
+        group_names = {g["id"]: g["displayName"] for g in groups}
         return {
             "users": {u["userName"].lower(): u for u in users},
             "groups": {
-                g["displayName"]: sorted(names[m["value"]] for m in g.get("members", []))
+                g["displayName"]: sorted(
+                    names[m["value"]] for m in g.get("members", []) if m["value"] in names
+                )
+                for g in groups
+            },
+            "nested": {
+                g["displayName"]: sorted(
+                    group_names.get(m["value"], "?" + m["value"])
+                    for m in g.get("members", [])
+                    if m["value"] not in names
+                )
                 for g in groups
             },
         }

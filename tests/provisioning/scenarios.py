@@ -104,6 +104,10 @@ def delete_group(d: Directory) -> None:
     d.remove_group("Sales")
 
 
+def nest_group(d: Directory) -> None:
+    d.nest("Engineering", "Sales")
+
+
 def nothing(d: Directory) -> None:
     pass
 
@@ -129,6 +133,7 @@ CHANGES: tuple[Change, ...] = (
     Change("delete", delete),
     Change("delete-after-30-days", nothing, before=delete, wait=dt.timedelta(days=31)),
     Change("delete-group", delete_group),
+    Change("nest-group", nest_group),
     Change("no-change-incremental", nothing),
     Change("no-change-initial", nothing, cycle="initial"),
 )

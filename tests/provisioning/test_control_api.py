@@ -122,3 +122,23 @@ async def test_wrong_token_and_unreachable_url_are_one_line_reasons(sp_url: str)
         assert bad.status_code == 422
         typo = await api.put("/provision/target", json={"scim_url": sp_url, "dialekt": "okta"})
         assert typo.status_code == 422
+
+
+async def test_nested_groups_through_the_control_api(sp_url: str) -> None:
+    idp = MockIdP("http://idp.test", signing_keys=[sample_key("idp")], seed=4)
+    async with control(idp) as api:
+        await api.post("/users", json={"userName": "ivy@example.com", "groups": ["Inner"]})
+        created = await api.post(
+            "/groups", json={"displayName": "Outer", "memberGroups": ["Inner"]}
+        )
+        assert created.json()["memberGroups"] == ["Inner"]
+        cycle = await api.patch("/groups/Inner", json={"memberGroups": ["Outer"]})
+        assert cycle.status_code == 409
+        target = {"scim_url": f"{sp_url}/scim/v2", "token": TOKEN, "dialect": "rfc"}
+        assert (await api.post("/provision", json={"target": target})).json()["ok"]
+    async with httpx.AsyncClient(
+        base_url=f"{sp_url}/scim/v2", headers={"Authorization": f"Bearer {TOKEN}"}
+    ) as scim:
+        outer = (await scim.get("/Groups", params={"filter": 'displayName eq "Outer"'})).json()
+        [member] = outer["Resources"][0]["members"]
+        assert member["type"] == "Group"

@@ -39,6 +39,8 @@ change = st.one_of(
     st.tuples(st.just("rename-group"), group_index, st.sampled_from(["Ops", "R&D", "Sales"])),
     st.tuples(st.just("delete-group"), group_index),
     st.tuples(st.just("unassign-group"), group_index),
+    st.tuples(st.just("nest"), group_index, group_index),
+    st.tuples(st.just("unnest"), group_index, group_index),
 )
 
 
@@ -48,6 +50,18 @@ def email(index: int) -> str:
 
 def apply(directory: Directory, step: tuple[Any, ...]) -> None:
     kind, first = step[0], step[1]
+    if kind in ("nest", "unnest"):
+        groups = directory.groups()
+        if len(groups) < 2:
+            return
+        parent, child = groups[first % len(groups)], groups[step[2] % len(groups)]
+        if kind == "unnest":
+            directory.unnest(parent.display_name, child.display_name)
+        elif parent is not child and parent.display_name.lower() not in directory.nested_in(
+            child.display_name
+        ):
+            directory.nest(parent.display_name, child.display_name)
+        return
     if kind in ("rename-group", "delete-group", "unassign-group"):
         groups = directory.groups()
         if not groups:
@@ -115,6 +129,17 @@ async def check(world: World, dialect: str) -> None:
         if g.assigned
     }
     assert state["groups"] == groups, dialect
+    nests = dialect == "rfc"
+    nested = {
+        g.display_name: sorted(
+            n.display_name
+            for n in (directory.get_group(name) for name in g.member_groups)
+            if nests and n is not None and n.assigned
+        )
+        for g in directory.groups()
+        if g.assigned
+    }
+    assert state["nested"] == nested, dialect
 
 
 @settings(

@@ -60,8 +60,9 @@ class Dialect:
     """``rfc``: textbook RFC 7644. Lookup by ``userName eq`` before creating; POST with every
     attribute; PATCH with lowercase ops, one path per changed attribute, real booleans; members
     added by value and removed by a value filter in the path (RFC 7644 3.5.2.2); DELETE when a
-    user leaves the directory or the assignment; groups created with their members; 429 and
-    503 retried after Retry-After (RFC 7644 3.12 leaves retries to the client)."""
+    user leaves the directory or the assignment; groups created with their members, nested
+    groups included as members of ``type`` "Group" (RFC 7643 4.2); 429 and 503 retried after
+    Retry-After (RFC 7644 3.12 leaves retries to the client)."""
 
     name = "rfc"
     retry = RetryPolicy(
@@ -69,6 +70,7 @@ class Dialect:
     )
     user_agent = "sso-harness-mock-idp/rfc"
     lookup_before_update = False  # Entra looks every user up before writing it
+    nested_groups = True  # groups as members of groups (RFC 7643 4.2 "members"... "type")
     remove_user_action = "delete"  # on unassign or delete: "delete" or "disable"
 
     # ------------------------------------------------------------------------------ planning
@@ -87,7 +89,7 @@ class Dialect:
         for key, group_record in sorted(ctx.state.groups.items()):
             if key not in ctx.desired.groups:
                 tasks.append(Task("retire-group", key, group_record.display_name, "delete-group"))
-        for group in sorted(ctx.desired.groups.values(), key=lambda g: g.display_name.lower()):
+        for group in _nested_first(list(ctx.desired.groups.values())):
             change = self.group_change(ctx, group)
             if change:
                 tasks.append(Task("group", group.key, group.display_name, change))
@@ -128,6 +130,12 @@ class Dialect:
             changes.append("add-to-group")
         if self.removable_members(ctx, record, wanted):
             changes.append("remove-from-group")
+        if self.nested_groups:
+            nested = {k for k in group.member_groups if k in ctx.desired.groups}
+            if nested - record.member_groups:
+                changes.append("nest-group")
+            if {k for k in record.member_groups - nested if k in ctx.state.groups}:
+                changes.append("unnest-group")
         if not changes and ctx.full:
             return "full-sync"
         return "+".join(changes)
@@ -326,6 +334,9 @@ class Dialect:
                 scim_id, sent = yield from self.create_group(ctx, group, wanted)
                 ctx.state.groups[group.key] = ProvisionedGroup(scim_id, group.display_name, sent)
                 record = ctx.state.groups[group.key]
+                record.member_groups = (
+                    self.wanted_groups(ctx, group) if self.nested_groups else set()
+                )
                 if sent == wanted:
                     return "created"
             elif record is None:
@@ -335,8 +346,15 @@ class Dialect:
         added = wanted - record.members
         removed = self.removable_members(ctx, record, wanted)
         record.members -= record.members - wanted - removed  # users the SP dropped itself
+        wanted_groups = self.wanted_groups(ctx, group) if self.nested_groups else set()
+        nest = wanted_groups - record.member_groups
+        unnest = {k for k in record.member_groups - wanted_groups if k in ctx.state.groups}
+        record.member_groups -= record.member_groups - wanted_groups - unnest  # SP dropped them
+        if nest or unnest:
+            yield from self.write_nesting(ctx, record, nest, unnest)
+            record.member_groups = (record.member_groups | nest) - unnest
         if not (renamed or added or removed):
-            return "unchanged"
+            return "updated" if nest or unnest else "unchanged"
         try:
             yield from self.write_group(ctx, record, group, added, removed)
         except ScimCallError as exc:
@@ -346,6 +364,27 @@ class Dialect:
         record.display_name = group.display_name
         record.members = (record.members | added) - removed
         return "updated"
+
+    @staticmethod
+    def wanted_groups(ctx: CycleContext, group: GroupState) -> set[str]:
+        """Nested groups that can be sent: pushed and already at the SP."""
+        return {k for k in group.member_groups if k in ctx.desired.groups and k in ctx.state.groups}
+
+    def write_nesting(
+        self, ctx: CycleContext, record: ProvisionedGroup, nest: set[str], unnest: set[str]
+    ) -> Exchange[None]:
+        """Groups added to or removed from a group's members (``type: Group``)."""
+        operations: list[dict[str, Any]] = []
+        if nest:
+            values = [
+                {"value": ctx.state.groups[k].scim_id, "type": "Group"}
+                for k in sorted(nest, key=lambda k: ctx.state.groups[k].display_name.lower())
+            ]
+            operations.append({"op": "add", "path": "members", "value": values})
+        for key in sorted(unnest, key=lambda k: ctx.state.groups[k].display_name.lower()):
+            path = f"members[value eq {quote(ctx.state.groups[key].scim_id)}]"
+            operations.append({"op": "remove", "path": path})
+        yield from self.patch(f"/Groups/{record.scim_id}", operations)
 
     def find_group(self, ctx: CycleContext, display_name: str) -> Exchange[dict[str, Any] | None]:
         query = (("filter", f"displayName eq {quote(display_name)}"),)
@@ -362,6 +401,12 @@ class Dialect:
             "externalId": group.external_id,
             "members": [{"value": ctx.state.user_id(k)} for k in self.ordered(ctx, members)],
         }
+        if self.nested_groups:
+            nested = self.wanted_groups(ctx, group)
+            body["members"] += [
+                {"value": ctx.state.groups[k].scim_id, "type": "Group"}
+                for k in sorted(nested, key=lambda k: ctx.state.groups[k].display_name.lower())
+            ]
         created = yield from call_for_object(ScimRequest("POST", "/Groups", body=body), 201)
         return id_of(created), set(members)
 
@@ -424,6 +469,20 @@ def _managers_first(users: list[UserState]) -> list[UserState]:
         return value
 
     return sorted(users, key=lambda u: (depth(u), u.user_name.lower()))
+
+
+def _nested_first(groups: list[GroupState]) -> list[GroupState]:
+    """Groups ordered so that a nested group is written before the groups containing it."""
+    by_key = {g.key: g for g in groups}
+    height: dict[str, int] = {}
+
+    def depth(group: GroupState, seen: frozenset[str] = frozenset()) -> int:
+        if group.key not in height:
+            inner = [by_key[k] for k in group.member_groups if k in by_key and k not in seen]
+            height[group.key] = 1 + max((depth(g, seen | {group.key}) for g in inner), default=-1)
+        return height[group.key]
+
+    return sorted(groups, key=lambda g: (depth(g), g.display_name.lower()))
 
 
 def random_guid(ctx: CycleContext) -> str:

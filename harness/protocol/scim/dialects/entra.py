@@ -54,6 +54,7 @@ class Entra(Dialect):
     user_agent = "Azure Active Directory SCIM Client"
     lookup_before_update = True
     remove_user_action = "disable"
+    nested_groups = False
     compat = False  # aadOptscim062020
 
     def op(self, name: str) -> str:

@@ -49,12 +49,14 @@ class UserState:
 
 @dataclass(frozen=True)
 class GroupState:
-    """One group as the IdP pushes it; ``members`` are user keys."""
+    """One group as the IdP pushes it; ``members`` are user keys, ``member_groups`` the keys
+    of pushed groups nested in it (sent only by dialects whose vendor nests groups)."""
 
     key: str
     display_name: str
     external_id: str
     members: frozenset[str] = frozenset()
+    member_groups: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class ProvisionedGroup:
     scim_id: str
     display_name: str
     members: set[str] = field(default_factory=set)
+    member_groups: set[str] = field(default_factory=set)
 
 
 @dataclass

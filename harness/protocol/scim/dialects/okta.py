@@ -12,7 +12,7 @@ Okta never DELETEs a user; Group Push: the groups are listed (``startIndex=1&cou
 and matched by displayName, a new one is POSTed ``{displayName, members: []}``, every membership
 change is a PATCH whose first operation replaces ``{id, displayName}`` followed by member
 ``add`` (with ``display``) and ``remove`` (value filter in the path) operations; a group unlinked
-from push is DELETEd.
+from push is DELETEd; Group Push sends a group's direct user members only (no nested groups).
 
 Undocumented, chosen here: Okta sends no request when a user is suspended, so the directory's
 "block" is Okta's deactivation (PATCH active false); retries: Okta honours 429 Retry-After for
@@ -39,6 +39,7 @@ class Okta(Dialect):
     retry = RetryPolicy(statuses=frozenset({429}), max_retries=3, base_delay=1.0)
     user_agent = "Okta SCIM Client 1.0.0"
     remove_user_action = "disable"
+    nested_groups = False
 
     def connection_test(self, ctx: CycleContext) -> Exchange[None]:
         users = (("startIndex", "1"), ("count", "2"))

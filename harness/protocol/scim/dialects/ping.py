@@ -13,7 +13,7 @@ backoff.
 Undocumented, chosen here: the connection test (a ``userName eq`` lookup of a random value,
 like Entra); group lookup lists every group (``GET /Groups``, paged) and matches the
 displayName itself; a rename is a PATCH replace of displayName; the backoff is 1, 2, 4, 8 s (or
-Retry-After when longer), four retries, timeouts included.
+Retry-After when longer), four retries, timeouts included; nested groups are not sent.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ class Ping(Dialect):
     )
     user_agent = "PingFederate/12.0 SCIM Connector"
     remove_user_action = "disable"
+    nested_groups = False
 
     def __init__(self, remove_user_action: str = "disable") -> None:
         if remove_user_action not in ("disable", "delete"):
