@@ -10,6 +10,11 @@ Each flaw lets through exactly the responses that break its one rule:
 - ``skip-audience``: the assertion's own Audience is taken as this SP's.
 - ``skip-recipient``: the Recipient is taken as this ACS, once everything the strict check
   judged before it (signatures included) has passed.
+- ``skip-issuer``: the response's own Issuer is taken as this organisation's IdP (the
+  signature must still verify with a trusted key).
+- ``skip-in-response-to``: the response's InResponseTo is taken as the request this browser
+  made.
+- ``ignore-status``: a non-Success StatusCode is read as Success when an assertion is there.
 - ``process-first-assertion-unverified``: among several assertions the signed one is
   verified, but the identity is read from the first one in the document (signature wrapping).
 
@@ -41,6 +46,9 @@ SAML_FLAWS = frozenset(
         "accept-unsigned-assertion",
         "skip-audience",
         "skip-recipient",
+        "skip-issuer",
+        "skip-in-response-to",
+        "ignore-status",
         "process-first-assertion-unverified",
     }
 )
@@ -145,7 +153,41 @@ def _recipient(data: bytes, expect: SPExpectations) -> tuple[bytes, SPExpectatio
     )
 
 
+def _issuer(data: bytes, expect: SPExpectations) -> tuple[bytes, SPExpectations] | None:
+    root = _parse(data)
+    issuer = root.find(c.q(c.SAML, "Issuer")) if root is not None else None
+    if issuer is None or not (issuer.text or "").strip():
+        return None
+    return data, dataclasses.replace(expect, idp_entity_id=(issuer.text or "").strip())
+
+
+def _in_response_to(data: bytes, expect: SPExpectations) -> tuple[bytes, SPExpectations] | None:
+    root = _parse(data)
+    value = root.get("InResponseTo") if root is not None else None
+    if not value:
+        return None
+    return data, dataclasses.replace(expect, request_id=value)
+
+
+def _status(data: bytes, expect: SPExpectations) -> tuple[bytes, SPExpectations] | None:
+    root = _plain(data, expect)
+    if root is None or not _assertions(root):
+        return None
+    for code in root.iter(c.q(c.SAMLP, "StatusCode")):
+        code.set("Value", c.STATUS_SUCCESS)
+        for nested in list(code):
+            code.remove(nested)
+    key = _ephemeral(expect.now)
+    signed_response = root.find(c.q(c.DS, "Signature")) is not None
+    return _resign(root, key, sign_response=signed_response), dataclasses.replace(
+        expect, trusted_certificates=(key.certificate,)
+    )
+
+
 _RETRIES: dict[str, tuple[frozenset[str], Attempt]] = {
+    "skip-issuer": (frozenset({"wrong-issuer"}), _issuer),
+    "skip-in-response-to": (frozenset({"wrong-in-response-to"}), _in_response_to),
+    "ignore-status": (frozenset({"status-not-success"}), _status),
     "accept-unsigned-assertion": (frozenset({"unsigned"}), _unsigned),
     "skip-audience": (frozenset({"wrong-audience"}), _audience),
     "skip-recipient": (frozenset({"wrong-recipient", "no-recipient"}), _recipient),
