@@ -366,7 +366,10 @@ def _abort_if_unusable(target: ProvisioningTarget, request: ScimRequest, reply: 
             f"cannot reach the SCIM endpoint ({where}): {reply.transport_error}"
         )
     is_collection = request.path in ("/Users", "/Groups", "/ServiceProviderConfig")
-    if is_collection and request.method == "GET" and reply.status in (404, 405):
+    scim_error = isinstance(reply.body, dict) and any(
+        str(s).endswith(":Error") for s in reply.body.get("schemas", [])
+    )  # Okta lets an SP answer a lookup that found nobody with a SCIM 404
+    if is_collection and request.method == "GET" and reply.status in (404, 405) and not scim_error:
         raise CycleAbortedError(
             f"no SCIM endpoint at {target.scim_url} ({reply.status} on {where}): "
             "check the SCIM base URL"

@@ -202,3 +202,23 @@ async def test_basic_auth_header(reference_sp: ReferenceSP) -> None:
     assert transport.seen[0].headers["user-agent"].startswith("PingFederate")
     assert not result.ok  # the reference SP takes bearer tokens only
     assert "401" in result.message
+
+
+async def test_okta_takes_a_scim_404_for_a_lookup_that_found_nobody(
+    reference_sp: ReferenceSP,
+) -> None:
+    world = make_world(reference_sp, "okta")
+    base_directory(world.idp.directory)
+    nobody = scim_error(404, "no such user")
+    faulty(world).add(Fault("GET", "/Users", "status", 404, body=nobody, times=2))
+    report = await world.idp.provision()
+    assert report.ok, report.to_json()
+    assert report.users()[ALICE].action == "created"
+
+
+async def test_a_plain_404_on_a_lookup_means_a_wrong_base_url(reference_sp: ReferenceSP) -> None:
+    world = make_world(reference_sp, "okta")
+    base_directory(world.idp.directory)
+    faulty(world).add(Fault("GET", "/Users", "status", 404, body=b"Not Found"))
+    report = await world.idp.provision()
+    assert report.aborted is not None and "check the SCIM base URL" in report.aborted
