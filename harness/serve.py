@@ -65,6 +65,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--demo-users", type=int, default=8, metavar="N", help="demo people to seed (default 8)"
     )
+    parser.add_argument(
+        "--cycle-interval",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="run an incremental cycle every SECONDS, like an IdP's schedule (Entra: 2400); "
+        "default 0: only on POST /api/provision",
+    )
 
 
 @dataclass
@@ -128,6 +136,8 @@ def build(args: argparse.Namespace) -> Served:
 
     if args.demo_users < 1:
         raise ServeError("--demo-users must be at least 1")
+    if args.cycle_interval < 0:
+        raise ServeError("--cycle-interval cannot be negative")
     sp_socket = _bind(args.host, args.sp_port, "reference SP")
     try:
         idp_socket = _bind(args.host, args.idp_port, "mock IdP")
@@ -186,7 +196,22 @@ def banner(served: Served, report: CycleReport) -> str:
     return "\n".join(lines)
 
 
-async def serve(served: Served, *, log_level: str = "warning") -> int:
+async def _cycle_every(served: Served, interval: float) -> None:
+    """Incremental cycles on a schedule; each one that sent something prints a line."""
+    while True:
+        await asyncio.sleep(interval)
+        report = await served.idp.provision("incremental")
+        if report.requests or report.aborted:
+            summary = report.summary()
+            print(
+                f"cycle {report.cycle}: {summary['provisioned']} provisioned, "
+                f"{summary['failed']} failed ({report.requests} requests)"
+                + (f"; aborted: {report.aborted}" if report.aborted else ""),
+                flush=True,
+            )
+
+
+async def serve(served: Served, *, log_level: str = "warning", cycle_interval: float = 0.0) -> int:
     import uvicorn
 
     servers = [
@@ -207,7 +232,13 @@ async def serve(served: Served, *, log_level: str = "warning") -> int:
         await asyncio.sleep(0.02)
     report = await served.idp.provision("initial")
     print(banner(served, report), flush=True)
-    await asyncio.gather(*tasks)
+    schedule = asyncio.create_task(_cycle_every(served, cycle_interval)) if cycle_interval else None
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        if schedule is not None:
+            schedule.cancel()
+            await asyncio.gather(schedule, return_exceptions=True)
     return EXIT_OK
 
 
@@ -218,7 +249,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"sso-harness serve: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        return asyncio.run(serve(served))
+        return asyncio.run(serve(served, cycle_interval=args.cycle_interval))
     except KeyboardInterrupt:
         return EXIT_OK
     finally:

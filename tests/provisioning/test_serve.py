@@ -161,3 +161,25 @@ def test_serve_refuses_a_busy_port(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.startswith("sso-harness serve: cannot listen on 127.0.0.1:" + port)
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.loopback
+def test_scheduled_cycles_carry_a_block_to_the_sp(tmp_path: Path) -> None:
+    for running in start(
+        tmp_path, "--db", "sqlite://", "--dialect", "okta", "--cycle-interval", "0.5"
+    ):
+        user_name, _ = running.logins()[2]
+        with httpx.Client(timeout=10) as http:
+            blocked = http.patch(f"{running.idp_url}/api/users/{user_name}", json={"active": False})
+            assert blocked.status_code == 200
+            deadline = time.monotonic() + 20
+            while True:
+                found = http.get(
+                    f"{running.sp_url}/scim/v2/Users",
+                    params={"filter": f'userName eq "{user_name}"'},
+                    headers={"Authorization": f"Bearer {running.token}"},
+                ).json()["Resources"][0]
+                if found["active"] is False:
+                    break
+                assert time.monotonic() < deadline, "no scheduled cycle blocked the user"
+                time.sleep(0.2)
