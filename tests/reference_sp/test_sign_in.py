@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
+from starlette.testclient import TestClient
+
 from harness.protocol.saml import constants as c
 from harness.protocol.saml.bindings import decode_redirect_query, verify_redirect_signature
 from harness.protocol.saml.metadata import parse_sp_metadata
@@ -155,3 +157,39 @@ def test_a_new_sign_in_ends_the_browsers_previous_session(world: World) -> None:
     stale = world.browser()
     stale.cookies.set(SESSION_COOKIE, old_cookie or "")
     assert world.me(stale).status_code == 401
+
+
+def test_requests_are_signed_when_the_idp_wants_them_even_if_the_sp_would_not() -> None:
+    from harness.protocol.saml.errors import SAMLError
+    from mock_idp.idp import MockIdP
+    from reference_sp.app import ReferenceSP, Settings
+
+    from .conftest import IDP_BASE, NOW
+
+    for wants in (False, True):
+        idp = MockIdP(IDP_BASE, signing_keys=[sample_key("idp")], want_authn_requests_signed=wants)
+        idp.clock.freeze(NOW)
+        sp = ReferenceSP(
+            Settings(
+                db_url="sqlite://",
+                base_url=SP_BASE,
+                key=sample_key("sp"),
+                cookie_secret=b"k",
+                sign_requests=False,
+            )
+        )
+        try:
+            sp.add_organization("Acme", "t", idp_metadata=idp.metadata_xml())
+            with TestClient(sp.app, base_url=SP_BASE, follow_redirects=False) as http:
+                idp.register_sp_metadata(http.get("/saml/metadata").content)
+                location = http.get("/saml/login").headers["location"]
+            assert ("Signature=" in location) is wants
+            message = decode_redirect_query(urlsplit(location).query)
+            assert (message.signature is not None) is wants
+            idp.add_user("dana@acme.test", password="pw")
+            try:
+                idp.sso_from_redirect(location, "dana@acme.test")  # the IdP accepts it
+            except SAMLError as exc:  # pragma: no cover - a failure message
+                raise AssertionError(exc.reason) from exc
+        finally:
+            sp.close()
