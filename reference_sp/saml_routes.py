@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from lxml import etree
 from sqlalchemy import Connection, delete, func, insert, select, update
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from harness.protocol.saml import constants as c
@@ -26,6 +26,7 @@ from harness.protocol.saml.bindings import (
     decode_post_value,
     decode_redirect_query,
     encode_redirect_query,
+    post_form_html,
     redirect_url,
     verify_redirect_signature,
 )
@@ -45,7 +46,7 @@ from harness.protocol.saml.sp_flaws import validate_response_with_flaws
 from harness.protocol.saml.sp_validation import SPExpectations, ValidatedLogin
 from harness.protocol.xml import XMLSecurityError, parse_xml, to_bytes
 from reference_sp.account_tables import authn_requests, logout_requests, replay_cache, sp_sessions
-from reference_sp.http import refusal, render, safe_relay_state
+from reference_sp.http import refusal, render, safe_relay_state, wants_json
 from reference_sp.sessions import digest
 from reference_sp.tenants import Tenant
 from reference_sp.timeutil import iso
@@ -214,6 +215,9 @@ class SamlRoutes:
             )
         in_response_to = root.get("InResponseTo")
         browser = sp.sessions.browser_id(request)
+        resubmit = in_response_to and browser is None and "sp_resubmitted" not in form
+        if resubmit and not wants_json(request):
+            return self._resubmit(value, relay_posted)
         now = sp.clock()
         pending: Any = None
         with sp.db.transaction() as conn:
@@ -294,6 +298,16 @@ class SamlRoutes:
         response = RedirectResponse(target, status_code=303)
         sp.sessions.set_session_cookie(response, token, max_age)
         return response
+
+    def _resubmit(self, saml_response: str, relay_state: object) -> Response:
+        """Post the form again from this site. On plain HTTP the browser cookie is
+        SameSite=Lax, so an IdP on another site posts to the ACS without it; posted from
+        here, it comes along and the response can be matched with this browser's request."""
+        fields = {"SAMLResponse": saml_response, "sp_resubmitted": "1"}
+        if isinstance(relay_state, str):
+            fields["RelayState"] = relay_state
+        page = post_form_html(self.sp.acs_url, fields, title="Signing you in")
+        return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
     def _consume(
         self, conn: Connection, tenant: Tenant, login: ValidatedLogin, pending: Any

@@ -3,6 +3,8 @@ the AuthnRequest, the ACS, the session, /api/me, and the sign-in rules of the ac
 
 from __future__ import annotations
 
+import html
+import re
 from urllib.parse import parse_qs, urlsplit
 
 from starlette.testclient import TestClient
@@ -193,3 +195,22 @@ def test_requests_are_signed_when_the_idp_wants_them_even_if_the_sp_would_not() 
                 raise AssertionError(exc.reason) from exc
         finally:
             sp.close()
+
+
+def test_a_post_without_the_browser_cookie_is_posted_again_from_this_site(world: World) -> None:
+    """A cross-site IdP's POST arrives without the SameSite=Lax browser cookie: the ACS posts
+    the form again from its own site, where the cookie comes along."""
+    world.provision("dana@acme.test")
+    message = world.response_for("dana@acme.test")  # started by world.http (has the cookie)
+    cross_site = world.browser()  # what the ACS sees of the IdP's cross-site POST: no cookie
+    page = cross_site.post("/saml/acs", data=message.fields)
+    assert page.status_code == 200
+    assert 'name="sp_resubmitted" value="1"' in page.text
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]*)" value="([^"]*)"', page.text))
+    assert world.me(cross_site).status_code == 401
+    again = world.http.post("/saml/acs", data={k: html.unescape(v) for k, v in fields.items()})
+    assert again.status_code == 303
+    assert world.me().json()["userName"] == "dana@acme.test"
+    # Posted again without the cookie, it is refused: the request is not this browser's.
+    refused = cross_site.post("/saml/acs", data={k: html.unescape(v) for k, v in fields.items()})
+    assert refused.status_code == 403
