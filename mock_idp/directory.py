@@ -128,6 +128,11 @@ class Directory:
             raise DirectoryError("userName is required")
         if user.user_name.lower() in self._users:
             raise DirectoryError(f"user {user.user_name!r} already exists", 409)
+        taken = {u.id for u in self._users.values()}
+        suffix = 1
+        while user.id in taken:  # a renamed user kept the id its old name gave it
+            user.id = stable_id("user", f"{user.user_name}#{suffix}")
+            suffix += 1
         for group in user.groups:
             self.ensure_group(group)
         self._users[user.user_name.lower()] = user
@@ -138,7 +143,8 @@ class Directory:
             raise DirectoryError(f"no user {user_name!r}", 404)
         if user.user_name.lower() != user_name.lower() and user.user_name.lower() in self._users:
             raise DirectoryError(f"user {user.user_name!r} already exists", 409)
-        del self._users[user_name.lower()]
+        previous = self._users.pop(user_name.lower())
+        user.id = previous.id  # the same person (a rename is not a new user)
         for group in user.groups:
             self.ensure_group(group)
         self._users[user.user_name.lower()] = user

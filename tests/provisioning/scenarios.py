@@ -104,6 +104,22 @@ def delete_group(d: Directory) -> None:
     d.remove_group("Sales")
 
 
+def rename_user(d: Directory) -> None:
+    bob = _user(d, BOB)
+    renamed = User(
+        "robert@example.com",
+        email="robert@example.com",
+        given_name="Robert",
+        family_name=bob.family_name,
+        groups=list(bob.groups),
+        external_id=bob.external_id,
+        department=bob.department,
+        employee_number=bob.employee_number,
+        manager=bob.manager,
+    )
+    d.replace_user(BOB, renamed)
+
+
 def nest_group(d: Directory) -> None:
     d.nest("Engineering", "Sales")
 
@@ -124,6 +140,7 @@ class Change:
 CHANGES: tuple[Change, ...] = (
     Change("assign", assign),
     Change("update-attribute", update_attribute),
+    Change("rename-user", rename_user),
     Change("add-to-group", add_to_group),
     Change("remove-from-group", remove_from_group),
     Change("rename-group", rename_group),

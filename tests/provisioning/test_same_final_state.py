@@ -32,6 +32,7 @@ change = st.one_of(
     st.tuples(st.just("block"), user_index),
     st.tuples(st.just("reactivate"), user_index),
     st.tuples(st.just("rename-user"), user_index, st.sampled_from(GIVEN)),
+    st.tuples(st.just("change-username"), user_index, user_index),
     st.tuples(st.just("join"), user_index, group_index),
     st.tuples(st.just("leave"), user_index, group_index),
     st.tuples(st.just("manager"), user_index, user_index),
@@ -87,6 +88,19 @@ def apply(directory: Directory, step: tuple[Any, ...]) -> None:
         user.active = kind == "reactivate"
     elif kind == "rename-user":
         user.given_name = step[2]
+    elif kind == "change-username":
+        new_name = email(step[2])
+        if directory.get_user(new_name) is None:
+            renamed = User(new_name, given_name=user.given_name, groups=list(user.groups))
+            renamed.assigned, renamed.active, renamed.manager = (
+                user.assigned,
+                user.active,
+                user.manager,
+            )
+            directory.replace_user(user.user_name, renamed)
+            for other in directory.users():
+                if other.manager and other.manager.lower() == user.user_name.lower():
+                    other.manager = new_name
     elif kind == "join":
         if GROUPS[step[2]].lower() not in (g.lower() for g in user.groups):
             directory.ensure_group(GROUPS[step[2]])

@@ -180,6 +180,8 @@ class Dialect:
             ctx.state.users[user.key] = record
         elif ctx.full or (self.lookup_before_update and self._differs(record, target)):
             found = yield from self.find_user(ctx, record.sent)
+            if found is None and target.user_name != record.sent.user_name:
+                found = yield from self.find_user(ctx, target)  # renamed, reply lost
             if found is None:  # gone from the SP behind our back: create it again
                 del ctx.state.users[user.key]
                 return (yield from self._create(ctx, target))
