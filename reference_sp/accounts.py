@@ -258,7 +258,7 @@ class Accounts:
                     **who,
                     reason=revoke_reason or reason,
                 )
-        if revoke_reason is not None:
+        if revoke_reason is not None and "keep-activations-on-deprovision" not in self.flaws:
             for activation_id, device in conn.execute(
                 select(activations.c.id, activations.c.device_id).where(
                     activations.c.user_id == user_id, activations.c.status == "active"

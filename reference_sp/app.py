@@ -85,7 +85,7 @@ class ReferenceSP:
         self.sessions = Sessions(secret, clock, secure=self.base_url.startswith("https://"))
         self.store = ScimStore(clock=clock)
         self.journal = Journal(limit=self.settings.journal_limit)
-        self.scim = ScimService(self.store, self.db.engine.dialect.name)
+        self.scim = ScimService(self.store, self.db.engine.dialect.name, self.flaws)
         self.scim.listeners.append(self.accounts.on_scim_change)
         self.scim_endpoints = ScimEndpoints(self.db, self.orgs, self.scim, self.journal, clock)
         self.saml = SamlRoutes(self)

@@ -40,6 +40,11 @@ _ALL = (
         "forget assertion IDs: the same assertion signs in again and again",
     ),
     Flaw(
+        "skip-destination",
+        "SAML-CORE-3.2.2",
+        "accept a Response whose Destination is another endpoint than this ACS",
+    ),
+    Flaw(
         "skip-issuer",
         "SAML-PROF-4.1.4.2",
         "take the response's Issuer for the organisation's IdP (a trusted key still signs)",
@@ -74,6 +79,31 @@ _ALL = (
         "keep-license-on-deactivate",
         "SP-BIZ-LICENSE-RETURN",
         "a user deactivated over SCIM keeps their license seat",
+    ),
+    Flaw(
+        "keep-activations-on-deprovision",
+        "SP-BIZ-DEPROVISION-ACTIVATIONS",
+        "a user deactivated or deleted over SCIM keeps their device activations",
+    ),
+    Flaw(
+        "sign-in-inactive-users",
+        "SP-SIGNIN-ACTIVE",
+        "sign in provisioned users even while SCIM says they are inactive",
+    ),
+    Flaw(
+        "keep-session-on-logout",
+        "SAML-PROF-4.4",
+        "signing out (single logout) leaves the SP session open",
+    ),
+    Flaw(
+        "allow-old-clients",
+        "SP-BIZ-ACTIVATION",
+        "activate desktop clients older than version 18 through SSO",
+    ),
+    Flaw(
+        "scim-ignore-deactivation",
+        "RFC7644-3.5.2",
+        "answer a SCIM deactivation (active: false) with success but keep the user active",
     ),
     Flaw(
         "admin-by-stale-group",

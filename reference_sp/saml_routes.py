@@ -382,7 +382,8 @@ class SamlRoutes:
         if account is None:
             sp.accounts.reconcile(conn, tenant, user_id)
             account = sp.accounts.account(conn, user_id)
-        if account is None or not account.entitled:
+        let_inactive_in = account is not None and "sign-in-inactive-users" in sp.flaws
+        if account is None or (not account.entitled and not let_inactive_in):
             standing = sp.accounts.standing(conn, tenant.org_pk, user_id)
             if standing is not None and standing.active:
                 reason, rule = "user-not-assigned", "SP-SIGNIN-ASSIGNED"
@@ -426,6 +427,10 @@ class SamlRoutes:
 
     # ------------------------------------------------------------------------------- logout
 
+    def _forget_cookie(self, response: Response) -> None:
+        if "keep-session-on-logout" not in self.sp.flaws:  # the flaw: sign-out forgets nothing
+            self.sp.sessions.clear_session_cookie(response)
+
     async def logout(self, request: Request) -> Response:
         """Sign out here, then at the IdP when it has an SLO endpoint (SP-initiated SLO)."""
         sp = self.sp
@@ -434,13 +439,14 @@ class SamlRoutes:
             session = sp.sessions.current(conn, request)
             if session is None:
                 response: Response = RedirectResponse("/", status_code=303)
-                sp.sessions.clear_session_cookie(response)
+                self._forget_cookie(response)
                 return response
             if form.get("csrf") != session.csrf:
                 return refusal(
                     request, sp.flaws, 403, "csrf", "SP-CSRF", "the form's CSRF token is wrong"
                 )
-            sp.sessions.end(conn, session.token_sha256, "signed-out")
+            if "keep-session-on-logout" not in sp.flaws:
+                sp.sessions.end(conn, session.token_sha256, "signed-out")
             sp.accounts.audit(
                 conn,
                 session.org_pk,
@@ -458,7 +464,7 @@ class SamlRoutes:
                 )
             if tenant is None or endpoint is None:
                 response = RedirectResponse("/?signed_out=1", status_code=303)
-                sp.sessions.clear_session_cookie(response)
+                self._forget_cookie(response)
                 return response
             now = sp.clock()
             request_id = new_id(sp.rng)
@@ -481,7 +487,7 @@ class SamlRoutes:
         )
         query = encode_redirect_query(to_bytes(build_logout_request(message)), key_pair=sp.key)
         response = RedirectResponse(redirect_url(endpoint.location, query), status_code=303)
-        sp.sessions.clear_session_cookie(response)
+        self._forget_cookie(response)
         return response
 
     async def slo(self, request: Request) -> Response:
@@ -586,9 +592,13 @@ class SamlRoutes:
             ]
             if logout.session_indexes:
                 where.append(sp_sessions.c.session_index.in_(logout.session_indexes))
-            ended = conn.execute(
-                update(sp_sessions).where(*where).values(ended=iso(now), ended_reason="idp-logout")
-            ).rowcount
+            ended = 0
+            if "keep-session-on-logout" not in sp.flaws:
+                ended = conn.execute(
+                    update(sp_sessions)
+                    .where(*where)
+                    .values(ended=iso(now), ended_reason="idp-logout")
+                ).rowcount
             sp.accounts.audit(
                 conn,
                 tenant.org_pk,
@@ -618,7 +628,7 @@ class SamlRoutes:
         )
         location = redirect_url(endpoint.response_location or endpoint.location, query)
         response = RedirectResponse(location, status_code=302)
-        sp.sessions.clear_session_cookie(response)
+        self._forget_cookie(response)
         return response
 
 

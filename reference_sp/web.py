@@ -296,7 +296,7 @@ class WebRoutes:
                 f"clientVersion {values['clientVersion']!r} is not a version",
             )
         minimum = min((t.min_client_major for t in sp.tenants.all()), default=18)
-        if major < minimum:
+        if major < minimum and "allow-old-clients" not in sp.flaws:
             return _api_error(
                 422,
                 "client-version-unsupported",
@@ -385,7 +385,7 @@ class WebRoutes:
                 return refusal(
                     request, sp.flaws, 403, "csrf", "SP-CSRF", "the form's CSRF token is wrong"
                 )
-            problem = self._activation_problem(me, row.client_version)
+            problem = self._activation_problem(me, row.client_version, sp.flaws)
             if problem is not None:
                 reason, message = problem
                 sp.accounts.audit(
@@ -424,10 +424,13 @@ class WebRoutes:
         return RedirectResponse("/account", status_code=303)
 
     @staticmethod
-    def _activation_problem(me: Me, client_version: str) -> tuple[str, str] | None:
+    def _activation_problem(
+        me: Me, client_version: str, flaws: frozenset[str] = frozenset()
+    ) -> tuple[str, str] | None:
         tenant = me.tenant
         major = client_major(client_version)
-        if major is None or major < tenant.min_client_major:
+        too_old = major is None or major < tenant.min_client_major
+        if too_old and "allow-old-clients" not in flaws:
             return (
                 "client-version-unsupported",
                 f"version {tenant.min_client_major} or later is required to activate through SSO",

@@ -111,8 +111,9 @@ def search_params(raw: dict[str, Any]) -> SearchParams:
 
 
 class ScimService:
-    def __init__(self, store: ScimStore, dialect: str) -> None:
+    def __init__(self, store: ScimStore, dialect: str, flaws: frozenset[str] = frozenset()) -> None:
         self.store = store
+        self.flaws = flaws
         self.planner = QueryPlanner(dialect)
         # Called after every write, in its transaction: the business rules (sessions,
         # licenses, activations) follow provisioning through these.
@@ -235,6 +236,8 @@ class ScimService:
         current = self.store.get(conn, org_pk, rt, resource_id, for_update=True)
         self._check_if_match(if_match, current)
         doc = validate_resource(rt, body, deviations, existing=current.doc)
+        if "scim-ignore-deactivation" in self.flaws:
+            doc = _keep_active(doc, current)
         if rt.name == "Group" and "members" not in doc:
             doc["members"] = []  # PUT replaces: members not sent are no longer members
         updated = self.store.replace(conn, org_pk, rt, current, doc)
@@ -261,6 +264,8 @@ class ScimService:
         updated = current
         if result.changed:
             doc = _stored_form(result.resource, rt)
+            if "scim-ignore-deactivation" in self.flaws:
+                doc = _keep_active(doc, current)
             updated = self.store.replace(conn, org_pk, rt, current, doc)
         if updated is not current:
             self._changed(conn, org_pk, rt, "replaced", current, updated)
@@ -341,6 +346,13 @@ class ScimService:
                 412,
                 f"If-Match {if_match} does not match the current version {etag(current.version)}",
             )
+
+
+def _keep_active(doc: dict[str, Any], current: StoredResource) -> dict[str, Any]:
+    """The scim-ignore-deactivation flaw: a deactivation is acknowledged and not applied."""
+    if doc.get("active") is False and current.doc.get("active") is not False:
+        doc = {**doc, "active": current.doc.get("active", True)}
+    return doc
 
 
 def _stored_form(doc: dict[str, Any], rt: ResourceType) -> dict[str, Any]:

@@ -69,6 +69,7 @@ SAML_CASES = [
     ("ignore-expiry", mutated("expired"), "subject-expired"),
     ("ignore-expiry", mutated("not-yet-valid"), "not-yet-valid"),
     ("process-first-assertion-unverified", two_assertions, "assertion-count"),
+    ("skip-destination", mutated("wrong-destination"), "wrong-destination"),
     ("skip-issuer", mutated("wrong-issuer"), "wrong-issuer"),
     ("skip-in-response-to", mutated("bad-in-response-to"), "wrong-in-response-to"),
     ("ignore-status", mutated("status"), "status-not-success"),
@@ -140,12 +141,70 @@ def test_admin_by_stale_group() -> None:
             assert (world.http.get("/admin").status_code == 200) is still_admin
 
 
+def test_keep_activations_on_deprovision() -> None:
+    from .test_business_rules import activate, check_in
+
+    for strict, flawed in worlds("keep-activations-on-deprovision"):
+        for world, after in ((strict, "revoked"), (flawed, "active")):
+            user = world.scim.filter("Users", f'userName eq "{USER}"').json()["Resources"][0]
+            world.sign_in(USER)
+            activation = activate(world)
+            world.deactivate(user["id"])
+            assert check_in(world, activation)["status"] == after
+
+
+def test_sign_in_inactive_users() -> None:
+    for strict, flawed in worlds("sign-in-inactive-users"):
+        for world, outcome in ((strict, "user-inactive"), (flawed, "signed-in")):
+            user = world.scim.filter("Users", f'userName eq "{USER}"').json()["Resources"][0]
+            world.deactivate(user["id"])
+            assert reason(world, world.response_for(USER).fields) == outcome
+
+
+def test_keep_session_on_logout() -> None:
+    for strict, flawed in worlds("keep-session-on-logout"):
+        for world, after in ((strict, 401), (flawed, 200)):
+            world.sign_in(USER)
+            csrf = world.me().json().get("csrf") or _csrf(world)
+            world.http.post("/logout", data={"csrf": csrf})
+            assert world.me().status_code == after
+
+
+def _csrf(world: World) -> str:
+    page = world.http.get("/account").text
+    marker = 'name="csrf" value="'
+    return page.split(marker, 1)[1].split('"', 1)[0]
+
+
+def test_allow_old_clients() -> None:
+    for strict, flawed in worlds("allow-old-clients"):
+        for world, status in ((strict, 422), (flawed, 201)):
+            body = {"product": "desktop", "clientVersion": "17.1", "deviceId": "old-mac"}
+            assert world.http.post("/api/activations", json=body).status_code == status
+
+
+def test_scim_ignore_deactivation() -> None:
+    for strict, flawed in worlds("scim-ignore-deactivation"):
+        for world, active in ((strict, False), (flawed, True)):
+            user = world.scim.filter("Users", f'userName eq "{USER}"').json()["Resources"][0]
+            response = world.scim.patch(
+                f"/Users/{user['id']}", [{"op": "replace", "path": "active", "value": False}]
+            )
+            assert response.status_code == 200
+            assert world.scim.get(f"/Users/{user['id']}").json()["active"] is active
+
+
 def test_every_flaw_has_a_test() -> None:
     tested = {f for f, _, _ in SAML_CASES} | {
         "no-replay-cache",
         "keep-sessions-on-deprovision",
         "keep-license-on-deactivate",
         "admin-by-stale-group",
+        "keep-activations-on-deprovision",
+        "sign-in-inactive-users",
+        "keep-session-on-logout",
+        "allow-old-clients",
+        "scim-ignore-deactivation",
     }
     assert tested == set(FLAWS)
 

@@ -10,6 +10,7 @@ Each flaw lets through exactly the responses that break its one rule:
 - ``skip-audience``: the assertion's own Audience is taken as this SP's.
 - ``skip-recipient``: the Recipient is taken as this ACS, once everything the strict check
   judged before it (signatures included) has passed.
+- ``skip-destination``: the Response's Destination is taken as this ACS.
 - ``skip-issuer``: the response's own Issuer is taken as this organisation's IdP (the
   signature must still verify with a trusted key).
 - ``skip-in-response-to``: the response's InResponseTo is taken as the request this browser
@@ -46,6 +47,7 @@ SAML_FLAWS = frozenset(
         "accept-unsigned-assertion",
         "skip-audience",
         "skip-recipient",
+        "skip-destination",
         "skip-issuer",
         "skip-in-response-to",
         "ignore-status",
@@ -153,6 +155,18 @@ def _recipient(data: bytes, expect: SPExpectations) -> tuple[bytes, SPExpectatio
     )
 
 
+def _destination(data: bytes, expect: SPExpectations) -> tuple[bytes, SPExpectations] | None:
+    root = _plain(data, expect)
+    if root is None or not _assertions(root):
+        return None
+    root.set("Destination", expect.acs_url)
+    key = _ephemeral(expect.now)
+    signed_response = root.find(c.q(c.DS, "Signature")) is not None
+    return _resign(root, key, sign_response=signed_response), dataclasses.replace(
+        expect, trusted_certificates=(key.certificate,)
+    )
+
+
 def _issuer(data: bytes, expect: SPExpectations) -> tuple[bytes, SPExpectations] | None:
     root = _parse(data)
     issuer = root.find(c.q(c.SAML, "Issuer")) if root is not None else None
@@ -185,6 +199,7 @@ def _status(data: bytes, expect: SPExpectations) -> tuple[bytes, SPExpectations]
 
 
 _RETRIES: dict[str, tuple[frozenset[str], Attempt]] = {
+    "skip-destination": (frozenset({"wrong-destination"}), _destination),
     "skip-issuer": (frozenset({"wrong-issuer"}), _issuer),
     "skip-in-response-to": (frozenset({"wrong-in-response-to"}), _in_response_to),
     "ignore-status": (frozenset({"status-not-success"}), _status),
