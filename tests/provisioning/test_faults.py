@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -222,3 +223,36 @@ async def test_a_plain_404_on_a_lookup_means_a_wrong_base_url(reference_sp: Refe
     faulty(world).add(Fault("GET", "/Users", "status", 404, body=b"Not Found"))
     report = await world.idp.provision()
     assert report.aborted is not None and "check the SCIM base URL" in report.aborted
+
+
+@pytest.mark.parametrize("dialect", ["rfc", "entra", "entra-compat"])
+async def test_a_user_already_at_the_sp_is_adopted_and_only_its_differences_written(
+    reference_sp: ReferenceSP, dialect: str
+) -> None:
+    world = make_world(reference_sp, dialect)
+    base_directory(world.idp.directory)
+    async with world.client() as client:
+        created = await client.post(
+            "/Users",
+            json={
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": ALICE,
+                "name": {"givenName": "Alicia", "familyName": "Ng"},
+                "emails": [{"value": ALICE, "type": "work", "primary": True}],
+                "active": True,
+            },
+        )
+        assert created.status_code == 201
+    report = await world.idp.provision()
+    assert report.ok, report.to_json()
+    assert report.users()[ALICE].action == "updated"
+    patches = [
+        e["request"]["body"]
+        for e in scim_entries(world)
+        if e["request"]["method"] == "PATCH" and e["subject"] == ALICE
+    ]
+    written = json.dumps(patches)
+    assert "Alice" in written and "Head of Engineering" in written
+    assert "familyName" not in written  # the SP had it right
+    state = await world.sp_state()
+    assert state["users"][ALICE]["name"]["givenName"] == "Alice"

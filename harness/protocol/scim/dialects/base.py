@@ -215,9 +215,29 @@ class Dialect:
         return found[0] if found and "id" in found[0] else None
 
     def read_user(self, ctx: CycleContext, user: UserState, found: dict[str, Any]) -> UserState:
-        """What the SP holds for an adopted user, as far as it matters: unknown, so the next
-        write sends everything (active flipped makes the difference certain)."""
-        return user.with_active(not user.active)
+        """What the SP holds for a user found by a lookup (adopted, not created), read the way
+        this dialect writes it, so that only the differences are written."""
+        raw_name = found.get("name")
+        name: dict[str, Any] = raw_name if isinstance(raw_name, dict) else {}
+        enterprise = found.get(ENTERPRISE_USER_SCHEMA)
+        enterprise = enterprise if isinstance(enterprise, dict) else {}
+        manager = enterprise.get("manager")
+        manager_id = manager.get("value") if isinstance(manager, dict) else manager
+        keys_by_id = {r.scim_id: k for k, r in ctx.state.users.items()}
+        return UserState(
+            key=user.key,
+            user_name=_text(found.get("userName")) or user.user_name,
+            external_id=user.external_id,
+            active=str(found.get("active", True)).lower() == "true",
+            given_name=_text(name.get("givenName")),
+            family_name=_text(name.get("familyName")),
+            display_name=_text(found.get("displayName")),
+            email=_work_email(found.get("emails")),
+            title=_text(found.get("title")),
+            department=_text(enterprise.get("department")),
+            employee_number=_text(enterprise.get("employeeNumber")),
+            manager=keys_by_id.get(manager_id) if isinstance(manager_id, str) else None,
+        )
 
     def create_user(self, ctx: CycleContext, user: UserState) -> Exchange[str]:
         created = yield from call_for_object(
@@ -448,6 +468,20 @@ def id_of(resource: dict[str, Any]) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError("the SP's resource has no id")
     return value
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _work_email(emails: Any) -> str | None:
+    if not isinstance(emails, list):
+        return None
+    valid = [e for e in emails if isinstance(e, dict) and isinstance(e.get("value"), str)]
+    chosen = next((e for e in valid if e.get("type") == "work"), None) or next(
+        (e for e in valid if e.get("primary") in (True, "True", "true")), None
+    )
+    return _text(chosen["value"]) if chosen else None
 
 
 def _camel(attribute: str) -> str:
