@@ -303,7 +303,7 @@ class MockIdP:
         """Run a provisioning cycle: ``initial``, ``incremental``, or the next one (default)."""
         return await self.provisioning.run_cycle(kind)
 
-    async def test_provisioning_connection(self) -> ConnectionResult:
+    async def check_provisioning_connection(self) -> ConnectionResult:
         return await self.provisioning.test_connection()
 
     # ---------------------------------------------------------------------------- SSO: requests

@@ -106,7 +106,7 @@ def provisioning_routes(idp: MockIdP, route: RouteFactory, read_json: ReadJSON) 
 
     async def test(request: Request) -> Response:
         try:
-            result = await idp.test_provisioning_connection()
+            result = await idp.check_provisioning_connection()
         except ProvisioningError as exc:
             return error(409, str(exc))
         return JSONResponse(result.to_json())

@@ -168,7 +168,7 @@ async def test_wrong_token_is_a_clear_message(reference_sp: ReferenceSP, dialect
     world = make_world(reference_sp, dialect)
     base_directory(world.idp.directory)
     world.idp.provision_to(ProvisioningTarget(SCIM_URL, token="wrong", dialect=dialect))
-    result = await world.idp.test_provisioning_connection()
+    result = await world.idp.check_provisioning_connection()
     assert not result.ok
     assert "check the SCIM token" in result.message
     report = await world.idp.provision()
@@ -187,7 +187,7 @@ async def test_wrong_url_is_a_clear_message(reference_sp: ReferenceSP) -> None:
     world.idp.provision_to(
         ProvisioningTarget("http://sp.test/scim/v3", token=world.token, dialect="okta")
     )
-    result = await world.idp.test_provisioning_connection()
+    result = await world.idp.check_provisioning_connection()
     assert not result.ok
     assert "check the SCIM base URL" in result.message
 
@@ -198,7 +198,7 @@ async def test_basic_auth_header(reference_sp: ReferenceSP) -> None:
     world.idp.provision_to(
         ProvisioningTarget(SCIM_URL, basic_user="ping", basic_password="s3cret", dialect="ping")
     )
-    result = await world.idp.test_provisioning_connection()
+    result = await world.idp.check_provisioning_connection()
     assert transport.seen[0].headers["authorization"] == "Basic cGluZzpzM2NyZXQ="
     assert transport.seen[0].headers["user-agent"].startswith("PingFederate")
     assert not result.ok  # the reference SP takes bearer tokens only

@@ -86,7 +86,7 @@ def _last_seq(idp: MockIdP) -> int:
 async def test_connection_test_and_initial_cycle(reference_sp: ReferenceSP, dialect: str) -> None:
     world = make_world_for(reference_sp, dialect)
     base_directory(world.idp.directory)
-    result = await world.idp.test_provisioning_connection()
+    result = await world.idp.check_provisioning_connection()
     assert result.ok, result.message
     compare(dialect, "connection-test", trace(world.idp, 0))
     since = _last_seq(world.idp)

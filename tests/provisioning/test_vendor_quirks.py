@@ -33,7 +33,7 @@ async def test_deviations_the_sp_tolerated(reference_sp: ReferenceSP, dialect: s
     for change in CHANGES:
         world = make_world(reference_sp, dialect)
         base_directory(world.idp.directory)
-        await world.idp.test_provisioning_connection()
+        await world.idp.check_provisioning_connection()
         assert (await world.idp.provision()).ok
         if change.before:
             change.before(world.idp.directory)
