@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -10,10 +11,11 @@ import httpx
 import pytest
 
 from mock_idp.directory import User
+from mock_idp.idp import MockIdP
 from mock_idp.provisioning import ProvisioningTarget
 from reference_sp.app import ReferenceSP
 
-from .conftest import SCIM_URL, World, make_world
+from .conftest import SCIM_URL, Sleeps, World, make_world, sample_key
 from .faults import Fault, FaultyTransport, scim_error
 from .scenarios import ALICE, BOB, base_directory
 
@@ -256,3 +258,27 @@ async def test_a_user_already_at_the_sp_is_adopted_and_only_its_differences_writ
     assert "familyName" not in written  # the SP had it right
     state = await world.sp_state()
     assert state["users"][ALICE]["name"]["givenName"] == "Alice"
+
+
+@pytest.mark.loopback
+async def test_a_real_timeout_over_loopback_is_recorded_and_retried_by_ping() -> None:
+    from tests.support.servers import serve
+
+    async def slow_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await asyncio.sleep(1.0)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    with serve(slow_app) as url:
+        idp = MockIdP("http://idp.test", signing_keys=[sample_key("idp")], seed=2)
+        sleeps = Sleeps()
+        idp.provisioning.sleep = sleeps
+        idp.directory.add_user(User(ALICE))
+        target = ProvisioningTarget(f"{url}/scim/v2", token="t", dialect="ping", timeout=0.2)
+        idp.provision_to(target)
+        report = await idp.provision()
+    alice = report.users()[ALICE]
+    assert alice.status == "failed"
+    assert alice.error is not None and alice.error["transport_error"] == "timeout after 0.2 s"
+    assert sleeps.waits == [1.0, 2.0, 4.0, 8.0]
+    assert [e.details["attempt"] for e in idp.journal.entries(kind="SCIM")] == [0, 1, 2, 3, 4]
