@@ -160,6 +160,23 @@ def attempt_sign_in(world: World, request: SignIn, run: ScenarioRun) -> SignInAt
     session = request.session or request.user
     if request.mutators:
         world.idp.plan_next(*request.mutators)
+    if request.idp == "other":
+        other = world.other_idp()
+        user = _user(world, request.user)
+        if other.directory.get_user(user.user_name) is None:
+            other.add_user(user.user_name, password=PASSWORD, email=user.user_name)
+        attempt = sign_in(
+            world.browser(session),
+            sp_base=world.sp_base,
+            idp_base=other.base_url,
+            sp_entity_id=world.sp_entity_id,
+            user_name=user.user_name,
+            password=PASSWORD,
+            via="idp",
+            probes=world.probes,
+        )
+        world.evidence.append({"sign_in": request.user, "exchange": attempt.exchange})
+        return attempt
     if request.browser:
         from harness.browser_signin import browser_sign_in
 
@@ -234,7 +251,7 @@ def _sign_in_verdicts(
                 evidence=evidence,
             )
 
-    check = catalog.REFUSED
+    check = catalog.ORGANISATIONS_ISOLATED if request.idp == "other" else catalog.REFUSED
     if request.mutators:  # the rule judged is the one the (last) mutator breaks
         check = catalog.REFUSES_MUTATED.get(request.mutators[-1], catalog.REFUSED)
     yield _observe(check, line, refused)

@@ -44,6 +44,9 @@ class Routes(httpx.BaseTransport):
         self._by_host = dict(by_host)
         self._network = httpx.HTTPTransport()
 
+    def add(self, host: str, transport: httpx.BaseTransport) -> None:
+        self._by_host[host] = transport
+
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         transport = self._by_host.get(request.url.netloc.decode("ascii"), self._network)
         return transport.handle_request(request)

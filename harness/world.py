@@ -33,6 +33,7 @@ from mock_idp.service_providers import SPSettings
 from reference_sp.app import ReferenceSP, Settings
 
 IDP_BASE = "http://idp.test"
+OTHER_IDP_BASE = "http://idp2.test"
 SP_BASE = "http://sp.test"
 SCIM_TOKEN = "harness-scim-token"  # noqa: S105 - a token for a throwaway in-process SP
 ORGANISATION = "acme"
@@ -94,6 +95,7 @@ class World(AbstractContextManager["World"]):
         self._chromium_sessions: dict[str, BrowserSession] = {}
         self.probes = Probes()
         self._user_suffix = ""
+        self._other_idp: MockIdP | None = None
         if self.remote is not None:
             self._start_remote(self.remote)
             return
@@ -166,6 +168,32 @@ class World(AbstractContextManager["World"]):
         self.idp.register_sp_metadata(
             metadata, SPSettings(name_id_format=NAMEID_FORMATS[self.run.name_id_format])
         )
+
+    def other_idp(self) -> MockIdP:
+        """A second organisation's IdP (``idp2.test``), trusted by the SP for the organisation
+        ``globex`` only: what it asserts about another organisation's user must not count."""
+        if self._other_idp is not None:
+            return self._other_idp
+        if self.loopback or self.reference is None:
+            raise RuntimeError("a second organisation needs the in-process reference SP")
+        other = MockIdP(
+            OTHER_IDP_BASE,
+            signing_keys=[_key("second organisation's idp")],
+            preset=self.run.preset,
+            seed=self.seed + 1,
+        )
+        self.transport.add("idp2.test", self.portal.serve(other.asgi_app()))
+        with self.client() as http:
+            sp_metadata = http.get(f"{self.sp_base}/saml/metadata").raise_for_status().content
+        other.register_sp_metadata(sp_metadata)
+        self.reference.add_organization(
+            "globex",
+            SCIM_TOKEN + "-globex",
+            idp_metadata=other.metadata_xml(),
+            email_domains=["globex.test"],
+        )
+        self._other_idp = other
+        return other
 
     @property
     def sp(self) -> ReferenceSP:

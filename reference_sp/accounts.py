@@ -109,13 +109,10 @@ class Accounts:
 
     def find_user(self, conn: Connection, org_pk: int, user_name: str) -> str | None:
         """The SCIM id of the organisation's user whose userName is ``user_name`` (any case)."""
-        value = conn.execute(
-            select(resources.c.id).where(
-                resources.c.org_pk == org_pk,
-                resources.c.rtype == "User",
-                resources.c.user_name_ci == user_name.lower(),
-            )
-        ).scalar()
+        conditions = [resources.c.rtype == "User", resources.c.user_name_ci == user_name.lower()]
+        if "match-users-across-organisations" not in self.flaws:
+            conditions.append(resources.c.org_pk == org_pk)
+        value = conn.execute(select(resources.c.id).where(*conditions).limit(1)).scalar()
         return str(value) if value is not None else None
 
     def account(self, conn: Connection, user_id: str) -> Any:

@@ -106,6 +106,11 @@ _ALL = (
         "answer a SCIM deactivation (active: false) with success but keep the user active",
     ),
     Flaw(
+        "match-users-across-organisations",
+        "SP-SIGNIN-ORGANISATION",
+        "match the NameID to a user of any organisation, not only the asserting IdP's",
+    ),
+    Flaw(
         "admin-by-stale-group",
         "SP-BIZ-ADMIN-LIVE",
         "admin access follows the groups at sign-in, not the current membership",

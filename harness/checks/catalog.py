@@ -97,6 +97,11 @@ def _check(check_id: str, requirement: str, title: str) -> Check:
 
 SIGNS_IN = _check("sso.signs-in", "BIZ-SIGNIN-1", "an active provisioned user signs in")
 REFUSED = _check("sso.refused", "BIZ-SIGNIN-1", "the SP refuses the sign-in, with its reason")
+ORGANISATIONS_ISOLATED = _check(
+    "sso.organisations-isolated",
+    "BIZ-SIGNIN-2",
+    "another organisation's IdP cannot sign in this organisation's users",
+)
 LANDS_ON_DEEP_LINK = _check(
     "sso.lands-on-deep-link", "BIZ-DEEPLINK-1", "the SP lands the user on the RelayState path"
 )
@@ -130,6 +135,7 @@ REFUSES_MUTATED: dict[str, Check] = {
 ALL: tuple[Check, ...] = (
     SIGNS_IN,
     REFUSED,
+    ORGANISATIONS_ISOLATED,
     LANDS_ON_DEEP_LINK,
     SESSION_ACTIVE,
     SESSION_ENDED,

@@ -89,6 +89,9 @@ class RenameGroup(_Strict):
 class SignIn(_Strict):
     user: str
     via: Literal["sp", "idp"] = "sp"  # SP-initiated (AuthnRequest) or IdP-initiated
+    # "other": the user is asserted by another organisation's IdP (IdP-initiated), which the
+    # SP trusts for that organisation only
+    idp: Literal["own", "other"] = "own"
     browser: bool = False  # a real Chromium instead of an HTTP client
     relay_state: str | None = None  # a deep link: where the SP should land the user
     preset: Preset | None = None
@@ -102,6 +105,8 @@ class SignIn(_Strict):
     def _reason_only_when_refused(self) -> SignIn:
         if self.reason is not None and self.expect != "refused":
             raise ValueError("'reason' goes with 'expect: refused'")
+        if self.idp == "other" and (self.via != "idp" or self.browser):
+            raise ValueError("'idp: other' signs in IdP-initiated, without a browser")
         return self
 
 

@@ -40,6 +40,12 @@ CASES: list[tuple[str, str, str, set[str]]] = [
     ),
     (
         "sp",
+        "match-users-across-organisations",
+        "sso_login/second-organisation-isolated.yaml",
+        {"sso.organisations-isolated"},
+    ),
+    (
+        "sp",
         "keep-session-on-logout",
         "sso_login/single-logout-ends-the-session.yaml",
         {"slo.signed-out"},
@@ -118,6 +124,8 @@ def _checks_of(kind: str, value: object) -> set[str]:
     """The check ids a step can produce (mirrors harness.steps)."""
     get = lambda name: getattr(value, name, None)  # noqa: E731
     if kind == "sign_in":
+        if get("idp") == "other":
+            return {"sso.organisations-isolated"}
         if get("expect") == "refused":
             mutators = get("mutators") or ()
             return {f"sso.refuses.{mutators[-1]}"} if mutators else {"sso.refused"}

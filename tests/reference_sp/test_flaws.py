@@ -205,6 +205,8 @@ def test_every_flaw_has_a_test() -> None:
         "keep-session-on-logout",
         "allow-old-clients",
         "scim-ignore-deactivation",
+        # two organisations: proven end to end in tests/harness/test_checks_can_fail.py
+        "match-users-across-organisations",
     }
     assert tested == set(FLAWS)
 
