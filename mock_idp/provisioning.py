@@ -232,9 +232,24 @@ class Provisioner:
         for (kind, key), result in outcomes.items():
             if kind == "user" and key not in ctx.desired.directory_users:
                 results.append(result)  # deleted from the directory: still reported
-        for (kind, _), result in sorted(outcomes.items(), key=lambda i: i[1].name.lower()):
-            if kind == "group":
-                results.append(result)
+        for group in sorted(self.directory.groups(), key=lambda g: g.display_name.lower()):
+            found = outcomes.get(("group", group.id))
+            if found is not None:
+                results.append(found)
+            elif group.id in self.state.groups:
+                results.append(
+                    SubjectResult("group", group.display_name, "provisioned", "unchanged")
+                )
+            elif not group.assigned:
+                results.append(
+                    SubjectResult("group", group.display_name, "skipped", "", "not assigned")
+                )
+            elif pending:
+                results.append(SubjectResult("group", group.display_name, "failed", "", pending))
+        known_groups = {g.id for g in self.directory.groups()}
+        for (kind, key), result in outcomes.items():
+            if kind == "group" and key not in known_groups:
+                results.append(result)  # deleted from the directory: still reported
         return results
 
     # ------------------------------------------------------------------------------ HTTP
