@@ -244,7 +244,8 @@ class Entra(Dialect):
 
 
 class EntraCompat(Entra):
-    """Entra ID with the ``aadOptscim062020`` feature flag (see ``Entra``)."""
+    """Entra ID with the aadOptscim062020 flag: lowercase ops, real booleans, one path-less
+    replace keyed by attribute paths, members removed by a value filter (see ``Entra``)."""
 
     name = "entra-compat"
     compat = True
