@@ -60,6 +60,13 @@ class ProvisioningTarget:
             raise ProvisioningError(
                 f"the SCIM base URL must be http(s)://..., not {self.scim_url!r}"
             )
+        try:
+            url = httpx.URL(self.scim_url)
+        except httpx.InvalidURL as exc:
+            raise ProvisioningError(f"the SCIM base URL {self.scim_url!r}: {exc}") from exc
+        port_ok = url.port is None or 0 < url.port < 65536
+        if not url.host or not port_ok or any(c.isspace() for c in self.scim_url):
+            raise ProvisioningError(f"the SCIM base URL {self.scim_url!r} is not a valid URL")
         if self.dialect not in DIALECTS:
             raise ProvisioningError(
                 f"unknown dialect {self.dialect!r}; choose from {', '.join(DIALECTS)}"
@@ -322,7 +329,7 @@ class Provisioner:
             return ScimReply(0, transport_error=f"timeout after {target.timeout:g} s")
         except httpx.ConnectError as exc:
             return ScimReply(0, transport_error=f"cannot connect: {exc or type(exc).__name__}")
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, OSError, OverflowError) as exc:
             return ScimReply(0, transport_error=f"{type(exc).__name__}: {exc}")
         body: Any = None
         garbage = False
@@ -376,7 +383,7 @@ def _abort_if_unusable(target: ProvisioningTarget, request: ScimRequest, reply: 
         raise CycleAbortedError(
             f"the SP refused the credentials ({reply.status} on {where}): check the SCIM token"
         )
-    if reply.status == 0 and (reply.transport_error or "").startswith("cannot connect"):
+    if reply.status == 0 and not (reply.transport_error or "").startswith("timeout"):
         raise CycleAbortedError(
             f"cannot reach the SCIM endpoint ({where}): {reply.transport_error}"
         )

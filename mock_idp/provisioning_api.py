@@ -99,6 +99,9 @@ def provisioning_routes(idp: MockIdP, route: RouteFactory, read_json: ReadJSON) 
         try:
             if body.target is not None:
                 idp.provision_to(body.target.to_target())
+        except ProvisioningError as exc:
+            return error(422, str(exc))
+        try:
             report = await idp.provision(body.cycle)
         except ProvisioningError as exc:
             return error(409, str(exc))

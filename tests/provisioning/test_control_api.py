@@ -4,12 +4,16 @@ with its dialect and the directory change that caused it."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from mock_idp.directory import User
 from mock_idp.idp import MockIdP
 from reference_sp.app import ReferenceSP
 from tests.support.servers import serve
@@ -18,6 +22,7 @@ from .conftest import sample_key
 
 pytestmark = pytest.mark.anyio
 TOKEN = "loopback-token"
+SIGNING_KEY = sample_key("idp")
 
 
 @pytest.fixture(scope="module")
@@ -142,3 +147,65 @@ async def test_nested_groups_through_the_control_api(sp_url: str) -> None:
         outer = (await scim.get("/Groups", params={"filter": 'displayName eq "Outer"'})).json()
         [member] = outer["Resources"][0]["members"]
         assert member["type"] == "Group"
+
+
+@pytest.mark.parametrize(
+    "url", ["http://", "http://exa mple.com/scim", "http://[::1/scim", "http://127.0.0.1:99999/x"]
+)
+async def test_a_malformed_scim_url_is_a_422_with_the_reason(url: str) -> None:
+    idp = MockIdP("http://idp.test", signing_keys=[sample_key("idp")], seed=3)
+    async with control(idp) as api:
+        response = await api.post("/provision", json={"target": {"scim_url": url, "token": "t"}})
+        assert response.status_code == 422
+        assert response.json()["message"].startswith("the SCIM base URL")
+        assert (await api.put("/provision/target", json={"scim_url": url})).status_code == 422
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+target_like = st.fixed_dictionaries(
+    {
+        "scim_url": st.sampled_from(["http://sp.test/scim/v2", "https://x:1/", "", "http://"])
+        | st.text(max_size=30)
+    },
+    optional={
+        "token": st.text(max_size=10) | st.none(),
+        "dialect": st.sampled_from(["rfc", "okta", "nope"]) | st.integers(),
+        "timeout": st.floats(allow_nan=False) | st.text(max_size=3),
+        "basic": json_values,
+    },
+)
+
+
+def _refused(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("refused", request=request)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=json_values
+    | target_like
+    | st.fixed_dictionaries({"target": target_like, "cycle": json_values})
+)
+def test_the_provisioning_api_never_answers_500(body: object) -> None:
+    async def scenario() -> None:
+        idp = MockIdP("http://idp.test", signing_keys=[SIGNING_KEY], seed=3)
+        idp.directory.add_user(User("zoe@example.com"))
+        idp.provisioning.transport = httpx.MockTransport(_refused)
+        async with control(idp) as api:
+            for method, path in (
+                ("PUT", "/provision/target"),
+                ("POST", "/provision"),
+                ("POST", "/provision/test"),
+            ):
+                response = await api.request(method, path, json=body)
+                assert response.status_code < 500, (path, response.text)
+
+    asyncio.run(scenario())
