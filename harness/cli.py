@@ -33,7 +33,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("harness.commands.run_cmd", "run scenario suites against an SP and report checks"),
     "list": ("harness.commands.list_cmd", "list suites, checks, flaws or dialects"),
     "decode": ("harness.commands.decode_cmd", "decode a SAML message and say what the core thinks"),
-    "sp": ("reference_sp.cli", "serve the reference SP (its SCIM 2.0 server)"),
+    "sp": (
+        "reference_sp.cli",
+        "serve the reference SP (strict SAML SP, SCIM 2.0 server, business rules)",
+    ),
     "idp": ("mock_idp.cli", "serve the mock IdP (scriptable SAML IdP)"),
     "serve": ("harness.serve", "serve the reference SP and the mock IdP, wired and provisioned"),
 }

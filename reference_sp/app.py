@@ -5,12 +5,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select, update
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -31,6 +33,7 @@ from reference_sp.scim.service import ScimService
 from reference_sp.scim.store import ScimStore
 from reference_sp.sessions import Sessions
 from reference_sp.sp_keys import load_or_create_key, load_or_create_secret
+from reference_sp.tables import organizations
 from reference_sp.tenants import (
     ADMIN_GROUPS,
     PRODUCTS,
@@ -59,6 +62,18 @@ class Settings:
     key: KeyPair | None = None  # None: generated on first start under the data directory
     cookie_secret: bytes | None = None  # None: generated on first start, likewise
     extra: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+def _rules_fingerprint(tenant: Tenant) -> str:
+    rules = (
+        tenant.admin_group,
+        tenant.license_group,
+        tenant.access_group,
+        tenant.subscription,
+        tenant.seats,
+        tenant.product,
+    )
+    return hashlib.sha256(repr(rules).encode()).hexdigest()
 
 
 class ReferenceSP:
@@ -151,7 +166,17 @@ class ReferenceSP:
                 allow_idp_initiated=allow_idp_initiated,
             )
             self.tenants.put(tenant)
-            self.accounts.reconcile_all(conn, tenant)
+            fingerprint = _rules_fingerprint(tenant)
+            stored = conn.execute(
+                select(organizations.c.rules_fingerprint).where(organizations.c.pk == org_pk)
+            ).scalar()
+            if stored != fingerprint:  # new, or the rules changed: every user is judged again
+                self.accounts.reconcile_all(conn, tenant)
+                conn.execute(
+                    update(organizations)
+                    .where(organizations.c.pk == org_pk)
+                    .values(rules_fingerprint=fingerprint)
+                )
         return org_pk
 
     def orgs_by_name(self, name: str) -> int:

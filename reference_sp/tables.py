@@ -33,6 +33,9 @@ organizations = Table(
     Column("name", String(200), nullable=False, unique=True),
     # sha256 of the SCIM bearer token: the token itself is never stored.
     Column("scim_token_sha256", String(64), nullable=False, unique=True),
+    # what the business rules were last reconciled under (admin group, seats, ...): a restart
+    # with the same settings need not walk every user again
+    Column("rules_fingerprint", String(64), nullable=True),
 )
 
 resources = Table(
