@@ -162,7 +162,11 @@ async def test_a_malformed_scim_url_is_a_422_with_the_reason(url: str) -> None:
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
     lambda inner: (
         st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
     ),
@@ -176,7 +180,7 @@ target_like = st.fixed_dictionaries(
     optional={
         "token": st.text(max_size=10) | st.none(),
         "dialect": st.sampled_from(["rfc", "okta", "nope"]) | st.integers(),
-        "timeout": st.floats(allow_nan=False) | st.text(max_size=3),
+        "timeout": st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=3),
         "basic": json_values,
     },
 )
