@@ -16,20 +16,74 @@ what the store now says, and each difference has its effects, audited one entry 
 from __future__ import annotations
 
 import json
+from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
 
+from reference_sp import fastsql
 from reference_sp.account_tables import account_users, activations, audit_log, sp_sessions
+from reference_sp.fastsql import Prepared
 from reference_sp.scim.service import ScimChange
 from reference_sp.tables import memberships, organizations, resources
 from reference_sp.tenants import Tenant, Tenants
 from reference_sp.timeutil import iso
 
 _GROUP = resources.alias("grp")
+
+# The statements every SCIM write runs through the listener, prebuilt (see reference_sp.fastsql).
+_ACCOUNT_COLUMNS = (
+    "user_id",
+    "org_pk",
+    "user_name",
+    "entitled",
+    "admin",
+    "license",
+    "license_since",
+)
+AccountRow = namedtuple("AccountRow", _ACCOUNT_COLUMNS)  # type: ignore[misc]
+_ACCOUNT = Prepared(
+    select(*(account_users.c[name] for name in _ACCOUNT_COLUMNS)).where(
+        account_users.c.user_id == bindparam("user_id")
+    )
+)
+_AUDIT = Prepared(
+    insert(audit_log),
+    columns=["org_pk", "at", "actor", "action", "user_id", "user_name", "detail"],
+)
+_USER_DOC = Prepared(
+    select(resources.c.pk, resources.c.doc).where(
+        resources.c.id == bindparam("id"),
+        resources.c.org_pk == bindparam("org_pk"),
+        resources.c.rtype == "User",
+    )
+)
+_GROUP_NAMES = Prepared(
+    select(_GROUP.c.display_name_ci)
+    .select_from(memberships.join(_GROUP, _GROUP.c.pk == memberships.c.group_pk))
+    .where(memberships.c.member_pk == bindparam("pk"))
+)
+_SEATS_HELD = Prepared(
+    select(func.count())
+    .select_from(account_users)
+    .where(account_users.c.org_pk == bindparam("org_pk"), account_users.c.license == "held")
+)
+_INSERT_ACCOUNT = Prepared(insert(account_users), columns=list(_ACCOUNT_COLUMNS))
+_UPDATE_ACCOUNT = Prepared(
+    update(account_users)
+    .where(account_users.c.user_id == bindparam("b_user_id"))
+    .values(
+        org_pk=bindparam("b_org_pk"),
+        user_name=bindparam("b_user_name"),
+        entitled=bindparam("b_entitled"),
+        admin=bindparam("b_admin"),
+        license=bindparam("b_license"),
+        license_since=bindparam("b_license_since"),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -73,36 +127,29 @@ class Accounts:
         user_name: str | None = None,
         **detail: Any,
     ) -> None:
-        conn.execute(
-            insert(audit_log).values(
-                org_pk=org_pk,
-                at=iso(self.clock()),
-                actor=actor,
-                action=action,
-                user_id=user_id,
-                user_name=user_name,
-                detail=json.dumps(detail, sort_keys=True),
-            )
+        fastsql.execute(
+            conn,
+            _AUDIT,
+            {
+                "org_pk": org_pk,
+                "at": iso(self.clock()),
+                "actor": actor,
+                "action": action,
+                "user_id": user_id,
+                "user_name": user_name,
+                "detail": json.dumps(detail, sort_keys=True),
+            },
         )
 
     # --------------------------------------------------------------------------- standing
 
     def standing(self, conn: Connection, org_pk: int, user_id: str) -> Standing | None:
-        row = conn.execute(
-            select(resources.c.pk, resources.c.doc).where(
-                resources.c.id == user_id,
-                resources.c.org_pk == org_pk,
-                resources.c.rtype == "User",
-            )
-        ).first()
+        row = fastsql.fetch_one(conn, _USER_DOC, {"id": user_id, "org_pk": org_pk})
         if row is None:
             return None
-        doc = json.loads(row.doc)
-        groups = conn.execute(
-            select(_GROUP.c.display_name_ci)
-            .select_from(memberships.join(_GROUP, _GROUP.c.pk == memberships.c.group_pk))
-            .where(memberships.c.member_pk == row.pk)
-        ).scalars()
+        pk, doc_text = row
+        doc = json.loads(doc_text)
+        groups = [g for (g,) in fastsql.fetch_all(conn, _GROUP_NAMES, {"pk": pk})]
         return Standing(
             user_id, str(doc.get("userName", "")), _active(doc), frozenset(g or "" for g in groups)
         )
@@ -116,7 +163,8 @@ class Accounts:
         return str(value) if value is not None else None
 
     def account(self, conn: Connection, user_id: str) -> Any:
-        return conn.execute(select(account_users).where(account_users.c.user_id == user_id)).first()
+        row = fastsql.fetch_one(conn, _ACCOUNT, {"user_id": user_id})
+        return AccountRow(*row) if row is not None else None
 
     # ------------------------------------------------------------------------- listeners
 
@@ -150,6 +198,8 @@ class Accounts:
         """Serialise the organisation's account changes: seats are counted, then assigned, so two
         concurrent provisioning requests must not both take the last seat (PostgreSQL; SQLite
         transactions are serialised already)."""
+        if conn.dialect.name == "sqlite":
+            return
         conn.execute(
             select(organizations.c.pk).where(organizations.c.pk == tenant.org_pk).with_for_update()
         )
@@ -296,10 +346,12 @@ class Accounts:
         if now is None and license_state == "none":
             conn.execute(delete(account_users).where(account_users.c.user_id == user_id))
         elif prior is None:
-            conn.execute(insert(account_users).values(user_id=user_id, **values))
+            fastsql.execute(conn, _INSERT_ACCOUNT, {"user_id": user_id, **values})
         else:
-            conn.execute(
-                update(account_users).where(account_users.c.user_id == user_id).values(**values)
+            fastsql.execute(
+                conn,
+                _UPDATE_ACCOUNT,
+                {"b_user_id": user_id} | {f"b_{k}": v for k, v in values.items()},
             )
         if prior is not None and str(prior.license) == "held" and license_state != "held":
             self.hand_on_seats(conn, tenant)
@@ -307,13 +359,7 @@ class Accounts:
     # --------------------------------------------------------------------------- licenses
 
     def seats_held(self, conn: Connection, org_pk: int) -> int:
-        return int(
-            conn.execute(
-                select(func.count())
-                .select_from(account_users)
-                .where(account_users.c.org_pk == org_pk, account_users.c.license == "held")
-            ).scalar_one()
-        )
+        return int(fastsql.fetch_all(conn, _SEATS_HELD, {"org_pk": org_pk})[0][0])
 
     def hand_on_seats(self, conn: Connection, tenant: Tenant) -> None:
         """Give free seats to those waiting, longest wait first."""
