@@ -14,6 +14,7 @@ from typing import Any
 
 from harness.checks import catalog
 from harness.checks.model import Check, CheckFailed
+from harness.forms import form_with
 from harness.provisioning import provision
 from harness.scenario.model import (
     ActivateDevice,
@@ -461,8 +462,6 @@ def activate_device(world: World, request: ActivateDevice, line: int) -> Iterato
         else:
             browser = world.browser(session)
             page = browser.get(body["activationUrl"])
-            from harness.forms import form_with
-
             form = form_with(page.text, str(page.url), "csrf", action_contains="/activate/")
             if form is None:
                 reason = "no-confirmation-form"
@@ -572,8 +571,6 @@ def sign_out(world: World, ref: str, line: int) -> Iterator[Verdict]:
         raise StepError(f"'{ref}' has no session to sign out of")
     browser = world.browser(ref)
     page = browser.get(world.url(world.probes.account))
-    from harness.forms import form_with
-
     form = form_with(page.text, str(page.url), "csrf", action_contains="/logout")
     exchange: list[dict[str, Any]] = []
     if form is not None:

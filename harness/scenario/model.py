@@ -258,7 +258,7 @@ class ScenarioRun(_Strict):
     @property
     def name(self) -> str:
         parameters = []
-        if len(self.scenario.dialects) > 1 or self.scenario.dialects:
+        if self.scenario.dialects:
             parameters.append(f"dialect={self.dialect}")
         if self.scenario.presets:
             parameters.append(f"preset={self.preset}")
