@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 from harness.browser import BrowserError
-from harness.signin import SignInAttempt, signed_in_as
+from harness.signin import SignInAttempt, read_identity, same_user
 from harness.world import World
 
 _REASON = re.compile(r'<code id="reason">([^<]+)</code>')
@@ -29,8 +29,7 @@ def browser_sign_in(
     attempt = SignInAttempt(signed_in=False)
     page = world.chromium_session(session)
     if via == "sp":
-        query = {"email": user_name} | ({"RelayState": relay_state} if relay_state else {})
-        start = f"{world.url(world.probes.login)}?{urlencode(query)}"
+        start = world.probes.login_url(world.sp_base, user_name, relay_state)
     else:
         query = {"sp": world.sp_entity_id, "user": user_name}
         query |= {"RelayState": relay_state} if relay_state else {}
@@ -38,7 +37,9 @@ def browser_sign_in(
     try:
         status = page.goto(start)
         attempt.exchange.append({"browser": f"GET {start}", "status": status, "at": page.url})
+        attempt.reached_idp = via == "idp"
         if 'name="password"' in page.html():
+            attempt.reached_idp = True
             page.fill_and_submit({"username": user_name, "password": password})
             attempt.exchange.append({"browser": "submitted the IdP's login form", "at": page.url})
     except BrowserError as exc:
@@ -54,10 +55,11 @@ def browser_sign_in(
     for cookie in page.cookies():
         if cookie.get("domain") in (sp_host, f".{sp_host}"):
             client.cookies.set(str(cookie["name"]), str(cookie["value"]), domain=str(sp_host))
-    me = client.get(world.url(world.probes.me))
-    if me.status_code == 200:
-        attempt.signed_in = signed_in_as(me, world.probes, user_name)
-    else:
+    attempt.delivered = at.netloc == urlsplit(world.sp_base).netloc and attempt.reached_idp
+    attempt.identity, answer = read_identity(client, world.sp_base, world.probes)
+    attempt.exchange.append({"request": f"GET {world.url(world.probes.me)}", "answer": answer})
+    attempt.signed_in = same_user(attempt.identity, user_name)
+    if not attempt.signed_in:
         found = _REASON.search(page.html())
         attempt.reason = attempt.reason or (found.group(1) if found else None)
         attempt.refused_by = "idp" if at.netloc == urlsplit(world.idp_base).netloc else "sp"

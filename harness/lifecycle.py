@@ -34,9 +34,12 @@ from hypothesis.stateful import (
 
 from harness.checks import catalog
 from harness.checks.model import Check, CheckFailed
+from harness.observe import activate_device, admin_view
 from harness.scenario.loader import parse_step
 from harness.scenario.model import ScenarioRun, SignIn
-from harness.steps import act, activate_device, add_user, admin_view, attempt_sign_in
+from harness.sessions import attempt_sign_in, identity_in
+from harness.steps import act, add_user
+from harness.targets import RemoteTarget
 from harness.world import World
 
 ADMINS = "Business Account Admins"
@@ -97,13 +100,25 @@ def lifecycle_machine(
     sp_flaws: tuple[str, ...],
     idp_flaws: tuple[str, ...],
     record: list[list[dict[str, Any]]],
+    remote: RemoteTarget | None = None,
+    run_id: str = "",
 ) -> type:
     seats = run.scenario.given.organisation.seats
+    if remote is not None and remote.organisation.seats is not None:
+        seats = remote.organisation.seats
 
     class Lifecycle(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
-            self.world = World(run, seed=seed, sp_flaws=sp_flaws, idp_flaws=idp_flaws)
+            # Each example is a world of its own; on a real SP, with user names of its own.
+            self.world = World(
+                run,
+                seed=seed,
+                sp_flaws=sp_flaws,
+                idp_flaws=idp_flaws,
+                remote=remote,
+                run_id=f"{run_id}.{len(record)}",
+            )
             self.model = Model()
             self.steps: list[dict[str, Any]] = []
             record.append(self.steps)
@@ -123,7 +138,7 @@ def lifecycle_machine(
             self.do("provision", "initial")
             for ref in ("ana", "ben"):
                 self.steps.append({"sign_in": ref})
-                if attempt_sign_in(self.world, SignIn(user=ref), run).signed_in:
+                if attempt_sign_in(self.world, SignIn(user=ref)).signed_in:
                     self.model.sessions.add(ref)
 
         @rule(ref=st.sampled_from(REFS), admin=st.booleans())
@@ -175,7 +190,7 @@ def lifecycle_machine(
         def sign_in(self, data: st.DataObject) -> None:
             ref = data.draw(st.sampled_from(self._present()))
             self.steps.append({"sign_in": ref})
-            attempt = attempt_sign_in(self.world, SignIn(user=ref), run)
+            attempt = attempt_sign_in(self.world, SignIn(user=ref))
             if attempt.signed_in:
                 self.model.sessions.add(ref)
 
@@ -185,7 +200,7 @@ def lifecycle_machine(
             ref = data.draw(st.sampled_from(self._present()))
             name = f"device-{len(self.model.devices)}"
             step = parse_step("activate_device", {"user": ref, "as": name})
-            verdicts = list(activate_device(self.world, step.value, 0))
+            verdicts = [activate_device(self.world, step.value, 0)]
             # The written-out sequence states what happened, so rerunning it checks only the
             # invariant that broke, not a guess about seats.
             outcome = "activated" if all(v.failure is None for v in verdicts) else "refused"
@@ -204,8 +219,7 @@ def lifecycle_machine(
             for ref in sorted(self.model.sessions):
                 if not self.world.has_browser(ref):
                     continue
-                me = self.world.browser(ref).get(self.world.url(self.world.probes.me))
-                open_now = me.status_code == 200
+                open_now = identity_in(self.world, ref) is not None
                 if open_now and not self.model.entitled(ref):
                     self._fail(
                         catalog.SESSION_ENDED,
@@ -239,7 +253,7 @@ def lifecycle_machine(
                 self._fail(
                     catalog.ADMIN, {"user": ROOT, "admin": True}, "no administrator could sign in"
                 )
-            admins = {a.split("@")[0] for a in view.get("admins", [])}
+            admins = {self.world.ref_of(a) for a in view.get("admins", [])}
             for ref in self.model.employees:
                 wanted = self.model.is_admin(ref)
                 if (ref in admins) != wanted:
@@ -267,7 +281,7 @@ def lifecycle_machine(
                     observed=str(len(held)),
                 )
             for user in held:
-                ref = str(user.get("userName", "")).split("@")[0]
+                ref = self.world.ref_of(str(user.get("userName", "")))
                 if ref != ROOT and not self.model.entitled(ref):
                     self._fail(
                         catalog.LICENSE,
@@ -317,9 +331,11 @@ def check_lifecycle(
     examples: int = 10,
     max_steps: int = 8,
     out_dir: Path | None = None,
+    remote: RemoteTarget | None = None,
+    run_id: str = "",
 ) -> PropertyOutcome:
     record: list[list[dict[str, Any]]] = []
-    machine = lifecycle_machine(run, seed, sp_flaws, idp_flaws, record)
+    machine = lifecycle_machine(run, seed, sp_flaws, idp_flaws, record, remote, run_id)
     config = settings(
         max_examples=examples,
         stateful_step_count=max_steps,

@@ -20,6 +20,8 @@ class ProvisioningFailed(Exception):  # noqa: N818 - the outcome's name
 
 
 def provision(world: World, cycle: str, dialect: str) -> None:
+    if world.scim_url is None:
+        raise ProvisioningFailed("the target has no SCIM endpoint")
     target = ProvisioningTarget(scim_url=world.scim_url, token=world.scim_token, dialect=dialect)
     engine = world.idp.provisioning
     engine.configure(target)

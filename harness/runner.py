@@ -9,7 +9,9 @@ scenario's events as it completes.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import datetime as dt
+import secrets
 import tempfile
 import time
 import traceback
@@ -28,20 +30,13 @@ from harness.events import (
     ScenarioFinished,
     ScenarioStarted,
 )
+from harness.provisioning import ProvisioningFailed
 from harness.results import CheckResult, Outcome, RunReport
-from harness.scenario.model import ActivateDevice, Expectation, ScenarioRun, SignIn, UserRef
-from harness.steps import (
-    StepError,
-    Verdict,
-    act,
-    activate_device,
-    add_user,
-    attempt_sign_in,
-    expect,
-    sign_out,
-)
-from harness.steps import _sign_in_verdicts as sign_in_verdicts
-from harness.targets import RemoteTarget
+from harness.scenario.model import ScenarioRun
+from harness.scenario.needs import missing, organisation_mismatch
+from harness.steps import add_user, run_step
+from harness.targets import Features, RemoteTarget
+from harness.verdicts import StepError, Verdict
 from harness.world import World
 
 
@@ -54,6 +49,7 @@ class RunOptions:
     workers: int = 1
     screenshot_dir: str = ""  # where browser steps keep their screenshots ("" : a temp folder)
     remote: RemoteTarget | None = None  # a real SP from a target file, else the reference SP
+    run_id: str = ""  # this run's identity (fresh message IDs and user names), from run()
 
 
 def scenario_seed(seed: int, run: ScenarioRun) -> int:
@@ -63,11 +59,16 @@ def scenario_seed(seed: int, run: ScenarioRun) -> int:
 def _result(run: ScenarioRun, verdict: Verdict) -> CheckResult:
     check: Check = verdict.check
     failure = verdict.failure
-    if failure is None:
+    evidence = {}
+    if verdict.skipped is not None:
+        outcome, message = Outcome.SKIP, verdict.skipped.reason
+        evidence = verdict.skipped.evidence
+    elif failure is None:
         outcome, message = Outcome.PASS, check.title
     else:
         outcome = Outcome.WARN if check.level != "MUST" else Outcome.FAIL
         message = failure.message
+        evidence = failure.evidence
     return CheckResult(
         suite=run.suite,
         scenario=run.name,
@@ -76,7 +77,7 @@ def _result(run: ScenarioRun, verdict: Verdict) -> CheckResult:
         level=check.level,
         outcome=outcome,
         message=message,
-        evidence=failure.evidence if failure else {},
+        evidence=evidence,
         duration_s=round(verdict.duration_s, 4),
         expected=failure.expected if failure else None,
         observed=failure.observed if failure else None,
@@ -84,7 +85,13 @@ def _result(run: ScenarioRun, verdict: Verdict) -> CheckResult:
     )
 
 
-def _error(run: ScenarioRun, line: int, message: str, tb: str | None = None) -> CheckResult:
+def _error(
+    run: ScenarioRun,
+    line: int,
+    message: str,
+    tb: str | None = None,
+    outcome: Outcome = Outcome.ERROR,
+) -> CheckResult:
     return CheckResult(
         suite=run.suite,
         scenario=run.name,
@@ -92,10 +99,21 @@ def _error(run: ScenarioRun, line: int, message: str, tb: str | None = None) -> 
         line=line or None,
         requirement="HARNESS",
         level="MUST",
-        outcome=Outcome.ERROR,
+        outcome=outcome,
         message=message,
         traceback=tb,
     )
+
+
+def why_skipped(run: ScenarioRun, options: RunOptions) -> str | None:
+    """Why the target cannot run this scenario at all (None: it can), decided before it starts
+    (DESIGN "Declared capabilities, not assumptions")."""
+    remote = options.remote
+    features = remote.features if remote is not None else Features()
+    reason = missing(run.scenario, features)
+    if reason is None and remote is not None:
+        reason = organisation_mismatch(run.scenario.given.organisation, remote.organisation)
+    return reason
 
 
 def needs_browser(run: ScenarioRun) -> bool:
@@ -116,6 +134,8 @@ def _property_results(run: ScenarioRun, options: RunOptions) -> list[CheckResult
         seed=scenario_seed(options.seed, run),
         sp_flaws=options.sp_flaws,
         idp_flaws=options.idp_flaws,
+        remote=options.remote,
+        run_id=options.run_id,
         examples=run.scenario.examples,
         max_steps=run.scenario.max_steps,
         out_dir=Path(options.screenshot_dir or tempfile.gettempdir()) / "sso-harness-shrunk",
@@ -134,6 +154,11 @@ def _property_results(run: ScenarioRun, options: RunOptions) -> list[CheckResult
 def run_scenario(run: ScenarioRun, options: RunOptions) -> list[Event]:
     """Every event of one scenario run (picklable, so a worker process can return them)."""
     events: list[Event] = [ScenarioStarted(run.suite, run.name)]
+    skipped = why_skipped(run, options)
+    if skipped is not None:
+        events.append(CheckFinished(_error(run, 0, skipped, outcome=Outcome.SKIP)))
+        events.append(ScenarioFinished(run.suite, run.name, 0.0))
+        return events
     if run.scenario.property is not None:
         started = time.perf_counter()
         try:
@@ -157,6 +182,7 @@ def run_scenario(run: ScenarioRun, options: RunOptions) -> list[Event]:
             idp_flaws=options.idp_flaws,
             loopback=needs_browser(run),
             remote=options.remote,
+            run_id=options.run_id,
             screenshot_dir=str(
                 Path(options.screenshot_dir or tempfile.gettempdir())
                 / "sso-harness"
@@ -179,24 +205,13 @@ def run_scenario(run: ScenarioRun, options: RunOptions) -> list[Event]:
                 )
             for step in run.scenario.steps:
                 line = step.line
-                verdicts: list[Verdict] = []
-                if step.kind == "sign_in":
-                    request: SignIn = step.value
-                    if run.scenario.browser and not request.browser:
-                        request = request.model_copy(update={"browser": True})
-                    attempt = attempt_sign_in(world, request, run)
-                    verdicts += sign_in_verdicts(world, request, attempt, step.line)
-                elif step.kind == "expect":
-                    expectation: Expectation = step.value
-                    verdicts += expect(world, expectation, step.line)
-                elif step.kind == "activate_device":
-                    device: ActivateDevice = step.value
-                    verdicts += activate_device(world, device, step.line)
-                elif step.kind == "sign_out":
-                    who: UserRef = step.value
-                    verdicts += sign_out(world, who.user, step.line)
-                else:
-                    act(world, step)
+                try:
+                    verdicts: list[Verdict] = run_step(world, step)
+                except ProvisioningFailed as exc:
+                    # The SP's SCIM could not be reached or refused the cycle: what depends on
+                    # it is skipped (world.broken), the rest of the scenario still runs.
+                    events.append(CheckFinished(_error(run, line, str(exc))))
+                    continue
                 events += [CheckFinished(_result(run, v)) for v in verdicts]
             screenshots = tuple(world.screenshots)
     except StepError as exc:
@@ -210,6 +225,8 @@ def run_scenario(run: ScenarioRun, options: RunOptions) -> list[Event]:
 
 
 def run(runs: list[ScenarioRun], options: RunOptions) -> Iterator[Event]:
+    if not options.run_id:
+        options = dataclasses.replace(options, run_id=secrets.token_hex(4))
     started_at = dt.datetime.now(dt.UTC)
     started = time.perf_counter()
     yield RunStarted(options.seed, options.target, len(runs))

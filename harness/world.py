@@ -13,6 +13,7 @@ import functools
 import socket
 import threading
 import time
+import zlib
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +26,8 @@ from harness.protocol.home import data_dir
 from harness.protocol.keys import KeyPair, generate_key_pair
 from harness.protocol.saml import constants as saml
 from harness.scenario.model import Organisation, ScenarioRun
-from harness.targets import Probes, RemoteTarget, TargetError
+from harness.signin import SignInAttempt
+from harness.targets import Features, Probes, RemoteTarget, TargetError
 from harness.transport import Portal, Routes
 from mock_idp.idp import MockIdP
 from mock_idp.keystore import load_or_create
@@ -37,6 +39,7 @@ OTHER_IDP_BASE = "http://idp2.test"
 SP_BASE = "http://sp.test"
 SCIM_TOKEN = "harness-scim-token"  # noqa: S105 - a token for a throwaway in-process SP
 ORGANISATION = "acme"
+PASSWORD = "correct horse battery staple"  # noqa: S105 - the mock directory's users
 NAMEID_FORMATS = {
     "emailAddress": saml.NAMEID_EMAIL,
     "persistent": saml.NAMEID_PERSISTENT,
@@ -63,6 +66,16 @@ def _cookie_secret() -> bytes:
     return b"sso-harness in-process cookie secret, per process"
 
 
+def session_key(name: str) -> str:
+    """The key in ``World.broken`` of a browser session whose sign-in failed."""
+    return f"session:{name}"
+
+
+def device_key(name: str) -> str:
+    """The key in ``World.broken`` of a device whose activation failed."""
+    return f"device:{name}"
+
+
 @dataclass
 class Device:
     name: str
@@ -87,6 +100,14 @@ class World(AbstractContextManager["World"]):
     scim_token: str = SCIM_TOKEN
     remote: RemoteTarget | None = None  # a real SP from a target file
     reference: ReferenceSP | None = None
+    # This run's own identity: mixed into message IDs and test user names, so a persistent SP
+    # sees every run as new (the seed repeats the sequence, not the identifiers).
+    run_id: str = ""
+    # Why a step failed, by what it would have made ("session:dana", "device:laptop",
+    # "provisioning"): the checks that need it are skipped with this reason.
+    broken: dict[str, str] = field(default_factory=dict)
+    # The positive controls: the first unmutated sign-in that worked, by flow ("sp", "idp").
+    controls: dict[str, SignInAttempt] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.portal = Portal()
@@ -94,6 +115,7 @@ class World(AbstractContextManager["World"]):
         self._browsers: dict[str, httpx.Client] = {}
         self._chromium_sessions: dict[str, BrowserSession] = {}
         self.probes = Probes()
+        self.features = Features() if self.remote is None else self.remote.features
         self._user_suffix = ""
         self._other_idp: MockIdP | None = None
         if self.remote is not None:
@@ -134,7 +156,7 @@ class World(AbstractContextManager["World"]):
             signing_keys=keys,
             preset=self.run.preset,
             flaws=self.idp_flaws,
-            seed=self.seed,
+            seed=zlib.crc32(f"{self.run_id}:{self.seed}".encode()),
             attacker_key=_key("attacker"),
         )
 
@@ -145,9 +167,10 @@ class World(AbstractContextManager["World"]):
         keeps its users between scenarios."""
         self.loopback = True
         self.sp_base = target.sp_base
-        self.scim_token = target.scim_token
+        self.scim_token = target.scim_token or ""
         self.probes = target.probes
-        self._user_suffix = f"+{self.seed:08x}"
+        # A real SP keeps its users: names unique to this run and scenario.
+        self._user_suffix = f"+{zlib.crc32(f'{self.run_id}:{self.seed}'.encode()):08x}"
         self.idp_base = f"http://127.0.0.1:{target.idp_port}"
         self.idp = self._make_idp([load_or_create(data_dir() / "mock-idp")])
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -241,7 +264,7 @@ class World(AbstractContextManager["World"]):
         return self.sp.entity_id
 
     @property
-    def scim_url(self) -> str:
+    def scim_url(self) -> str | None:
         if self.remote is not None:
             return self.remote.scim_url
         return f"{self.sp_base}/scim/v2"

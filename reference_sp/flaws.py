@@ -111,6 +111,11 @@ _ALL = (
         "match the NameID to a user of any organisation, not only the asserting IdP's",
     ),
     Flaw(
+        "sessions-last-one-request",
+        "SP-BIZ-SESSION",
+        "a session answers only the first request after sign-in, as if its cookie were lost",
+    ),
+    Flaw(
         "admin-by-stale-group",
         "SP-BIZ-ADMIN-LIVE",
         "admin access follows the groups at sign-in, not the current membership",

@@ -69,6 +69,7 @@ def client_major(version: str) -> int | None:
 class WebRoutes:
     def __init__(self, sp: ReferenceSP) -> None:
         self.sp = sp
+        self._sessions_seen: set[str] = set()  # the flaw sessions-last-one-request only
 
     def routes(self) -> list[Route]:
         return [
@@ -88,6 +89,12 @@ class WebRoutes:
         session = sp.sessions.current(conn, request)
         if session is None:
             return None
+        if "sessions-last-one-request" in sp.flaws:
+            if session.token_sha256 in self._sessions_seen:
+                return None
+            if len(self._sessions_seen) > 10_000:
+                self._sessions_seen.clear()
+            self._sessions_seen.add(session.token_sha256)
         tenant = sp.tenants.get(session.org_pk)
         if tenant is None:
             return None

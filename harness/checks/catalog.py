@@ -8,6 +8,10 @@ per-user licenses, device activation through SSO, deprovisioning ends everything
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from harness.checks import business, scim, session, sign_in
 from harness.checks.model import Check, Requirement
 from harness.protocol.saml.mutators import MUTATORS
 
@@ -88,37 +92,69 @@ REQUIREMENTS: dict[str, Requirement] = {
 }
 
 
-def _check(check_id: str, requirement: str, title: str) -> Check:
+def _check(
+    check_id: str, requirement: str, title: str, judge: Callable[[Any], None] | None = None
+) -> Check:
     found = REQUIREMENTS.get(requirement)
     level = found.level if found is not None else "MUST"
     clause = found.text if found is not None else ""
-    return Check(check_id, requirement, level, title, clause)
+    return Check(check_id, requirement, level, title, clause, judge)
 
 
-SIGNS_IN = _check("sso.signs-in", "BIZ-SIGNIN-1", "an active provisioned user signs in")
-REFUSED = _check("sso.refused", "BIZ-SIGNIN-1", "the SP refuses the sign-in, with its reason")
+SIGNS_IN = _check(
+    "sso.signs-in", "BIZ-SIGNIN-1", "an active provisioned user signs in", sign_in.signs_in
+)
+REFUSED = _check(
+    "sso.refused", "BIZ-SIGNIN-1", "the SP refuses the sign-in: no session", sign_in.refuses
+)
 ORGANISATIONS_ISOLATED = _check(
     "sso.organisations-isolated",
     "BIZ-SIGNIN-2",
     "another organisation's IdP cannot sign in this organisation's users",
+    sign_in.refuses,
 )
 LANDS_ON_DEEP_LINK = _check(
-    "sso.lands-on-deep-link", "BIZ-DEEPLINK-1", "the SP lands the user on the RelayState path"
+    "sso.lands-on-deep-link",
+    "BIZ-DEEPLINK-1",
+    "the SP lands the user on the RelayState path",
+    sign_in.lands_on_deep_link,
 )
-SESSION_ACTIVE = _check("session.active", "BIZ-SESSION-1", "an open session stays open")
+SESSION_ACTIVE = _check(
+    "session.active", "BIZ-SESSION-1", "an open session stays open", session.session_state
+)
 SESSION_ENDED = _check(
-    "session.ended", "BIZ-DEPROV-1", "the departing user's open session is ended"
+    "session.ended",
+    "BIZ-DEPROV-1",
+    "the departing user's open session is ended",
+    session.session_state,
 )
-SIGNED_OUT = _check("slo.signed-out", "SAML-PROF-4.4", "single logout ends the SP session")
-ADMIN = _check("admin.access", "BIZ-ADMIN-1", "admin access follows the admin group")
-LICENSE = _check("license.state", "BIZ-LICENSE-1", "the user's license is held, waiting or none")
+SIGNED_OUT = _check(
+    "slo.signed-out", "SAML-PROF-4.4", "single logout ends the SP session", session.signed_out
+)
+ADMIN = _check(
+    "admin.access", "BIZ-ADMIN-1", "admin access follows the admin group", business.admin_access
+)
+LICENSE = _check(
+    "license.state",
+    "BIZ-LICENSE-1",
+    "the user's license is held, waiting or none",
+    business.license_state,
+)
 ACTIVATION = _check(
-    "activation.completes", "BIZ-ACTIVATION-1", "a device activates (or is refused) through SSO"
+    "activation.completes",
+    "BIZ-ACTIVATION-1",
+    "a device activates (or is refused) through SSO",
+    business.activation_completes,
 )
 CHECK_IN = _check(
-    "activation.check-in", "BIZ-DEPROV-2", "a device's check-in answers active or revoked"
+    "activation.check-in",
+    "BIZ-DEPROV-2",
+    "a device's check-in answers active or revoked",
+    business.check_in_state,
 )
-SCIM_STATE = _check("scim.state", "RFC7644-3", "the SP holds what the IdP provisioned")
+SCIM_STATE = _check(
+    "scim.state", "RFC7644-3", "the SP holds what the IdP provisioned", scim.scim_state
+)
 
 # One check per mutator of the core: a response broken in exactly that way is refused, citing
 # the rule the mutator breaks.
@@ -128,6 +164,7 @@ REFUSES_MUTATED: dict[str, Check] = {
         m.rule,
         "MUST",
         f"the SP refuses a response that breaks {m.rule}: {m.description}",
+        judge=sign_in.refuses,
     )
     for m in MUTATORS
 }

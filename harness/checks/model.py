@@ -1,11 +1,15 @@
 """What a check is: an id, the requirement it enforces with its level, and a one-line title.
 
-A check function raises ``CheckFailed`` with what it expected, what it observed and the
-evidence; the runner turns that into a FAIL (or a WARN for a SHOULD) result.
+A check's judge is a top-level function of one observation (what the steps saw at the peer). It
+raises ``CheckFailed`` with what it expected, what it observed and the evidence (the runner
+turns that into a FAIL, or a WARN for a SHOULD), or ``CheckSkipped`` with the reason when the
+observation cannot decide (its positive control failed, the message never reached the peer, a
+step it depends on failed): never a pass it did not earn.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +23,8 @@ class Check:
     level: Level
     title: str  # what it verifies, in one line a QA engineer would search for
     clause: str = ""  # the text of the requirement, quoted
+    # The function that judges an observation (None: judged by the step that runs it).
+    judge: Callable[[Any], None] | None = field(default=None, compare=False, repr=False)
 
 
 class CheckFailed(Exception):  # noqa: N818 - it is the outcome's name
@@ -34,6 +40,15 @@ class CheckFailed(Exception):  # noqa: N818 - it is the outcome's name
         self.message = message
         self.expected = expected
         self.observed = observed
+        self.evidence: dict[str, Any] = evidence or {}
+
+
+class CheckSkipped(Exception):  # noqa: N818 - it is the outcome's name
+    """The check cannot be judged from what was observed; the reason is reported."""
+
+    def __init__(self, reason: str, *, evidence: dict[str, Any] | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
         self.evidence: dict[str, Any] = evidence or {}
 
 

@@ -17,6 +17,16 @@ Dialect = Literal["rfc", "entra", "entra-compat", "okta", "ping"]
 Preset = Literal["generic", "entra", "okta", "ping"]
 NameIdFormat = Literal["emailAddress", "persistent", "transient", "unspecified"]
 DIALECTS: tuple[Dialect, ...] = ("rfc", "entra", "entra-compat", "okta", "ping")
+# What a scenario may need of the SP beyond SP-initiated sign-in (harness.targets.CAPABILITIES)
+Capability = Literal[
+    "scim",
+    "admin",
+    "licenses",
+    "activations",
+    "idp_initiated",
+    "single_logout",
+    "second_organisation",
+]
 
 
 class _Strict(BaseModel):
@@ -221,6 +231,9 @@ class Scenario(_Strict):
     presets: tuple[Preset, ...] = ()
     name_id_formats: tuple[NameIdFormat, ...] = ()
     browser: bool = False  # every sign-in in a real browser
+    # What the scenario needs of the SP, beyond what its steps show (harness.scenario.needs);
+    # a target that lacks any of it skips the scenario before it starts.
+    needs: tuple[Capability, ...] = ()
     given: Given = Given()
     steps: tuple[Step, ...] = ()
     # A property suite instead of steps: "lifecycle" runs the hypothesis state machine of

@@ -24,7 +24,13 @@ CASES: list[tuple[str, str, str, set[str]]] = [
         "idp",
         "unsigned",
         "sso_login/sp-initiated-sign-in-for-each-preset.yaml",
-        {"sso.signs-in", "session.active"},
+        {"sso.signs-in"},
+    ),
+    (
+        "sp",
+        "sessions-last-one-request",
+        "sso_login/sp-initiated-sign-in-for-each-preset.yaml",
+        {"session.active"},
     ),
     (
         "idp",

@@ -56,6 +56,12 @@ url = "{base}/scim/v2"
 token_env = "REMOTE_SCIM_TOKEN"
 [idp]
 port = {idp_port}
+[features]
+admin = true
+licenses = true
+activations = true
+idp_initiated = true
+single_logout = true
 """
         )
         yield path
@@ -89,4 +95,4 @@ def test_a_bad_target_file_is_a_usage_error(
     path = tmp_path / "target.toml"
     path.write_text("[sp]\nbase_url = 'http://127.0.0.1:1'\n[probes]\nwho = '/x'\n")
     assert main(["run", "--target", str(path)]) == 2
-    assert "unknown probe" in capsys.readouterr().err
+    assert "unknown key 'probes.who'" in capsys.readouterr().err

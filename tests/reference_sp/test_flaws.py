@@ -194,6 +194,14 @@ def test_scim_ignore_deactivation() -> None:
             assert world.scim.get(f"/Users/{user['id']}").json()["active"] is active
 
 
+def test_sessions_last_one_request() -> None:
+    for strict, flawed in worlds("sessions-last-one-request"):
+        for world, later in ((strict, 200), (flawed, 401)):
+            world.sign_in(USER)
+            assert world.me().status_code == 200
+            assert world.me().status_code == later
+
+
 def test_every_flaw_has_a_test() -> None:
     tested = {f for f, _, _ in SAML_CASES} | {
         "no-replay-cache",
@@ -205,6 +213,7 @@ def test_every_flaw_has_a_test() -> None:
         "keep-session-on-logout",
         "allow-old-clients",
         "scim-ignore-deactivation",
+        "sessions-last-one-request",
         # two organisations: proven end to end in tests/harness/test_checks_can_fail.py
         "match-users-across-organisations",
     }
