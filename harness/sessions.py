@@ -37,9 +37,7 @@ def _name_id_format(world: World, name_id_format: str | None) -> Iterator[None]:
         settings.name_id_format = before
 
 
-def attempt_sign_in(
-    world: World, request: SignIn, run: ScenarioRun | None = None
-) -> SignInAttempt:
+def attempt_sign_in(world: World, request: SignIn, run: ScenarioRun | None = None) -> SignInAttempt:
     """Sign ``request.user`` in through the flow the request names. (``run`` is accepted for
     the callers written before worlds knew their run; the world's own run is used.)"""
     session = request.session or request.user

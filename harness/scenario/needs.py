@@ -41,9 +41,8 @@ def needs_of(scenario: Scenario) -> tuple[str, ...]:
             found.add("single_logout")
         elif step.kind == "sign_in" and value.idp == "other":
             found.add("second_organisation")
-        elif step.kind == "expect":
-            if value.scim is not None:
-                found.add("scim")
+        elif step.kind == "expect" and value.scim is not None:
+            found.add("scim")
     if sign_ins and all(s.via == "idp" for s in sign_ins):
         found.add("idp_initiated")
     return tuple(c for c in CAPABILITIES if c in found)
