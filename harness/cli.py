@@ -32,6 +32,7 @@ class _CommandModule(Protocol):
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("harness.commands.run_cmd", "run scenario suites against an SP and report checks"),
     "list": ("harness.commands.list_cmd", "list suites, checks, flaws or dialects"),
+    "target": ("harness.commands.target_cmd", "check that a target file describes a usable SP"),
     "decode": ("harness.commands.decode_cmd", "decode a SAML message and say what the core thinks"),
     "sp": (
         "reference_sp.cli",

@@ -253,7 +253,7 @@ def lifecycle_machine(
                 self._fail(
                     catalog.ADMIN, {"user": ROOT, "admin": True}, "no administrator could sign in"
                 )
-            admins = {self.world.ref_of(a) for a in view.get("admins", [])}
+            admins = {self.world.ref_of(a) for a in view.get("admins", []) if self.world.owns(a)}
             for ref in self.model.employees:
                 wanted = self.model.is_admin(ref)
                 if (ref in admins) != wanted:
@@ -271,7 +271,12 @@ def lifecycle_machine(
             if self.model.admin_group != ADMINS:
                 return  # no administrator can read the seats while the group is renamed away
             view = admin_view(self.world, exclude="") or {}
-            held = [u for u in view.get("users", []) if u.get("license") == "held"]
+            # A real SP keeps the users of earlier runs: judge this world's users only.
+            held = [
+                u
+                for u in view.get("users", [])
+                if u.get("license") == "held" and self.world.owns(str(u.get("userName", "")))
+            ]
             if len(held) > seats:
                 self._fail(
                     catalog.LICENSE,

@@ -31,12 +31,12 @@ class TargetError(ValueError):
 # added on the fly, its flaws); a file target never has it.
 CAPABILITIES: dict[str, str] = {
     "scim": "SCIM provisioning",
-    "admin": "an admin role granted through an IdP group",
+    "admin": "admin role granted through an IdP group",
     "licenses": "per-user licenses",
     "activations": "device activations through SSO",
     "idp_initiated": "IdP-initiated sign-in",
     "single_logout": "single logout",
-    "second_organisation": "a second organisation trusting another IdP",
+    "second_organisation": "second organisation trusting another IdP",
 }
 
 

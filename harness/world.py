@@ -8,6 +8,7 @@ drive a loopback or a remote SP.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import socket
@@ -277,6 +278,11 @@ class World(AbstractContextManager["World"]):
         )
         return f"{ref}{self._user_suffix}@{domain}"
 
+    def owns(self, user_name: str) -> bool:
+        """Whether ``user_name`` is one of this world's users (a real SP keeps others)."""
+        local = user_name.split("@", maxsplit=1)[0].lower()
+        return local.endswith(self._user_suffix.lower()) if self._user_suffix else True
+
     def ref_of(self, user_name: str) -> str:
         return user_name.split("@", maxsplit=1)[0].removesuffix(self._user_suffix)
 
@@ -313,7 +319,28 @@ class World(AbstractContextManager["World"]):
             self._chromium_sessions[name] = shared_browser().session()
         return self._chromium_sessions[name]
 
+    def _clean_up_remote(self) -> None:
+        """Delete, over SCIM, the users this world provisioned to a real SP: they would hold its
+        seats and fill its directory run after run. Best effort: a failure here judges nothing."""
+        if self.remote is None or self.scim_url is None:
+            return
+        names = {u.user_name for u in self.idp.directory.users()}
+        names |= {u.user_name for u in self.deleted.values()}
+        headers = {"Authorization": f"Bearer {self.scim_token}"}
+        with contextlib.suppress(httpx.HTTPError), httpx.Client(timeout=10) as http:
+            for name in sorted(names):
+                found = http.get(
+                    f"{self.scim_url}/Users",
+                    params={"filter": f'userName eq "{name}"', "attributes": "id"},
+                    headers=headers,
+                )
+                if found.status_code != 200:
+                    continue
+                for resource in found.json().get("Resources", []):
+                    http.delete(f"{self.scim_url}/Users/{resource['id']}", headers=headers)
+
     def __exit__(self, *exc: object) -> None:
+        self._clean_up_remote()
         for page in self._chromium_sessions.values():
             page.close()
         for client in self._browsers.values():

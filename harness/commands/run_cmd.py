@@ -8,6 +8,7 @@ from pathlib import Path
 
 from harness import runner
 from harness.events import Reporter, RunFinished
+from harness.preflight import preflight
 from harness.reporters import ReportWriteError
 from harness.reporters.console import ConsoleReporter
 from harness.reporters.html import HtmlReporter
@@ -102,6 +103,8 @@ def run_command(args: argparse.Namespace) -> int:
             remote = load_target(args.target)
         except TargetError as exc:
             return _usage(str(exc))
+        if args.sp_flaw:
+            return _usage("--sp-flaw turns on flaws of the reference SP only, not of a target file")
     problem = _check_flaws(args)
     if problem:
         return _usage(problem)
@@ -113,6 +116,15 @@ def run_command(args: argparse.Namespace) -> int:
         return _usage(str(exc))
     if not runs:
         return _usage("no scenario to run (check the paths and -k)")
+    if remote is not None:
+        # An SP that is not there, or a file that does not describe it, is one line, not a
+        # report of hundreds of errors (CONTRACT: `run` makes the preflight first).
+        problem = preflight(remote, full=False).first_problem()
+        if problem is not None:
+            return _usage(
+                f"{args.target}: the SP cannot be used: {problem} "
+                f"(see sso-harness target check {args.target})"
+            )
     reporters: list[Reporter] = [ConsoleReporter(verbose=args.verbose)]
     if args.json:
         reporters.append(JsonReporter(args.json))

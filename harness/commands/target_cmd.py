@@ -1,0 +1,66 @@
+"""``sso-harness target check FILE``: probe the SP a target file describes and say what works
+and which suites apply to it (exit 0 usable, 2 not)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+
+from harness.preflight import preflight
+from harness.runner import RunOptions, why_skipped
+from harness.scenario.loader import ScenarioError, discover
+from harness.suites import default_roots
+from harness.targets import CAPABILITIES, TargetError, load_target
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    check = sub.add_parser("check", help="probe the SP a target file describes")
+    check.add_argument("file", metavar="FILE", help="the target file (TOML)")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        target = load_target(args.file)
+    except TargetError as exc:
+        print(f"sso-harness target: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"target {target.name!r}: the SP at {target.sp_base}")
+    found = preflight(target)
+    for probe in found.probes:
+        mark = "ok  " if probe.ok else ("FAIL" if probe.essential else "--  ")
+        print(f"  {mark} {probe.name}: {probe.detail}")
+    features = target.features
+    has = [name for name in CAPABILITIES if features.has(name)]
+    lacks = [name for name in CAPABILITIES if not features.has(name)]
+    print(f"  features: {', '.join(has) or 'sign-in only'}; not: {', '.join(lacks) or '-'}")
+    try:
+        runs = discover(default_roots())
+    except ScenarioError as exc:
+        print(f"  suites: cannot load them ({exc})")
+        runs = []
+    options = RunOptions(remote=target)
+    applies: Counter[str] = Counter()
+    skipped: dict[str, Counter[str]] = {}
+    for scenario_run in runs:
+        reason = why_skipped(scenario_run, options)
+        if reason is None:
+            applies[scenario_run.suite] += 1
+        else:
+            skipped.setdefault(scenario_run.suite, Counter())[reason] += 1
+    for suite in sorted({r.suite for r in runs}):
+        total = applies[suite] + sum(skipped.get(suite, Counter()).values())
+        line = f"  suite {suite}: {applies[suite]} of {total} scenario runs apply"
+        reasons = skipped.get(suite)
+        if reasons:
+            line += "; skipped: " + "; ".join(f"{n} as {r}" for r, n in reasons.most_common())
+        print(line)
+    if not found.usable:
+        print(f"not usable: {found.first_problem()}", file=sys.stderr)
+        return EXIT_USAGE
+    print("usable: sso-harness run --target " + args.file)
+    return EXIT_OK
