@@ -195,7 +195,12 @@ def test_corrupt_signature_targets_one_signature(
 )
 @pytest.mark.parametrize("encrypt", [False, True])
 def test_corrupt_signature_without_that_signature_is_an_error(
-    which: str, signing: str, encrypt: bool, idp_key: KeyPair, sp_key: KeyPair, attacker_key: KeyPair
+    which: str,
+    signing: str,
+    encrypt: bool,
+    idp_key: KeyPair,
+    sp_key: KeyPair,
+    attacker_key: KeyPair,
 ) -> None:
     encryption = EncryptionChoice() if encrypt else None
     call = MutatorCall("corrupt-signature", {"which": which})
