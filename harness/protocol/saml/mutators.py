@@ -515,7 +515,7 @@ def get_mutator(name: str) -> Mutator:
 class Mutated:
     root: etree._Element
     applied: tuple[MutatorCall, ...]
-    # Standing calls (a flaw's, a rule's) that had nothing to break in this response.
+    # Standing calls (an IdP flaw's) that had nothing to break in this response.
     inapplicable: tuple[MutatorNoEffect, ...] = ()
 
 
@@ -554,8 +554,8 @@ def mutate(
 ) -> Mutated:
     """Build the response with ``standing`` then ``calls`` applied, stage by stage.
 
-    A call in ``calls`` that changes nothing raises MutatorNoEffect; a standing one (a flaw
-    or rule that applies to every response) is left out of ``applied`` and reported instead.
+    A call in ``calls`` that changes nothing raises MutatorNoEffect; a standing one (an IdP flaw
+    that applies to every response) is left out of ``applied`` and reported instead.
     """
     ordered = [(call, get_mutator(call.name), True) for call in standing]
     ordered += [(call, get_mutator(call.name), False) for call in calls]
