@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 
 from harness.protocol.saml import constants as c
+from harness.protocol.saml.mutators import MutatorNoEffect
 
 from .api import api_routes
 from .idp import LoginError, LoginRequest, MockIdP
@@ -241,6 +242,9 @@ def create_app(idp: MockIdP) -> Starlette:
                 return await handler(request)
             except IdPError as error:
                 return error_response(request, error)
+            except MutatorNoEffect as exc:
+                # The harness's plan asked for a break this response cannot carry (journaled).
+                return error_response(request, IdPError(500, "mutator-no-effect", "", str(exc)))
 
         return wrapper
 

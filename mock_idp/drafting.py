@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 
 def draft_response(
     idp: MockIdP, login: LoginRequest, user: User, session: IdPSession, now: dt.datetime
-) -> tuple[Draft, list[MutatorCall], list[Verdict]]:
+) -> tuple[Draft, list[MutatorCall], list[MutatorCall], list[Verdict]]:
+    """(draft, the flaws' standing mutators, the rules' and plan's mutators, verdicts)."""
     preset, sp, settings = idp.preset, login.sp, login.sp.settings
     rules = idp.rules.matching(sp.entity_id, login.relay_state, user.user_name)
     verdicts: list[Verdict] = []
@@ -191,10 +192,12 @@ def draft_response(
     )
     flaw_calls = [call for name in sorted(idp.flaws) for call in FLAWS_BY_NAME[name].mutators]
     plan_calls = [call for entry in idp.plan.take(sp.entity_id) for call in entry.mutators]
-    all_calls = flaw_calls + calls + plan_calls
-    if any(call.name == "wrong-key" for call in all_calls):
+    asked = calls + plan_calls
+    if any(call.name == "wrong-key" for call in flaw_calls + asked):
         idp.attacker_key()
-    return Draft(spec, protection), all_calls, verdicts
+    # A flaw is a standing behaviour that may have nothing to break in some responses (no
+    # InResponseTo to drop from an IdP-initiated one); what rules and the plan ask must apply.
+    return Draft(spec, protection), flaw_calls, asked, verdicts
 
 
 def _attributes(idp: MockIdP, user: User, preset: Preset) -> dict[str, list[str]]:

@@ -43,8 +43,10 @@ from harness.protocol.saml.mutators import (
     Draft,
     MutationContext,
     MutatorCall,
+    MutatorNoEffect,
     build_mutated,
     get_mutator,
+    mutate,
 )
 from harness.protocol.saml.presets import PRESETS, Preset
 from harness.protocol.saml.response import Protection, ResponseSpec
@@ -688,11 +690,26 @@ class MockIdP:
         now = self.clock.now()
         if session is None:
             session = self.start_session(user)
-        draft, calls, verdicts = draft_response(self, login, user, session, now)
-        root = build_mutated(draft, calls, self._mutation_context(now))
+        draft, standing, asked, verdicts = draft_response(self, login, user, session, now)
+        try:
+            mutated = mutate(draft, asked, self._mutation_context(now), standing=standing)
+        except MutatorNoEffect as exc:
+            # The harness asked for a break this response cannot carry: say so instead of
+            # sending a good response that the journal would call broken.
+            self.journal.record(
+                time=now,
+                direction="out",
+                kind="Error",
+                binding=None,
+                sp=login.sp.entity_id,
+                xml=None,
+                user=user.user_name,
+                error={"reason": "mutator-no-effect", "rule": "", "message": str(exc)},
+            )
+            raise
         # Say in the journal which rule each applied mutator breaks, so a reader of the
         # journal (or the IdP-under-test suite) knows what the SP should have refused.
-        for call in calls:
+        for call in mutated.applied:
             mutator = get_mutator(call.name)
             verdicts.append(
                 Verdict(f"mutator:{call.name}", "fail", mutator.rule, mutator.description)
@@ -702,10 +719,11 @@ class MockIdP:
         )
         return self._deliver_response(
             login,
-            root,
+            mutated.root,
             user=user.user_name,
-            mutators=tuple(c.name for c in calls),
+            mutators=tuple(c.name for c in mutated.applied),
             verdicts=verdicts,
+            not_applied=[str(skipped) for skipped in mutated.inapplicable],
         )
 
     def _mutation_context(self, now: dt.datetime) -> MutationContext:
@@ -719,8 +737,12 @@ class MockIdP:
         user: str | None,
         mutators: tuple[str, ...],
         verdicts: Sequence[Verdict],
+        not_applied: Sequence[str] = (),
     ) -> OutgoingMessage:
         xml = to_bytes(root)
+        details: dict[str, object] = {"acs": login.acs.location, "flaws": sorted(self.flaws)}
+        if not_applied:  # a flaw's mutator with nothing to break here: not claimed as applied
+            details["mutators_not_applied"] = list(not_applied)
         fields = {"SAMLResponse": encode_post_value(xml)}
         if login.relay_state is not None and not self.has_flaw("drop-relay-state"):
             fields["RelayState"] = login.relay_state
@@ -737,7 +759,7 @@ class MockIdP:
             user=user,
             verdicts=tuple(verdicts),
             mutators=mutators,
-            details={"acs": login.acs.location, "flaws": sorted(self.flaws)},
+            details=details,
         )
         return OutgoingMessage(
             kind="Response",

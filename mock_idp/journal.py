@@ -30,7 +30,9 @@ class JournalEntry:
     seq: int
     time: dt.datetime
     direction: str  # "in" (received) or "out" (sent)
-    kind: str  # AuthnRequest, Response, LogoutRequest, LogoutResponse, or Error
+    # AuthnRequest, Response, LogoutRequest, LogoutResponse, Error, or LogoutSkipped (an SP
+    # of the session that could not be told of a logout: nothing was sent to it)
+    kind: str
     binding: str | None
     sp: str | None
     xml: str | None

@@ -34,6 +34,7 @@ from harness.protocol.saml.logout import (
     parse_logout_request,
     parse_logout_response,
 )
+from harness.protocol.saml.metadata import FRONT_CHANNEL_BINDINGS
 from harness.protocol.saml.signing import sign_element
 from harness.protocol.xml import XMLSecurityError, to_bytes
 
@@ -201,9 +202,13 @@ class SingleLogout:
             raise IdPError(
                 400, "expired-request", "SAML-CORE-3.7.1", "the LogoutRequest has expired"
             )
-        if sp.metadata.slo_endpoint() is None:
+        if sp.metadata.front_channel_slo_endpoint() is None:
+            # The answer goes back through the browser: a SOAP-only SP cannot receive it.
             raise IdPError(
-                400, "no-slo-endpoint", "SAML-PROF-4.4.4.2", "the SP has no SLO endpoint"
+                400,
+                "no-slo-endpoint",
+                "SAML-PROF-4.4.4.2",
+                "the SP lists no HTTP-Redirect or HTTP-POST SingleLogoutService to answer on",
             )
         return sp, signed, request
 
@@ -221,8 +226,11 @@ class SingleLogout:
         while progress.remaining:
             participant = progress.remaining.pop(0)
             sp = self.idp.sps.get(participant.sp_entity_id)
-            endpoint = sp.metadata.slo_endpoint() if sp else None
+            # Only a binding a browser can carry: never a form posted to a SOAP endpoint.
+            endpoint = sp.metadata.front_channel_slo_endpoint() if sp else None
             if sp is None or endpoint is None:
+                if sp is not None:
+                    self._journal_skipped(sp)
                 progress.partial = True
                 continue
             handle = secrets.token_urlsafe(18)
@@ -256,8 +264,10 @@ class SingleLogout:
         origin = self.idp.sps.get(progress.origin_sp)
         endpoint = None
         if origin is not None:
+            # Answer on the binding the request came on, else another front-channel one.
             endpoint = origin.metadata.slo_endpoint(progress.origin_binding)
-            endpoint = endpoint or origin.metadata.slo_endpoint()
+            if endpoint is None or endpoint.binding not in FRONT_CHANNEL_BINDINGS:
+                endpoint = origin.metadata.front_channel_slo_endpoint()
         if origin is None or endpoint is None:  # the SP was removed while the logout ran
             return None
         sp = origin
@@ -278,6 +288,28 @@ class SingleLogout:
             "SAMLResponse",
             progress.origin_relay_state,
             sp.entity_id,
+        )
+
+    def _journal_skipped(self, sp: ServiceProvider) -> None:
+        """Say why an SP of the session was not told: it has no front-channel SLO endpoint."""
+        listed = [endpoint.binding for endpoint in sp.metadata.slo_endpoints]
+        self.idp.journal.record(
+            time=self.idp.clock.now(),
+            direction="out",
+            kind="LogoutSkipped",
+            binding=None,
+            sp=sp.entity_id,
+            xml=None,
+            verdicts=(
+                Verdict(
+                    "slo-front-channel",
+                    "warn",
+                    "SAML-PROF-4.4.3.3",
+                    "the SP lists no HTTP-Redirect or HTTP-POST SingleLogoutService "
+                    f"(it lists {listed or 'none'}): not told of the logout, skipped",
+                ),
+            ),
+            details={"slo_bindings": listed},
         )
 
     def _send(

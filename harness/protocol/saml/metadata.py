@@ -16,6 +16,11 @@ from ..xml import XMLSecurityError, parse_xml, to_bytes
 from . import constants as c
 from .errors import MetadataError
 
+# The bindings a browser can carry a logout message on, most preferred first. SOAP and
+# Artifact need a back channel: a browser form posted to a SOAP endpoint is refused (Shibboleth
+# SP answers 500, mod_auth_mellon 400) and the session at that SP stays open.
+FRONT_CHANNEL_BINDINGS: tuple[str, ...] = (c.BINDING_HTTP_REDIRECT, c.BINDING_HTTP_POST)
+
 
 @dataclass(frozen=True)
 class Endpoint:
@@ -73,6 +78,16 @@ class SPMetadata:
     def slo_endpoint(self, binding: str | None = None) -> Endpoint | None:
         for endpoint in self.slo_endpoints:
             if binding is None or endpoint.binding == binding:
+                return endpoint
+        return None
+
+    def front_channel_slo_endpoint(self) -> Endpoint | None:
+        """The SingleLogoutService a browser can be sent to: HTTP-Redirect where the SP lists
+        one, else HTTP-POST; None when it lists only back-channel ones (SOAP, Artifact) or none,
+        so an IdP (or the harness deciding whether a front-channel logout can run) skips it."""
+        for binding in FRONT_CHANNEL_BINDINGS:
+            endpoint = self.slo_endpoint(binding)
+            if endpoint is not None:
                 return endpoint
         return None
 

@@ -1,13 +1,18 @@
 """Mutators: pure functions that break exactly one rule of a good response.
 
-Each takes the good draft (content + protection) or the finished XML and returns the broken
-one, and names the requirement id it breaks. The registry is an explicit tuple; duplicate
-names fail at import. The full attack catalogue (XSW, XXE...) comes with the SP security suite.
+Each names the requirement id it breaks and acts at one or more stages of building:
+``on_draft`` on the content and protection before any XML exists; ``on_assertion`` on the
+assertion after its signature and *before* encryption (so an EncryptedAssertion carries the
+damage: an SP must decrypt to see it); ``on_response`` on the finished, signed Response (the
+envelope). A mutator that changes nothing in the message it was given raises
+:class:`MutatorNoEffect`: a journal must never claim a rule was broken when it was not.
+The registry is an explicit tuple; duplicate names fail at import.
 """
 
 from __future__ import annotations
 
 import base64
+import copy
 import datetime as dt
 import random
 from collections.abc import Callable, Mapping, Sequence
@@ -16,8 +21,17 @@ from dataclasses import dataclass, replace
 from lxml import etree
 
 from ..keys import KeyPair
+from ..xml import to_bytes
 from . import constants as c
-from .response import Protection, ResponseSpec, build_response
+from .response import (
+    Protection,
+    ResponseSpec,
+    build_assertion,
+    build_response_element,
+    envelope,
+    seal_assertion,
+    signed_assertion,
+)
 from .signing import SignatureChoice
 
 Params = Mapping[str, object]
@@ -37,12 +51,29 @@ class MutationContext:
 
 
 @dataclass(frozen=True)
+class Built:
+    """A Response as it will leave the IdP, and what a mutator needs to reach inside it."""
+
+    response: etree._Element
+    # The plaintext assertion as signed (None when the Response carries none); also given
+    # when the Response carries it encrypted, with ``seal`` to encrypt a changed copy again.
+    assertion: etree._Element | None
+    seal: Callable[[etree._Element], etree._Element]
+
+
+DraftStep = Callable[[Draft, Params, MutationContext], Draft]
+AssertionStep = Callable[[etree._Element, Params, MutationContext], etree._Element]
+ResponseStep = Callable[[Built, Params, MutationContext], etree._Element]
+
+
+@dataclass(frozen=True)
 class Mutator:
     name: str
     rule: str
     description: str
-    on_draft: Callable[[Draft, Params, MutationContext], Draft] | None = None
-    on_xml: Callable[[etree._Element, Params, MutationContext], etree._Element] | None = None
+    on_draft: DraftStep | None = None
+    on_assertion: AssertionStep | None = None
+    on_response: ResponseStep | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +88,16 @@ class UnknownMutatorError(KeyError):
 
 class MutatorParamError(ValueError):
     pass
+
+
+class MutatorNoEffect(Exception):  # noqa: N818 - named for what happened
+    """A mutator had nothing to break in this message (e.g. corrupt-signature on an unsigned
+    one). The harness's fault, not the peer's: the response must not be sent as if broken."""
+
+    def __init__(self, name: str, why: str) -> None:
+        super().__init__(f"mutator {name!r} changes nothing in this response: {why}")
+        self.name = name
+        self.why = why
 
 
 def _int(params: Params, name: str, default: int) -> int:
@@ -228,24 +269,83 @@ def _name_id(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
     return _spec(draft, name_id=_str(params, "value", "admin@example.com"))
 
 
-def _tamper_after_signing(
-    root: etree._Element, params: Params, ctx: MutationContext
-) -> etree._Element:
-    value = _str(params, "value", "admin@example.com")
-    for name_id in root.iter(c.q(c.SAML, "NameID")):
+def _own_signature(element: etree._Element) -> etree._Element | None:
+    # Only a direct child: the Response's signature, not the one inside its Assertion.
+    return element.find(c.q(c.DS, "Signature"))
+
+
+def _retarget_name_id(assertion: etree._Element, value: str) -> None:
+    for name_id in assertion.iter(c.q(c.SAML, "NameID")):
         name_id.text = value
-    return root
 
 
-def _corrupt_signature(
-    root: etree._Element, params: Params, ctx: MutationContext
+def _tamper_signed_assertion(
+    assertion: etree._Element, params: Params, ctx: MutationContext
 ) -> etree._Element:
-    for value in root.iter(c.q(c.DS, "SignatureValue")):
-        raw = bytearray(base64.b64decode("".join((value.text or "").split())))
-        if raw:
-            raw[len(raw) // 2] ^= 0x01
-        value.text = base64.b64encode(bytes(raw)).decode("ascii")
-    return root
+    # A signed assertion is edited after its signature and before encryption, so the damage
+    # is inside the EncryptedAssertion, where an SP that verifies after decrypting finds it.
+    if _own_signature(assertion) is not None:
+        _retarget_name_id(assertion, _str(params, "value", "admin@example.com"))
+    return assertion
+
+
+def _tamper_under_response_signature(
+    built: Built, params: Params, ctx: MutationContext
+) -> etree._Element:
+    # An unsigned assertion is protected only by the Response's signature: edit it after that
+    # signature was made (encrypting the edited copy again when the Response carries it so).
+    if built.assertion is None or _own_signature(built.assertion) is not None:
+        return built.response
+    if _own_signature(built.response) is None:
+        return built.response
+    edited = copy.deepcopy(built.assertion)
+    _retarget_name_id(edited, _str(params, "value", "admin@example.com"))
+    payload = _payload(built.response)
+    if payload is not None:
+        payload.getparent().replace(payload, built.seal(edited))  # type: ignore[union-attr]
+    return built.response
+
+
+def _payload(response: etree._Element) -> etree._Element | None:
+    for tag in ("Assertion", "EncryptedAssertion"):
+        found = response.find(c.q(c.SAML, tag))
+        if found is not None:
+            return found
+    return None
+
+
+def _flip_signature_value(element: etree._Element) -> None:
+    signature = _own_signature(element)
+    value = signature.find(c.q(c.DS, "SignatureValue")) if signature is not None else None
+    if value is None:
+        return
+    raw = bytearray(base64.b64decode("".join((value.text or "").split())))
+    if raw:
+        raw[len(raw) // 2] ^= 0x01
+    value.text = base64.b64encode(bytes(raw)).decode("ascii")
+
+
+def _which(params: Params) -> str:
+    which = _str(params, "which", "every")
+    if which not in ("every", "assertion", "response"):
+        raise MutatorParamError("parameter 'which' must be every, assertion or response")
+    return which
+
+
+def _corrupt_assertion_signature(
+    assertion: etree._Element, params: Params, ctx: MutationContext
+) -> etree._Element:
+    if _which(params) != "response":  # before encryption: the EncryptedAssertion carries it
+        _flip_signature_value(assertion)
+    return assertion
+
+
+def _corrupt_response_signature(
+    built: Built, params: Params, ctx: MutationContext
+) -> etree._Element:
+    if _which(params) != "assertion":
+        _flip_signature_value(built.response)
+    return built.response
 
 
 MUTATORS: tuple[Mutator, ...] = (
@@ -376,14 +476,18 @@ MUTATORS: tuple[Mutator, ...] = (
     Mutator(
         "tamper-after-signing",
         "SAML-CORE-5.4",
-        "NameID edited after signing (`value`)",
-        on_xml=_tamper_after_signing,
+        "NameID edited after the signature over it (`value`): the Assertion's when signed, "
+        "else the Response's; before encryption",
+        on_assertion=_tamper_signed_assertion,
+        on_response=_tamper_under_response_signature,
     ),
     Mutator(
         "corrupt-signature",
         "SAML-CORE-5.4",
-        "one bit of every SignatureValue flipped",
-        on_xml=_corrupt_signature,
+        "one bit of the SignatureValue flipped (`which`: every, assertion or response); "
+        "the Assertion's before encryption",
+        on_assertion=_corrupt_assertion_signature,
+        on_response=_corrupt_response_signature,
     ),
 )
 
@@ -407,16 +511,110 @@ def get_mutator(name: str) -> Mutator:
         raise UnknownMutatorError(name) from None
 
 
+@dataclass(frozen=True)
+class Mutated:
+    root: etree._Element
+    applied: tuple[MutatorCall, ...]
+    # Standing calls (an IdP flaw's) that had nothing to break in this response.
+    inapplicable: tuple[MutatorNoEffect, ...] = ()
+
+
+def _effect(draft: Draft) -> tuple[object, ...]:
+    """What a draft puts on the wire, without the randomness of signing and encryption:
+    two drafts with the same effect give the same message."""
+    spec, protection = draft.spec, draft.protection
+    assertion = build_assertion(spec) if spec.include_assertion else None
+    signs_assertion = spec.include_assertion and protection.sign_assertion
+    signs_response = protection.sign_response
+    signer = None
+    if protection.key is not None and (signs_assertion or signs_response):
+        signer = (protection.key.certificate, protection.signature, protection.include_certificate)
+    encryption = None
+    if spec.include_assertion and protection.encrypt_to is not None:
+        encryption = (protection.encrypt_to, protection.encryption)
+    return (
+        to_bytes(build_response_element(spec, assertion)),
+        signer is not None and signs_assertion,
+        signer is not None and signs_response,
+        signer,
+        encryption,
+    )
+
+
+def _snapshot(element: etree._Element) -> bytes:
+    return etree.tostring(element)
+
+
+def mutate(
+    draft: Draft,
+    calls: Sequence[MutatorCall],
+    context: MutationContext,
+    *,
+    standing: Sequence[MutatorCall] = (),
+) -> Mutated:
+    """Build the response with ``standing`` then ``calls`` applied, stage by stage.
+
+    A call in ``calls`` that changes nothing raises MutatorNoEffect; a standing one (an IdP flaw
+    that applies to every response) is left out of ``applied`` and reported instead.
+    """
+    ordered = [(call, get_mutator(call.name), True) for call in standing]
+    ordered += [(call, get_mutator(call.name), False) for call in calls]
+    effective: dict[int, bool] = {}
+
+    def mark(position: int, changed: bool) -> None:
+        effective[position] = effective.get(position, False) or changed
+
+    for position, (call, mutator, _) in enumerate(ordered):
+        if mutator.on_draft is not None:
+            before = _effect(draft)
+            draft = mutator.on_draft(draft, call.params, context)
+            mark(position, _effect(draft) != before)
+    protection = draft.protection
+    assertion = signed_assertion(draft.spec, protection)
+    for position, (call, mutator, _) in enumerate(ordered):
+        if mutator.on_assertion is not None and assertion is not None:
+            before_bytes = _snapshot(assertion)
+            assertion = mutator.on_assertion(assertion, call.params, context)
+            mark(position, _snapshot(assertion) != before_bytes)
+    payload = None if assertion is None else seal_assertion(assertion, protection, context.rng)
+    response = envelope(draft.spec, payload, protection)
+    plain = copy.deepcopy(assertion) if assertion is not None else None
+
+    def seal(element: etree._Element) -> etree._Element:
+        return seal_assertion(element, protection, context.rng)
+
+    for position, (call, mutator, _) in enumerate(ordered):
+        if mutator.on_response is not None:
+            before_bytes = _snapshot(response)
+            response = mutator.on_response(Built(response, plain, seal), call.params, context)
+            mark(position, _snapshot(response) != before_bytes)
+
+    applied: list[MutatorCall] = []
+    inapplicable: list[MutatorNoEffect] = []
+    for position, (call, mutator, is_standing) in enumerate(ordered):
+        if effective.get(position, False):
+            applied.append(call)
+            continue
+        error = MutatorNoEffect(call.name, _why(mutator, draft))
+        if not is_standing:
+            raise error
+        inapplicable.append(error)
+    return Mutated(response, tuple(applied), tuple(inapplicable))
+
+
+def _why(mutator: Mutator, draft: Draft) -> str:
+    if mutator.on_draft is not None:
+        return "the response already says what it would make it say"
+    protection = draft.protection
+    if not draft.spec.include_assertion:
+        return "the response carries no assertion"
+    if protection.key is None or not (protection.sign_assertion or protection.sign_response):
+        return "nothing in the response is signed"
+    return "the part it breaks is not signed in this response (see its `which`)"
+
+
 def build_mutated(
     draft: Draft, calls: Sequence[MutatorCall], context: MutationContext
 ) -> etree._Element:
-    """Apply the draft mutators, build (sign, encrypt), then apply the XML mutators in order."""
-    mutators = [(get_mutator(call.name), call.params) for call in calls]
-    for mutator, params in mutators:
-        if mutator.on_draft is not None:
-            draft = mutator.on_draft(draft, params, context)
-    root = build_response(draft.spec, draft.protection, context.rng)
-    for mutator, params in mutators:
-        if mutator.on_xml is not None:
-            root = mutator.on_xml(root, params, context)
-    return root
+    """The response with every call applied (each must change something), see :func:`mutate`."""
+    return mutate(draft, calls, context).root

@@ -205,23 +205,34 @@ def build_response_element(spec: ResponseSpec, payload: etree._Element | None) -
     return response
 
 
-def build_response(
-    spec: ResponseSpec, protection: Protection, rng: random.Random
+def signed_assertion(spec: ResponseSpec, protection: Protection) -> etree._Element | None:
+    """The assertion, signed when ``protection`` says so; None for a response without one."""
+    if not spec.include_assertion:
+        return None
+    assertion = build_assertion(spec)
+    if protection.sign_assertion and protection.key is not None:
+        assertion = sign_element(
+            assertion,
+            protection.key,
+            protection.signature,
+            include_certificate=protection.include_certificate,
+        )
+    return assertion
+
+
+def seal_assertion(
+    assertion: etree._Element, protection: Protection, rng: random.Random
 ) -> etree._Element:
-    """Assertion -> signed -> encrypted -> Response -> signed, in that order (Core 6.2)."""
-    payload: etree._Element | None = None
-    if spec.include_assertion:
-        assertion = build_assertion(spec)
-        if protection.sign_assertion and protection.key is not None:
-            assertion = sign_element(
-                assertion,
-                protection.key,
-                protection.signature,
-                include_certificate=protection.include_certificate,
-            )
-        payload = assertion
-        if protection.encrypt_to is not None:
-            payload = encrypt_element(assertion, protection.encrypt_to, protection.encryption, rng)
+    """The assertion as the Response carries it: encrypted when ``protection`` says so."""
+    if protection.encrypt_to is None:
+        return assertion
+    return encrypt_element(assertion, protection.encrypt_to, protection.encryption, rng)
+
+
+def envelope(
+    spec: ResponseSpec, payload: etree._Element | None, protection: Protection
+) -> etree._Element:
+    """The Response around ``payload``, signed when ``protection`` says so."""
     response = build_response_element(spec, payload)
     if protection.sign_response and protection.key is not None:
         response = sign_element(
@@ -231,6 +242,15 @@ def build_response(
             include_certificate=protection.include_certificate,
         )
     return response
+
+
+def build_response(
+    spec: ResponseSpec, protection: Protection, rng: random.Random
+) -> etree._Element:
+    """Assertion -> signed -> encrypted -> Response -> signed, in that order (Core 6.2)."""
+    assertion = signed_assertion(spec, protection)
+    payload = seal_assertion(assertion, protection, rng) if assertion is not None else None
+    return envelope(spec, payload, protection)
 
 
 def build_response_xml(spec: ResponseSpec, protection: Protection, rng: random.Random) -> bytes:

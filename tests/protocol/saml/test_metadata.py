@@ -98,3 +98,33 @@ def test_bad_sp_metadata(xml: bytes, reason: str) -> None:
     with pytest.raises(MetadataError) as info:
         parse_sp_metadata(xml)
     assert info.value.reason == reason
+
+
+SOAP = Endpoint(c.BINDING_SOAP, "https://sp.test/slo/soap")
+ARTIFACT = Endpoint(c.BINDING_HTTP_ARTIFACT, "https://sp.test/slo/artifact")
+REDIRECT = Endpoint(c.BINDING_HTTP_REDIRECT, "https://sp.test/slo/redirect")
+POST = Endpoint(c.BINDING_HTTP_POST, "https://sp.test/slo/post")
+
+
+@pytest.mark.parametrize(
+    ("listed", "chosen"),
+    [
+        ((SOAP, REDIRECT), REDIRECT),  # Shibboleth SP lists SOAP first
+        ((SOAP, POST, REDIRECT), REDIRECT),  # Redirect preferred wherever it is listed
+        ((POST,), POST),
+        ((ARTIFACT, POST), POST),
+        ((SOAP,), None),
+        ((SOAP, ARTIFACT), None),
+        ((), None),
+    ],
+)
+def test_front_channel_slo_endpoint_never_soap_or_artifact(
+    listed: tuple[Endpoint, ...], chosen: Endpoint | None
+) -> None:
+    metadata = SPMetadata(
+        "https://sp.test/saml/metadata",
+        (Endpoint(c.BINDING_HTTP_POST, "https://sp.test/acs"),),
+        slo_endpoints=listed,
+    )
+    parsed = parse_sp_metadata(build_sp_metadata(metadata))
+    assert parsed.front_channel_slo_endpoint() == chosen

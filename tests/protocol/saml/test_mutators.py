@@ -121,7 +121,9 @@ def test_every_mutator_is_covered_and_names_a_rule() -> None:
     assert {m.name for m in MUTATORS} == set(EXPECTED)
     for mutator in MUTATORS:
         assert RULE_ID.match(mutator.rule), mutator
-        assert (mutator.on_draft is None) != (mutator.on_xml is None)
+        xml_steps = (mutator.on_assertion, mutator.on_response)
+        # A mutator either rewrites the draft or edits built XML, never both.
+        assert (mutator.on_draft is None) != all(step is None for step in xml_steps)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
