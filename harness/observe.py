@@ -64,7 +64,13 @@ def sign_out(world: World, ref: str, line: int) -> Verdict:
         )
     exchange: list[dict[str, Any]] = []
     not_started = None
-    if before is not None:
+    sp = world.idp.sps.get(world.sp_entity_id)
+    if sp is not None and sp.metadata.front_channel_slo_endpoint() is None:
+        not_started = (
+            "the SP's metadata lists no SingleLogoutService on HTTP-Redirect or HTTP-POST, so "
+            "the IdP cannot answer it in the browser"
+        )
+    elif before is not None:
         not_started = _follow_logout(world, world.browser(ref), exchange)
     after = identity_in(world, ref) if before is not None else None
     seen = LogoutObservation(ref, before, after, not_started, exchange)

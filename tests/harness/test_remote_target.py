@@ -1,22 +1,26 @@
-"""A real SP from a target file: the reference SP served on loopback as a separate server,
-trusting the harness's mock IdP by its metadata, provisioned and observed over HTTP only."""
+"""A real SP from a target file: the reference SP run as a separate process (`sso-harness sp`),
+trusting the harness's mock IdP by its metadata, provisioned and observed over HTTP only; and
+target files that describe SPs that are not the reference SP."""
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from harness.cli import main
 from harness.protocol.home import data_dir
+from harness.targets import Probes, TargetError, load_target
 from mock_idp.idp import MockIdP
 from mock_idp.keystore import load_or_create
-from reference_sp.app import ReferenceSP, Settings
-from tests.support.servers import serve
-
-pytestmark = pytest.mark.loopback
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
@@ -29,31 +33,53 @@ def free_port() -> int:
 
 @pytest.fixture
 def target_file(tmp_path: Path) -> Iterator[Path]:
+    """`sso-harness sp` in its own process, on its own SQLite file, trusting the metadata the
+    harness's IdP will publish (the data directory's key at the target's IdP port)."""
     idp_port = free_port()
-    # The metadata the harness's IdP will publish: the data directory's key at that address.
     idp = MockIdP(
         f"http://127.0.0.1:{idp_port}", signing_keys=[load_or_create(data_dir() / "mock-idp")]
     )
+    (tmp_path / "idp.xml").write_bytes(idp.metadata_xml())
     sp_port = free_port()
-    sp = ReferenceSP(
-        Settings(
-            db_url=f"sqlite:///{tmp_path / 'sp.sqlite3'}", base_url=f"http://127.0.0.1:{sp_port}"
-        )
+    log = (tmp_path / "sp.log").open("wb")
+    server = subprocess.Popen(  # noqa: S603 - our own command
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "sp",
+            "--port",
+            str(sp_port),
+            "--scim-token",
+            "remote-token",
+            "--idp-metadata",
+            str(tmp_path / "idp.xml"),
+            "--db",
+            f"sqlite:///{tmp_path / 'sp.sqlite3'}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
-    with serve(sp.app, port=sp_port) as base:
-        sp.add_organization(
-            "acme", "remote-token", idp_metadata=idp.metadata_xml(), email_domains=["example.com"]
-        )
+    base = f"http://127.0.0.1:{sp_port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                log.flush()
+                raise RuntimeError(f"sso-harness sp did not start: {log.name}")
+            time.sleep(0.1)
         path = tmp_path / "target.toml"
         path.write_text(
             f"""
-name = "reference SP on loopback"
+name = "reference SP in its own process"
 [sp]
 base_url = "{base}"
 email_domain = "example.com"
-[scim]
-url = "{base}/scim/v2"
-token_env = "REMOTE_SCIM_TOKEN"
 [idp]
 port = {idp_port}
 [features]
@@ -62,31 +88,109 @@ licenses = true
 activations = true
 idp_initiated = true
 single_logout = true
+[scim]
+url = "{base}/scim/v2"
+token_env = "REMOTE_SCIM_TOKEN"
 """
         )
         yield path
-    sp.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
 
 
-def test_a_suite_runs_against_a_remote_sp(
-    target_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.loopback
+def test_target_check_says_what_works(
+    target_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("REMOTE_SCIM_TOKEN", "remote-token")
-    report = tmp_path / "report.json"
-    status = main(
-        [
-            "run",
-            str(SCENARIOS / "deprovisioning" / "blocked-employee-loses-everything.yaml"),
-            "--target",
-            str(target_file),
-            "--dialect",
-            "entra",
-            "--json",
-            str(report),
-        ]
-    )
-    assert status == 0, report.read_text() if report.exists() else "no report"
-    assert '"target": "' in report.read_text()
+    assert main(["target", "check", str(target_file)]) == 0
+    out = capsys.readouterr().out
+    assert "ok   sign-in start: reaches the IdP" in out
+    assert "ok   SCIM" in out
+    assert "suite sso_login: 16 of 17 scenario runs apply" in out
+    monkeypatch.setenv("REMOTE_SCIM_TOKEN", "wrong")
+    assert main(["target", "check", str(target_file)]) == 2
+    assert "check the token" in capsys.readouterr().err
+
+
+@pytest.mark.loopback
+def test_the_suites_pass_twice_against_the_same_persistent_sp(
+    target_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fresh message IDs and user names per run: a second run against the same database is
+    judged exactly as the first (no `replayed`, no user left over from the first run)."""
+    monkeypatch.setenv("REMOTE_SCIM_TOKEN", "remote-token")
+    summaries = []
+    for attempt in ("first", "second"):
+        report = tmp_path / f"{attempt}.json"
+        status = main(
+            [
+                "run",
+                str(SCENARIOS / "sso_login"),
+                str(SCENARIOS / "deprovisioning"),
+                str(SCENARIOS / "admin_grants"),
+                "--target",
+                str(target_file),
+                "--dialect",
+                "entra",
+                "--json",
+                str(report),
+            ]
+        )
+        document = json.loads(report.read_text())
+        problems = [r for r in document["results"] if r["outcome"] in ("fail", "error")]
+        assert status == 0, problems
+        skipped = {r["scenario"] for r in document["results"] if r["outcome"] == "skip"}
+        assert skipped == {"second-organisation-isolated"}, skipped
+        summaries.append(document["summary"])
+    assert summaries[0] == summaries[1]
+    assert summaries[0]["passed"] > 60
+
+
+@pytest.mark.loopback
+def test_a_flawed_sp_under_test_fails_where_it_is_flawed(tmp_path: Path) -> None:
+    """The verdicts about a file target come from what it does: the same SP started with a flaw
+    fails the check of that flaw, and nothing else errors."""
+    # (the flawed separate process is exercised by the independent SPs' tests; here the
+    # in-process flaw list must be refused for a file target)
+    path = tmp_path / "target.toml"
+    path.write_text("[sp]\nbase_url = 'http://127.0.0.1:9'\n")
+    assert main(["run", "--target", str(path), "--sp-flaw", "skip-audience"]) == 2
+
+
+def test_an_unreachable_sp_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "target.toml"
+    path.write_text(f"[sp]\nbase_url = 'http://127.0.0.1:{free_port()}'\n")
+    assert main(["run", "--target", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "the SP cannot be used: metadata" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[sp]\nbase_ur = 'http://x'\n", "unknown key 'sp.base_ur' (did you mean 'base_url'?)"),
+        ("[sp]\nemail_domain = 'x.com'\n", "sp.base_url is required"),
+        ("[sp]\nbase_url = 'http://x'\n[probes]\nwho = '/x'\n", "unknown key 'probes.who'"),
+        ("[sp]\nbase_url = 'http://x'\n[featurs]\n", "unknown key 'featurs' (did you mean"),
+        ("[sp]\nbase_url = 'http://x'\n[features]\nscim = true\n", "needs a [scim] section"),
+        ("[sp]\nbase_url = 'http://x'\n[probes]\nme_pattern = 'x'\n", "needs a group"),
+        ("[sp]\nbase_url = 'ftp://x'\n", "must be an http(s) URL"),
+        ("[sp]\nbase_url = 'http://x'\n[scim]\nurl = 'http://x/scim'\n", "token or token_env"),
+    ],
+)
+def test_a_bad_target_file_names_the_file_and_the_key(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "target.toml"
+    path.write_text(text)
+    with pytest.raises(TargetError) as raised:
+        load_target(path)
+    assert str(raised.value).startswith(str(path)) and message in str(raised.value)
 
 
 def test_a_bad_target_file_is_a_usage_error(
@@ -96,3 +200,52 @@ def test_a_bad_target_file_is_a_usage_error(
     path.write_text("[sp]\nbase_url = 'http://127.0.0.1:1'\n[probes]\nwho = '/x'\n")
     assert main(["run", "--target", str(path)]) == 2
     assert "unknown key 'probes.who'" in capsys.readouterr().err
+
+
+def test_a_file_target_has_only_what_it_declares(tmp_path: Path) -> None:
+    path = tmp_path / "target.toml"
+    path.write_text("[sp]\nbase_url = 'http://sp.example'\n[features]\nidp_initiated = true\n")
+    target = load_target(path)
+    assert target.scim_url is None and not target.features.scim
+    assert target.features.idp_initiated and not target.features.admin
+    assert target.sp_metadata_url == "http://sp.example/saml/metadata"
+
+
+def test_login_templates_keep_the_path_query_and_fill_placeholders() -> None:
+    mellon = Probes(login="/mellon/login?ReturnTo={relay_state}&x=1", me="/secure")
+    assert mellon.login_url("http://sp", "a@b.c", None) == (
+        "http://sp/mellon/login?ReturnTo=%2Fsecure&x=1"
+    )
+    assert mellon.login_url("http://sp", "a@b.c", "/deep?x=1") == (
+        "http://sp/mellon/login?ReturnTo=%2Fdeep%3Fx%3D1&x=1"
+    )
+    hinted = Probes(login="/sso?target={relay_state}&hint={email}")
+    assert (
+        hinted.login_url("http://sp", "a+1@b.c", "/") == "http://sp/sso?target=%2F&hint=a%2B1%40b.c"
+    )
+    reference = Probes(login="/saml/login?org=acme")
+    assert reference.login_url("http://sp", "a@b.c", "/x") == (
+        "http://sp/saml/login?org=acme&email=a%40b.c&RelayState=%2Fx"
+    )
+
+
+def test_the_me_probe_reads_json_or_text() -> None:
+    text = Probes(me="/secure", me_pattern=r"REMOTE_USER=(\S+)")
+    assert text.identity(200, "text/plain", "AUTH_TYPE=shib\nREMOTE_USER=dana@x.com\n") == (
+        "dana@x.com"
+    )
+    assert text.identity(200, "text/html", "<p>please sign in</p>") is None
+    assert text.identity(302, "text/plain", "REMOTE_USER=dana@x.com") is None
+    json_probe = Probes(me_user_field="user.name")
+    assert json_probe.identity(200, "application/json", '{"user": {"name": "dana"}}') == "dana"
+    assert json_probe.identity(200, "text/html", "<html>") is None
+
+
+def test_without_the_env_the_token_is_an_error(tmp_path: Path) -> None:
+    os.environ.pop("NO_SUCH_TOKEN_VAR", None)
+    path = tmp_path / "target.toml"
+    path.write_text(
+        "[sp]\nbase_url='http://x'\n[scim]\nurl='http://x/s'\ntoken_env='NO_SUCH_TOKEN_VAR'\n"
+    )
+    with pytest.raises(TargetError, match="NO_SUCH_TOKEN_VAR is empty"):
+        load_target(path)
