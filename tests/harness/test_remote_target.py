@@ -42,7 +42,7 @@ def target_file(tmp_path: Path) -> Iterator[Path]:
     (tmp_path / "idp.xml").write_bytes(idp.metadata_xml())
     sp_port = free_port()
     log = (tmp_path / "sp.log").open("wb")
-    server = subprocess.Popen(  # noqa: S603 - our own command
+    server = subprocess.Popen(
         [
             sys.executable,
             "-m",
