@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 from collections import Counter
+from pathlib import Path
 
 from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
@@ -328,6 +329,6 @@ class ConsoleReporter:
         verdict = {0: "all checks passed", 1: "checks failed", 3: "the harness errored"}
         flawed = " (a deliberately flawed run)" if report.options.flawed else ""
         self._line(_text(f"{verdict.get(status, 'done')}{flawed} in {report.duration_s:.1f}s"))
-        if report.artifacts:
+        if report.artifacts and Path(report.artifacts).is_dir():  # only when something was kept
             self._line(_text(f"screenshots and shrunk scenarios: {report.artifacts}"))
         self._line(Text("rerun: ", style="bold") + _text(report.rerun))

@@ -171,3 +171,10 @@ def test_long_scenario_names_are_never_wrapped() -> None:
     text = run_console(stream=events(run=run), width=80)
     assert f"sso_login/{name} (3 checks" in text
     assert f"deprovisioning/{name}  -  deprov.scim-active" in text
+
+
+def test_the_artifacts_folder_is_named_when_something_was_kept(tmp_path: Path) -> None:
+    kept = dataclasses.replace(report(), artifacts=str(tmp_path))
+    assert f"screenshots and shrunk scenarios: {tmp_path}" in run_console(stream=events(run=kept))
+    empty = dataclasses.replace(report(), artifacts=str(tmp_path / "never-made"))
+    assert "screenshots and shrunk scenarios" not in run_console(stream=events(run=empty))
