@@ -291,7 +291,7 @@ class ConsoleReporter:
             self._print(failure_panel(result))
         elif self.verbose:
             line = Text(f"  {result.outcome.value:5} ", style=STYLE[result.outcome])
-            self._print(line + _text(f"{result.check} [{result.requirement}] {result.message}"))
+            self._line(line + _text(f"{result.check} [{result.requirement}] {result.message}"))
 
     def _scenario_done(self, event: ScenarioFinished) -> None:
         name = f"{event.suite}/{event.scenario}"
