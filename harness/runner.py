@@ -182,12 +182,10 @@ def _property_results(run: ScenarioRun, options: RunOptions) -> list[CheckResult
 
 def run_scenario(run: ScenarioRun, options: RunOptions) -> list[Event]:
     """Every event of one scenario run (picklable, so a worker process can return them)."""
-    events: list[Event] = [ScenarioStarted(run.suite, run.name)]
     skipped = why_skipped(run, options)
-    if skipped is not None:
-        events.append(CheckFinished(_error(run, 0, skipped, outcome=Outcome.SKIP)))
-        events.append(ScenarioFinished(run.suite, run.name, 0.0))
-        return events
+    if skipped is not None:  # run() filters these out first; a direct caller gets the same event
+        return [ScenarioSkipped(run.suite, run.name, skipped)]
+    events: list[Event] = [ScenarioStarted(run.suite, run.name)]
     if run.scenario.property is not None:
         started = time.perf_counter()
         try:
@@ -259,6 +257,16 @@ def run(runs: list[ScenarioRun], options: RunOptions) -> Iterator[Event]:
     )
     started_at = dt.datetime.now(dt.UTC)
     started = time.perf_counter()
+    # Skips decided up front, so reporters list them before any scenario runs.
+    skipped: list[Event] = []
+    to_run: list[ScenarioRun] = []
+    for scenario_run in runs:
+        reason = why_skipped(scenario_run, options)
+        if reason is None:
+            to_run.append(scenario_run)
+        else:
+            skipped.append(ScenarioSkipped(scenario_run.suite, scenario_run.name, reason))
+    runs = to_run
     yield RunStarted(
         options.seed,
         options.target,
@@ -277,6 +285,7 @@ def run(runs: list[ScenarioRun], options: RunOptions) -> Iterator[Event]:
                 results.append(event.result())
             yield event
 
+    yield from collect(skipped)
     if options.workers > 1 and len(runs) > 1:
         # The long runs (property suites, browsers) start first, so no worker idles at the end.
         ordered = sorted(runs, key=lambda r: (r.scenario.property is None, not needs_browser(r)))

@@ -9,12 +9,19 @@ from pathlib import Path
 
 import pytest
 
+from harness import runner
 from harness.cli import main
 from harness.commands.run_cmd import add_arguments, artifacts_dir
+from harness.events import RunFinished, RunStarted, ScenarioSkipped
 from harness.reporters import ReportWriteError
 from harness.rerun import rerun_command
 from harness.results import AskedOptions
+from harness.runner import RunOptions
+from harness.scenario.loader import discover
+from harness.targets import load_target
 from tests.harness.sample_report import FLAWED
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 
 def parse(command: str) -> argparse.Namespace:
@@ -90,3 +97,25 @@ def test_artifacts_where_asked_else_a_fresh_folder_per_run(tmp_path: Path) -> No
     (tmp_path / "a-file").write_text("")
     with pytest.raises(ReportWriteError, match="is not a folder"):
         artifacts_dir(namespace(artifacts=str(tmp_path / "a-file")))
+
+
+def test_scenarios_the_target_cannot_run_are_skipped_up_front(tmp_path: Path) -> None:
+    target = tmp_path / "sp.toml"
+    target.write_text('[sp]\nbase_url = "http://127.0.0.1:9"\n')  # no SCIM: nothing can run
+    runs = discover([SCENARIOS / "admin_grants"])
+    options = RunOptions(
+        target=str(target), remote=load_target(target), select="admin", artifacts_dir=str(tmp_path)
+    )
+    events = list(runner.run(runs, options))
+    started, finished = events[0], events[-1]
+    assert isinstance(started, RunStarted) and started.scenarios == 0
+    assert started.options.select == "admin" and started.run_id
+    skipped = [e for e in events if isinstance(e, ScenarioSkipped)]
+    assert len(skipped) == len(runs) == len(events) - 2
+    assert all(e.reason.startswith("the target has no ") for e in skipped)
+    assert isinstance(finished, RunFinished)
+    report = finished.report
+    assert report.run_id == started.run_id and report.options == started.options
+    assert [r.check for r in report.results] == ["scenario"] * len(runs)
+    assert report.summary.skipped == len(runs) and report.exit_status() == 0
+    assert report.results[0].message == skipped[0].reason
