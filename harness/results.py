@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
+
+from harness.rerun import rerun_command
 
 Level = Literal["MUST", "SHOULD", "MAY"]
 
@@ -34,6 +37,7 @@ class CheckResult:
     observed: str | None = None
     traceback: str | None = None  # ERROR only
     line: int | None = None  # the scenario file's line of the step that ran the check
+    path: str | None = None  # the scenario file itself, so a report can quote that line
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -63,6 +67,61 @@ class Summary:
         )
 
 
+SKIPPED_SCENARIO = "scenario"  # the check id of a scenario skipped before it started
+
+
+def scenario_skipped(suite: str, scenario: str, reason: str) -> CheckResult:
+    """The result recording a scenario skipped before it started (the target lacks what it
+    needs): a report counts it as a skip, with the reason, never as a pass."""
+    return CheckResult(
+        suite=suite,
+        scenario=scenario,
+        check=SKIPPED_SCENARIO,
+        requirement="HARNESS",
+        level="MUST",
+        outcome=Outcome.SKIP,
+        message=reason,
+    )
+
+
+def is_skipped_scenario(result: CheckResult) -> bool:
+    return result.check == SKIPPED_SCENARIO and result.outcome is Outcome.SKIP
+
+
+def new_run_id() -> str:
+    """A fresh identifier of one run. Random, never derived from the seed: the seed repeats the
+    sequence, while message IDs and user names must be new to a persistent peer every run."""
+    return secrets.token_hex(6)
+
+
+@dataclass(frozen=True)
+class AskedOptions:
+    """What the run was asked (CONTRACT "Run report": ``options``), so a report of a
+    deliberately flawed or narrowed run cannot pass for a full, clean one and can be rerun.
+    The seed and the target are the report's own fields."""
+
+    paths: tuple[str, ...] = ()  # as given on the command line; () is every suite
+    select: str = ""  # -k EXPR
+    dialect: str | None = None
+    sp_flaws: tuple[str, ...] = ()
+    idp_flaws: tuple[str, ...] = ()
+    workers: int = 1
+
+    @property
+    def flawed(self) -> bool:
+        return bool(self.sp_flaws or self.idp_flaws)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "paths": list(self.paths),
+            "select": self.select,
+            "dialect": self.dialect,
+            "sp_flaws": list(self.sp_flaws),
+            "idp_flaws": list(self.idp_flaws),
+            "workers": self.workers,
+        }
+
+
 @dataclass(frozen=True)
 class RunReport:
     seed: int
@@ -71,6 +130,18 @@ class RunReport:
     duration_s: float
     results: list[CheckResult]
     version: int = 1
+    options: AskedOptions = field(default_factory=AskedOptions)
+    run_id: str = ""  # fresh per run; the engine mints message IDs and user names from it
+    artifacts: str = ""  # the folder of this run's screenshots and shrunk scenarios
+
+    @property
+    def rerun(self) -> str:
+        """The command line that reproduces this run."""
+        return rerun_command(self.options, self.seed, self.target)
+
+    @property
+    def skipped_scenarios(self) -> list[CheckResult]:
+        return [r for r in self.results if is_skipped_scenario(r)]
 
     @property
     def summary(self) -> Summary:
@@ -93,6 +164,10 @@ class RunReport:
             "target": self.target,
             "started": self.started,
             "duration_s": round(self.duration_s, 3),
+            "run_id": self.run_id,
+            "options": self.options.to_json(),
+            "rerun": self.rerun,
+            "artifacts": self.artifacts,
             "summary": asdict(self.summary),
             "results": [r.to_json() for r in self.results],
         }

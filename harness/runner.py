@@ -11,7 +11,6 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import datetime as dt
-import secrets
 import tempfile
 import time
 import traceback
@@ -28,10 +27,11 @@ from harness.events import (
     RunFinished,
     RunStarted,
     ScenarioFinished,
+    ScenarioSkipped,
     ScenarioStarted,
 )
 from harness.provisioning import ProvisioningFailed
-from harness.results import CheckResult, Outcome, RunReport
+from harness.results import AskedOptions, CheckResult, Outcome, RunReport, new_run_id
 from harness.scenario.model import ScenarioRun
 from harness.scenario.needs import missing, organisation_mismatch
 from harness.steps import add_user, run_step
@@ -47,9 +47,34 @@ class RunOptions:
     sp_flaws: tuple[str, ...] = ()
     idp_flaws: tuple[str, ...] = ()
     workers: int = 1
-    screenshot_dir: str = ""  # where browser steps keep their screenshots ("" : a temp folder)
     remote: RemoteTarget | None = None  # a real SP from a target file, else the reference SP
     run_id: str = ""  # this run's identity (fresh message IDs and user names), from run()
+    # What the command line asked, recorded in the report (the runs are already selected).
+    paths: tuple[str, ...] = ()
+    select: str = ""
+    dialect: str | None = None
+    # This run's own folder for screenshots and shrunk scenarios ("": run() makes a fresh one),
+    # never one shared with other runs, whose pictures would land in this run's report.
+    artifacts_dir: str = ""
+
+    def asked(self) -> AskedOptions:
+        return AskedOptions(
+            paths=self.paths,
+            select=self.select,
+            dialect=self.dialect,
+            sp_flaws=self.sp_flaws,
+            idp_flaws=self.idp_flaws,
+            workers=self.workers,
+        )
+
+
+def artifacts(options: RunOptions, *parts: str) -> Path:
+    """A folder under the run's artifacts; one of its own when the caller gave none (the pytest
+    plugin runs scenarios alone), created only by whoever writes there."""
+    root = options.artifacts_dir or str(
+        Path(tempfile.gettempdir()) / f"sso-harness-run-{new_run_id()}"
+    )
+    return Path(root, *parts)
 
 
 def scenario_seed(seed: int, run: ScenarioRun) -> int:
@@ -82,6 +107,7 @@ def _result(run: ScenarioRun, verdict: Verdict) -> CheckResult:
         expected=failure.expected if failure else None,
         observed=failure.observed if failure else None,
         line=verdict.line or None,
+        path=run.path,
     )
 
 
@@ -97,6 +123,7 @@ def _error(
         scenario=run.name,
         check="scenario",
         line=line or None,
+        path=run.path,
         requirement="HARNESS",
         level="MUST",
         outcome=outcome,
@@ -138,9 +165,11 @@ def _property_results(run: ScenarioRun, options: RunOptions) -> list[CheckResult
         run_id=options.run_id,
         examples=run.scenario.examples,
         max_steps=run.scenario.max_steps,
-        out_dir=Path(options.screenshot_dir or tempfile.gettempdir()) / "sso-harness-shrunk",
+        out_dir=artifacts(options, "shrunk"),
     )
-    elapsed = time.perf_counter() - started
+    # The invariants are judged together in one property run: each takes its share of the time,
+    # so the checks' times add up to the scenario's instead of N times it.
+    elapsed = (time.perf_counter() - started) / len(INVARIANT_CHECKS)
     results = []
     for check in INVARIANT_CHECKS:
         broken = outcome.broken if outcome.broken and outcome.broken.check == check else None
@@ -153,12 +182,10 @@ def _property_results(run: ScenarioRun, options: RunOptions) -> list[CheckResult
 
 def run_scenario(run: ScenarioRun, options: RunOptions) -> list[Event]:
     """Every event of one scenario run (picklable, so a worker process can return them)."""
-    events: list[Event] = [ScenarioStarted(run.suite, run.name)]
     skipped = why_skipped(run, options)
-    if skipped is not None:
-        events.append(CheckFinished(_error(run, 0, skipped, outcome=Outcome.SKIP)))
-        events.append(ScenarioFinished(run.suite, run.name, 0.0))
-        return events
+    if skipped is not None:  # run() filters these out first; a direct caller gets the same event
+        return [ScenarioSkipped(run.suite, run.name, skipped)]
+    events: list[Event] = [ScenarioStarted(run.suite, run.name)]
     if run.scenario.property is not None:
         started = time.perf_counter()
         try:
@@ -184,9 +211,7 @@ def run_scenario(run: ScenarioRun, options: RunOptions) -> list[Event]:
             remote=options.remote,
             run_id=options.run_id,
             screenshot_dir=str(
-                Path(options.screenshot_dir or tempfile.gettempdir())
-                / "sso-harness"
-                / f"{run.suite}-{run.name}".replace("/", "_")
+                artifacts(options, "screenshots", f"{run.suite}-{run.name}".replace("/", "_"))
             ),
         ) as world:
             given = run.scenario.given
@@ -225,19 +250,42 @@ def run_scenario(run: ScenarioRun, options: RunOptions) -> list[Event]:
 
 
 def run(runs: list[ScenarioRun], options: RunOptions) -> Iterator[Event]:
-    if not options.run_id:
-        options = dataclasses.replace(options, run_id=secrets.token_hex(4))
+    options = dataclasses.replace(
+        options,
+        run_id=options.run_id or new_run_id(),
+        artifacts_dir=options.artifacts_dir or tempfile.mkdtemp(prefix="sso-harness-run-"),
+    )
     started_at = dt.datetime.now(dt.UTC)
     started = time.perf_counter()
-    yield RunStarted(options.seed, options.target, len(runs))
+    # Skips decided up front, so reporters list them before any scenario runs.
+    skipped: list[Event] = []
+    to_run: list[ScenarioRun] = []
+    for scenario_run in runs:
+        reason = why_skipped(scenario_run, options)
+        if reason is None:
+            to_run.append(scenario_run)
+        else:
+            skipped.append(ScenarioSkipped(scenario_run.suite, scenario_run.name, reason))
+    runs = to_run
+    yield RunStarted(
+        options.seed,
+        options.target,
+        len(runs),
+        options=options.asked(),
+        run_id=options.run_id,
+        artifacts=options.artifacts_dir,
+    )
     results: list[CheckResult] = []
 
     def collect(events: list[Event]) -> Iterator[Event]:
         for event in events:
             if isinstance(event, CheckFinished):
                 results.append(event.result)
+            elif isinstance(event, ScenarioSkipped):  # the report counts it as a skip
+                results.append(event.result())
             yield event
 
+    yield from collect(skipped)
     if options.workers > 1 and len(runs) > 1:
         # The long runs (property suites, browsers) start first, so no worker idles at the end.
         ordered = sorted(runs, key=lambda r: (r.scenario.property is None, not needs_browser(r)))
@@ -257,5 +305,8 @@ def run(runs: list[ScenarioRun], options: RunOptions) -> Iterator[Event]:
         started=started_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
         duration_s=time.perf_counter() - started,
         results=results,
+        options=options.asked(),
+        run_id=options.run_id,
+        artifacts=options.artifacts_dir,
     )
     yield RunFinished(report)

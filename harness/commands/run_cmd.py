@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 from harness import runner
 from harness.events import Reporter, RunFinished
 from harness.preflight import preflight
-from harness.reporters import ReportWriteError
+from harness.reporters import ReportWriteError, check_report_path
 from harness.reporters.console import ConsoleReporter
 from harness.reporters.html import HtmlReporter
 from harness.reporters.json_report import JsonReporter
@@ -49,6 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", metavar="FILE", help="write the JSON report")
     parser.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
     parser.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
+    parser.add_argument(
+        "--artifacts",
+        metavar="DIR",
+        help="this run's screenshots and shrunk scenarios (default: REPORT-artifacts/ next to the "
+        "first report, else a fresh temporary folder)",
+    )
     parser.add_argument(
         "--sp-flaw", action="append", default=[], metavar="NAME", help="a flaw of the reference SP"
     )
@@ -94,9 +101,38 @@ def _check_flaws(args: argparse.Namespace) -> str | None:
     return None
 
 
+def _reports(args: argparse.Namespace) -> list[str]:
+    return [path for path in (args.json, args.junit, args.html) if path]
+
+
+def artifacts_dir(args: argparse.Namespace) -> Path:
+    """The run's own folder: --artifacts, else next to the first report (``report.html`` ->
+    ``report-artifacts/``), else a fresh temporary one. Never shared by default with another
+    run's reports, so no report shows another run's screenshots."""
+    if args.artifacts:
+        folder = Path(args.artifacts)
+    elif _reports(args):
+        first = Path(_reports(args)[0])
+        folder = first.with_name(f"{first.stem}-artifacts")
+    else:
+        return Path(tempfile.mkdtemp(prefix="sso-harness-run-"))
+    # The same rule as the reports: never invent a parent. The folder itself is made by the
+    # first screenshot or shrunk scenario, so a run without any leaves no empty folder behind.
+    if not folder.parent.is_dir():
+        raise ReportWriteError(f"cannot write the artifacts: {folder.parent} does not exist")
+    if folder.exists() and not folder.is_dir():
+        raise ReportWriteError(f"cannot write the artifacts: {folder} is not a folder")
+    return folder
+
+
 def run_command(args: argparse.Namespace) -> int:
     if args.workers < 1:
         return _usage("--workers must be at least 1")
+    try:  # before anything runs: a bad report path must not cost the run
+        for path in _reports(args):
+            check_report_path(path)
+    except ReportWriteError as exc:
+        return _usage(str(exc))
     remote = None
     if args.target != "reference":
         try:
@@ -125,6 +161,10 @@ def run_command(args: argparse.Namespace) -> int:
                 f"{args.target}: the SP cannot be used: {problem} "
                 f"(see sso-harness target check {args.target})"
             )
+    try:
+        artifacts = artifacts_dir(args)
+    except ReportWriteError as exc:
+        return _usage(str(exc))
     reporters: list[Reporter] = [ConsoleReporter(verbose=args.verbose)]
     if args.json:
         reporters.append(JsonReporter(args.json))
@@ -139,6 +179,10 @@ def run_command(args: argparse.Namespace) -> int:
         idp_flaws=tuple(args.idp_flaw),
         workers=args.workers,
         remote=remote,
+        paths=tuple(args.paths),
+        select=args.select,
+        dialect=args.dialect,
+        artifacts_dir=str(artifacts),
     )
     status = EXIT_HARNESS_ERROR
     try:
@@ -147,8 +191,8 @@ def run_command(args: argparse.Namespace) -> int:
                 reporter.handle(event)
             if isinstance(event, RunFinished):
                 status = event.report.exit_status()
-    except ReportWriteError as exc:
-        return _usage(f"cannot write the report: {exc}")
+    except ReportWriteError as exc:  # its message begins "cannot write the report"
+        return _usage(str(exc))
     return status
 
 

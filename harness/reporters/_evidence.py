@@ -29,6 +29,22 @@ _NOT_XML_CHAR = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ff
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# "refused by the {who}: {reason}" as a step writes it when its attempt recorded no refusal or
+# no reason (who or reason None). A reader must never be shown the None.
+_NONE_REFUSALS = (
+    (re.compile(r"refused by the None: None\b"), "not signed in, and no refusal seen"),
+    (re.compile(r"refused by the None: "), "refused: "),
+    (re.compile(r"refused by the None\b"), "no refusal seen"),
+    (re.compile(r"(refused by the \w+): None\b"), r"\1 (no reason given)"),
+)
+
+
+def readable(text: str) -> str:
+    """A result's message, expected or observed text, without a stray ``None`` where the
+    attempt recorded no refusal or no reason."""
+    for pattern, replacement in _NONE_REFUSALS:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 def terminal_safe(text: str) -> str:

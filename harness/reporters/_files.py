@@ -11,12 +11,22 @@ class ReportWriteError(OSError):
     """A report file could not be written; the message names the file and the cause."""
 
 
+def check_report_path(path: str | Path) -> None:
+    """Refuse, before the run starts, a report whose folder does not exist: creating it would
+    hide a typo (the report lands where no CI step looks), and finding out after a long run
+    wastes the run."""
+    parent = Path(path).parent
+    if not parent.exists():
+        raise ReportWriteError(f"cannot write the report: {parent} does not exist")
+    if not parent.is_dir():
+        raise ReportWriteError(f"cannot write the report: {parent} is not a folder")
+
+
 def write_atomically(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder, so a CI job never
-    picks up half a report; creates missing folders."""
+    picks up half a report; never creates folders (see check_report_path)."""
     target = Path(path)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
         # Not mkstemp: its 0600 would hide the report from the CI user that publishes it; "x"
         # creates the file with the usual umask and refuses to reuse an existing one.
         temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")

@@ -1,5 +1,7 @@
-"""The terminal view of a run (rich): a live progress line while scenarios run, each failure as
-soon as it happens (expected, observed, evidence and the rule it enforces), then a summary.
+"""The terminal view of a run (rich): what the run was asked, the scenarios skipped before they
+started, a live progress line while scenarios run, each failure as soon as it happens (the
+failing step's YAML line, expected, observed, evidence and the rule it enforces), then a closing
+list of every failure, a summary and the command that reruns the run.
 
 On a terminal the progress line redraws in place; in a CI log rich prints plain lines, so the
 same reporter serves both. Everything from the system under test is printed as text, never as
@@ -7,6 +9,11 @@ rich markup.
 """
 
 from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+from pathlib import Path
 
 from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
@@ -30,10 +37,12 @@ from harness.events import (
     RunFinished,
     RunStarted,
     ScenarioFinished,
+    ScenarioSkipped,
     ScenarioStarted,
 )
-from harness.reporters._evidence import evidence_items, terminal_safe
-from harness.results import CheckResult, Outcome, RunReport
+from harness.reporters._evidence import evidence_items, readable, terminal_safe
+from harness.reporters._source import location, step_text
+from harness.results import AskedOptions, CheckResult, Outcome, RunReport
 
 STYLE = {
     Outcome.PASS: "green",
@@ -43,6 +52,19 @@ STYLE = {
     Outcome.ERROR: "bold magenta",
 }
 MAX_EVIDENCE_LINES = 40  # the console shows the start; the HTML and JSON reports keep it all
+CI_WIDTH = 200  # without a terminal (a CI log) nothing to fit: rich's 80 columns only break lines
+BAD = (Outcome.FAIL, Outcome.ERROR, Outcome.WARN)
+
+
+def default_console() -> Console:
+    """Standard output; when it is not a terminal, as wide as $COLUMNS says, else CI_WIDTH."""
+    if sys.stdout.isatty():
+        return Console()
+    try:
+        width = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        width = CI_WIDTH
+    return Console(width=max(width, 40))
 
 
 def _clause(check_id: str) -> str:
@@ -60,6 +82,29 @@ def _text(text: str, style: str = "") -> Text:
     return Text(terminal_safe(text), style=style)
 
 
+def _name(text: str, style: str = "") -> Text:
+    # Scenario names, check ids, file:line: one unbroken token each, so a log can be grepped.
+    return Text(terminal_safe(text), style=style, no_wrap=True, overflow="ignore")
+
+
+def asked(options: AskedOptions) -> str:
+    """What the run was asked beyond its defaults, in one line ("" when nothing)."""
+    parts = []
+    if options.paths:
+        parts.append("paths " + " ".join(options.paths))
+    if options.select:
+        parts.append(f"-k {options.select}")
+    if options.dialect:
+        parts.append(f"dialect {options.dialect}")
+    if options.sp_flaws:
+        parts.append("SP flaws " + ", ".join(options.sp_flaws))
+    if options.idp_flaws:
+        parts.append("IdP flaws " + ", ".join(options.idp_flaws))
+    if options.workers > 1:
+        parts.append(f"workers {options.workers}")
+    return "; ".join(parts)
+
+
 def _clip(text: str) -> str:
     lines = text.splitlines()
     if len(lines) <= MAX_EVIDENCE_LINES:
@@ -70,15 +115,21 @@ def _clip(text: str) -> str:
 
 def failure_panel(result: CheckResult) -> Panel:
     """One failed, warned or errored check: what, where, expected, observed, evidence, rule."""
-    parts: list[RenderableType] = [_text(result.message)]
+    parts: list[RenderableType] = [_text(readable(result.message))]
     facts = Table.grid(padding=(0, 1))
-    facts.add_column(style="bold")
+    facts.add_column(style="bold", no_wrap=True)
     facts.add_column()
-    facts.add_row("scenario", _text(f"{result.suite} / {result.scenario}"))
+    facts.add_row("scenario", _name(f"{result.suite} / {result.scenario}"))
+    where = location(result)
+    if where:
+        facts.add_row("step", _name(where))
+    step = step_text(result)
+    if step is not None:
+        facts.add_row("", _name(step, style="cyan"))
     if result.expected is not None:
-        facts.add_row("expected", _text(result.expected))
+        facts.add_row("expected", _text(readable(result.expected)))
     if result.observed is not None:
-        facts.add_row("observed", _text(result.observed))
+        facts.add_row("observed", _text(readable(result.observed)))
     rule = f"{result.requirement} ({result.level})"
     clause = _clause(result.check)
     facts.add_row("rule", _text(f"{rule}: {clause}" if clause else rule))
@@ -96,6 +147,35 @@ def failure_panel(result: CheckResult) -> Panel:
     style = STYLE[result.outcome]
     title = _text(f"{result.outcome.value.upper()} {result.check}", style=style)
     return Panel(Group(*parts), title=title, title_align="left", border_style=style)
+
+
+def failure_list(results: list[CheckResult]) -> list[Text]:
+    """Every FAIL, WARN and ERROR in one line each (then the failing step's YAML line): the end
+    of a long CI log says what went wrong without scrolling back through the panels."""
+    lines = []
+    for result in results:
+        if result.outcome not in BAD:
+            continue
+        line = Text(f"{result.outcome.value.upper():5} ", style=STYLE[result.outcome])
+        line.append_text(_text(f"{result.suite}/{result.scenario}  "))
+        line.append_text(_text(f"{location(result) or '-'}  "))
+        line.append_text(_text(f"{result.check}: {readable(result.message)}"))
+        lines.append(line)
+        step = step_text(result)
+        if step is not None:
+            lines.append(_text(f"      | {step}", style="cyan"))
+    return lines
+
+
+def skipped_summary(results: list[CheckResult]) -> str:
+    """ "N scenarios skipped before they started: k reason; ..." ("" when none)."""
+    reasons = Counter(r.message for r in results)
+    if not reasons:
+        return ""
+    total = sum(reasons.values())
+    noun = "scenario" if total == 1 else "scenarios"
+    why = "; ".join(f"{count} {reason}" for reason, count in reasons.most_common())
+    return f"{total} {noun} skipped before they started: {why}"
 
 
 def summary_table(report: RunReport) -> Table:
@@ -118,8 +198,9 @@ class ConsoleReporter:
     check that passed."""
 
     def __init__(self, console: Console | None = None, *, verbose: bool = False) -> None:
-        self.console = console or Console()
+        self.console = console or default_console()
         self.verbose = verbose
+        self._skipped: list[ScenarioSkipped] = []  # held until the first scenario starts
         self._progress: Progress | None = None
         self._task: TaskID | None = None
         self._running: list[str] = []
@@ -128,7 +209,10 @@ class ConsoleReporter:
     def handle(self, event: Event) -> None:
         if isinstance(event, RunStarted):
             self._start(event)
+        elif isinstance(event, ScenarioSkipped):
+            self._skipped.append(event)
         elif isinstance(event, ScenarioStarted):
+            self._list_skipped()
             self._running.append(f"{event.suite}/{event.scenario}")
             self._scenario_outcomes[(event.suite, event.scenario)] = []
             self._describe()
@@ -143,11 +227,39 @@ class ConsoleReporter:
         # Through the progress' console, so lines appear above the live progress line.
         (self._progress.console if self._progress else self.console).print(renderable)
 
+    def _line(self, text: Text) -> None:
+        """One line never broken by rich (soft wrap: the terminal folds it, a log keeps it
+        whole), so scenario names, ids and the rerun command can be grepped and copied."""
+        (self._progress.console if self._progress else self.console).print(text, soft_wrap=True)
+
+    def _list_skipped(self) -> None:
+        """The scenarios skipped before they started, grouped by reason with a count."""
+        if not self._skipped:
+            return
+        by_reason: dict[str, list[str]] = {}
+        for event in self._skipped:
+            by_reason.setdefault(event.reason, []).append(f"{event.suite}/{event.scenario}")
+        self._skipped = []
+        for reason, names in sorted(by_reason.items(), key=lambda item: -len(item[1])):
+            mark = Text(f"{'--':>5} ", style=STYLE[Outcome.SKIP])
+            count = _text(f"{len(names)} skipped before they started: {reason}")
+            self._line(mark + count)
+            for name in names:
+                self._line(_text(f"        {name}", style=STYLE[Outcome.SKIP]))
+
     def _start(self, event: RunStarted) -> None:
-        self.console.print(
-            _text(f"sso-harness: {event.scenarios} scenario runs against {event.target}, ")
-            + Text(f"seed {event.seed}", style="bold")
-        )
+        header = _text(f"sso-harness: {event.scenarios} scenario runs against {event.target}, ")
+        header += Text(f"seed {event.seed}", style="bold")
+        if event.run_id:
+            header += _text(f", run {event.run_id}")
+        self._line(header)
+        wanted = asked(event.options)
+        if wanted:
+            self._line(_text(f"asked: {wanted}"))
+        if event.options.flawed:
+            self._line(
+                Text("a deliberately flawed run: failures are expected", style="bold yellow")
+            )
         self._progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
@@ -179,7 +291,7 @@ class ConsoleReporter:
             self._print(failure_panel(result))
         elif self.verbose:
             line = Text(f"  {result.outcome.value:5} ", style=STYLE[result.outcome])
-            self._print(line + _text(f"{result.check} [{result.requirement}] {result.message}"))
+            self._line(line + _text(f"{result.check} [{result.requirement}] {result.message}"))
 
     def _scenario_done(self, event: ScenarioFinished) -> None:
         name = f"{event.suite}/{event.scenario}"
@@ -191,7 +303,7 @@ class ConsoleReporter:
             Outcome.PASS if outcomes else Outcome.SKIP,
         )
         mark = {Outcome.PASS: "ok", Outcome.SKIP: "--"}.get(worst, worst.value.upper())
-        self._print(
+        self._line(
             Text(f"{mark:>5} ", style=STYLE[worst])
             + _text(f"{name} ({len(outcomes)} checks, {event.duration_s:.2f}s)")
         )
@@ -200,13 +312,23 @@ class ConsoleReporter:
         self._describe()
 
     def _finish(self, report: RunReport) -> None:
+        self._list_skipped()
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+        failures = failure_list(report.results)
+        if failures:
+            self._line(Text("failures:", style="bold"))
+            for line in failures:
+                self._line(line)
         self.console.print(summary_table(report))
+        skipped = skipped_summary(report.skipped_scenarios)
+        if skipped:
+            self._line(_text(skipped))
         status = report.exit_status()
         verdict = {0: "all checks passed", 1: "checks failed", 3: "the harness errored"}
-        self.console.print(
-            Text(f"{verdict.get(status, 'done')} in {report.duration_s:.1f}s; ")
-            + Text(f"rerun with --seed {report.seed}", style="bold")
-        )
+        flawed = " (a deliberately flawed run)" if report.options.flawed else ""
+        self._line(_text(f"{verdict.get(status, 'done')}{flawed} in {report.duration_s:.1f}s"))
+        if report.artifacts and Path(report.artifacts).is_dir():  # only when something was kept
+            self._line(_text(f"screenshots and shrunk scenarios: {report.artifacts}"))
+        self._line(Text("rerun: ", style="bold") + _text(report.rerun))

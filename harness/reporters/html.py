@@ -3,13 +3,17 @@ as base64 PNG, no network), to attach to a CI job or mail to a vendor.
 
 The page has the summary, filters by outcome and by suite and a text search, every check grouped
 by scenario, each failure's evidence with the SAML/SCIM exchange indented, and the scenario's
-browser screenshots. Jinja2 autoescaping escapes everything from the system under test; the
-script reads only data-* attributes, so no evidence ever lands inside a <script>.
+browser screenshots (only those this run took). A header block says what the run was asked
+(paths, -k, dialect, flaws, workers) and the command that reruns it; scenarios skipped before
+they started are skipped rows with the reason. Jinja2 autoescaping escapes everything from the
+system under test; the script reads only data-* attributes, so no evidence ever lands inside a
+<script>.
 """
 
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,13 +22,17 @@ import jinja2
 
 from harness import __version__
 from harness.checks.registry import check_by_id
-from harness.events import Event, RunFinished, ScenarioFinished
-from harness.reporters._evidence import Pretty, evidence_items, terminal_safe
+from harness.events import Event, RunFinished, RunStarted, ScenarioFinished
+from harness.reporters._evidence import Pretty, evidence_items, readable, terminal_safe
 from harness.reporters._files import write_atomically
+from harness.reporters._source import location, step_text
 from harness.results import CheckResult, Outcome, RunReport
 
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _SEVERITY = (Outcome.ERROR, Outcome.FAIL, Outcome.WARN, Outcome.PASS, Outcome.SKIP)
+# File times are coarse on some filesystems; a screenshot this much older than the run's start
+# still counts as this run's.
+_MTIME_SLACK_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,8 @@ class Row:
     result: CheckResult
     clause: str
     evidence: list[tuple[str, Pretty]]
+    where: str = ""  # file:line of the step
+    step: str | None = None  # the scenario file's text at that line
 
 
 @dataclass
@@ -54,10 +64,14 @@ class ScenarioGroup:
         return next((o.value for o in _SEVERITY if o in outcomes), Outcome.SKIP.value)
 
 
-def embed_png(path: str | Path) -> Screenshot:
-    """A screenshot as a data: URI; a missing or non-PNG file is shown as such, not fatal."""
+def embed_png(path: str | Path, *, not_before: float | None = None) -> Screenshot:
+    """A screenshot as a data: URI; a missing or non-PNG file is shown as such, not fatal. A file
+    last written before ``not_before`` (the run's start, epoch seconds) is another run's, left
+    in a reused folder: it is named, never embedded."""
     target = Path(path)
     try:
+        if not_before is not None and target.stat().st_mtime < not_before - _MTIME_SLACK_S:
+            return Screenshot(target.name, None, f"{target} was written before this run")
         data = target.read_bytes()
     except OSError as exc:
         return Screenshot(target.name, None, f"cannot read {target}: {exc.strerror or exc}")
@@ -74,7 +88,9 @@ def _clauses() -> dict[str, str]:
 
 
 def _groups(
-    report: RunReport, screenshots: Mapping[tuple[str, str], Sequence[str]]
+    report: RunReport,
+    screenshots: Mapping[tuple[str, str], Sequence[str]],
+    not_before: float | None,
 ) -> list[ScenarioGroup]:
     clauses = _clauses()
     groups: dict[tuple[str, str], ScenarioGroup] = {}
@@ -82,10 +98,13 @@ def _groups(
         key = (result.suite, result.scenario)
         group = groups.setdefault(key, ScenarioGroup(result.suite, result.scenario))
         evidence = evidence_items(result.evidence)
-        group.rows.append(Row(result, clauses.get(result.check, ""), evidence))
+        row = Row(result, clauses.get(result.check, ""), evidence)
+        if result.outcome in (Outcome.FAIL, Outcome.WARN, Outcome.ERROR):
+            row = Row(row.result, row.clause, evidence, location(result), step_text(result))
+        group.rows.append(row)
     for key, paths in screenshots.items():
         group = groups.setdefault(key, ScenarioGroup(*key))
-        group.screenshots.extend(embed_png(path) for path in paths)
+        group.screenshots.extend(embed_png(path, not_before=not_before) for path in paths)
     return list(groups.values())
 
 
@@ -99,14 +118,22 @@ def _environment() -> jinja2.Environment:
     )
     # Control characters (a NUL, an ANSI escape) shown as \xNN rather than as invisible boxes.
     environment.filters["visible"] = terminal_safe
+    environment.filters["readable"] = readable
     return environment
 
 
 def render_html(
-    report: RunReport, screenshots: Mapping[tuple[str, str], Sequence[str]] | None = None
+    report: RunReport,
+    screenshots: Mapping[tuple[str, str], Sequence[str]] | None = None,
+    *,
+    not_before: float | None = None,
 ) -> str:
-    """The report page. ``screenshots`` maps (suite, scenario) to PNG paths to embed."""
-    groups = _groups(report, screenshots or {})
+    """The report page. ``screenshots`` maps (suite, scenario) to PNG paths to embed; files
+    older than ``not_before`` (epoch seconds) are not embedded."""
+    groups = _groups(report, screenshots or {}, not_before)
+    skipped: dict[str, int] = {}
+    for result in report.skipped_scenarios:
+        skipped[result.message] = skipped.get(result.message, 0) + 1
     template = _environment().get_template("report.html")
     return template.render(
         report=report,
@@ -115,6 +142,8 @@ def render_html(
         groups=groups,
         suites=sorted({g.suite for g in groups}),
         outcomes=[o.value for o in Outcome],
+        options=report.options,
+        skipped_before_start=sorted(skipped.items(), key=lambda item: (-item[1], item[0])),
         version=__version__,
     )
 
@@ -123,11 +152,16 @@ class HtmlReporter:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.screenshots: dict[tuple[str, str], list[str]] = {}
+        self.started: float | None = None  # epoch seconds, for the screenshots' age
 
     def handle(self, event: Event) -> None:
-        if isinstance(event, ScenarioFinished) and event.screenshots:
+        # Only screenshots named by this run's events, and only files written since it began:
+        # a folder shared with an earlier run must never lend its pictures to this report.
+        if isinstance(event, RunStarted):
+            self.started = time.time()
+        elif isinstance(event, ScenarioFinished) and event.screenshots:
             key = (event.suite, event.scenario)
             self.screenshots.setdefault(key, []).extend(event.screenshots)
         elif isinstance(event, RunFinished):
-            page = render_html(event.report, self.screenshots)
+            page = render_html(event.report, self.screenshots, not_before=self.started)
             write_atomically(self.path, page.encode("utf-8", "backslashreplace"))

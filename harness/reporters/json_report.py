@@ -7,14 +7,22 @@ import json
 from pathlib import Path
 
 from harness.events import Event, RunFinished
-from harness.reporters._evidence import json_default
+from harness.reporters._evidence import json_default, readable
 from harness.reporters._files import write_atomically
 from harness.results import RunReport
 
+_TEXTS = ("message", "expected", "observed")
+
 
 def report_json(report: RunReport) -> str:
-    """The report as JSON text; evidence that is not JSON (bytes, objects) becomes text."""
-    return json.dumps(report.to_json(), indent=2, ensure_ascii=False, default=json_default) + "\n"
+    """The report as JSON text; evidence that is not JSON (bytes, objects) becomes text. A
+    scenario skipped before it started is a result with outcome "skip" and check "scenario"."""
+    document = report.to_json()
+    for result in document["results"]:
+        for key in _TEXTS:
+            if key in result:
+                result[key] = readable(result[key])
+    return json.dumps(document, indent=2, ensure_ascii=False, default=json_default) + "\n"
 
 
 class JsonReporter:

@@ -2,8 +2,13 @@
 
 One ``<testsuite>`` per suite, one ``<testcase>`` per check result with
 ``classname="suite.scenario"`` and the check id and requirement as its name. FAIL is a
-``<failure>``, ERROR an ``<error>`` (with the traceback), SKIP a ``<skipped>``; WARN (a SHOULD
-broken) passes, as the exit status does, and says so in ``<system-out>``.
+``<failure>``, ERROR an ``<error>`` (with the traceback), SKIP a ``<skipped>`` (a scenario skipped
+before it started is one skipped test case, check ``scenario``); WARN (a SHOULD broken) passes,
+as the exit status does, and says so in ``<system-out>``.
+
+Times: a test case takes its own check's time; a test suite the time its scenarios ran (never
+more than the run, as parallel workers would otherwise make it); the whole the run's time. Each
+test suite's properties say what the run was asked, so a flawed run reads as one.
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from harness.events import Event, RunFinished, ScenarioFinished
-from harness.reporters._evidence import evidence_items, xml_safe
+from harness.reporters._evidence import evidence_items, readable, xml_safe
 from harness.reporters._files import write_atomically
+from harness.reporters._source import location
 from harness.results import CheckResult, Outcome, RunReport
 
 
@@ -25,11 +31,13 @@ def _seconds(value: float) -> str:
 
 def _detail(result: CheckResult) -> str:
     """The body of a failure: everything a reader needs without opening another report."""
-    lines = [result.message, f"rule: {result.requirement} ({result.level})"]
+    lines = [readable(result.message), f"rule: {result.requirement} ({result.level})"]
+    if result.path or result.line:
+        lines.append(f"step: {location(result)}")
     if result.expected is not None:
-        lines.append(f"expected: {result.expected}")
+        lines.append(f"expected: {readable(result.expected)}")
     if result.observed is not None:
-        lines.append(f"observed: {result.observed}")
+        lines.append(f"observed: {readable(result.observed)}")
     for key, shown in evidence_items(result.evidence):
         lines.append(f"--- {key} ({shown.kind})")
         lines.append(shown.text)
@@ -49,7 +57,7 @@ def _testcase(
         name=xml_safe(name),
         time=_seconds(result.duration_s),
     )
-    message = xml_safe(result.message)
+    message = xml_safe(readable(result.message))
     if result.outcome is Outcome.FAIL:
         failure = ET.SubElement(case, "failure", message=message, type=result.requirement)
         failure.text = xml_safe(_detail(result))
@@ -67,11 +75,46 @@ def _testcase(
         out.text = xml_safe("\n".join(f"[[ATTACHMENT|{path}]]" for path in screenshots))
 
 
+def _properties(report: RunReport) -> list[tuple[str, str]]:
+    options = report.options
+    return [
+        ("seed", str(report.seed)),
+        ("target", report.target),
+        ("run_id", report.run_id),
+        ("paths", " ".join(options.paths)),
+        ("select", options.select),
+        ("dialect", options.dialect or ""),
+        ("sp_flaws", ",".join(options.sp_flaws)),
+        ("idp_flaws", ",".join(options.idp_flaws)),
+        ("workers", str(options.workers)),
+        ("rerun", report.rerun),
+    ]
+
+
+def _suite_time(
+    report: RunReport, results: list[CheckResult], durations: Mapping[tuple[str, str], float]
+) -> float:
+    # Per scenario its own run time (from ScenarioFinished); without it, the sum of its checks'.
+    # Checks of one scenario may each carry the scenario's whole time (a property suite judges
+    # all invariants at once), so summing checks is only the fallback.
+    per_scenario: dict[tuple[str, str], float] = {}
+    for result in results:
+        key = (result.suite, result.scenario)
+        if key in durations:
+            per_scenario[key] = durations[key]
+        else:
+            per_scenario[key] = per_scenario.get(key, 0.0) + result.duration_s
+    return min(sum(per_scenario.values()), report.duration_s)
+
+
 def junit_xml(
-    report: RunReport, screenshots: Mapping[tuple[str, str], Sequence[str]] | None = None
+    report: RunReport,
+    screenshots: Mapping[tuple[str, str], Sequence[str]] | None = None,
+    durations: Mapping[tuple[str, str], float] | None = None,
 ) -> bytes:
     """The report as a JUnit XML document (UTF-8, with an XML declaration). ``screenshots``
-    maps (suite, scenario) to PNG paths, attached to that scenario's failures."""
+    maps (suite, scenario) to PNG paths, attached to that scenario's failures; ``durations``
+    maps (suite, scenario) to the time it ran."""
     shots = screenshots or {}
     suites: dict[str, list[CheckResult]] = {}
     for result in report.results:
@@ -96,11 +139,11 @@ def junit_xml(
             failures=str(counts[Outcome.FAIL]),
             errors=str(counts[Outcome.ERROR]),
             skipped=str(counts[Outcome.SKIP]),
-            time=_seconds(sum(r.duration_s for r in results)),
+            time=_seconds(_suite_time(report, results, durations or {})),
             timestamp=xml_safe(report.started),
         )
         properties = ET.SubElement(element, "properties")
-        for key, value in (("seed", str(report.seed)), ("target", report.target)):
+        for key, value in _properties(report):
             ET.SubElement(properties, "property", name=key, value=xml_safe(value))
         # CI tools key test cases by classname + name; a check met twice in one scenario (at two
         # steps) must stay two test cases, so the repeat is numbered.
@@ -124,12 +167,16 @@ class JUnitReporter:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.screenshots: dict[tuple[str, str], list[str]] = {}
+        self.durations: dict[tuple[str, str], float] = {}
 
     def handle(self, event: Event) -> None:
-        if isinstance(event, ScenarioFinished) and event.screenshots:
+        if isinstance(event, ScenarioFinished):
             key = (event.suite, event.scenario)
+            # A scenario run twice under one name (it should not be) adds up rather than hides.
+            self.durations[key] = self.durations.get(key, 0.0) + event.duration_s
             self.screenshots.setdefault(key, []).extend(
                 str(Path(p).resolve()) for p in event.screenshots
             )
         elif isinstance(event, RunFinished):
-            write_atomically(self.path, junit_xml(event.report, self.screenshots))
+            page = junit_xml(event.report, self.screenshots, self.durations)
+            write_atomically(self.path, page)

@@ -1,9 +1,11 @@
 """Hand-built runs for the reporter tests: every outcome, two suites, hostile evidence, a SAML
-and a SCIM exchange, and a real PNG screenshot."""
+and a SCIM exchange, and a real PNG screenshot; on request a run asked for flaws and options,
+with scenarios skipped before they started and a failure pointing at its scenario file's line."""
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import zlib
 from pathlib import Path
 from urllib.parse import quote
@@ -14,10 +16,11 @@ from harness.events import (
     RunFinished,
     RunStarted,
     ScenarioFinished,
+    ScenarioSkipped,
     ScenarioStarted,
 )
 from harness.protocol.saml.bindings import deflate_and_base64
-from harness.results import CheckResult, Outcome, RunReport
+from harness.results import AskedOptions, CheckResult, Outcome, RunReport
 
 HOSTILE = "</script><script>alert(1)</script>"
 SAML_RESPONSE = (
@@ -154,28 +157,78 @@ def results() -> list[CheckResult]:
     ]
 
 
-def report() -> RunReport:
+FLAWED = AskedOptions(
+    paths=("scenarios/sso_login", "scenarios/deprovisioning/it's here.yaml"),
+    select="audience or deprov",
+    dialect="okta",
+    sp_flaws=("accept-unsigned-assertion", "ignore-audience"),
+    idp_flaws=("scim-boolean-as-string",),
+    workers=2,
+)
+SKIPPED = (
+    ScenarioSkipped("admin", "admin via group okta", "the target has no admin probe"),
+    ScenarioSkipped("admin", "admin revoked okta", "the target has no admin probe"),
+    ScenarioSkipped("licenses", "seat limit", "the target states seats = 3, the scenario 5"),
+)
+# The YAML of the scenario the audience failure comes from; the failing step is line 6.
+SCENARIO_YAML = """title: SP-initiated sign-in
+given:
+  users: [{ref: dana}]
+steps:
+  - provision: initial
+  - sign_in: {user: dana, mutate: wrong-audience, expect: refused}
+"""
+FAILING_STEP = "- sign_in: {user: dana, mutate: wrong-audience, expect: refused}"
+
+
+def report(
+    *,
+    options: AskedOptions | None = None,
+    skipped: bool = False,
+    scenario_file: Path | None = None,
+) -> RunReport:
+    """The sample run; ``options`` what it was asked, ``skipped`` adds the SKIPPED scenarios,
+    ``scenario_file`` (written with SCENARIO_YAML) is where the audience failure points."""
+    checks = results()
+    if scenario_file is not None:
+        scenario_file.write_text(SCENARIO_YAML, encoding="utf-8")
+        checks[1] = dataclasses.replace(checks[1], path=str(scenario_file), line=6)
+    if skipped:
+        checks += [event.result() for event in SKIPPED]
     return RunReport(
         seed=1234,
         target="reference",
         started="2026-11-28T21:30:00Z",
         duration_s=12.3456,
-        results=results(),
+        results=checks,
+        options=options or AskedOptions(),
+        run_id="5eed1e55c0de" if options else "",
     )
 
 
-def events(screenshot: Path | None = None) -> list[Event]:
-    """The events of the run above, as the runner would yield them."""
-    run = report()
-    out: list[Event] = [RunStarted(run.seed, run.target, scenarios=2)]
+def events(
+    screenshot: Path | None = None,
+    *,
+    run: RunReport | None = None,
+    durations: tuple[float, float] = (0.7, 0.7),
+) -> list[Event]:
+    """The events of the run above (or of ``run``), as the runner would yield them: the
+    skipped scenarios first, then each scenario with its checks, taking ``durations``."""
+    run = run or report()
+    out: list[Event] = [
+        RunStarted(run.seed, run.target, scenarios=2, options=run.options, run_id=run.run_id)
+    ]
     scenarios: dict[tuple[str, str], list[CheckResult]] = {}
     for result in run.results:
+        if result.check == "scenario" and result.outcome is Outcome.SKIP:
+            out.append(ScenarioSkipped(result.suite, result.scenario, result.message))
+            continue
         scenarios.setdefault((result.suite, result.scenario), []).append(result)
-    for (suite, scenario), checks in scenarios.items():
+    for ((suite, scenario), checks), duration in zip(scenarios.items(), durations, strict=True):
         out.append(ScenarioStarted(suite, scenario))
         out.extend(CheckFinished(r) for r in checks)
         shots = (str(screenshot),) if screenshot and suite == "sso_login" else ()
-        out.append(ScenarioFinished(suite, scenario, 0.7, screenshots=shots))
+        out.append(ScenarioFinished(suite, scenario, duration, screenshots=shots))
     out.append(RunFinished(run))
     return out
 

@@ -3,12 +3,23 @@ evidence escaped."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import re
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 
 from harness.reporters.html import HtmlReporter, render_html
-from tests.harness.sample_report import HOSTILE, events, png_base64, report, write_png
+from tests.harness.sample_report import (
+    FAILING_STEP,
+    FLAWED,
+    HOSTILE,
+    events,
+    png_base64,
+    report,
+    write_png,
+)
 
 
 class Collector(HTMLParser):
@@ -103,3 +114,59 @@ def test_a_missing_screenshot_is_reported_not_fatal(tmp_path: Path) -> None:
         report(), {("sso_login", "sp-initiated entra"): [str(tmp_path / "gone.png")]}
     )
     assert "cannot read" in page and "gone.png" in page
+
+
+def test_a_header_block_says_what_the_run_was_asked() -> None:
+    page = render_html(report(options=FLAWED))
+    assert '<div class="asked flawed" id="asked">' in page
+    assert "<b>A deliberately flawed run:</b>" in page
+    assert "<dt>run id</dt><dd>5eed1e55c0de</dd>" in page
+    assert "<dd>scenarios/sso_login scenarios/deprovisioning/it&#39;s here.yaml</dd>" in page
+    assert "<dt>-k</dt><dd>audience or deprov</dd>" in page
+    assert "<dt>dialect</dt><dd>okta</dd>" in page
+    assert "<dt>SP flaws</dt><dd>accept-unsigned-assertion, ignore-audience</dd>" in page
+    assert "<dt>IdP flaws</dt><dd>scim-boolean-as-string</dd>" in page
+    assert "<dt>workers</dt><dd>2</dd>" in page
+    assert "<dt>rerun</dt><dd>sso-harness run --target reference --seed 1234 --dialect" in page
+
+
+def test_a_plain_run_is_not_called_flawed() -> None:
+    page = render_html(report())
+    assert '<div class="asked" id="asked">' in page
+    assert "deliberately flawed" not in page
+    assert "<dt>paths</dt><dd>every suite</dd>" in page
+    assert "<dt>rerun</dt><dd>sso-harness run --target reference --seed 1234</dd>" in page
+
+
+def test_scenarios_skipped_before_they_started_are_skipped_rows() -> None:
+    page = render_html(report(skipped=True))
+    assert "<li>2 &times; the target has no admin probe</li>" in page
+    assert "<li>1 &times; the target states seats = 3, the scenario 5</li>" in page
+    assert "<h2>admin / admin via group okta</h2>" in page
+    rows = re.findall(r'<tr class="result (\w+)" data-outcome="\1" data-suite="(\w+)"', page)
+    assert rows.count(("skip", "admin")) == 2 and rows.count(("skip", "licenses")) == 1
+
+
+def test_a_failure_shows_its_step_and_never_a_refusal_by_none(tmp_path: Path) -> None:
+    run = report(scenario_file=tmp_path / "sign-in.yaml")
+    results = list(run.results)
+    results[1] = dataclasses.replace(results[1], observed="refused by the None: None")
+    page = render_html(dataclasses.replace(run, results=results))
+    assert f'<dd class="step">{tmp_path / "sign-in.yaml"}:6: {FAILING_STEP}</dd>' in page
+    assert "<dd>not signed in, and no refusal seen</dd>" in page
+    assert "refused by the None" not in page
+
+
+def test_only_screenshots_of_this_run_are_embedded(tmp_path: Path) -> None:
+    # A folder reused from an earlier run: its file is named by the events but was written
+    # before this run started, so it is not this run's picture.
+    stale = write_png(tmp_path / "000-default.png")
+    an_hour_ago = time.time() - 3600
+    os.utime(stale, (an_hour_ago, an_hour_ago))
+    target = tmp_path / "report.html"
+    reporter = HtmlReporter(target)
+    for event in events(screenshot=stale):
+        reporter.handle(event)
+    page = target.read_text(encoding="utf-8")
+    assert "data:image/png" not in page
+    assert f"{stale} was written before this run" in page

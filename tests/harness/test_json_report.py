@@ -12,9 +12,12 @@ from harness.events import RunFinished
 from harness.reporters._files import ReportWriteError
 from harness.reporters.json_report import JsonReporter
 from harness.results import CheckResult, Outcome, RunReport
-from tests.harness.sample_report import HOSTILE, events, report
+from tests.harness.sample_report import FLAWED, HOSTILE, events, report
 
 TOP_LEVEL = {"version", "seed", "target", "started", "duration_s", "summary", "results"}
+# Additions to CONTRACT's shape: what the run was asked, its id, how to rerun it, its artifacts.
+ADDED = {"options", "run_id", "rerun", "artifacts"}
+OPTIONS = {"paths", "select", "dialect", "sp_flaws", "idp_flaws", "workers"}
 SUMMARY = {"passed", "failed", "warned", "skipped", "errored"}
 RESULT_TYPES: dict[str, type | tuple[type, ...]] = {
     "suite": str,
@@ -30,7 +33,9 @@ RESULT_TYPES: dict[str, type | tuple[type, ...]] = {
 
 
 def assert_contract_shape(document: dict[str, Any]) -> None:
-    assert set(document) == TOP_LEVEL
+    assert set(document) == TOP_LEVEL | ADDED
+    assert set(document["options"]) == OPTIONS
+    assert isinstance(document["run_id"], str) and isinstance(document["rerun"], str)
     assert document["version"] == 1
     assert isinstance(document["seed"], int)
     assert isinstance(document["target"], str)
@@ -44,11 +49,12 @@ def assert_contract_shape(document: dict[str, Any]) -> None:
         assert result["level"] in ("MUST", "SHOULD", "MAY")
         assert result["outcome"] in ("pass", "fail", "warn", "skip", "error")
         # Additions allowed by CONTRACT ("add to it freely") are only these optional ones.
-        assert set(result) - set(RESULT_TYPES) <= {"expected", "observed", "traceback"}
+        optional = {"expected", "observed", "traceback", "line", "path"}
+        assert set(result) - set(RESULT_TYPES) <= optional
 
 
 def write(tmp_path: Path, run: RunReport) -> dict[str, Any]:
-    target = tmp_path / "out" / "report.json"
+    target = tmp_path / "report.json"
     JsonReporter(target).handle(RunFinished(run))
     loaded: dict[str, Any] = json.loads(target.read_text(encoding="utf-8"))
     return loaded
@@ -95,3 +101,67 @@ def test_an_unwritable_path_is_a_report_error(tmp_path: Path) -> None:
     blocker.write_text("not a folder")
     with pytest.raises(ReportWriteError, match="cannot write the report"):
         JsonReporter(blocker / "report.json").handle(RunFinished(report()))
+
+
+def test_the_report_records_what_the_run_was_asked(tmp_path: Path) -> None:
+    document = write(tmp_path, report(options=FLAWED))
+    assert_contract_shape(document)
+    assert document["options"] == {
+        "paths": ["scenarios/sso_login", "scenarios/deprovisioning/it's here.yaml"],
+        "select": "audience or deprov",
+        "dialect": "okta",
+        "sp_flaws": ["accept-unsigned-assertion", "ignore-audience"],
+        "idp_flaws": ["scim-boolean-as-string"],
+        "workers": 2,
+    }
+    assert document["run_id"] == "5eed1e55c0de"
+    assert document["rerun"].startswith("sso-harness run --target reference --seed 1234 ")
+    assert "--sp-flaw ignore-audience" in document["rerun"]
+
+
+def test_a_plain_run_records_the_defaults(tmp_path: Path) -> None:
+    document = write(tmp_path, report())
+    assert document["options"] == {
+        "paths": [],
+        "select": "",
+        "dialect": None,
+        "sp_flaws": [],
+        "idp_flaws": [],
+        "workers": 1,
+    }
+    assert document["rerun"] == "sso-harness run --target reference --seed 1234"
+
+
+def test_scenarios_skipped_before_they_started_are_skipped_results(tmp_path: Path) -> None:
+    document = write(tmp_path, report(skipped=True))
+    assert_contract_shape(document)
+    skipped = [r for r in document["results"] if r["check"] == "scenario"]
+    assert [(r["suite"], r["scenario"], r["outcome"], r["message"]) for r in skipped] == [
+        ("admin", "admin via group okta", "skip", "the target has no admin probe"),
+        ("admin", "admin revoked okta", "skip", "the target has no admin probe"),
+        ("licenses", "seat limit", "skip", "the target states seats = 3, the scenario 5"),
+    ]
+    assert document["summary"]["skipped"] == 4
+
+
+def test_the_failing_step_is_located(tmp_path: Path) -> None:
+    scenario_file = tmp_path / "sign-in.yaml"
+    document = write(tmp_path, report(scenario_file=scenario_file))
+    assert_contract_shape(document)
+    failed = document["results"][1]
+    assert (failed["path"], failed["line"]) == (str(scenario_file), 6)
+
+
+def test_a_refusal_by_nobody_never_says_none(tmp_path: Path) -> None:
+    result = CheckResult(
+        "s", "sc", "c", "R", "MUST", Outcome.FAIL, "x", observed="refused by the None: None"
+    )
+    run = RunReport(seed=1, target="t", started="x", duration_s=0, results=[result])
+    assert write(tmp_path, run)["results"][0]["observed"] == "not signed in, and no refusal seen"
+
+
+def test_a_report_in_a_missing_folder_is_refused_and_nothing_is_created(tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such"
+    with pytest.raises(ReportWriteError, match="cannot write the report"):
+        JsonReporter(missing / "report.json").handle(RunFinished(report()))
+    assert not (tmp_path / "no").exists()

@@ -1,0 +1,121 @@
+"""``sso-harness run``'s report options: the rerun command reproduces what was asked, a report
+path in a missing folder is refused before the run, and each run keeps its own artifacts."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from pathlib import Path
+
+import pytest
+
+from harness import runner
+from harness.cli import main
+from harness.commands.run_cmd import add_arguments, artifacts_dir
+from harness.events import RunFinished, RunStarted, ScenarioSkipped
+from harness.reporters import ReportWriteError
+from harness.rerun import rerun_command
+from harness.results import AskedOptions
+from harness.runner import RunOptions
+from harness.scenario.loader import discover
+from harness.targets import load_target
+from tests.harness.sample_report import FLAWED
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def parse(command: str) -> argparse.Namespace:
+    words = shlex.split(command)
+    assert words[:2] == ["sso-harness", "run"]
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return parser.parse_args(words[2:])
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        AskedOptions(),
+        FLAWED,
+        AskedOptions(paths=("-odd name.yaml",), select="not slow", workers=1),
+    ],
+)
+def test_the_rerun_command_parses_back_to_what_was_asked(options: AskedOptions) -> None:
+    args = parse(rerun_command(options, 42, "targets/my sp.toml"))
+    assert (args.seed, args.target) == (42, "targets/my sp.toml")
+    asked = AskedOptions(
+        paths=tuple(args.paths),
+        select=args.select,
+        dialect=args.dialect,
+        sp_flaws=tuple(args.sp_flaw),
+        idp_flaws=tuple(args.idp_flaw),
+        workers=args.workers,
+    )
+    assert asked == options
+
+
+def test_workers_are_named_only_when_parallel() -> None:
+    assert "--workers" not in rerun_command(AskedOptions(workers=1), 0, "reference")
+    assert rerun_command(AskedOptions(workers=3), 0, "reference").endswith("--workers 3")
+
+
+def test_a_report_in_a_missing_folder_is_refused_before_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nonexistent" / "dir"
+    status = main(["run", "--html", str(missing / "x.html"), "--json", str(tmp_path / "r.json")])
+    assert status == 2
+    err = capsys.readouterr().err
+    assert err == f"sso-harness run: cannot write the report: {missing} does not exist\n"
+    assert not (tmp_path / "nonexistent").exists()
+    assert not (tmp_path / "r.json").exists()  # nothing ran
+
+
+def namespace(**given: str | None) -> argparse.Namespace:
+    values: dict[str, str | None] = {"artifacts": None, "json": None, "junit": None, "html": None}
+    return argparse.Namespace(**(values | given))
+
+
+def test_artifacts_go_next_to_the_first_report(tmp_path: Path) -> None:
+    folder = artifacts_dir(namespace(html=str(tmp_path / "report.html")))
+    assert folder == tmp_path / "report-artifacts"
+    assert not folder.exists()  # made by the first screenshot, if any
+    first = artifacts_dir(
+        namespace(json=str(tmp_path / "run.json"), html=str(tmp_path / "report.html"))
+    )
+    assert first == tmp_path / "run-artifacts"
+
+
+def test_artifacts_where_asked_else_a_fresh_folder_per_run(tmp_path: Path) -> None:
+    assert artifacts_dir(namespace(artifacts=str(tmp_path / "shots"))) == tmp_path / "shots"
+    one, two = artifacts_dir(namespace()), artifacts_dir(namespace())
+    assert one != two and one.is_dir() and one.name.startswith("sso-harness-run-")
+    one.rmdir()
+    two.rmdir()
+    with pytest.raises(ReportWriteError, match="does not exist"):
+        artifacts_dir(namespace(artifacts=str(tmp_path / "no" / "shots")))
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(ReportWriteError, match="is not a folder"):
+        artifacts_dir(namespace(artifacts=str(tmp_path / "a-file")))
+
+
+def test_scenarios_the_target_cannot_run_are_skipped_up_front(tmp_path: Path) -> None:
+    target = tmp_path / "sp.toml"
+    target.write_text('[sp]\nbase_url = "http://127.0.0.1:9"\n')  # no SCIM: nothing can run
+    runs = discover([SCENARIOS / "admin_grants"])
+    options = RunOptions(
+        target=str(target), remote=load_target(target), select="admin", artifacts_dir=str(tmp_path)
+    )
+    events = list(runner.run(runs, options))
+    started, finished = events[0], events[-1]
+    assert isinstance(started, RunStarted) and started.scenarios == 0
+    assert started.options.select == "admin" and started.run_id
+    skipped = [e for e in events if isinstance(e, ScenarioSkipped)]
+    assert len(skipped) == len(runs) == len(events) - 2
+    assert all(e.reason.startswith("the target has no ") for e in skipped)
+    assert isinstance(finished, RunFinished)
+    report = finished.report
+    assert report.run_id == started.run_id and report.options == started.options
+    assert [r.check for r in report.results] == ["scenario"] * len(runs)
+    assert report.summary.skipped == len(runs) and report.exit_status() == 0
+    assert report.results[0].message == skipped[0].reason
