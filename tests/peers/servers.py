@@ -8,7 +8,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
@@ -80,12 +80,14 @@ class Visit:
 
     response: httpx.Response
     hops: list[str]
+    saml_responses: list[str] = field(default_factory=list)  # as posted to the SP
 
 
 def follow(browser: httpx.Client, response: httpx.Response, user: str = "") -> Visit:
     """Go on like a browser: follow redirects, fill the IdP's login form, post the SAML
     binding's auto-submitting forms; stop at the first page that is none of those."""
-    hops = [f"{response.request.method} {response.request.url} -> {response.status_code}"]
+    visit = Visit(response, [])
+    visit.hops.append(f"{response.request.method} {response.request.url} -> {response.status_code}")
     for _ in range(MAX_HOPS):
         if response.is_redirect:
             response = browser.get(urljoin(str(response.url), response.headers["location"]))
@@ -99,11 +101,15 @@ def follow(browser: httpx.Client, response: httpx.Response, user: str = "") -> V
                 login.fields.update(username=user, password=PASSWORD)
                 response = browser.post(login.action, data=login.fields)
             elif saml is not None:
+                if "SAMLResponse" in saml.fields:
+                    visit.saml_responses.append(saml.fields["SAMLResponse"])
                 response = browser.post(saml.action, data=saml.fields)
             else:
                 break
-        hops.append(f"{response.request.method} {response.request.url} -> {response.status_code}")
-    return Visit(response, hops)
+        visit.response = response
+        visit.hops.append(f"{response.request.method} {response.request.url} -> {response.status_code}")
+    visit.response = response
+    return visit
 
 
 def sign_in_sp_initiated(
