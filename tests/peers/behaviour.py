@@ -122,3 +122,19 @@ def idp_initiated_logout(factory: PeerFactory) -> None:
         kinds = [(e.direction, e.kind) for e in world.idp.journal.entries()]
         assert ("out", "LogoutRequest") in kinds, kinds
         assert ("in", "LogoutResponse") in kinds, kinds
+
+
+def unsolicited_replay(factory: PeerFactory) -> httpx.Response:
+    """An IdP-initiated response (unsolicited allowed) posted a second time, from a fresh
+    browser: what the SP answers (the library decides; returned for the caller to judge)."""
+    with (
+        peer_on_loopback(factory, allow_unsolicited=True) as world,
+        httpx.Client(timeout=30) as browser,
+    ):
+        _add_user(world.idp)
+        visit = sign_in_idp_initiated(browser, world, USER)
+        assert who(browser, world) == USER
+        with httpx.Client(timeout=30) as other:
+            return other.post(
+                f"{world.sp_base}/acs", data={"SAMLResponse": visit.saml_responses[-1]}
+            )

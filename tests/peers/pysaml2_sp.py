@@ -348,15 +348,12 @@ class PySaml2SP:
             return refusal(LIBRARY, f"{type(exc).__name__}: {exc}")
         if user:
             self.sessions.drop_user(user.strip())
+        location = dict(info.get("headers", [])).get("Location")
         response: Response
-        if info.get("method") == "GET" or "headers" in info and dict(info["headers"]).get(
-            "Location"
-        ):
-            response = RedirectResponse(_location(info), status_code=302)
-        else:
-            response = Response(
-                str(info.get("data", "")), media_type="text/html"
-            )  # the POST binding's auto-submitting form
+        if location:
+            response = RedirectResponse(location, status_code=302)
+        else:  # the POST binding's auto-submitting form
+            response = Response(str(info.get("data", "")), media_type="text/html")
         clear_cookie(response)
         return response
 

@@ -20,7 +20,7 @@ from mock_idp.idp import MockIdP
 from mock_idp.keystore import load_or_create
 from tests.support.servers import serve
 
-PASSWORD = "correct horse battery staple"  # noqa: S105 - a test user's password
+PASSWORD = "correct horse battery staple"  # a test user's
 MAX_HOPS = 12
 
 
@@ -83,11 +83,14 @@ class Visit:
     saml_responses: list[str] = field(default_factory=list)  # as posted to the SP
 
 
+def _hop(response: httpx.Response) -> str:
+    return f"{response.request.method} {response.request.url} -> {response.status_code}"
+
+
 def follow(browser: httpx.Client, response: httpx.Response, user: str = "") -> Visit:
     """Go on like a browser: follow redirects, fill the IdP's login form, post the SAML
     binding's auto-submitting forms; stop at the first page that is none of those."""
-    visit = Visit(response, [])
-    visit.hops.append(f"{response.request.method} {response.request.url} -> {response.status_code}")
+    visit = Visit(response, [_hop(response)])
     for _ in range(MAX_HOPS):
         if response.is_redirect:
             response = browser.get(urljoin(str(response.url), response.headers["location"]))
@@ -107,7 +110,7 @@ def follow(browser: httpx.Client, response: httpx.Response, user: str = "") -> V
             else:
                 break
         visit.response = response
-        visit.hops.append(f"{response.request.method} {response.request.url} -> {response.status_code}")
+        visit.hops.append(_hop(response))
     visit.response = response
     return visit
 

@@ -43,3 +43,11 @@ def test_logout_ends_the_session_and_tells_the_idp() -> None:
 
 def test_an_idp_initiated_logout_ends_the_session() -> None:
     behaviour.idp_initiated_logout(create_app)
+
+
+def test_a_replayed_unsolicited_response_is_accepted_as_pysaml2_documents() -> None:
+    """pysaml2 keeps no record of unsolicited responses ("Should check that I haven't seen this
+    before", saml2/response.py AuthnResponse.loads) and its docs recommend none: the peer
+    stays faithful to the library, so the harness's replay check is expected to FAIL here."""
+    answer = behaviour.unsolicited_replay(create_app)
+    assert answer.status_code == 303, answer.text
