@@ -9,6 +9,7 @@ import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
@@ -140,3 +141,65 @@ def who(browser: httpx.Client, world: Loopback) -> str | None:
 
 def path_of(visit: Visit) -> str:
     return urlsplit(str(visit.response.url)).path
+
+
+TARGET_TOML = """\
+name = "{name}"
+[sp]
+base_url = "{sp_base}"
+metadata_url = "{sp_base}/metadata"
+email_domain = "example.com"
+[idp]
+port = {idp_port}
+[probes]
+login = "/login?target={{relay_state}}"
+me = "/whoami"
+me_pattern = 'REMOTE_USER=(\\S+)'
+logout = "/logout"
+[features]
+scim = false
+admin = false
+licenses = false
+activations = false
+idp_initiated = {idp_initiated}
+single_logout = true
+"""
+
+
+@dataclass
+class PeerTarget:
+    """A peer SP alone on loopback, trusting the mock IdP the harness will start at
+    ``idp_port``, and the target file (CONTRACT.md "Target file") that points at it."""
+
+    sp_base: str
+    idp_port: int
+    target_file: Path
+    peer: Any
+
+
+@contextmanager
+def peer_as_target(
+    factory: PeerFactory, directory: Path, name: str, *, allow_unsolicited: bool = True
+) -> Iterator[PeerTarget]:
+    """Serve the peer SP alone; the harness brings its own mock IdP to ``idp_port`` (its
+    metadata is known in advance: the data directory's key at that address)."""
+    idp_port, sp_port = free_port(), free_port()
+    idp = MockIdP(
+        f"http://127.0.0.1:{idp_port}", signing_keys=[load_or_create(data_dir() / "mock-idp")]
+    )
+    sp_base = f"http://127.0.0.1:{sp_port}"
+    peer = factory(sp_base, idp.metadata_xml(), allow_unsolicited=allow_unsolicited)
+    path = directory / f"{name.replace(' ', '-')}.toml"
+    path.write_text(
+        TARGET_TOML.format(
+            name=name,
+            sp_base=sp_base,
+            idp_port=idp_port,
+            idp_initiated=str(allow_unsolicited).lower(),
+        )
+    )
+    try:
+        with serve(peer.app, port=sp_port):
+            yield PeerTarget(sp_base, idp_port, path, peer)
+    finally:
+        peer.close()
