@@ -32,7 +32,8 @@ code = the installed ``onelogin.saml2`` package):
   ``rejectDeprecatedAlgorithm: True``: README settings ("If the toolkit receive a message signed
   with a deprecated algorithm ... will raise an error and reject the message");
   ``OneLogin_Saml2_Constants.DEPRECATED_ALGORITHMS`` is DSA-SHA1, RSA-SHA1, SHA1
-  (``constants.py``), checked in ``utils.py`` ``validate_node_sign``/``validate_binary_sign``.
+  (``constants.py``), checked in ``response.py`` ``process_signed_elements`` (SignatureMethod
+  and DigestMethod) and ``auth.py`` ``_validate_signature`` (the Redirect binding's SigAlg).
 - ``wantAssertionsEncrypted: True`` (an option): python3-saml publishes the SP's encryption
   certificate in its metadata only when it wants encrypted assertions or NameIDs
   (``settings.py`` ``get_sp_metadata``: ``add_encryption = wantNameIdEncrypted or

@@ -27,7 +27,7 @@ code = the installed ``saml2`` package):
   unsolicited SAML Responses" only when True); a constructor option because the harness also
   tests IdP-initiated sign-in. Enforced in ``saml2/response.py`` ``AuthnResponse.loads`` (raises
   ``UnsolicitedResponse`` when ``in_response_to`` is not in ``outstanding_queries``) and
-  ``AuthnResponse._assertion``/``verify_subject_confirmation`` for SubjectConfirmationData.
+  ``AuthnResponse._bearer_confirmed`` for the SubjectConfirmationData's InResponseTo.
 - ``outstanding=``: pysaml2 keeps no request cache of its own: the application passes the IDs
   it sent (``Saml2Client.parse_authn_request_response(xmlstr, binding, outstanding=...)``,
   ``saml2/client_base.py``). This app passes the requests sent *from this browser* (a
