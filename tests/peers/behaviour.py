@@ -138,3 +138,14 @@ def unsolicited_replay(factory: PeerFactory) -> httpx.Response:
             return other.post(
                 f"{world.sp_base}/acs", data={"SAMLResponse": visit.saml_responses[-1]}
             )
+
+
+def accepted_despite(factory: PeerFactory, mutator: str) -> None:
+    """The SP signs the user in although the response was broken with ``mutator``: the
+    library's documented or source-visible behaviour, pinned so a change is noticed."""
+    with peer_on_loopback(factory) as world, httpx.Client(timeout=30) as browser:
+        _add_user(world.idp)
+        world.idp.plan_next(mutator)
+        visit = sign_in_sp_initiated(browser, world, USER)
+        assert visit.saml_responses, visit.hops
+        assert who(browser, world) == USER, (visit.hops, visit.response.text)

@@ -44,6 +44,16 @@ code = the installed ``saml2`` package):
   "digest_algorithm"): what this SP signs with. pysaml2 has no allow-list for what it *accepts*:
   xmlsec1 verifies whatever algorithm the signature names (``saml2/sigver.py``
   ``CryptoBackendXmlSec1.validate_signature``), RSA-SHA1 included.
+- Recipient: ``AuthnResponse.verify_recipient`` (``saml2/response.py``) returns True, without
+  looking, unless the application passes ``conv_info`` to ``parse_authn_request_response``, a
+  parameter documented only as "Information about the conversation". The peer stays with the
+  documented API by default, so a response whose SubjectConfirmationData Recipient names another
+  SP is accepted (a harness FAIL that traces here); ``check_recipient=True`` passes
+  ``conv_info={"entity_id": <SP entityID>}``, and the Recipient must then be the SP's entityID
+  or one of its ACS URLs.
+- With ``allow_unsolicited`` on, a response whose InResponseTo names a request this SP never
+  sent is treated like an unsolicited one and accepted (``AuthnResponse.loads`` and
+  ``_bearer_confirmed``: ``elif self.allow_unsolicited: pass``).
 - ``crypto_backend: xmlsec1`` with ``xmlsec_binary`` (docs "crypto_backend", "xmlsec_binary"):
   ``saml2/sigver.py`` ``CryptoBackendXmlSec1`` runs ``xmlsec1 --verify`` with
   ``--id-attr:ID`` and ``--enabled-key-data``/``--enabled-reference-uris`` restrictions.
@@ -106,6 +116,7 @@ class Options:
     allow_unsolicited: bool = False  # IdP-initiated sign-in; off is pysaml2's secure default
     want_response_signed: bool = False  # True: the Response must be signed as well (see above)
     accepted_time_diff: int = 60
+    check_recipient: bool = False  # pass conv_info: see the module docstring
 
 
 def sp_config(
@@ -232,11 +243,12 @@ class PySaml2SP:
             return refusal(LIBRARY, "no SAMLResponse in the form")
         found = self.sessions.get(request)
         outstanding = dict(found[1].pending) if found else {}
+        conv_info = {"entity_id": self.config.entityid} if self.options.check_recipient else None
 
         def parse() -> Any:
             with self.lock:
                 return self.client.parse_authn_request_response(
-                    saml_response, BINDING_HTTP_POST, outstanding=outstanding
+                    saml_response, BINDING_HTTP_POST, outstanding=outstanding, conv_info=conv_info
                 )
 
         try:

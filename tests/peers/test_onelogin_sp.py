@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
 from . import behaviour
@@ -49,3 +51,12 @@ def test_logout_ends_the_session_and_tells_the_idp() -> None:
 
 def test_an_idp_initiated_logout_ends_the_session() -> None:
     behaviour.idp_initiated_logout(create_app)
+
+
+@pytest.mark.parametrize("allow_unsolicited", [False, True])
+@pytest.mark.parametrize("mutator", ["bad-in-response-to", "wrong-recipient"])
+def test_what_pysaml2_lets_through_python3_saml_refuses(
+    mutator: str, allow_unsolicited: bool
+) -> None:
+    factory = partial(create_app, allow_unsolicited=allow_unsolicited)
+    assert "python3-saml" in behaviour.refused(factory, mutator)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
 from . import behaviour
@@ -51,3 +53,28 @@ def test_a_replayed_unsolicited_response_is_accepted_as_pysaml2_documents() -> N
     stays faithful to the library, so the harness's replay check is expected to FAIL here."""
     answer = behaviour.unsolicited_replay(create_app)
     assert answer.status_code == 303, answer.text
+
+
+@pytest.mark.parametrize("check_recipient", [False, True])
+def test_a_wrong_recipient_is_refused_only_when_the_app_passes_conv_info(
+    check_recipient: bool,
+) -> None:
+    """pysaml2's verify_recipient looks only when given conv_info (saml2/response.py)."""
+    factory = partial(create_app, check_recipient=check_recipient)
+    if check_recipient:
+        assert "No valid recipient" in behaviour.refused(factory, "wrong-recipient")
+    else:
+        behaviour.accepted_despite(factory, "wrong-recipient")
+
+
+@pytest.mark.parametrize("allow_unsolicited", [False, True])
+def test_a_bad_in_response_to_passes_as_unsolicited_when_those_are_allowed(
+    allow_unsolicited: bool,
+) -> None:
+    """AuthnResponse.loads: an InResponseTo naming no outstanding request is refused, unless
+    allow_unsolicited, which then accepts it as if it named none (saml2/response.py)."""
+    factory = partial(create_app, allow_unsolicited=allow_unsolicited)
+    if allow_unsolicited:
+        behaviour.accepted_despite(factory, "bad-in-response-to")
+    else:
+        assert "UnsolicitedResponse" in behaviour.refused(factory, "bad-in-response-to")
