@@ -160,3 +160,15 @@ def test_sp_metadata_from_a_url(
     assert list(idp.sps) == ["https://sp.test/saml/metadata"]
     assert main(["idp", "--sp-metadata", "http://down.test/saml/metadata"]) == 2
     assert "cannot fetch SP metadata" in capsys.readouterr().err
+
+
+def test_a_busy_port_is_one_line_before_any_banner(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = str(busy.getsockname()[1])
+        assert main(["idp", "--port", port]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"sso-harness idp: cannot listen on 127.0.0.1:{port}: "), err
+    assert err.count("\n") == 1 and "Traceback" not in err

@@ -143,3 +143,15 @@ def test_serves_organisations_from_a_toml_file(tmp_path: Path, idp_metadata: Pat
         process.terminate()
         out, _err = process.communicate(timeout=10)
     assert "organisation   Acme" in out and "WARNING: flaws on: skip-audience" in out
+
+
+def test_a_busy_port_is_one_line_before_any_banner(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = str(busy.getsockname()[1])
+        assert main(["sp", "--db", "sqlite://", "--port", port, "--scim-token", "T"]) == EXIT_USAGE
+    out, err = capsys.readouterr()
+    assert out == ""  # no banner, no token printed for a server that never ran
+    assert err.startswith(f"sso-harness sp: cannot listen on 127.0.0.1:{port}: "), err
+    assert err.count("\n") == 1 and "Traceback" not in err
