@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 import pytest
 
 from harness import __version__
-from harness.cli import EXIT_USAGE, main
+from harness.cli import EXIT_BROKEN_PIPE, EXIT_USAGE, main
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -38,3 +39,33 @@ def test_python_dash_m_harness_runs_the_same_cli() -> None:
     )
     assert done.returncode == 0
     assert done.stdout.strip() == f"sso-harness {__version__}"
+
+
+@pytest.mark.parametrize(
+    ("command", "status"),
+    [
+        (["list", "checks"], EXIT_BROKEN_PIPE),
+        (["list", "suites", "--json"], EXIT_BROKEN_PIPE),
+        (["--help"], 0),  # argparse itself ignores a failed write of its help
+    ],
+)
+def test_a_reader_that_stops_early_ends_the_command_quietly(
+    command: list[str], status: int
+) -> None:
+    # `sso-harness list checks | head`, made deterministic: the pipe's reading end is closed
+    # before the command writes anything.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "harness", *command],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert done.stderr == ""
+    assert done.returncode == status
