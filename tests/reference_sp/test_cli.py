@@ -155,3 +155,22 @@ def test_a_busy_port_is_one_line_before_any_banner(capsys: pytest.CaptureFixture
     assert out == ""  # no banner, no token printed for a server that never ran
     assert err.startswith(f"sso-harness sp: cannot listen on 127.0.0.1:{port}: "), err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("form", ["bytes", "str", "parsed"])
+def test_idp_metadata_is_taken_as_bytes_text_or_parsed(form: str) -> None:
+    from harness.protocol.saml.metadata import parse_idp_metadata
+    from reference_sp.app import ReferenceSP, Settings
+
+    xml = MockIdP("http://127.0.0.1:9", signing_keys=[sample_key("idp")]).metadata_xml()
+    given = {"bytes": xml, "str": xml.decode(), "parsed": parse_idp_metadata(xml)}[form]
+    sp = ReferenceSP(Settings(db_url="sqlite://", base_url="http://sp.test"))
+    try:
+        org = sp.add_organization("Acme", "token", idp_metadata=given)
+        tenant = sp.tenants.get(org)
+        assert tenant is not None and tenant.idp is not None
+        assert tenant.idp.entity_id == "http://127.0.0.1:9/saml/metadata"
+        with pytest.raises(TypeError, match="bytes or str"):
+            sp.add_organization("Other", "token-2", idp_metadata=123)  # type: ignore[arg-type]
+    finally:
+        sp.close()
