@@ -27,7 +27,8 @@ def test_unknown_option_is_a_usage_error() -> None:
 
 
 def test_unusable_database_is_a_configuration_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["sp", "--db", "nosuchdriver://x"]) == EXIT_USAGE
+    # --port 0: the database is opened after the port is bound, and 8001 may be busy
+    assert main(["sp", "--port", "0", "--db", "nosuchdriver://x"]) == EXIT_USAGE
     err = capsys.readouterr().err
     assert err.startswith("sso-harness sp: cannot open the database")
     assert "Traceback" not in err

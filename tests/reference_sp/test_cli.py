@@ -28,7 +28,8 @@ def idp_metadata(tmp_path: Path) -> Path:
 
 
 def one_line_error(capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    assert main(["sp", "--db", "sqlite://", *args]) == EXIT_USAGE
+    # --port 0: the configuration is judged after the port is bound, and 8001 may be busy
+    assert main(["sp", "--db", "sqlite://", "--port", "0", *args]) == EXIT_USAGE
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err, err
     return err
