@@ -6,14 +6,16 @@ between scenarios. Every Playwright failure leaves this module as a :class:`Brow
 callers never import Playwright to catch it; a browser that cannot start is a
 :class:`BrowserUnavailable` whose message says how to install one (never a silent skip).
 
-Which Chromium: ``SSO_HARNESS_CHROMIUM`` when set (an explicit choice wins, and a wrong path is
-an error rather than a quiet fallback), else Playwright's own build where it is installed,
-else the system's ``/usr/bin/chromium`` (Debian's ``chromium`` package).
+Which Chromium: ``SSO_HARNESS_CHROMIUM`` when set (a path or a command name; an explicit choice
+wins, and a wrong one is an error rather than a quiet fallback), else Playwright's own build
+where it is installed, else the first of ``chromium``, ``chromium-browser`` and ``google-chrome``
+on ``PATH`` (the names Debian, Ubuntu and Google's packages install).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -27,10 +29,12 @@ if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page, Playwright
 
 ENV_CHROMIUM = "SSO_HARNESS_CHROMIUM"
-SYSTEM_CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_COMMANDS = ("chromium", "chromium-browser", "google-chrome")
+# One line a runner can show as the reason it skipped browser scenarios.
+NO_CHROMIUM = f"no Chromium: install it (apt-get install chromium) or set {ENV_CHROMIUM}"
 INSTALL_HINT = (
     "install one with `apt-get install chromium` (Debian/Ubuntu) or "
-    "`python -m playwright install chromium`, or point SSO_HARNESS_CHROMIUM at a Chromium binary"
+    f"`python -m playwright install chromium`, or point {ENV_CHROMIUM} at a Chromium binary"
 )
 
 # Headless and quiet: CI machines have no display, often no GPU and no internet, and a browser
@@ -71,15 +75,19 @@ def find_chromium(playwright_own: str | None) -> Path | None:
     """
     explicit = os.environ.get(ENV_CHROMIUM)
     if explicit:
-        path = Path(explicit)
-        if not path.is_file():
-            raise BrowserUnavailable(f"{ENV_CHROMIUM}={explicit} is not a file; {INSTALL_HINT}")
-        return path
+        found = shutil.which(explicit)
+        if found is None:
+            raise BrowserUnavailable(
+                f"{ENV_CHROMIUM}={explicit} is no executable file or command; {INSTALL_HINT}"
+            )
+        return Path(found)
     if playwright_own and Path(playwright_own).is_file():
         return None
-    if SYSTEM_CHROMIUM.is_file():
-        return SYSTEM_CHROMIUM
-    raise BrowserUnavailable(f"no Chromium found; {INSTALL_HINT}")
+    for command in CHROMIUM_COMMANDS:
+        found = shutil.which(command)
+        if found is not None:
+            return Path(found)
+    raise BrowserUnavailable(NO_CHROMIUM)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -138,11 +146,12 @@ class Browser:
 
     def start(self) -> Browser:
         """Launch Chromium (idempotent); BrowserUnavailable says how to install one."""
-        from playwright.sync_api import Error as PlaywrightError
-
         if self._browser is not None:
             return self
+        # First: without the playwright package this is BrowserUnavailable, not an ImportError.
         self._playwright = _acquire_driver()
+        from playwright.sync_api import Error as PlaywrightError
+
         try:
             self.executable = find_chromium(self._playwright.chromium.executable_path)
             self._browser = self._playwright.chromium.launch(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import Protocol
@@ -20,6 +21,8 @@ EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 EXIT_USAGE = 2
 EXIT_HARNESS_ERROR = 3
+# What a process killed by SIGPIPE reports (128 + 13), as `cat` or `yes` do under `| head`.
+EXIT_BROKEN_PIPE = 141
 
 
 class _CommandModule(Protocol):
@@ -65,6 +68,22 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. A reader that stops early (`sso-harness list checks | head`) ends it
+    quietly: Python ignores SIGPIPE (which would also kill the servers on a closed client
+    socket), so the closed pipe arrives as BrokenPipeError, here for every command."""
+    try:
+        status = _main(argv)
+        sys.stdout.flush()  # the last buffered output meets a closed pipe here, not at exit
+    except BrokenPipeError:
+        # Python flushes stdout again at exit; pointing it at /dev/null keeps that quiet too.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
+    return status
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(args_list)
     try:

@@ -34,6 +34,9 @@ PRESET_OF_DIALECT = {
     "ping": "ping",
 }
 DEMO_LOGINS_SHOWN = 4
+# A demo shows the seeded directory and nothing else: the SP's default on-disk database keeps the
+# users of earlier runs (of `sp`, `serve` or other seeds), so `serve` uses it only when told `--db`.
+FRESH_DB = "sqlite://"
 
 
 class ServeError(Exception):
@@ -47,8 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db",
         default=None,
-        help="the SP's database URL: an SQLite file under the data dir by default, "
-        "'sqlite://' for memory, 'postgresql://...'",
+        help="the SP's database URL (default: a fresh in-memory database, so every demo starts "
+        "from the seeded directory alone); an SQLite file such as 'sqlite:///demo.sqlite3' or "
+        "'postgresql://...' keeps it between runs",
     )
     parser.add_argument(
         "--scim-token", default=None, help="the SP's SCIM bearer token (generated if omitted)"
@@ -145,7 +149,7 @@ def build(args: argparse.Namespace) -> Served:
         sp_socket.close()
         raise
     try:
-        sp = ReferenceSP(Settings(db_url=args.db, base_url=_url(args.host, sp_socket)))
+        sp = ReferenceSP(Settings(db_url=args.db or FRESH_DB, base_url=_url(args.host, sp_socket)))
     except (SQLAlchemyError, ValueError, ImportError) as exc:
         sp_socket.close()
         idp_socket.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -154,13 +155,43 @@ def build(args: argparse.Namespace) -> tuple[MockIdP, Starlette]:
     return idp, create_app(idp)
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """The bound, listening socket; bound before anything is printed, so that a busy port is one
+    line and exit 2 rather than a ready banner followed by a traceback."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    sock.listen(128)
+    return sock
+
+
 def run(args: argparse.Namespace) -> int:
     try:
-        idp, app = build(args)
+        sock = listen(args.host, args.port)
     except ConfigError as exc:
         print(f"sso-harness idp: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        return _serve(args, sock)
+    finally:
+        sock.close()
+
+
+def _serve(args: argparse.Namespace, sock: socket.socket) -> int:
     import uvicorn
+
+    # The bound port, not --port: `--port 0` asks for any free one, and the URLs must name it.
+    bound = argparse.Namespace(**{**vars(args), "port": sock.getsockname()[1]})
+    try:
+        idp, app = build(bound)
+    except ConfigError as exc:
+        print(f"sso-harness idp: {exc}", file=sys.stderr)
+        return EXIT_USAGE
 
     print(f"mock IdP      {idp.base_url}")
     print(f"entityID      {idp.entity_id}")
@@ -171,5 +202,5 @@ def run(args: argparse.Namespace) -> int:
     for user in idp.directory.users()[:5]:
         print(f"demo login    {user.user_name} / {user.password}  groups={user.groups}")
     sys.stdout.flush()
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
     return EXIT_OK

@@ -258,9 +258,11 @@ class MockIdP:
         return self.directory.add_user(User(user_name, **fields))
 
     def register_sp_metadata(
-        self, metadata: bytes, settings: SPSettings | None = None
+        self, metadata: bytes | str, settings: SPSettings | None = None
     ) -> list[ServiceProvider]:
         """Register every SP in ``metadata`` (re-registering replaces the old entry)."""
+        if isinstance(metadata, str):  # as read from a file in text mode or an HTTP answer
+            metadata = metadata.encode("utf-8")
         return [self.register_sp(sp, settings) for sp in parse_sp_metadata_all(metadata)]
 
     def register_sp(

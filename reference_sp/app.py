@@ -124,7 +124,7 @@ class ReferenceSP:
         name: str,
         scim_token: str,
         *,
-        idp_metadata: bytes | IdPMetadata | None = None,
+        idp_metadata: bytes | str | IdPMetadata | None = None,
         email_domains: Iterable[str] = (),
         admin_group: str | None = None,
         license_group: str | None = None,
@@ -136,15 +136,23 @@ class ReferenceSP:
     ) -> int:
         """Create (or re-key and reconfigure) an organisation: its SCIM clients authenticate
         with the token, its users sign in through the IdP of ``idp_metadata``. Raises
-        ConfigError for a configuration that cannot work."""
+        ConfigError for a configuration that cannot work. The metadata may be the XML as bytes
+        or text (as read from a file or an HTTP answer) or already parsed."""
         idp: IdPMetadata | None
+        if isinstance(idp_metadata, str):
+            idp_metadata = idp_metadata.encode("utf-8")
         if isinstance(idp_metadata, bytes):
             try:
                 idp = parse_idp_metadata(idp_metadata)
             except MetadataError as exc:
                 raise ConfigError(f"IdP metadata for {name!r}: {exc.message}") from exc
-        else:
+        elif idp_metadata is None or isinstance(idp_metadata, IdPMetadata):
             idp = idp_metadata
+        else:
+            raise TypeError(
+                "idp_metadata is the metadata XML (bytes or str) or an IdPMetadata, "
+                f"not {type(idp_metadata).__name__}"
+            )
         if idp is not None and not idp.signing_certificates:
             raise ConfigError(f"IdP metadata for {name!r} holds no signing certificate")
         if subscription not in ("per-user", "per-device"):

@@ -9,6 +9,7 @@ docs/reference-sp.md. Configuration errors exit with status 2 and one line on st
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 import tomllib
 from dataclasses import dataclass, field
@@ -165,16 +166,42 @@ def organisations(args: argparse.Namespace) -> list[OrgConfig]:
     return found
 
 
-def run(args: argparse.Namespace) -> int:
-    import uvicorn
-    from sqlalchemy.exc import SQLAlchemyError
+def listen(host: str, port: int) -> socket.socket:
+    """The bound, listening socket; bound before anything is printed, so that a busy port is one
+    line and exit 2 rather than a ready banner with a fresh token followed by a traceback."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    sock.listen(128)
+    return sock
 
-    base = (args.base_url or f"http://{args.host}:{args.port}").rstrip("/")
+
+def run(args: argparse.Namespace) -> int:
     try:
         orgs = organisations(args)
+        sock = listen(args.host, args.port)
     except ConfigError as exc:
         print(f"sso-harness sp: {exc}", file=sys.stderr)
         return 2
+    try:
+        return _serve(args, orgs, sock)
+    finally:
+        sock.close()
+
+
+def _serve(args: argparse.Namespace, orgs: list[OrgConfig], sock: socket.socket) -> int:
+    import uvicorn
+    from sqlalchemy.exc import SQLAlchemyError
+
+    # The bound port, not --port: `--port 0` asks for any free one.
+    port = sock.getsockname()[1]
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    base = (args.base_url or f"http://{host}:{port}").rstrip("/")
     settings = Settings(db_url=args.db, base_url=base, profile=args.profile, flaws=tuple(args.flaw))
     try:
         sp = ReferenceSP(settings)
@@ -200,17 +227,11 @@ def run(args: argparse.Namespace) -> int:
     if args.flaw:
         print(f"WARNING: flaws on: {', '.join(sorted(args.flaw))}")
     sys.stdout.flush()
+    config = uvicorn.Config(
+        sp.app, log_level=args.log_level, access_log=args.log_level in ("info", "debug")
+    )
     try:
-        uvicorn.run(
-            sp.app,
-            host=args.host,
-            port=args.port,
-            log_level=args.log_level,
-            access_log=args.log_level in ("info", "debug"),
-        )
-    except OSError as exc:
-        print(f"sso-harness sp: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
-        return 2
+        uvicorn.Server(config).run(sockets=[sock])
     finally:
         sp.close()
     return 0

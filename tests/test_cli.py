@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 import pytest
 
 from harness import __version__
-from harness.cli import EXIT_USAGE, main
+from harness.cli import EXIT_BROKEN_PIPE, EXIT_USAGE, main
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -26,7 +27,8 @@ def test_unknown_option_is_a_usage_error() -> None:
 
 
 def test_unusable_database_is_a_configuration_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["sp", "--db", "nosuchdriver://x"]) == EXIT_USAGE
+    # --port 0: the database is opened after the port is bound, and 8001 may be busy
+    assert main(["sp", "--port", "0", "--db", "nosuchdriver://x"]) == EXIT_USAGE
     err = capsys.readouterr().err
     assert err.startswith("sso-harness sp: cannot open the database")
     assert "Traceback" not in err
@@ -38,3 +40,33 @@ def test_python_dash_m_harness_runs_the_same_cli() -> None:
     )
     assert done.returncode == 0
     assert done.stdout.strip() == f"sso-harness {__version__}"
+
+
+@pytest.mark.parametrize(
+    ("command", "status"),
+    [
+        (["list", "checks"], EXIT_BROKEN_PIPE),
+        (["list", "suites", "--json"], EXIT_BROKEN_PIPE),
+        (["--help"], 0),  # argparse itself ignores a failed write of its help
+    ],
+)
+def test_a_reader_that_stops_early_ends_the_command_quietly(
+    command: list[str], status: int
+) -> None:
+    # `sso-harness list checks | head`, made deterministic: the pipe's reading end is closed
+    # before the command writes anything.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "harness", *command],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert done.stderr == ""
+    assert done.returncode == status

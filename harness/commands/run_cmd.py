@@ -19,7 +19,7 @@ from harness.runner import RunOptions
 from harness.scenario.loader import ScenarioError, discover
 from harness.scenario.model import DIALECTS, ScenarioRun
 from harness.selection import SelectionError, matches
-from harness.suites import default_roots
+from harness.suites import resolve_paths
 from harness.targets import TargetError, load_target
 
 EXIT_USAGE = 2
@@ -71,7 +71,7 @@ def _usage(message: str) -> int:
 
 
 def select_runs(args: argparse.Namespace) -> list[ScenarioRun]:
-    paths = [Path(p) for p in args.paths] or default_roots()
+    paths = resolve_paths([Path(p) for p in args.paths])
     runs = discover(paths)
     if args.dialect:
         runs = [

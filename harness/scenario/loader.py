@@ -18,7 +18,9 @@ from harness.scenario.model import (
     Scenario,
     ScenarioRun,
     Step,
+    mapping_keys,
 )
+from harness.scenario.references import DanglingReferenceError, check_references
 
 MAX_FILE_BYTES = 256 * 1024
 
@@ -146,7 +148,9 @@ def _step(path: str, item: _Located) -> list[Step]:
         if not isinstance(given, dict):
             shorthand = STEP_SHORTHAND.get(kind)
             if shorthand is None:
-                raise ScenarioError(path, node.line, f"'{kind}' takes a mapping")
+                raise ScenarioError(
+                    path, node.line, f"'{kind}' takes a mapping {mapping_keys(model)}"
+                )
             value = {shorthand: given}
         try:
             parsed = model.model_validate(value)
@@ -195,9 +199,14 @@ def load_scenario(path: Path) -> Scenario:
         raise ScenarioError(shown, located.line, "a scenario needs a list of 'steps'")
     document["steps"] = [s for item in step_items.children for s in _step(shown, item)]
     try:
-        return Scenario.model_validate(document)
+        scenario = Scenario.model_validate(document)
     except ValidationError as exc:
         raise _validation_error(shown, located, exc, Scenario) from None
+    try:
+        check_references(scenario)
+    except DanglingReferenceError as exc:
+        raise ScenarioError(shown, exc.line, exc.message, exc.hint) from None
+    return scenario
 
 
 def expand(suite: str, path: Path, scenario: Scenario) -> list[ScenarioRun]:

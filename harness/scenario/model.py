@@ -213,6 +213,14 @@ STEP_MODELS: dict[str, type[BaseModel]] = {
 }
 
 
+def mapping_keys(model: type[BaseModel]) -> str:
+    """The keys a step's mapping takes, required ones first: ``{user, group}``."""
+    fields = model.model_fields.items()
+    required = [info.alias or name for name, info in fields if info.is_required()]
+    optional = [info.alias or name for name, info in fields if not info.is_required()]
+    return "{" + ", ".join(required + optional) + "}"
+
+
 class Step(_Strict):
     kind: str
     value: Annotated[Any, Field(description="the model of STEP_MODELS[kind]")]

@@ -118,26 +118,49 @@ def test_a_wrong_explicit_chromium_is_an_error_naming_the_install(
         browser.find_chromium(None)
 
 
-def test_no_chromium_anywhere_is_an_error_not_a_skip(
+def test_no_chromium_anywhere_is_one_line_naming_the_fix(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.delenv(browser.ENV_CHROMIUM, raising=False)
-    monkeypatch.setattr(browser, "SYSTEM_CHROMIUM", tmp_path / "chromium")
-    with pytest.raises(BrowserUnavailable, match="playwright install chromium"):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(BrowserUnavailable) as raised:
         browser.find_chromium(str(tmp_path / "ms-playwright" / "chrome"))
+    assert str(raised.value) == (
+        "no Chromium: install it (apt-get install chromium) or set SSO_HARNESS_CHROMIUM"
+    )
 
 
-def test_playwright_own_build_is_preferred_then_the_system_one(
+def _executable(path: Path) -> Path:
+    path.write_text("#!/bin/sh\n")
+    path.chmod(0o755)
+    return path
+
+
+def test_playwright_own_build_is_preferred_then_chromium_on_path(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.delenv(browser.ENV_CHROMIUM, raising=False)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    monkeypatch.setenv("PATH", str(bin_dir))
+    chrome = _executable(bin_dir / "google-chrome")
     own = tmp_path / "chrome"
-    system = tmp_path / "chromium"
-    system.write_bytes(b"")
-    monkeypatch.setattr(browser, "SYSTEM_CHROMIUM", system)
-    assert browser.find_chromium(str(own)) == system
+    assert browser.find_chromium(str(own)) == chrome
+    chromium = _executable(bin_dir / "chromium-browser")
+    assert browser.find_chromium(str(own)) == chromium  # earlier in the list of names
     own.write_bytes(b"")
     assert browser.find_chromium(str(own)) is None  # None: Playwright launches its own
+
+
+def test_the_environment_variable_names_a_path_or_a_command(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    mine = _executable(tmp_path / "my-chromium")
+    monkeypatch.setenv(browser.ENV_CHROMIUM, str(mine))
+    assert browser.find_chromium(None) == mine
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv(browser.ENV_CHROMIUM, "my-chromium")
+    assert browser.find_chromium(str(tmp_path / "own")) == mine  # explicit beats Playwright's
 
 
 def test_no_sandbox_only_as_root() -> None:

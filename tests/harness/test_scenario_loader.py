@@ -20,6 +20,7 @@ steps:
   - provision: initial
   - sign_in: dana
   - sign_in: {user: dana, via: idp, expect: refused, reason: user-inactive}
+  - activate_device: {user: dana, as: laptop}
   - expect:
       - {user: dana, admin: true}
       - {device: laptop, check_in: revoked}
@@ -35,11 +36,11 @@ def write(tmp_path: Path, text: str, name: str = "scenario.yaml") -> Path:
 def test_a_scenario_loads_into_typed_steps(tmp_path: Path) -> None:
     scenario = load_scenario(write(tmp_path, GOOD))
     kinds = [s.kind for s in scenario.steps]
-    assert kinds == ["provision", "sign_in", "sign_in", "expect", "expect"]
+    assert kinds == ["provision", "sign_in", "sign_in", "activate_device", "expect", "expect"]
     assert scenario.steps[1].value == SignIn(user="dana")
     assert scenario.steps[2].value.reason == "user-inactive"
-    assert isinstance(scenario.steps[3].value, Expectation)
-    assert [s.line for s in scenario.steps] == [7, 8, 9, 11, 12]
+    assert isinstance(scenario.steps[4].value, Expectation)
+    assert [s.line for s in scenario.steps] == [7, 8, 9, 10, 12, 13]
 
 
 def test_parameters_multiply_into_runs(tmp_path: Path) -> None:
@@ -64,7 +65,7 @@ def test_parameters_multiply_into_runs(tmp_path: Path) -> None:
         ),
         (
             GOOD.replace("{user: dana, admin: true}", "{user: dana, admn: true}"),
-            11,
+            12,
             "unknown field 'admn'",
             "admin",
         ),
@@ -76,6 +77,37 @@ def test_parameters_multiply_into_runs(tmp_path: Path) -> None:
             GOOD.replace("  - provision: initial\n", "  - provision: initial\n  - provision\n"),
             8,
             "a step is a mapping with one key",
+            "",
+        ),
+        (GOOD.replace("- sign_in: dana", "- sign_in: dan"), 8, "unknown user 'dan'", "'dana'"),
+        (
+            GOOD.replace("{user: dana, admin: true}", "{user: alex, admin: true}"),
+            12,
+            "unknown user 'alex'",
+            "declare it under given.users or hire it",
+        ),
+        (
+            GOOD.replace("{device: laptop,", "{device: lapto,"),
+            13,
+            "unknown device 'lapto'",
+            "did you mean 'laptop'?",
+        ),
+        (
+            GOOD.replace("  - activate_device: {user: dana, as: laptop}\n", ""),
+            12,
+            "unknown device 'laptop'",
+            "activate_device",
+        ),
+        (
+            GOOD.replace("- provision: initial", "- remove_from_group: {user: dana, group: Sales}"),
+            7,
+            "user 'dana' is not in group 'Sales' at this step",
+            "their groups here: 'Business Account Admins'",
+        ),
+        (
+            GOOD.replace("- provision: initial", "- remove_from_group: [dana, Sales]"),
+            7,
+            "'remove_from_group' takes a mapping {user, group}",
             "",
         ),
         ("title: x\nsteps: [\n", 3, "not valid YAML", ""),
@@ -95,6 +127,44 @@ def test_mistakes_name_file_line_and_hint(
     assert error.line == line, str(error)
     assert message in str(error)
     assert hint in error.hint
+
+
+MEMBERSHIPS = """\
+title: Memberships followed through the steps
+given:
+  users: [{ref: dana, groups: [Sales]}]
+steps:
+  - rename_group: {group: Sales, to: Revenue}
+  - hire: {ref: alex, groups: [Revenue]}
+  - add_to_group: {user: dana, group: Support}
+  - remove_from_group: {user: dana, group: Revenue}
+  - delete_group: Support
+  - remove_from_group: {user: alex, group: revenue}
+  - delete: dana
+  - expect: {user: dana, sign_in: refused}
+"""
+
+
+def test_memberships_are_followed_through_the_steps(tmp_path: Path) -> None:
+    assert len(load_scenario(write(tmp_path, MEMBERSHIPS)).steps) == 8
+
+
+@pytest.mark.parametrize(
+    ("change", "line", "message"),
+    [
+        ("  - remove_from_group: {user: alex, group: Sales}\n", 13, "not in group 'Sales'"),
+        ("  - remove_from_group: {user: alex, group: Support}\n", 13, "not in group 'Support'"),
+        ("  - block: dana\n", 13, "user 'dana' is no longer in the directory"),
+        ("  - hire: dana\n  - remove_from_group: {user: dana, group: Revenue}\n", 14, "'Revenue'"),
+    ],
+)
+def test_a_membership_or_user_gone_by_then_is_a_load_error(
+    tmp_path: Path, change: str, line: int, message: str
+) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(write(tmp_path, MEMBERSHIPS + change))
+    assert caught.value.line == line, str(caught.value)
+    assert message in str(caught.value)
 
 
 def test_hostile_yaml_is_refused_not_executed(tmp_path: Path) -> None:

@@ -76,7 +76,8 @@ def test_given_key_and_rollover_certificate(tmp_path: Path) -> None:
 def test_configuration_errors_exit_2_with_one_line(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["idp", *argv]) == 2
+    # --port 0: the configuration is judged after the port is bound, and 8002 may be busy
+    assert main(["idp", "--port", "0", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
 
@@ -84,7 +85,7 @@ def test_configuration_errors_exit_2_with_one_line(
 def test_bad_metadata_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.xml"
     bad.write_text("<!DOCTYPE x><x/>")
-    assert main(["idp", "--sp-metadata", str(bad)]) == 2
+    assert main(["idp", "--port", "0", "--sp-metadata", str(bad)]) == 2
     assert "SDP-G03" in capsys.readouterr().err
 
 
@@ -158,5 +159,17 @@ def test_sp_metadata_from_a_url(
     monkeypatch.setattr(httpx, "get", fake_get)
     idp, _ = cli.build(parse("--sp-metadata", "http://127.0.0.1:8001/saml/metadata"))
     assert list(idp.sps) == ["https://sp.test/saml/metadata"]
-    assert main(["idp", "--sp-metadata", "http://down.test/saml/metadata"]) == 2
+    assert main(["idp", "--port", "0", "--sp-metadata", "http://down.test/saml/metadata"]) == 2
     assert "cannot fetch SP metadata" in capsys.readouterr().err
+
+
+def test_a_busy_port_is_one_line_before_any_banner(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = str(busy.getsockname()[1])
+        assert main(["idp", "--port", port]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"sso-harness idp: cannot listen on 127.0.0.1:{port}: "), err
+    assert err.count("\n") == 1 and "Traceback" not in err

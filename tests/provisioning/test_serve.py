@@ -183,3 +183,17 @@ def test_scheduled_cycles_carry_a_block_to_the_sp(tmp_path: Path) -> None:
                     break
                 assert time.monotonic() < deadline, "no scheduled cycle blocked the user"
                 time.sleep(0.2)
+
+
+@pytest.mark.loopback
+def test_without_db_each_serve_starts_on_a_fresh_database(tmp_path: Path) -> None:
+    # Two demos in the same data directory with different people: the second SP holds only its
+    # own (the default on-disk database would have kept the first demo's users too).
+    for seed in ("1", "2"):
+        for running in start(tmp_path, "--demo-users", "3", "--seed", seed):
+            with httpx.Client(timeout=10) as http:
+                users = http.get(
+                    f"{running.sp_url}/scim/v2/Users",
+                    headers={"Authorization": f"Bearer {running.token}"},
+                ).json()
+            assert users["totalResults"] == 3, users

@@ -28,7 +28,8 @@ def idp_metadata(tmp_path: Path) -> Path:
 
 
 def one_line_error(capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    assert main(["sp", "--db", "sqlite://", *args]) == EXIT_USAGE
+    # --port 0: the configuration is judged after the port is bound, and 8001 may be busy
+    assert main(["sp", "--db", "sqlite://", "--port", "0", *args]) == EXIT_USAGE
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err, err
     return err
@@ -143,3 +144,34 @@ def test_serves_organisations_from_a_toml_file(tmp_path: Path, idp_metadata: Pat
         process.terminate()
         out, _err = process.communicate(timeout=10)
     assert "organisation   Acme" in out and "WARNING: flaws on: skip-audience" in out
+
+
+def test_a_busy_port_is_one_line_before_any_banner(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = str(busy.getsockname()[1])
+        assert main(["sp", "--db", "sqlite://", "--port", port, "--scim-token", "T"]) == EXIT_USAGE
+    out, err = capsys.readouterr()
+    assert out == ""  # no banner, no token printed for a server that never ran
+    assert err.startswith(f"sso-harness sp: cannot listen on 127.0.0.1:{port}: "), err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("form", ["bytes", "str", "parsed"])
+def test_idp_metadata_is_taken_as_bytes_text_or_parsed(form: str) -> None:
+    from harness.protocol.saml.metadata import parse_idp_metadata
+    from reference_sp.app import ReferenceSP, Settings
+
+    xml = MockIdP("http://127.0.0.1:9", signing_keys=[sample_key("idp")]).metadata_xml()
+    given = {"bytes": xml, "str": xml.decode(), "parsed": parse_idp_metadata(xml)}[form]
+    sp = ReferenceSP(Settings(db_url="sqlite://", base_url="http://sp.test"))
+    try:
+        org = sp.add_organization("Acme", "token", idp_metadata=given)
+        tenant = sp.tenants.get(org)
+        assert tenant is not None and tenant.idp is not None
+        assert tenant.idp.entity_id == "http://127.0.0.1:9/saml/metadata"
+        with pytest.raises(TypeError, match="bytes or str"):
+            sp.add_organization("Other", "token-2", idp_metadata=123)  # type: ignore[arg-type]
+    finally:
+        sp.close()
