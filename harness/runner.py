@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.browser import close_shared_browser
+from harness.browser import BrowserUnavailable, close_shared_browser
 from harness.checks.model import Check
 from harness.events import (
     CheckFinished,
@@ -239,6 +239,8 @@ def run_scenario(run: ScenarioRun, options: RunOptions) -> list[Event]:
                     continue
                 events += [CheckFinished(_result(run, v)) for v in verdicts]
             screenshots = tuple(world.screenshots)
+    except BrowserUnavailable as exc:  # this machine cannot run the scenario: not judged
+        events.append(CheckFinished(_error(run, line, str(exc), outcome=Outcome.SKIP)))
     except StepError as exc:
         events.append(CheckFinished(_error(run, line, str(exc))))
     except Exception as exc:  # the harness or the environment failed: say so, with the trace

@@ -67,6 +67,8 @@ def lands_on_deep_link(case: SignInCase) -> None:
 def refuses(case: SignInCase) -> None:
     """The response reached the SP and no session exists afterwards (for anyone)."""
     attempt = case.attempt
+    if case.unjudgeable is not None:  # e.g. no SCIM: the SP may rightly sign the user in
+        raise CheckSkipped(case.unjudgeable, evidence=case.evidence)
     if attempt.identity is not None:
         raise CheckFailed(
             f"a session exists after a response the SP must refuse ({case.ref})",
@@ -74,8 +76,6 @@ def refuses(case: SignInCase) -> None:
             observed=attempt.describe(),
             evidence=case.evidence,
         )
-    if case.unjudgeable is not None:
-        raise CheckSkipped(case.unjudgeable, evidence=case.evidence)
     if not attempt.delivered:
         raise CheckSkipped(
             f"the response never reached the SP: {attempt.describe()}", evidence=case.evidence
