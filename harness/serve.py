@@ -17,6 +17,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from harness.protocol.home import data_dir
 from harness.protocol.scim.dialects import DIALECTS
 
 if TYPE_CHECKING:
@@ -34,9 +35,18 @@ PRESET_OF_DIALECT = {
     "ping": "ping",
 }
 DEMO_LOGINS_SHOWN = 4
-# A demo shows the seeded directory and nothing else: the SP's default on-disk database keeps the
-# users of earlier runs (of `sp`, `serve` or other seeds), so `serve` uses it only when told `--db`.
-FRESH_DB = "sqlite://"
+# A demo shows the seeded directory and nothing else: the SP's own database under the data
+# directory keeps the users of earlier runs of `sp`, so `serve` keeps a file of its own there
+# (CONTRACT: an SQLite file under the data directory) and starts it afresh each time.
+DEMO_DB_FILE = "serve-demo.sqlite3"
+
+
+def fresh_demo_db() -> str:
+    path = data_dir() / DEMO_DB_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    return f"sqlite:///{path}"
 
 
 class ServeError(Exception):
@@ -50,9 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db",
         default=None,
-        help="the SP's database URL (default: a fresh in-memory database, so every demo starts "
-        "from the seeded directory alone); an SQLite file such as 'sqlite:///demo.sqlite3' or "
-        "'postgresql://...' keeps it between runs",
+        help="the SP's database URL (default: serve-demo.sqlite3 under the data directory, "
+        "emptied at every start, so a demo shows the seeded directory alone); another SQLite "
+        "file such as 'sqlite:///demo.sqlite3' or 'postgresql://...' is kept between runs",
     )
     parser.add_argument(
         "--scim-token", default=None, help="the SP's SCIM bearer token (generated if omitted)"
@@ -149,8 +159,9 @@ def build(args: argparse.Namespace) -> Served:
         sp_socket.close()
         raise
     try:
-        sp = ReferenceSP(Settings(db_url=args.db or FRESH_DB, base_url=_url(args.host, sp_socket)))
-    except (SQLAlchemyError, ValueError, ImportError) as exc:
+        db_url = args.db or fresh_demo_db()
+        sp = ReferenceSP(Settings(db_url=db_url, base_url=_url(args.host, sp_socket)))
+    except (SQLAlchemyError, ValueError, ImportError, OSError) as exc:
         sp_socket.close()
         idp_socket.close()
         raise ServeError(f"cannot open the database {args.db!r}: {exc}") from exc
