@@ -31,6 +31,7 @@ from harness.events import (
     ScenarioStarted,
 )
 from harness.provisioning import ProvisioningFailed
+from harness.rerun import rerun_command
 from harness.results import AskedOptions, CheckResult, Outcome, RunReport, new_run_id
 from harness.scenario.model import ScenarioRun
 from harness.scenario.needs import missing, organisation_mismatch
@@ -175,7 +176,16 @@ def _property_results(run: ScenarioRun, options: RunOptions) -> list[CheckResult
         broken = outcome.broken if outcome.broken and outcome.broken.check == check else None
         failure = broken.failure if broken else None
         if failure is not None:
-            failure.evidence["rerun"] = f"sso-harness run {outcome.scenario_file}"
+            # The shrunk file reruns against the same target with the same flaws.
+            failure.evidence["rerun"] = rerun_command(
+                AskedOptions(
+                    paths=(str(outcome.scenario_file),),
+                    sp_flaws=options.sp_flaws,
+                    idp_flaws=options.idp_flaws,
+                ),
+                options.seed,
+                options.target,
+            )
         results.append(_result(run, Verdict(check, failure, elapsed, 0)))
     return results
 

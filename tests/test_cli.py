@@ -47,11 +47,13 @@ def test_python_dash_m_harness_runs_the_same_cli() -> None:
     [
         (["list", "checks"], EXIT_BROKEN_PIPE),
         (["list", "suites", "--json"], EXIT_BROKEN_PIPE),
-        (["--help"], 0),  # argparse itself ignores a failed write of its help
+        # argparse ignores a failed write of its help, but the buffered text may meet the
+        # closed pipe at the final flush instead, depending on how stdout is buffered
+        (["--help"], None),
     ],
 )
 def test_a_reader_that_stops_early_ends_the_command_quietly(
-    command: list[str], status: int
+    command: list[str], status: int | None
 ) -> None:
     # `sso-harness list checks | head`, made deterministic: the pipe's reading end is closed
     # before the command writes anything.
@@ -69,4 +71,4 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(
     finally:
         os.close(write_end)
     assert done.stderr == ""
-    assert done.returncode == status
+    assert done.returncode == status if status is not None else done.returncode in (0, 141)

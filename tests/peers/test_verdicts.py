@@ -43,9 +43,6 @@ def outcomes(report: Path) -> list[dict[str, str]]:
     return [r for r in json.loads(report.read_text())["results"] if r["outcome"] != "pass"]
 
 
-# pysaml2 leaves the temporary PEM files of its xmlsec1 calls open (saml2/sigver.py make_temp):
-# the library's, not ours, and collected with the response.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 @pytest.mark.parametrize("peer", sorted(PEERS))
 def test_the_verdicts_about_an_independent_sp(peer: str, tmp_path: Path) -> None:
     with peer_as_target(PEERS[peer], tmp_path, f"{peer} peer SP") as target:
