@@ -112,7 +112,11 @@ def expect_admin(world: World, ref: str, wanted: bool, line: int) -> Verdict:
     session, attempt = session_for(world, ref)
     evidence: dict[str, Any] = {"exchange": attempt.exchange if attempt else []}
     status = None
-    if session is not None:
+    custom = world.probes.custom.get("is_admin")
+    if session is not None and custom is not None:
+        status = 200 if custom(world.browser(session), world.sp_base) else 403
+        evidence = {"session": session, "is_admin": status == 200}
+    elif session is not None:
         response = world.browser(session).get(world.url(world.probes.admin), headers=ACCEPT)
         status = response.status_code
         evidence = {"session": session, "admin probe": status}
@@ -157,7 +161,11 @@ def expect_license(world: World, ref: str, wanted: str, line: int) -> Verdict:
     session, attempt = session_for(world, ref)
     evidence: dict[str, Any] = {"sign-in": attempt.describe() if attempt else "an open session"}
     state: str | None
-    if session is not None:
+    custom = world.probes.custom.get("license_state")
+    if session is not None and custom is not None:
+        state = str(custom(world.browser(session), world.sp_base))
+        evidence["license_state"] = state
+    elif session is not None:
         response = world.browser(session).get(world.url(world.probes.me), headers=ACCEPT)
         try:
             me = response.json()
@@ -193,6 +201,8 @@ def activate_device(world: World, request: ActivateDevice, line: int) -> Verdict
         world.broken[device_key(request.as_)] = lacking
         return next(not_judged([catalog.ACTIVATION], line, lacking))
     probes = world.probes
+    if "activate_device" in probes.custom:
+        return _activate_with_module(world, request, line)
     with world.client() as http:
         started = http.post(
             world.url(probes.activations),
@@ -238,6 +248,36 @@ def activate_device(world: World, request: ActivateDevice, line: int) -> Verdict
     return judged(catalog.ACTIVATION, line, seen)
 
 
+def _activate_with_module(world: World, request: ActivateDevice, line: int) -> Verdict:
+    """A device activation through the target's probe module (its own business API)."""
+    session, attempt = session_for(world, request.user)
+    handle: str | None = None
+    reason: str | None = attempt.describe() if attempt and session is None else None
+    if session is not None:
+        handle, reason = world.probes.custom["activate_device"](
+            world.browser(session),
+            world.sp_base,
+            product=request.product,
+            client_version=request.client_version,
+            device_id=f"device-{request.as_}",
+        )
+    activated = handle is not None and reason is None
+    if handle is not None:
+        world.devices[request.as_] = Device(request.as_, None, handle)
+    if not activated:
+        world.broken[device_key(request.as_)] = f"its activation at line {line} failed: {reason}"
+    seen = ActivationObservation(
+        request.as_,
+        request.expect,
+        activated,
+        reason,
+        reason_told=reason is not None and session is not None,
+        expected_reason=request.reason,
+        evidence={"activate_device": {"handle": handle, "reason": reason}},
+    )
+    return judged(catalog.ACTIVATION, line, seen)
+
+
 def _complete_activation(
     world: World, session: str, url: str, device: Device, evidence: dict[str, Any]
 ) -> tuple[str | None, bool, bool]:
@@ -263,6 +303,10 @@ def _complete_activation(
 def _check_in(world: World, url: str | None) -> dict[str, Any]:
     if not url:
         return {}
+    custom = world.probes.custom.get("check_in")
+    if custom is not None:
+        with world.client() as http:
+            return {world.probes.check_in_field: custom(http, world.sp_base, url)}
     with world.client() as http:
         response = http.get(url)
     try:

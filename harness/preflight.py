@@ -110,6 +110,15 @@ def _start(target: RemoteTarget, http: httpx.Client) -> Probe:
 
 
 def _me(target: RemoteTarget, http: httpx.Client) -> Probe:
+    custom = target.probes.custom.get("who_am_i")
+    if custom is not None:
+        try:
+            named = custom(http, target.sp_base)
+        except Exception as exc:  # the user's probe module failing is their configuration's
+            return Probe("me probe", False, f"who_am_i of the probe module raised {exc!r}")
+        if named:
+            return Probe("me probe", False, f"who_am_i names {named!r} for a fresh browser")
+        return Probe("me probe", True, "who_am_i (probe module): nobody signed in")
     url = f"{target.sp_base}{target.probes.me}"
     try:
         response = http.get(url, headers=ACCEPT)

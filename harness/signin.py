@@ -88,6 +88,10 @@ def _refusal(response: httpx.Response, who: str, attempt: SignInAttempt) -> None
 
 def read_identity(browser: httpx.Client, sp_base: str, probes: Probes) -> tuple[str | None, Any]:
     """Who the SP's me probe names for this browser (None: nobody), and what it answered."""
+    custom = probes.custom.get("who_am_i")
+    if custom is not None:
+        named = custom(browser, sp_base)
+        return (str(named) if named else None), {"who_am_i": named}
     response = browser.get(f"{sp_base}{probes.me}", headers=ACCEPT)
     identity = probes.identity(
         response.status_code, response.headers.get("content-type", ""), response.text

@@ -12,10 +12,12 @@ admin, holds a license. The probe defaults are the reference SP's own endpoints,
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import json
 import os
 import re
 import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -76,6 +78,12 @@ class Probes:
     # Sign-out: GET this URL; when the page answered holds a sign-out form (the reference SP's
     # /account), the form is submitted, as a browser user would.
     logout: str = "/account"
+    # A Python file whose probe functions (PROBE_FUNCTIONS) replace the built-in ones, for an
+    # SP whose business API differs; loaded when the target file is read.
+    module: str | None = None
+    custom: Mapping[str, Callable[..., Any]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def login_url(self, base: str, email: str, relay_state: str | None) -> str:
         """The SP-initiated start for ``email``; ``relay_state`` defaults to the me page (where
@@ -148,12 +156,42 @@ class RemoteTarget:
         return httpx.get(url, timeout=10).raise_for_status().content
 
 
+# The functions a probe module may define, and what they are given and answer (the README):
+#   who_am_i(browser, base_url) -> str | None          the signed-in user's name, or None
+#   is_admin(browser, base_url) -> bool                 the signed-in user administers
+#   license_state(browser, base_url) -> str             held, waiting or none
+#   activate_device(browser, base_url, *, product, client_version, device_id)
+#       -> tuple[str | None, str | None]                (a check-in handle, why refused)
+#   check_in(http, base_url, handle) -> str             active or revoked
+# ``browser`` is an httpx.Client holding the user's session cookies; ``http`` has none.
+PROBE_FUNCTIONS = ("who_am_i", "is_admin", "license_state", "activate_device", "check_in")
+
+
+def _probe_module(path: Path, shown: str) -> dict[str, Callable[..., Any]]:
+    if not path.is_file():
+        raise TargetError(f"{shown}: probes.module {path} is not a file")
+    spec = importlib.util.spec_from_file_location(f"sso_harness_probes_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise TargetError(f"{shown}: probes.module {path} cannot be imported")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # the user's file: any failure is their configuration's
+        raise TargetError(f"{shown}: probes.module {path} failed to load ({exc})") from None
+    found = {n: getattr(module, n) for n in PROBE_FUNCTIONS if callable(getattr(module, n, None))}
+    if not found:
+        raise TargetError(
+            f"{shown}: probes.module {path} defines none of {', '.join(PROBE_FUNCTIONS)}"
+        )
+    return found
+
+
 # -- reading a target file ---------------------------------------------------------------------
 
 _SECTIONS: dict[str, tuple[str, ...]] = {
     "sp": ("base_url", "metadata_url", "metadata_file", "email_domain"),
     "idp": ("port",),
-    "probes": (*(f.name for f in fields(Probes)), "account"),
+    "probes": (*(f.name for f in fields(Probes) if f.name != "custom"), "account"),
     "features": tuple(CAPABILITIES),
     "scim": ("url", "token", "token_env"),
     "organisation": tuple(f.name for f in fields(OrganisationSettings)),
@@ -193,8 +231,8 @@ def _url(value: str, where: str, shown: str) -> str:
     return value.rstrip("/")
 
 
-def _probes(section: dict[str, Any], shown: str) -> Probes:
-    values: dict[str, str] = {}
+def _probes(section: dict[str, Any], shown: str, folder: Path) -> Probes:
+    values: dict[str, Any] = {}
     for key, value in section.items():
         if not isinstance(value, str) or not value:
             raise TargetError(f"{shown}: probes.{key} must be a non-empty string")
@@ -213,6 +251,10 @@ def _probes(section: dict[str, Any], shown: str) -> Probes:
     for key in ("login", "me", "admin", "activations", "logout"):
         if key in values and not values[key].startswith("/"):
             raise TargetError(f"{shown}: probes.{key} must be a path on the SP (start with /)")
+    if "module" in values:
+        module = (folder / values["module"]).resolve()
+        values["module"] = str(module)
+        values["custom"] = _probe_module(module, shown)
     return Probes(**values)
 
 
@@ -297,7 +339,7 @@ def load_target(path: str | Path) -> RemoteTarget:
         scim_token=token,
         email_domain=_text(sp, "email_domain", "sp", shown) or "example.com",
         idp_port=port,
-        probes=_probes(_section(data, "probes", shown), shown),
+        probes=_probes(_section(data, "probes", shown), shown, Path(path).parent),
         features=_features(data, scim_url is not None, shown),
         organisation=_organisation(data, shown),
     )

@@ -173,3 +173,60 @@ def test_without_the_env_the_token_is_an_error(tmp_path: Path) -> None:
     )
     with pytest.raises(TargetError, match="NO_SUCH_TOKEN_VAR is empty"):
         load_target(path)
+
+
+PROBE_MODULE = '''
+"""Probes of an SP whose business API differs: here, the reference SP's own, read otherwise."""
+
+
+def who_am_i(browser, base_url):
+    answer = browser.get(base_url + "/api/me")
+    return answer.json()["userName"] if answer.status_code == 200 else None
+
+
+def is_admin(browser, base_url):
+    return LIE or browser.get(base_url + "/admin").status_code == 200
+
+
+def license_state(browser, base_url):
+    return browser.get(base_url + "/api/me").json()["license"]["state"]
+
+
+LIE = False
+'''
+
+
+@pytest.mark.loopback
+@pytest.mark.parametrize("lie", [False, True])
+def test_a_probe_module_replaces_the_built_in_probes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lie: bool
+) -> None:
+    monkeypatch.setenv("REMOTE_SCIM_TOKEN", "remote-token")
+    (tmp_path / "portal_probes.py").write_text(PROBE_MODULE.replace("LIE = False", f"LIE = {lie}"))
+    probes = 'module = "portal_probes.py"\nme = "/nowhere"\nadmin = "/nowhere"'
+    with reference_sp_process(tmp_path, probes=probes) as target:
+        report = tmp_path / "report.json"
+        status = main(
+            [
+                "run",
+                str(SCENARIOS / "admin_grants" / "admin-group-grants-and-revokes-admin.yaml"),
+                "--target",
+                str(target),
+                "--dialect",
+                "okta",
+                "--json",
+                str(report),
+            ]
+        )
+    results = json.loads(report.read_text())["results"]
+    failed = {r["check"] for r in results if r["outcome"] == "fail"}
+    # The built-in probes point nowhere: every verdict came from the module.
+    assert (status, failed) == ((1, {"admin.access"}) if lie else (0, set()))
+
+
+def test_a_probe_module_must_define_a_probe(tmp_path: Path) -> None:
+    (tmp_path / "p.py").write_text("def helper():\n    pass\n")
+    path = tmp_path / "target.toml"
+    path.write_text("[sp]\nbase_url = 'http://x'\n[probes]\nmodule = 'p.py'\n")
+    with pytest.raises(TargetError, match="defines none of who_am_i"):
+        load_target(path)

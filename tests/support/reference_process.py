@@ -26,12 +26,13 @@ def free_port() -> int:
 
 @contextmanager
 def reference_sp_process(
-    tmp_path: Path, *sp_options: str, organisation: str = ""
+    tmp_path: Path, *sp_options: str, organisation: str = "", probes: str = ""
 ) -> Iterator[Path]:
     """`sso-harness sp` in its own process, on its own SQLite file, trusting the metadata the
     harness's IdP will publish (the data directory's key at the target's IdP port); yields the
     target file that describes it, with every feature. ``sp_options`` go to `sso-harness sp`
-    (``--flaw NAME``, ``--seats N``); ``organisation`` is the file's [organisation] body."""
+    (``--flaw NAME``, ``--seats N``); ``organisation`` and ``probes`` are the bodies of the file's
+    [organisation] and [probes]."""
     idp_port = free_port()
     idp = MockIdP(
         f"http://127.0.0.1:{idp_port}", signing_keys=[load_or_create(data_dir() / "mock-idp")]
@@ -88,6 +89,8 @@ idp_initiated = true
 single_logout = true
 [organisation]
 {organisation}
+[probes]
+{probes}
 [scim]
 url = "{base}/scim/v2"
 token_env = "REMOTE_SCIM_TOKEN"
