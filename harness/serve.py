@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from harness.protocol.home import data_dir
 from harness.protocol.scim.dialects import DIALECTS
+from harness.protocol.sockets import ListenError, listening_socket
 
 if TYPE_CHECKING:
     from mock_idp.idp import MockIdP
@@ -118,15 +119,10 @@ class Served:
 
 
 def _bind(host: str, port: int, what: str) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise ServeError(f"cannot listen on {host}:{port} for the {what}: {exc.strerror}") from exc
-    sock.listen(128)
+        sock = listening_socket(host, port, what)
+    except ListenError as exc:
+        raise ServeError(str(exc)) from None
     sock.setblocking(False)
     return sock
 

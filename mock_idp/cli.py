@@ -12,6 +12,7 @@ from harness.protocol.home import data_dir
 from harness.protocol.keys import KeyLoadError, KeyPair, load_certificate, load_key_pair
 from harness.protocol.saml.errors import MetadataError
 from harness.protocol.saml.presets import PRESETS
+from harness.protocol.sockets import ListenError, listening_socket
 
 from .flaws import FLAWS_BY_NAME
 
@@ -156,18 +157,11 @@ def build(args: argparse.Namespace) -> tuple[MockIdP, Starlette]:
 
 
 def listen(host: str, port: int) -> socket.socket:
-    """The bound, listening socket; bound before anything is printed, so that a busy port is one
-    line and exit 2 rather than a ready banner followed by a traceback."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    """The bound, listening socket (harness.protocol.sockets), before anything is printed."""
     try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-    sock.listen(128)
-    return sock
+        return listening_socket(host, port)
+    except ListenError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.protocol.sockets import ListenError, listening_socket
 from reference_sp.app import DEFAULT_ORGANIZATION, ReferenceSP, Settings
 from reference_sp.flaws import FLAWS
 from reference_sp.orgs import new_token
@@ -167,18 +168,11 @@ def organisations(args: argparse.Namespace) -> list[OrgConfig]:
 
 
 def listen(host: str, port: int) -> socket.socket:
-    """The bound, listening socket; bound before anything is printed, so that a busy port is one
-    line and exit 2 rather than a ready banner with a fresh token followed by a traceback."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    """The bound, listening socket (harness.protocol.sockets), before anything is printed."""
     try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-    sock.listen(128)
-    return sock
+        return listening_socket(host, port)
+    except ListenError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def run(args: argparse.Namespace) -> int:
