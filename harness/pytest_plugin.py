@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from harness.events import CheckFinished
+from harness.events import CheckFinished, ScenarioSkipped
 from harness.results import Outcome
 from harness.runner import RunOptions, run_scenario
 from harness.scenario.loader import ScenarioError, expand, load_scenario
@@ -72,7 +72,13 @@ class ScenarioItem(pytest.Item):
             sp_flaws=tuple(self.config.getoption("--sso-sp-flaw")),
         )
         events = run_scenario(self.scenario_run, options)
+        skipped = [e.reason for e in events if isinstance(e, ScenarioSkipped)]
         results = [e.result for e in events if isinstance(e, CheckFinished)]
+        # A scenario this machine or target cannot run (no Chromium, a missing feature) is a
+        # pytest skip with the reason, never a pass.
+        skipped += [r.message for r in results if r.check == "scenario" and r.outcome == "skip"]
+        if skipped:
+            pytest.skip("; ".join(skipped))
         bad = [r for r in results if r.outcome in (Outcome.FAIL, Outcome.ERROR)]
         if bad:
             lines = []
