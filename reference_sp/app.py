@@ -14,19 +14,27 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
+from starlette.types import Scope
 
 from harness.protocol.keys import KeyPair
+from harness.protocol.saml.bindings import MAX_MESSAGE_BYTES
 from harness.protocol.saml.errors import MetadataError
 from harness.protocol.saml.metadata import IdPMetadata, parse_idp_metadata
+from harness.protocol.scim.errors import ScimError
 from reference_sp import account_tables  # noqa: F401  (its tables join the shared metadata)
 from reference_sp.accounts import Accounts
+from reference_sp.body_limit import BodyLimit, Limit
 from reference_sp.db import Database, make_engine
 from reference_sp.flaws import flaw_set
+from reference_sp.html_headers import NoFraming
+from reference_sp.http import refusal, wants_json
 from reference_sp.orgs import Organizations
 from reference_sp.saml_routes import SamlRoutes
+from reference_sp.scim.discovery import MAX_PAYLOAD_BYTES
 from reference_sp.scim.journal import Journal, JournalEntry
 from reference_sp.scim.routes import ScimEndpoints
 from reference_sp.scim.service import ScimService
@@ -46,6 +54,11 @@ from reference_sp.tenants import (
 from reference_sp.web import WebRoutes
 
 DEFAULT_ORGANIZATION = "default"
+# Request bodies, in bytes, read at most (reference_sp.body_limit). The POST binding carries a
+# message of up to MAX_MESSAGE_BYTES in base64 (4/3) and form-encoded (+, / and = as %XX).
+SAML_POST_LIMIT = 2 * MAX_MESSAGE_BYTES
+ACTIVATION_LIMIT = 16 * 1024  # three fields of 200 characters and a device name
+FORM_LIMIT = 16 * 1024  # /logout, /activate/{code}: a CSRF token; and every other path
 
 
 @dataclass(frozen=True)
@@ -112,7 +125,20 @@ class ReferenceSP:
                 Mount("/scim/v2", routes=self.scim_endpoints.routes()),
                 *self.saml.routes(),
                 *self.web.routes(),
-            ]
+            ],
+            middleware=[
+                Middleware(NoFraming),  # outermost: the 413 pages below are HTML too
+                Middleware(
+                    BodyLimit,
+                    limits=[
+                        Limit("/saml/acs", SAML_POST_LIMIT, self._too_large),
+                        Limit("/saml/slo", SAML_POST_LIMIT, self._too_large),
+                        Limit("/api/activations", ACTIVATION_LIMIT, self._too_large),
+                        Limit("/scim/v2", MAX_PAYLOAD_BYTES, _scim_too_large),
+                    ],
+                    default=Limit("/", FORM_LIMIT, self._too_large),
+                ),
+            ],
         )
 
     def close(self) -> None:
@@ -198,6 +224,18 @@ class ReferenceSP:
         with self.db.transaction() as conn:
             return self.journal.entries(conn, org_pk, after, limit)
 
+    def _too_large(self, scope: Scope, limit: int) -> Response:
+        """413 in the style of the SP's own refusals: JSON for the API, else the error page."""
+        request = Request(scope)
+        message = f"the request body is larger than {limit} bytes, the most {scope['path']} reads"
+        if scope["path"].startswith("/api/") or wants_json(request):
+            return JSONResponse(
+                {"error": "too-large", "reason": "too-large", "message": message, "status": 413},
+                status_code=413,
+                headers={"Cache-Control": "no-store"},
+            )
+        return refusal(request, self.flaws, 413, "too-large", "SP-BODY-LIMIT", message)
+
     async def _healthz(self, request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -220,3 +258,12 @@ class ReferenceSP:
                 )
             entries = self.journal.entries(conn, org_pk, after, limit)
         return JSONResponse({"entries": [e.to_json() for e in entries]})
+
+
+def _scim_too_large(scope: Scope, limit: int) -> Response:
+    """RFC 7644 §3.12: errors in the SCIM error schema; the limit is the advertised
+    ``bulk.maxPayloadSize``, which applies to every SCIM request here."""
+    detail = f"the request body is larger than {limit} bytes (maxPayloadSize)"
+    return JSONResponse(
+        ScimError(413, detail).to_json(), status_code=413, media_type="application/scim+json"
+    )
