@@ -96,6 +96,7 @@ activations = Table(
     Column("ended", String(32)),
     Column("reason", String(64)),
     Index("ix_activations_user", "user_id", "status"),
+    Index("ix_activations_pending", "status", "expires"),  # pruning and counting pending ones
 )
 
 audit_log = Table(

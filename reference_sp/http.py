@@ -1,8 +1,11 @@
 """What every route of the sign-in side shares: page rendering (jinja2, autoescaped), refusals
-that name the reason code and the rule (HTML, or JSON when asked), and the RelayState policy."""
+that name the reason code and the rule (HTML, or JSON when asked), the RelayState policy, JSON
+bodies parsed with a nesting limit, and the same-origin test of API calls."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,6 +23,12 @@ _ENV = Environment(
     lstrip_blocks=True,
 )
 MAX_RELAY_STATE = 512
+# Deeper than any document of ours; json.loads recurses per level, so a body of 100k "[" would
+# otherwise end in a RecursionError (a 500) after a deep descent.
+MAX_JSON_DEPTH = 32
+# Only quotes, backslashes and brackets change the nesting count; everything else is skipped at
+# the speed of the regex engine, and the pattern cannot backtrack (one character per match).
+_JSON_SPECIAL = re.compile(rb'["\\\[\]{}]')
 
 
 def wants_json(request: Request) -> bool:
@@ -73,3 +82,68 @@ def safe_relay_state(value: str | None) -> str | None:
     if parts.scheme or parts.netloc:
         return None
     return value
+
+
+class JsonBodyError(ValueError):
+    """A JSON body refused before or while parsing; the message says why (for a 400)."""
+
+
+def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether arrays and objects in ``body`` nest deeper than ``limit``; linear time, and it
+    stops at the first level too deep. Brackets inside strings do not count."""
+    depth = 0
+    in_string = False
+    escaped_at = -1  # the position of the character a backslash escapes
+    for match in _JSON_SPECIAL.finditer(body):
+        position = match.start()
+        char = body[position]
+        if in_string:
+            if position == escaped_at:
+                continue
+            if char == 0x5C:  # backslash
+                escaped_at = position + 1
+            elif char == 0x22:  # quote
+                in_string = False
+        elif char == 0x22:
+            in_string = True
+        elif char in b"[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in b"]}":
+            depth -= 1
+    return False
+
+
+def parse_json(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """The JSON value of ``body`` (already capped in size), or JsonBodyError saying why not."""
+    if json_too_deep(body, max_depth):
+        raise JsonBodyError(f"the JSON body nests deeper than {max_depth} levels")
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError, int digit limits
+        raise JsonBodyError(f"the body is not valid JSON: {exc}") from None
+    except RecursionError:  # unreachable after the depth check; kept as the last line
+        raise JsonBodyError("the JSON body nests too deeply") from None
+
+
+def _origin(url: str) -> tuple[str, str, int | None] | None:
+    try:
+        parts = urlsplit(url.strip())
+        scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+        port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    except ValueError:  # a port out of range or not a number
+        return None
+    return (scheme, host, port) if scheme and host else None
+
+
+def cross_site(request: Request, base_url: str) -> str | None:
+    """Why this request comes from another site (a sentence), or None. Browsers say so in
+    ``Sec-Fetch-Site`` and ``Origin``; an HTTP client that sends neither (a desktop client, the
+    harness) is not a browser on another site, so it passes."""
+    if request.headers.get("sec-fetch-site", "").strip().lower() == "cross-site":
+        return "the browser says this request comes from another site (Sec-Fetch-Site)"
+    origin = request.headers.get("origin")
+    if origin is not None and _origin(origin) != _origin(base_url):
+        return f"Origin {origin[:100]!r} is not this site"
+    return None

@@ -11,22 +11,36 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from reference_sp.account_tables import account_users, activations, audit_log, sp_sessions
-from reference_sp.http import refusal, render, safe_relay_state, wants_json
+from reference_sp.activation_quota import PendingQuota
+from reference_sp.http import (
+    JsonBodyError,
+    cross_site,
+    parse_json,
+    refusal,
+    render,
+    safe_relay_state,
+    wants_json,
+)
 from reference_sp.sessions import Session
 from reference_sp.tables import resources
 from reference_sp.tenants import Tenant
-from reference_sp.timeutil import iso
+from reference_sp.timeutil import iso, parse_iso
 
 if TYPE_CHECKING:
     from reference_sp.app import ReferenceSP
 
-ACTIVATION_LIFETIME = timedelta(minutes=15)
+# A pending activation is confirmed in a browser within minutes, or never: it then expires and
+# is deleted at the next start. Nobody is signed in when one starts, so the bounds on what is
+# pending are per client address and in all (reference_sp.activation_quota).
+PENDING_LIFETIME = timedelta(minutes=10)
+PENDING_PER_CLIENT = 100
+PENDING_IN_ALL = 10_000
 MAX_FIELD = 200
 _VERSION = re.compile(r"^\s*(\d{1,6})(?:\.\d{1,9}){0,3}(?:[-+ ][\w.\-+ ]{0,40})?\s*$")
 
@@ -70,6 +84,7 @@ class WebRoutes:
     def __init__(self, sp: ReferenceSP) -> None:
         self.sp = sp
         self._sessions_seen: set[str] = set()  # the flaw sessions-last-one-request only
+        self._pending = PendingQuota(PENDING_PER_CLIENT)
 
     def routes(self) -> list[Route]:
         return [
@@ -272,12 +287,27 @@ class WebRoutes:
     # ------------------------------------------------------------------------ activations
 
     async def start_activation(self, request: Request) -> Response:
-        """A desktop client asks to be activated: ``{"product", "clientVersion", "deviceId"}``."""
+        """A desktop client asks to be activated: ``{"product", "clientVersion", "deviceId"}``.
+
+        Unauthenticated by design, so it is guarded otherwise: JSON only (a cross-site HTML form
+        cannot send it without a CORS preflight, which fails here), never from a browser on
+        another site, and a bounded number of pending activations per client and in all,
+        each expiring after PENDING_LIFETIME and pruned then."""
         sp = self.sp
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media != "application/json" and not (
+            media.startswith("application/") and media.endswith("+json")
+        ):
+            return _api_error(
+                415, "unsupported-media-type", f"send application/json, not {media[:100]!r}"
+            )
+        foreign = cross_site(request, sp.base_url)
+        if foreign is not None:
+            return _api_error(403, "cross-site", f"{foreign}: start activations from the device")
         try:
-            body = await request.json()
-        except (ValueError, UnicodeDecodeError):
-            body = None
+            body = parse_json(await request.body())  # capped by reference_sp.body_limit
+        except JsonBodyError as exc:
+            return _api_error(400, "bad-request", str(exc))
         if not isinstance(body, dict):
             return _api_error(400, "bad-request", "send a JSON object")
         values: dict[str, str] = {}
@@ -311,8 +341,18 @@ class WebRoutes:
                 f"version {minimum} or later is required",
             )
         now = sp.clock()
+        expires = iso(now + PENDING_LIFETIME)
+        client = request.client.host if request.client is not None else "unknown"
         activation_id, code = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         with sp.db.transaction() as conn:
+            conn.execute(  # pending activations nobody confirmed in time are gone for good
+                delete(activations).where(
+                    activations.c.status == "pending", activations.c.expires < iso(now)
+                )
+            )
+            refused = self._over_quota(conn, client, iso(now))
+            if refused is not None:
+                return refused
             conn.execute(
                 insert(activations).values(
                     id=activation_id,
@@ -323,19 +363,52 @@ class WebRoutes:
                     device_name=device_name,
                     status="pending",
                     created=iso(now),
-                    expires=iso(now + ACTIVATION_LIFETIME),
+                    expires=expires,
                 )
             )
+            self._pending.add(client, activation_id, expires)
         return JSONResponse(
             {
                 "id": activation_id,
                 "status": "pending",
                 "activationUrl": f"{sp.base_url}/activate/{code}",
                 "checkInUrl": f"{sp.base_url}/api/activations/{activation_id}",
-                "expires": iso(now + ACTIVATION_LIFETIME),
+                "expires": expires,
             },
             status_code=201,
         )
+
+    def _over_quota(self, conn: Connection, client: str, now: str) -> Response | None:
+        """A 429 when the client, or everyone together, holds too many pending activations."""
+
+        def still_pending(ids: list[str]) -> list[str]:
+            return list(
+                conn.execute(
+                    select(activations.c.id).where(
+                        activations.c.id.in_(ids), activations.c.status == "pending"
+                    )
+                ).scalars()
+            )
+
+        if not self._pending.admits(client, now, still_pending):
+            return _too_many(
+                f"this client has {PENDING_PER_CLIENT} activations waiting to be confirmed; "
+                "confirm them or wait until they expire",
+                self._pending.earliest_expiry(client),
+                now,
+            )
+        pending, earliest = conn.execute(
+            select(func.count(), func.min(activations.c.expires)).where(
+                activations.c.status == "pending"
+            )
+        ).one()
+        if pending >= PENDING_IN_ALL:
+            return _too_many(
+                f"{PENDING_IN_ALL} activations are waiting to be confirmed; try again later",
+                earliest,
+                now,
+            )
+        return None
 
     async def check_in(self, request: Request) -> Response:
         sp = self.sp
@@ -345,7 +418,9 @@ class WebRoutes:
                 select(activations).where(activations.c.id == activation_id[:64])
             ).first()
         if row is None:
-            return _api_error(404, "unknown-activation", "no such activation")
+            return _api_error(
+                404, "unknown-activation", "no such activation (or it expired unconfirmed)"
+            )
         status, reason = row.status, row.reason
         if status == "pending" and row.expires < iso(sp.clock()):
             status, reason = "expired", "not-completed-in-time"
@@ -462,3 +537,14 @@ class WebRoutes:
 
 def _api_error(status: int, error: str, message: str) -> JSONResponse:
     return JSONResponse({"error": error, "message": message, "status": status}, status_code=status)
+
+
+def _too_many(message: str, earliest_expiry: str | None, now: str) -> JSONResponse:
+    """429 with Retry-After: when the first pending activation in the way expires."""
+    wait = int(PENDING_LIFETIME.total_seconds())
+    if earliest_expiry is not None:
+        left = parse_iso(earliest_expiry) - parse_iso(now)
+        wait = max(1, int(left.total_seconds()) + 1)
+    response = _api_error(429, "too-many-pending-activations", message)
+    response.headers["Retry-After"] = str(wait)
+    return response

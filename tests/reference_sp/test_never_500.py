@@ -110,4 +110,5 @@ def test_query_strings_and_bodies(client: TestClient, query: str, raw: bytes) ->
 )
 def test_activation_bodies(client: TestClient, body: object) -> None:
     response = client.post("/api/activations", json=body)
-    assert response.status_code in (201, 400, 422), response.text
+    no_body = (415,) if body is None else ()  # httpx sends no body and no Content-Type for None
+    assert response.status_code in (201, 400, 422, *no_body), response.text
