@@ -20,6 +20,7 @@ from harness.protocol.saml import constants as c
 from harness.protocol.saml.mutators import MutatorNoEffect
 
 from .api import api_routes
+from .bodies import BodyError, media_type, read_capped
 from .idp import LoginError, LoginRequest, MockIdP
 from .messages import IdPError, OutgoingMessage
 from .pages import render
@@ -63,19 +64,17 @@ def deliver(message: OutgoingMessage) -> Response:
 
 async def read_form(request: Request) -> dict[str, str]:
     """The urlencoded body, size-bounded; other content types are refused with a 415."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/x-www-form-urlencoded":
+    if media_type(request) != "application/x-www-form-urlencoded":
         raise IdPError(
             415,
             "bad-content-type",
             "SAML-BIND-3.5.4",
             "HTTP-POST messages are application/x-www-form-urlencoded forms",
         )
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > MAX_FORM_BYTES:
-            raise IdPError(413, "too-large", "SAML-BIND-3.5.4", "the form is too large")
+    try:
+        body = await read_capped(request, MAX_FORM_BYTES)
+    except BodyError as exc:
+        raise IdPError(exc.status, exc.reason, "SAML-BIND-3.5.4", exc.message) from None
     return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
 
 
