@@ -168,6 +168,13 @@ def create_app(idp: MockIdP) -> Starlette:
             )
         login = idp.start_idp_initiated(sp, params.get("RelayState"))
         user_name = params.get("user")
+        if user_name and not idp.allow_passwordless_idp_init:
+            # Only the browser that already holds this user's session skips the password; any
+            # other gets the login form, whatever the link says (the name is only a hint).
+            session = browser_session(request)
+            if session is not None and session.user_name.lower() == user_name.lower():
+                return answer_or_login(request, login)
+            return login_page(login, idp.remember(login), username=user_name)
         if user_name:
             user = idp.directory.get_user(user_name)
             if user is None or not user.active:
