@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -21,6 +22,7 @@ from harness.protocol.saml.mutators import MutatorNoEffect
 
 from .api import api_routes
 from .bodies import BodyError, media_type, read_capped
+from .frame_guard import FRAME_HEADERS, FrameGuard
 from .idp import LoginError, LoginRequest, MockIdP
 from .messages import IdPError, OutgoingMessage
 from .pages import render
@@ -49,7 +51,8 @@ def error_response(request: Request, error: IdPError) -> Response:
         rule=error.rule,
         status=error.status,
     )
-    return HTMLResponse(page, status_code=error.status)
+    # Also set here: a 500 page leaves from outside the middleware stack (FrameGuard).
+    return HTMLResponse(page, status_code=error.status, headers=FRAME_HEADERS)
 
 
 def deliver(message: OutgoingMessage) -> Response:
@@ -287,6 +290,7 @@ def create_app(idp: MockIdP) -> Starlette:
     ]
     app = Starlette(
         routes=routes,
+        middleware=[Middleware(FrameGuard)],
         exception_handlers={HTTPException: http_error, Exception: internal_error},
     )
     app.state.idp = idp
