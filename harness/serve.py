@@ -166,6 +166,7 @@ def build(args: argparse.Namespace) -> Served:
         signing_keys=[load_or_create(data_dir() / "mock-idp", "signing")],
         preset=PRESET_OF_DIALECT[args.dialect],
         seed=args.seed,
+        allow_passwordless_idp_init=True,  # a local demo: idp-init?user= links sign in at once
     )
     idp.register_sp(sp.saml.sp_metadata())
     token = args.scim_token or new_token()

@@ -159,6 +159,7 @@ class World(AbstractContextManager["World"]):
             flaws=self.idp_flaws,
             seed=zlib.crc32(f"{self.run_id}:{self.seed}".encode()),
             attacker_key=_key("attacker"),
+            allow_passwordless_idp_init=True,
         )
 
     def _start_remote(self, target: RemoteTarget) -> None:

@@ -7,11 +7,10 @@ script is a 422 naming the field instead of a silently ignored setting.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -23,13 +22,17 @@ from harness.protocol.saml.mutators import MUTATORS, MutatorCall, UnknownMutator
 from harness.protocol.saml.presets import PRESETS
 from harness.protocol.saml.signing import SIGNATURE_METHODS
 
+from .api_guard import AccessError, check_access, origin_of
+from .api_limits import clock_problem, mutator_param_problem, user_name_problem
+from .bodies import BodyError, is_json_type, media_type, parse_json, read_capped
 from .directory import DirectoryError, User
 from .flaws import FLAWS
 from .idp import MockIdP
-from .plan import RuleActions, RuleMatch
+from .plan import PlanFullError, RuleActions, RuleMatch
 from .service_providers import SPSettings
 
 MAX_BODY = 5_000_000
+XML_TYPES = frozenset({"application/xml", "text/xml", "application/samlmetadata+xml"})
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -62,6 +65,14 @@ class UserBody(_Strict):
     employeeNumber: str | None = None  # noqa: N815
     manager: str | None = None
     assigned: bool = True
+
+    @field_validator("userName")
+    @classmethod
+    def _sane_user_name(cls, value: str) -> str:
+        problem = user_name_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
     def to_user(self) -> User:
         return User(
@@ -216,17 +227,25 @@ def _calls(bodies: list[MutatorBody | str]) -> tuple[MutatorCall, ...]:
         raise APIError(
             422, "unknown-mutator", f"unknown mutator(s): {unknown}; see GET /api/mutators"
         )
+    for call in calls:
+        problem = mutator_param_problem(call.params)
+        if problem is not None:
+            raise APIError(422, "invalid", f"mutator {call.name!r}: {problem}")
     return calls
 
 
 async def _json(request: Request, model: type[Model]) -> Model:
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise APIError(413, "too-large", "request body too large")
-    try:
-        data = json.loads(body or b"{}")
-    except ValueError as exc:
-        raise APIError(400, "bad-json", f"the body is not JSON: {exc}") from exc
+    """The body, streamed against MAX_BODY, parsed and validated by ``model``; a 4xx otherwise."""
+    body = await read_capped(request, MAX_BODY)
+    kind = media_type(request)
+    # An empty body (``curl -X POST .../api/provision``) carries nothing to misread.
+    if body and not is_json_type(kind):
+        raise APIError(
+            415,
+            "bad-content-type",
+            f"the control API reads application/json bodies, not {kind or 'an untyped body'!r}",
+        )
+    data = parse_json(body)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -244,6 +263,8 @@ def _user_or_404(idp: MockIdP, user_name: str) -> User:
 
 
 def api_routes(idp: MockIdP) -> list[Route]:
+    own_origin = origin_of(idp.base_url)
+
     async def index(request: Request) -> Response:
         return JSONResponse(
             {
@@ -372,9 +393,8 @@ def api_routes(idp: MockIdP) -> list[Route]:
     # service providers
     async def sps(request: Request) -> Response:
         if request.method == "POST":
-            content_type = request.headers.get("content-type", "")
-            if "xml" in content_type:
-                metadata = await request.body()
+            if media_type(request) in XML_TYPES:
+                metadata = await read_capped(request, MAX_BODY)
                 settings = SPSettings()
             else:
                 body = await _json(request, SPBody)
@@ -406,13 +426,14 @@ def api_routes(idp: MockIdP) -> list[Route]:
     async def clock(request: Request) -> Response:
         if request.method == "PUT":
             body = await _json(request, ClockBody)
+            problem = clock_problem(body.offset_seconds, body.frozen_at)
+            if problem is not None:
+                raise APIError(422, "invalid", problem)
             if body.reset:
                 idp.clock.reset()
             if body.offset_seconds is not None:
                 idp.clock.offset = dt.timedelta(seconds=body.offset_seconds)
             if body.frozen_at is not None:
-                if body.frozen_at.tzinfo is None:
-                    raise APIError(422, "invalid", "frozen_at needs a time zone (e.g. Z)")
                 idp.clock.freeze(body.frozen_at.astimezone(dt.UTC))
             elif body.frozen is True:
                 idp.clock.freeze()
@@ -424,9 +445,12 @@ def api_routes(idp: MockIdP) -> list[Route]:
     async def plan(request: Request) -> Response:
         if request.method == "POST":
             body = await _json(request, PlanBody)
-            entry = idp.plan.add(
-                _calls(body.mutators), sticky=body.sticky, count=body.count, sp=body.sp
-            )
+            try:
+                entry = idp.plan.add(
+                    _calls(body.mutators), sticky=body.sticky, count=body.count, sp=body.sp
+                )
+            except PlanFullError as exc:
+                raise APIError(409, "full", str(exc)) from exc
             return JSONResponse(entry.to_json(), status_code=201)
         if request.method == "DELETE":
             idp.plan.clear()
@@ -458,6 +482,8 @@ def api_routes(idp: MockIdP) -> list[Route]:
                 )
             try:
                 rule = idp.rules.add(RuleMatch(**body.match.model_dump()), actions)
+            except PlanFullError as exc:
+                raise APIError(409, "full", str(exc)) from exc
             except Exception as exc:  # re.error for a bad "re:" pattern
                 raise APIError(422, "invalid", f"bad pattern: {exc}") from exc
             return JSONResponse(rule.to_json(), status_code=201)
@@ -607,7 +633,17 @@ def api_routes(idp: MockIdP) -> list[Route]:
     ) -> Callable[[Request], Awaitable[Response]]:
         async def wrapper(request: Request) -> Response:
             try:
+                check_access(request, own_origin, idp.api_token)
                 return await handler(request)
+            except AccessError as exc:
+                headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+                return JSONResponse(
+                    {"error": exc.error, "message": exc.message},
+                    status_code=exc.status,
+                    headers=headers,
+                )
+            except BodyError as exc:
+                return JSONResponse({"error": exc.reason, "message": exc.message}, exc.status)
             except APIError as exc:
                 body: dict[str, object] = {"error": exc.error, "message": exc.message}
                 if exc.details is not None:

@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -20,6 +21,8 @@ from harness.protocol.saml import constants as c
 from harness.protocol.saml.mutators import MutatorNoEffect
 
 from .api import api_routes
+from .bodies import BodyError, media_type, read_capped
+from .frame_guard import FRAME_HEADERS, FrameGuard
 from .idp import LoginError, LoginRequest, MockIdP
 from .messages import IdPError, OutgoingMessage
 from .pages import render
@@ -48,7 +51,8 @@ def error_response(request: Request, error: IdPError) -> Response:
         rule=error.rule,
         status=error.status,
     )
-    return HTMLResponse(page, status_code=error.status)
+    # Also set here: a 500 page leaves from outside the middleware stack (FrameGuard).
+    return HTMLResponse(page, status_code=error.status, headers=FRAME_HEADERS)
 
 
 def deliver(message: OutgoingMessage) -> Response:
@@ -63,19 +67,17 @@ def deliver(message: OutgoingMessage) -> Response:
 
 async def read_form(request: Request) -> dict[str, str]:
     """The urlencoded body, size-bounded; other content types are refused with a 415."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/x-www-form-urlencoded":
+    if media_type(request) != "application/x-www-form-urlencoded":
         raise IdPError(
             415,
             "bad-content-type",
             "SAML-BIND-3.5.4",
             "HTTP-POST messages are application/x-www-form-urlencoded forms",
         )
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > MAX_FORM_BYTES:
-            raise IdPError(413, "too-large", "SAML-BIND-3.5.4", "the form is too large")
+    try:
+        body = await read_capped(request, MAX_FORM_BYTES)
+    except BodyError as exc:
+        raise IdPError(exc.status, exc.reason, "SAML-BIND-3.5.4", exc.message) from None
     return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
 
 
@@ -169,6 +171,13 @@ def create_app(idp: MockIdP) -> Starlette:
             )
         login = idp.start_idp_initiated(sp, params.get("RelayState"))
         user_name = params.get("user")
+        if user_name and not idp.allow_passwordless_idp_init:
+            # Only the browser that already holds this user's session skips the password; any
+            # other gets the login form, whatever the link says (the name is only a hint).
+            session = browser_session(request)
+            if session is not None and session.user_name.lower() == user_name.lower():
+                return answer_or_login(request, login)
+            return login_page(login, idp.remember(login), username=user_name)
         if user_name:
             user = idp.directory.get_user(user_name)
             if user is None or not user.active:
@@ -281,6 +290,7 @@ def create_app(idp: MockIdP) -> Starlette:
     ]
     app = Starlette(
         routes=routes,
+        middleware=[Middleware(FrameGuard)],
         exception_handlers={HTTPException: http_error, Exception: internal_error},
     )
     app.state.idp = idp

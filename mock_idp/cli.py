@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import secrets
 import socket
 import sys
 from pathlib import Path
@@ -82,6 +83,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="refuse unsigned AuthnRequests (WantAuthnRequestsSigned in metadata)",
     )
     parser.add_argument(
+        "--api-token",
+        metavar="TOKEN",
+        help="require `Authorization: Bearer TOKEN` on the control API (/api/); `auto` "
+        "generates one and prints it",
+    )
+    parser.add_argument(
+        "--allow-provision-to",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="a host the control API may point SCIM provisioning at, besides loopback (repeatable)",
+    )
+    parser.add_argument(
+        "--allow-passwordless-idp-init",
+        action="store_true",
+        help="let GET /saml/idp-init?sp=...&user=NAME sign NAME in without a password "
+        "(a test shortcut: anyone reaching the IdP can then sign in as anyone)",
+    )
+    parser.add_argument(
         "--demo-users",
         type=int,
         default=3,
@@ -121,6 +141,14 @@ def _signing_key(args: argparse.Namespace) -> KeyPair:
         raise ConfigError(f"signing key: {exc}") from exc
 
 
+def _api_token(value: str | None) -> str | None:
+    if value == "auto":
+        return secrets.token_urlsafe(24)
+    if value is not None and (len(value) < 8 or not value.isprintable() or " " in value):
+        raise ConfigError("--api-token needs at least 8 printable characters, no spaces")
+    return value
+
+
 def build(args: argparse.Namespace) -> tuple[MockIdP, Starlette]:
     """The configured MockIdP and its app (separate from serving, for tests)."""
     from .app import create_app
@@ -143,6 +171,9 @@ def build(args: argparse.Namespace) -> tuple[MockIdP, Starlette]:
         seed=args.seed,
         extra_certificates=extra,
         want_authn_requests_signed=args.want_signed_requests,
+        allow_passwordless_idp_init=args.allow_passwordless_idp_init,
+        api_token=_api_token(args.api_token),
+        provision_allowed_hosts=args.allow_provision_to,
     )
     for source in args.sp_metadata:
         try:
@@ -193,6 +224,10 @@ def _serve(args: argparse.Namespace, sock: socket.socket) -> int:
     print(f"preset        {idp.preset.name}; flaws: {', '.join(sorted(idp.flaws)) or 'none'}")
     for sp in idp.sps.values():
         print(f"trusts SP     {sp.entity_id}")
+    if idp.api_token is not None:
+        print(f"api token     {idp.api_token}   (Authorization: Bearer on /api/)")
+    if idp.allow_passwordless_idp_init:
+        print("idp-init      passwordless (?user=NAME signs NAME in without a password)")
     for user in idp.directory.users()[:5]:
         print(f"demo login    {user.user_name} / {user.password}  groups={user.groups}")
     sys.stdout.flush()

@@ -133,6 +133,9 @@ class MockIdP:
         extra_certificates: Sequence[x509.Certificate] = (),
         want_authn_requests_signed: bool = False,
         session_lifetime: dt.timedelta = dt.timedelta(hours=8),
+        allow_passwordless_idp_init: bool = False,
+        api_token: str | None = None,
+        provision_allowed_hosts: Iterable[str] = (),
     ) -> None:
         if not signing_keys:
             raise ValueError("the IdP needs at least one signing key")
@@ -148,6 +151,11 @@ class MockIdP:
         self.clock = clock or Clock()
         self.want_authn_requests_signed = want_authn_requests_signed
         self.session_lifetime = session_lifetime
+        # GET /saml/idp-init?user=X signing X in without a password is a test convenience that
+        # makes a shared IdP sign anyone in as anyone: off unless asked for.
+        self.allow_passwordless_idp_init = allow_passwordless_idp_init
+        self.api_token = api_token  # when set, the control API needs it as a bearer token
+        self.provision_allowed_hosts = frozenset(h.lower() for h in provision_allowed_hosts)
         self._attacker_key = attacker_key
         # Persistent NameIDs must survive restarts with the same key: derive the secret from it.
         self.persistent_id_secret = hashlib.sha256(self.signing_keys[0].private_key_pem()).digest()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -65,18 +66,34 @@ class JournalEntry:
         }
 
 
+MAX_ENTRIES = 10_000
+MAX_XML_CHARS = 64_000_000  # the messages kept, in all: a few hundred large ones, or many small
+
+
+def _size(entry: JournalEntry) -> int:
+    return len(entry.xml or "") + len(entry.relay_state or "")
+
+
 class Journal:
-    def __init__(self, limit: int = 10_000) -> None:
-        self._entries: list[JournalEntry] = []
+    """The newest entries, bounded both in number and in the size of the messages they hold
+    (a client can send large messages; the oldest entries give way)."""
+
+    def __init__(self, limit: int = MAX_ENTRIES, max_chars: int = MAX_XML_CHARS) -> None:
+        self._entries: deque[JournalEntry] = deque()
         self._seq = 0
         self._limit = limit
+        self._max_chars = max_chars
+        self._chars = 0
 
     def record(self, **fields: object) -> JournalEntry:
         self._seq += 1
         entry = JournalEntry(seq=self._seq, **fields)  # type: ignore[arg-type]
         self._entries.append(entry)
-        if len(self._entries) > self._limit:  # bounded memory under load tests
-            del self._entries[: len(self._entries) - self._limit]
+        self._chars += _size(entry)
+        while len(self._entries) > 1 and (
+            len(self._entries) > self._limit or self._chars > self._max_chars
+        ):
+            self._chars -= _size(self._entries.popleft())
         return entry
 
     def entries(
@@ -105,3 +122,4 @@ class Journal:
 
     def clear(self) -> None:
         self._entries.clear()
+        self._chars = 0

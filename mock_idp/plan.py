@@ -14,6 +14,15 @@ from dataclasses import dataclass, field
 
 from harness.protocol.saml.mutators import MutatorCall
 
+from .rule_patterns import MAX_MATCH_TEXT, check_pattern
+
+MAX_PLAN_ENTRIES = 1000
+MAX_RULES = 1000
+
+
+class PlanFullError(Exception):
+    """The plan or the rule list is at its cap (the control API answers 409)."""
+
 
 @dataclass
 class PlannedResponse:
@@ -46,6 +55,9 @@ class Plan:
         count: int = 1,
         sp: str | None = None,
     ) -> PlannedResponse:
+        # Every response walks the plan and the rules: bounded, so is the time per response.
+        if len(self._entries) >= MAX_PLAN_ENTRIES:
+            raise PlanFullError(f"the plan holds {MAX_PLAN_ENTRIES} entries; DELETE /api/plan")
         entry = PlannedResponse(next(self._ids), mutators, sticky, count, sp)
         self._entries.append(entry)
         return entry
@@ -78,7 +90,9 @@ def pattern_matches(pattern: str | None, value: str | None) -> bool:
     if value is None:
         return False
     if pattern.startswith("re:"):
-        return re.fullmatch(pattern[3:], value) is not None
+        # Rules.add admitted only patterns whose cost is polynomial in the text; the cap on
+        # the text bounds that cost (rule_patterns).
+        return len(value) <= MAX_MATCH_TEXT and re.fullmatch(pattern[3:], value) is not None
     return fnmatch.fnmatchcase(value, pattern)
 
 
@@ -145,9 +159,11 @@ class Rules:
         self._ids = itertools.count(1)
 
     def add(self, match: RuleMatch, actions: RuleActions) -> Rule:
+        if len(self._rules) >= MAX_RULES:
+            raise PlanFullError(f"there are {MAX_RULES} rules; DELETE /api/rules")
         for pattern in (match.sp, match.relay_state, match.user):
             if pattern and pattern.startswith("re:"):
-                re.compile(pattern[3:])  # refuse a bad expression now, not at the next login
+                check_pattern(pattern[3:])  # refuse a bad or slow one now, not at the next login
         rule = Rule(next(self._ids), match, actions)
         self._rules.append(rule)
         return rule

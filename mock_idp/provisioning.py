@@ -33,6 +33,8 @@ from .provisioning_scope import desired_state
 Sleep = Callable[[float], Awaitable[None]]
 SCIM_JSON = "application/scim+json"
 
+MAX_REPORTS = 100
+
 
 class ProvisioningError(Exception):
     """Provisioning cannot run: no target, or a bad setting (a one-line reason)."""
@@ -114,7 +116,8 @@ class Provisioner:
         self.transport = transport  # e.g. httpx.ASGITransport(app=...) for in-process SPs
         self.target: ProvisioningTarget | None = None
         self.state = ProvisionedState()
-        self.reports: list[CycleReport] = []
+        self.reports: list[CycleReport] = []  # the newest MAX_REPORTS
+        self._cycles = 0
         self._lock = asyncio.Lock()
 
     # ------------------------------------------------------------------------------ settings
@@ -133,6 +136,7 @@ class Provisioner:
         self.target = None
         self.state = ProvisionedState()
         self.reports.clear()
+        self._cycles = 0
 
     def _target(self) -> ProvisioningTarget:
         if self.target is None:
@@ -170,12 +174,13 @@ class Provisioner:
     async def _run_cycle(self, kind: str | None) -> CycleReport:
         target, dialect = self._target(), self.dialect()
         if kind is None:
-            kind = "incremental" if self.reports else "initial"
+            kind = "incremental" if self._cycles else "initial"
         if kind not in ("initial", "incremental"):
             raise ProvisioningError(f"a cycle is initial or incremental, not {kind!r}")
         desired = desired_state(self.directory)
+        self._cycles += 1
         report = CycleReport(
-            cycle=len(self.reports) + 1,
+            cycle=self._cycles,
             dialect=dialect.name,
             kind=kind,
             target=target.scim_url,
@@ -184,6 +189,7 @@ class Provisioner:
         last = self.journal.last()
         report.first_journal_seq = last.seq if last else 0
         self.reports.append(report)
+        del self.reports[:-MAX_REPORTS]  # each holds every request of its cycle
         ctx = CycleContext(desired, self.state, self.clock.now(), self.rng, full=kind == "initial")
         outcomes: dict[tuple[str, str], SubjectResult] = {}
         async with self._client(target, dialect) as client:

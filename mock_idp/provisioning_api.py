@@ -6,6 +6,7 @@
   next one; an optional ``target`` configures first); answers the cycle's report (200 even when
   the SP refused things: ``ok``, ``aborted`` and per-user ``results`` say what happened).
 - ``POST /api/provision/test``: the dialect's connection test.
+- Targets: loopback, or a host the operator allowed (``--allow-provision-to``); else 403.
 - ``GET /api/provision``: the target and the last reports; ``GET /api/provision/state``: what
   the IdP remembers having written (userName -> SCIM id, active, in scope).
 """
@@ -21,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .idp import MockIdP
+from .outbound import refusal
 from .provisioning import ProvisioningError, ProvisioningTarget
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -74,16 +76,27 @@ class CycleBody(_Strict):
 def provisioning_routes(idp: MockIdP, route: RouteFactory, read_json: ReadJSON) -> list[Route]:
     provisioner = idp.provisioning
 
-    def error(status: int, message: str) -> JSONResponse:
-        return JSONResponse({"error": "provisioning", "message": message}, status_code=status)
+    def error(status: int, message: str, kind: str = "provisioning") -> JSONResponse:
+        return JSONResponse({"error": kind, "message": message}, status_code=status)
+
+    def configure(body: TargetBody) -> JSONResponse | None:
+        """Point the IdP at ``body``'s target, or the 4xx saying why not."""
+        try:
+            target = body.to_target()  # a malformed URL is a 422 here
+        except ProvisioningError as exc:
+            return error(422, str(exc))
+        why = refusal(target.scim_url, idp.provision_allowed_hosts)
+        if why is not None:
+            return error(403, why, "target-not-allowed")
+        idp.provision_to(target)
+        return None
 
     async def target(request: Request) -> Response:
         body = await read_json(request, TargetBody)
         assert isinstance(body, TargetBody)
-        try:
-            idp.provision_to(body.to_target())
-        except ProvisioningError as exc:
-            return error(422, str(exc))
+        refused = configure(body)
+        if refused is not None:
+            return refused
         return JSONResponse(provisioner.target.to_json() if provisioner.target else None)
 
     async def provision(request: Request) -> Response:
@@ -96,11 +109,9 @@ def provisioning_routes(idp: MockIdP, route: RouteFactory, read_json: ReadJSON) 
             )
         body = await read_json(request, CycleBody)
         assert isinstance(body, CycleBody)
-        try:
-            if body.target is not None:
-                idp.provision_to(body.target.to_target())
-        except ProvisioningError as exc:
-            return error(422, str(exc))
+        refused = configure(body.target) if body.target is not None else None
+        if refused is not None:
+            return refused
         try:
             report = await idp.provision(body.cycle)
         except ProvisioningError as exc:

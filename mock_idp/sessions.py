@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 
@@ -36,19 +37,42 @@ class IdPSession:
         }
 
 
+MAX_SESSIONS = 10_000
+
+
 class SessionStore:
-    def __init__(self) -> None:
-        self._sessions: dict[str, IdPSession] = {}
+    """Sessions in creation order, pruned as they expire and capped at ``limit``: any client
+    can open sessions, so the oldest give way rather than the IdP's memory."""
+
+    def __init__(self, limit: int = MAX_SESSIONS) -> None:
+        self._sessions: OrderedDict[str, IdPSession] = OrderedDict()
+        self._limit = limit
 
     def create(
         self, user_name: str, now: dt.datetime, session_index: str, lifetime: dt.timedelta
     ) -> IdPSession:
+        self.prune(now)
         # Cookie values are secrets, not part of any XML, so they come from the OS, not the rng.
         session = IdPSession(
             secrets.token_urlsafe(24), user_name, now, session_index, now + lifetime
         )
         self._sessions[session.id] = session
+        while len(self._sessions) > self._limit:
+            self._sessions.popitem(last=False)
         return session
+
+    def prune(self, now: dt.datetime) -> int:
+        """Drop expired sessions from the old end; returns how many went. Creation order is
+        expiry order while the lifetime and clock stay put, so this is amortised O(1); a
+        session left behind by a clock change goes when its turn at the old end comes."""
+        dropped = 0
+        while self._sessions:
+            oldest = next(iter(self._sessions.values()))
+            if oldest.expires > now:
+                break
+            self._sessions.popitem(last=False)
+            dropped += 1
+        return dropped
 
     def get(self, session_id: str | None, now: dt.datetime) -> IdPSession | None:
         if not session_id:
@@ -60,6 +84,9 @@ class SessionStore:
 
     def all(self) -> list[IdPSession]:
         return list(self._sessions.values())
+
+    def __len__(self) -> int:
+        return len(self._sessions)
 
     def find(
         self, sp_entity_id: str, name_id: str, session_indexes: tuple[str, ...]

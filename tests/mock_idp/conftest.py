@@ -55,7 +55,12 @@ def frozen_clock() -> Clock:
 @pytest.fixture
 def idp(idp_key: KeyPair, attacker_key: KeyPair, sp: FakeSP) -> MockIdP:
     mock = MockIdP(
-        BASE, signing_keys=[idp_key], seed=7, clock=frozen_clock(), attacker_key=attacker_key
+        BASE,
+        signing_keys=[idp_key],
+        seed=7,
+        clock=frozen_clock(),
+        attacker_key=attacker_key,
+        allow_passwordless_idp_init=True,
     )
     mock.register_sp_metadata(sp.metadata())
     mock.add_user(

@@ -98,7 +98,7 @@ def free_port() -> int:
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
     port = free_port()
-    idp, app = cli.build(parse("--port", str(port), "--seed", "1"))
+    idp, app = cli.build(parse("--port", str(port), "--seed", "1", "--allow-passwordless-idp-init"))
     idp.register_sp_metadata(FakeSP().metadata())
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

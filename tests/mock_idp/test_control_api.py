@@ -64,7 +64,10 @@ async def test_invalid_bodies_are_422_naming_the_field(client: httpx.AsyncClient
     typo = await client.post("/api/users", json={"userName": "x", "emial": "x@y"})
     assert typo.status_code == 422
     assert typo.json()["details"][0]["field"] == "emial"
-    assert (await client.post("/api/users", content=b"{not json")).status_code == 400
+    not_json = await client.post(
+        "/api/users", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert not_json.status_code == 400
     assert (
         await client.post("/api/plan", json={"mutators": ["no-such-mutator"]})
     ).status_code == 422
