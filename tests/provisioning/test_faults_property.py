@@ -10,7 +10,7 @@ import random
 from typing import Any
 
 import httpx
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from harness.protocol.scim.dialects import DIALECTS
@@ -50,6 +50,18 @@ class RandomFaults(httpx.AsyncBaseTransport):
         return httpx.Response(status, content=scim_error(status, "injected", "invalidValue"))
 
 
+# An employee renamed away and a new one hired under the old name, in one cycle (found here):
+# the new one must be created, not take over the renamed one's account.
+@example(
+    dialect="rfc",
+    initial=[("add", 0)],
+    cycles=[[("change-username", 0, 1), ("add", 0)]],
+    seed=0,
+    rate=0.1,
+)
+@example(
+    dialect="rfc", initial=[("add", 0)], cycles=[[("delete", 0), ("add", 0)]], seed=0, rate=0.0
+)
 @settings(
     max_examples=25,
     deadline=None,

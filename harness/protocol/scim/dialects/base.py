@@ -154,6 +154,8 @@ class Dialect:
         if task.phase == "group":
             return (yield from self.sync_group(ctx, ctx.desired.groups[task.key]))
         if task.phase == "retire-user":
+            if task.key not in ctx.state.users:  # retired already, to free its name
+                return "deleted"
             return (yield from self.retire_user(ctx, task.key, task.change))
         return (yield from self.retire_group(ctx, task.key))
 
@@ -174,6 +176,8 @@ class Dialect:
         record = ctx.state.users.get(user.key)
         if record is None:
             found = yield from self.find_user(ctx, target)
+            if found is not None and (yield from self._free_name_of_another(ctx, user, found)):
+                found = None
             if found is None:
                 return (yield from self._create(ctx, target))
             record = ProvisionedUser(str(found["id"]), self.read_user(ctx, target, found))
@@ -196,6 +200,29 @@ class Dialect:
             raise
         record.sent, record.in_scope, record.disabled_at = target, True, None
         return "updated"
+
+    def _free_name_of_another(
+        self, ctx: CycleContext, user: UserState, found: dict[str, Any]
+    ) -> Exchange[bool]:
+        """The user found by name is another of ours that leaves this name in this cycle (an
+        employee renamed away, or deleted, and a new one hired under the old name): write that
+        change first, so the new user is created rather than taking over the other's account.
+        True when the name was freed."""
+        owner = next(
+            (k for k, r in ctx.state.users.items() if r.scim_id == str(found.get("id"))), None
+        )
+        if owner is None or owner == user.key:
+            return False
+        other = ctx.desired.users.get(owner)
+        if other is not None and other.user_name.lower() != user.user_name.lower():
+            yield from self.sync_user(ctx, other)
+            return True
+        if other is None and self.remove_user_action == "delete":
+            yield from self.retire_user(
+                ctx, owner, self.retire_change(ctx, owner, ctx.state.users[owner])
+            )
+            return True
+        return False
 
     @staticmethod
     def _differs(record: ProvisionedUser, target: UserState) -> bool:
