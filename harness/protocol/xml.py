@@ -143,7 +143,8 @@ class _RefuseEveryResource(etree.Resolver):
     """libxml2 asks its resolvers before opening any DTD, entity or URL: refuse them all, the
     same way whatever the name, so nothing is ever opened and nothing is learnt from the error."""
 
-    def resolve(self, system_url: str | None, public_id: str | None, context: Any) -> Any:
+    def resolve(self, system_url: str, public_id: str, context: Any = None) -> Any:
+        # lxml passes ``context`` (its stubs omit it); nothing here looks at the arguments.
         raise XMLSecurityError("doctype", _NO_DOCTYPE)
 
 
