@@ -80,7 +80,7 @@ class XMLSecurityError(ValueError):
 
 
 def _refuse_encoding(message: str) -> XMLSecurityError:
-    return XMLSecurityError("encoding", message, "XML-1.0-F")
+    return XMLSecurityError("encoding", message, "XML-1.0-4.3.3")
 
 
 def _sniff(data: bytes) -> tuple[str, int, bool]:
