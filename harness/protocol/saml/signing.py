@@ -9,6 +9,7 @@ signxml reports as signed, which is the only element callers may trust (anti-wra
 from __future__ import annotations
 
 import base64
+import binascii
 import copy
 import functools
 import hashlib
@@ -27,6 +28,7 @@ from signxml import (  # type: ignore[attr-defined]
 from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, InvalidSignature
 
 from ..keys import KeyPair, certificate_base64
+from ..xml import hardened_parser
 from . import constants as c
 from ._crypto import sign_octets
 from .errors import SignatureError
@@ -175,6 +177,49 @@ def _allowed(allow_sha1: bool) -> tuple[frozenset[Any], frozenset[Any]]:
     return frozenset(methods), frozenset(digests)
 
 
+def _one(parent: etree._Element, tag: str, path: str) -> etree._Element:
+    found = parent.findall(c.q(c.DS, tag))
+    if len(found) != 1:
+        raise SignatureError(
+            "bad-signature", f"{path} has {len(found)} ds:{tag}, not 1", "XMLDSIG-4"
+        )
+    return found[0]
+
+
+def _base64_value(element: etree._Element, path: str) -> None:
+    text = "".join((element.text or "").split())  # base64Binary allows whitespace
+    if not text:
+        raise SignatureError("bad-signature", f"{path} is empty", "XMLDSIG-4")
+    try:
+        base64.b64decode(text, validate=True)
+    except binascii.Error as exc:
+        raise SignatureError("bad-signature", f"{path} is not base64", "XMLDSIG-4") from exc
+
+
+def _algorithm(parent: etree._Element, tag: str, known: Sequence[str], path: str) -> None:
+    uri = _one(parent, tag, path).get("Algorithm", "")
+    if uri not in known:
+        raise SignatureError("bad-signature", f"unknown {tag} algorithm {uri[:200]!r}", "XMLDSIG-4")
+
+
+def _check_shape(signature: etree._Element) -> list[etree._Element]:
+    """The signature's one Reference, once the structure XML-DSig section 4 requires holds:
+    one SignedInfo with known algorithms, one Reference with a base64 DigestValue, a base64
+    SignatureValue. Each broken shape is named here rather than left to fail somewhere inside
+    signxml (an empty SignatureValue was a TypeError there: a 500 on every endpoint)."""
+    signed_info = _one(signature, "SignedInfo", "ds:Signature")
+    _base64_value(_one(signature, "SignatureValue", "ds:Signature"), "ds:SignatureValue")
+    _algorithm(signed_info, "SignatureMethod", tuple(SIGNATURE_METHODS.values()), "ds:SignedInfo")
+    references = signed_info.findall(c.q(c.DS, "Reference"))
+    if len(references) != 1:
+        raise SignatureError(
+            "bad-reference", f"signature has {len(references)} References, not 1", "SAML-CORE-5.4.2"
+        )
+    _algorithm(references[0], "DigestMethod", tuple(DIGEST_METHODS.values()), "ds:Reference")
+    _base64_value(_one(references[0], "DigestValue", "ds:Reference"), "ds:DigestValue")
+    return references
+
+
 def verify_element(
     element: etree._Element,
     trusted: Sequence[x509.Certificate],
@@ -191,11 +236,7 @@ def verify_element(
             "unsigned", f"<{etree.QName(element).localname}> is not signed", "SAML-CORE-5.4.1"
         )
     element_id = element.get("ID")
-    references = signature.findall(f"{c.q(c.DS, 'SignedInfo')}/{c.q(c.DS, 'Reference')}")
-    if len(references) != 1:
-        raise SignatureError(
-            "bad-reference", f"signature has {len(references)} References, not 1", "SAML-CORE-5.4.2"
-        )
+    references = _check_shape(signature)
     if not element_id or references[0].get("URI") != f"#{element_id}":
         raise SignatureError(
             "bad-reference",
@@ -221,7 +262,7 @@ def verify_element(
         ignore_ambiguous_key_info=True,
     )
     # Exclusive C14N makes the element verifiable on its own, detached from its parent.
-    standalone = etree.fromstring(etree.tostring(element))
+    standalone = etree.fromstring(etree.tostring(element), parser=hardened_parser())
     last_error: Exception | None = None
     for certificate in trusted:
         try:
@@ -240,6 +281,14 @@ def verify_element(
         ) as exc:
             last_error = exc
             continue
+        except Exception as exc:
+            # signxml reads the peer's bytes and, on shapes its checks miss, fails with whatever
+            # the code under it raises (a TypeError for an empty SignatureValue in signxml 4).
+            # _check_shape names the shapes we know; anything else is still the peer's
+            # malformed signature, never a 500.
+            raise SignatureError(
+                "bad-signature", f"malformed signature ({type(exc).__name__})", "XMLDSIG-4"
+            ) from exc
         if isinstance(result, list) or not isinstance(result.signed_xml, etree._Element):
             raise SignatureError("bad-reference", "unexpected signature shape", "SAML-CORE-5.4.2")
         return VerifiedSignature(result.signed_xml, method, digest, certificate)
