@@ -102,7 +102,9 @@ class ReferenceSP:
         self.journal = Journal(limit=self.settings.journal_limit)
         self.scim = ScimService(self.store, self.db.engine.dialect.name, self.flaws)
         self.scim.listeners.append(self.accounts.on_scim_change)
-        self.scim_endpoints = ScimEndpoints(self.db, self.orgs, self.scim, self.journal, clock)
+        self.scim_endpoints = ScimEndpoints(
+            self.db, self.orgs, self.scim, self.journal, clock, f"{self.base_url}/scim/v2"
+        )
         self.saml = SamlRoutes(self)
         self.web = WebRoutes(self)
         self.app = Starlette(
@@ -206,7 +208,9 @@ class ReferenceSP:
         ``?after=SEQ`` continues from an entry, ``?limit=N`` (at most 1000) bounds the page."""
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         try:
-            after = int(request.query_params.get("after", "0"))
+            # Clamped: past the newest entry is an empty page however far past, and the
+            # journal's sequence is a 32-bit column.
+            after = min(max(0, int(request.query_params.get("after", "0"))), 2**31 - 1)
             limit = min(max(1, int(request.query_params.get("limit", "1000"))), 1000)
         except ValueError:
             return JSONResponse({"error": "after and limit must be integers"}, status_code=400)

@@ -62,6 +62,9 @@ class SearchParams:
     projection: Projection = Projection()
 
 
+MAX_START_INDEX = 2**62
+
+
 def etag(version: int) -> str:
     return f'W/"{version}"'
 
@@ -78,10 +81,13 @@ def _int_param(value: Any, name: str) -> int | None:
         return None
     if isinstance(value, bool):
         raise errors.invalid_value(f"{name} must be an integer")
+    if isinstance(value, float) and not value.is_integer():
+        raise errors.invalid_value(f"{name} must be an integer, not {value!r}")
     try:
         return int(value)
-    except (TypeError, ValueError):
-        raise errors.invalid_value(f"{name} must be an integer, not {value!r}") from None
+    except (TypeError, ValueError, OverflowError):
+        shown = value if not isinstance(value, str) or len(value) <= 40 else value[:40] + "..."
+        raise errors.invalid_value(f"{name} must be an integer, not {shown!r}") from None
 
 
 def search_params(raw: dict[str, Any]) -> SearchParams:
@@ -103,8 +109,10 @@ def search_params(raw: dict[str, Any]) -> SearchParams:
         filter=filter_text or None,
         sort_by=sort_by or None,
         descending=str(order).lower() == "descending" if order else False,
-        # RFC 7644 §3.4.2.4: startIndex below 1 means 1; a negative count means 0.
-        start_index=max(1, start) if start is not None else 1,
+        # RFC 7644 §3.4.2.4: startIndex below 1 means 1; a negative count means 0. A start
+        # past every result is an empty page however far past, so it is clamped to what
+        # both databases' OFFSET takes (a 64-bit integer) with room for any page size.
+        start_index=min(max(1, start), MAX_START_INDEX) if start is not None else 1,
         count=min(max(0, count), MAX_RESULTS) if count is not None else DEFAULT_COUNT,
         projection=Projection(params.get("attributes"), params.get("excludedattributes")),
     )

@@ -8,12 +8,19 @@ import json
 import time
 from typing import Any
 
+import pytest
+
+from harness.protocol.scim.body import MAX_DEPTH
+from harness.protocol.scim.filter import MAX_FILTER_DEPTH
 from harness.protocol.scim.schema import (
     BULK_REQUEST_SCHEMA,
     ENTERPRISE_USER_SCHEMA,
+    GROUP_SCHEMA,
+    PATCH_OP_SCHEMA,
+    SEARCH_REQUEST_SCHEMA,
     USER_SCHEMA,
 )
-from tests.scim.conftest import ScimClient
+from tests.scim.conftest import TOKEN, ScimClient
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 
@@ -79,3 +86,194 @@ def test_a_bulk_cycle_is_409_for_its_members_and_the_rest_runs(scim: ScimClient)
     assert [r["status"] for r in results] == ["409", "409", "409", "201"]
     assert all("circular" in r["response"]["detail"] for r in results[:3])
     assert scim.get("/Users").json()["totalResults"] == 1
+
+
+# -- 500s on malformed input ------------------------------------------------------------------
+
+HUGE = "1" * 5000  # over Python's 4,300-digit limit for int(str)
+
+
+def _seven_endpoints(scim: ScimClient) -> list[tuple[str, str, str]]:
+    """(method, path, body holding HUGE) for each SCIM endpoint that reads a JSON body."""
+    user_id = scim.create_user("dana")["id"]
+    user = f'{{"schemas":["{USER_SCHEMA}"],"userName":"x","title":{HUGE}}}'
+    search = f'{{"schemas":["{SEARCH_REQUEST_SCHEMA}"],"count":{HUGE}}}'
+    return [
+        ("POST", "/Users", user),
+        ("POST", "/Groups", f'{{"schemas":["{GROUP_SCHEMA}"],"displayName":{HUGE}}}'),
+        ("PUT", f"/Users/{user_id}", user),
+        (
+            "PATCH",
+            f"/Users/{user_id}",
+            f'{{"schemas":["{PATCH_OP_SCHEMA}"],"Operations":'
+            f'[{{"op":"replace","path":"title","value":{HUGE}}}]}}',
+        ),
+        ("POST", "/Users/.search", search),
+        ("POST", "/.search", search),
+        (
+            "POST",
+            "/Bulk",
+            f'{{"schemas":["{BULK_REQUEST_SCHEMA}"],"failOnErrors":{HUGE},"Operations":[]}}',
+        ),
+    ]
+
+
+def test_an_integer_of_thousands_of_digits_is_400_on_every_endpoint(scim: ScimClient) -> None:
+    for method, path, body in _seven_endpoints(scim):
+        response = scim.request(method, path, content=body.encode())
+        assert_scim_error(response, 400, "invalidValue")
+    assert scim.get("/Users").json()["totalResults"] == 1  # only dana: nothing half-written
+
+
+@pytest.mark.parametrize("raw", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_numbers_json_does_not_have_are_400(scim: ScimClient, raw: str) -> None:
+    body = f'{{"schemas":["{SEARCH_REQUEST_SCHEMA}"],"startIndex":{raw}}}'
+    assert_scim_error(scim.request("POST", "/Users/.search", content=body.encode()), 400)
+
+
+@pytest.mark.parametrize("start", ["99999999999999999999999", "-99999999999999999999999"])
+@pytest.mark.parametrize("count", ["99999999999999999999999", "-99999999999999999999999", None])
+def test_huge_start_index_and_count_are_clamped(
+    scim: ScimClient, start: str, count: str | None
+) -> None:
+    scim.create_user("dana")
+    params = {"startIndex": start, **({"count": count} if count else {})}
+    listed = scim.get("/Users", params=params)
+    assert listed.status_code == 200, listed.text
+    body = f'{{"schemas":["{SEARCH_REQUEST_SCHEMA}"],"startIndex":{start}'
+    body += f',"count":{count}}}' if count else "}"
+    searched = scim.request("POST", "/.search", content=body.encode())
+    assert searched.status_code == 200, searched.text
+    for page in (listed.json(), searched.json()):
+        assert page["totalResults"] == 1
+        past_the_end = not start.startswith("-")
+        zero_count = count is not None and count.startswith("-")  # RFC 7644: negative is 0
+        shown = 0 if past_the_end or zero_count else 1
+        assert page["itemsPerPage"] == len(page["Resources"]) == shown
+        assert page["startIndex"] >= 1
+
+
+def test_journal_paging_with_a_huge_after_is_an_empty_page(scim: ScimClient) -> None:
+    scim.create_user("dana")
+    response = scim.http.get(
+        "/api/scim/journal",
+        params={"after": "99999999999999999999999"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert response.status_code == 200
+    assert response.json()["entries"] == []
+
+
+def _nested(kind: str, depth: int) -> str:
+    inner = 'value eq "a"' if kind == "emails" else 'title eq "a"'
+    if kind == "not":
+        return "not (" * depth + inner + ")" * depth
+    # Alternating and/or nests the SQL deepest; inside a value filter, deeper still.
+    levels = depth - 1 if kind == "emails" else depth
+    chain = "".join(
+        f'{"value" if kind == "emails" else "title"} eq "{i}" {"or" if i % 2 else "and"} ('
+        for i in range(levels)
+    )
+    text = chain + inner + ")" * levels
+    return f"emails[{text}]" if kind == "emails" else text
+
+
+@pytest.mark.parametrize("kind", ["not", "and-or", "emails"])
+def test_filters_nested_to_the_limit_run_and_deeper_is_invalid_filter(
+    scim: ScimClient, kind: str
+) -> None:
+    scim.create_user("dana", title="a", emails=[{"value": "a"}])
+    at_limit = scim.filter("Users", _nested(kind, MAX_FILTER_DEPTH))
+    assert at_limit.status_code == 200, at_limit.text  # the database's parser copes
+    assert_scim_error(
+        scim.filter("Users", _nested(kind, MAX_FILTER_DEPTH + 1)), 400, "invalidFilter"
+    )
+
+
+def test_49_nested_nots_are_invalid_filter_not_a_parser_stack_overflow(scim: ScimClient) -> None:
+    # SQLite's parser overflowed its stack at 44 levels of NOT (a 500).
+    assert_scim_error(scim.filter("Users", _nested("not", 49)), 400, "invalidFilter")
+
+
+def test_nul_in_filters_paths_and_values_is_400_before_the_database(
+    scim: ScimClient, reference_sp: Any
+) -> None:
+    user_id = scim.create_user("dana")["id"]
+    refused = [
+        scim.filter("Users", 'title eq "a\\u0000b"'),  # escaped in the filter's string
+        scim.filter("Users", 'title eq "a\x00b"'),  # %00 in the query
+        scim.get("/Users/a%00b"),
+        scim.post("/Users", {"schemas": [USER_SCHEMA], "userName": "nul\x00"}),
+        scim.post("/Users", {"schemas": [USER_SCHEMA], "userName": "n", "title": "t\x00"}),
+        scim.put(f"/Users/{user_id}", {"schemas": [USER_SCHEMA], "userName": "d\x00"}),
+        scim.patch(f"/Users/{user_id}", [{"op": "replace", "path": "title", "value": "\x00"}]),
+        scim.post(
+            "/Bulk",
+            {
+                "schemas": [BULK_REQUEST_SCHEMA],
+                "Operations": [
+                    {
+                        "method": "POST",
+                        "path": "/Users",
+                        "bulkId": "a",
+                        "data": {"schemas": [USER_SCHEMA], "userName": "\x00"},
+                    }
+                ],
+            },
+        ),
+        scim.post("/Users", {"schemas": [USER_SCHEMA], "userName": "x", "\x00": "key"}),
+    ]
+    for response in refused:
+        assert_scim_error(response, 400, "invalidValue")
+    assert scim.get("/Users").json()["totalResults"] == 1
+    # Each was journaled (PostgreSQL's text cannot hold NUL: it is stored escaped).
+    entries = reference_sp.scim_journal(reference_sp.orgs_by_name("default"))
+    assert [e.status for e in entries[-len(refused) - 1 : -1]] == [400] * len(refused)
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 900, 100_000])
+def test_deeply_nested_json_is_400_in_every_body(scim: ScimClient, depth: int) -> None:
+    user_id = scim.create_user("dana")["id"]
+    deep = "[" * depth + "]" * depth
+    bodies = [
+        ("POST", "/Users", f'{{"schemas":["{USER_SCHEMA}"],"userName":"x","title":{deep}}}'),
+        ("PUT", f"/Users/{user_id}", f'{{"schemas":["{USER_SCHEMA}"],"userName":{deep}}}'),
+        (
+            "PATCH",
+            f"/Users/{user_id}",
+            f'{{"schemas":["{PATCH_OP_SCHEMA}"],"Operations":[{{"op":"add","value":{deep}}}]}}',
+        ),
+        ("POST", "/.search", f'{{"schemas":["{SEARCH_REQUEST_SCHEMA}"],"filter":{deep}}}'),
+        (
+            "POST",
+            "/Bulk",
+            f'{{"schemas":["{BULK_REQUEST_SCHEMA}"],"Operations":[{{"method":"POST",'
+            f'"path":"/Users","bulkId":"a","data":{deep}}}]}}',
+        ),
+    ]
+    for method, path, body in bodies:
+        assert_scim_error(scim.request(method, path, content=body.encode()), 400, "invalidSyntax")
+
+
+def test_a_body_at_a_real_depth_is_accepted(scim: ScimClient) -> None:
+    # A Bulk PATCH of the enterprise manager: the deepest shape real IdPs send.
+    user_id = scim.create_user("dana")["id"]
+    body = {
+        "schemas": [BULK_REQUEST_SCHEMA],
+        "Operations": [
+            {
+                "method": "PATCH",
+                "path": f"/Users/{user_id}",
+                "data": {
+                    "schemas": [PATCH_OP_SCHEMA],
+                    "Operations": [
+                        {
+                            "op": "add",
+                            "value": {ENTERPRISE_USER_SCHEMA: {"manager": {"value": user_id}}},
+                        }
+                    ],
+                },
+            }
+        ],
+    }
+    assert scim.post("/Bulk", body).json()["Operations"][0]["status"] == "200"
