@@ -277,3 +277,69 @@ def test_a_body_at_a_real_depth_is_accepted(scim: ScimClient) -> None:
         ],
     }
     assert scim.post("/Bulk", body).json()["Operations"][0]["status"] == "200"
+
+
+# -- secrets are never kept ------------------------------------------------------------------
+
+SECRET = "Hunter2-s3cret"
+
+
+def test_passwords_are_redacted_from_the_journal_at_any_depth_and_case(
+    scim: ScimClient,
+) -> None:
+    created = scim.post(
+        "/Users", {"schemas": [USER_SCHEMA], "userName": "okta", "password": SECRET}
+    )
+    assert created.status_code == 201, created.text
+    user_id = created.json()["id"]
+    scim.put(
+        f"/Users/{user_id}", {"schemas": [USER_SCHEMA], "userName": "okta", "PassWord": SECRET}
+    )
+    scim.patch(f"/Users/{user_id}", [{"op": "replace", "path": "password", "value": SECRET}])
+    scim.patch(f"/Users/{user_id}", [{"op": "Replace", "path": " PASSWORD", "value": SECRET}])
+    scim.patch(
+        f"/Users/{user_id}",
+        [{"op": "replace", "path": f"{USER_SCHEMA}:password", "value": SECRET}],
+    )
+    scim.patch(f"/Users/{user_id}", [{"op": "replace", "value": {"password": SECRET}}])
+    scim.post(
+        "/Bulk",
+        {
+            "schemas": [BULK_REQUEST_SCHEMA],
+            "Operations": [
+                {
+                    "method": "POST",
+                    "path": "/Users",
+                    "bulkId": "b",
+                    "data": {"schemas": [USER_SCHEMA], "userName": "bulk", "password": SECRET},
+                },
+                {
+                    "method": "PATCH",
+                    "path": f"/Users/{user_id}",
+                    "data": {
+                        "schemas": [PATCH_OP_SCHEMA],
+                        "Operations": [{"op": "add", "path": "password", "value": SECRET}],
+                    },
+                },
+            ],
+        },
+    )
+    # Refused requests are journaled too: a non-string password, and a body that is not JSON.
+    scim.post("/Users", {"schemas": [USER_SCHEMA], "userName": "n", "password": [SECRET]})
+    scim.request("POST", "/Users", content=f'{{"password": "{SECRET}", '.encode())
+    journal = scim.http.get("/api/scim/journal", headers={"Authorization": f"Bearer {TOKEN}"})
+    entries = journal.json()["entries"]
+    assert len(entries) == 9
+    assert SECRET not in journal.text
+    first = json.loads(entries[0]["requestBody"])
+    assert first == {"schemas": [USER_SCHEMA], "userName": "okta", "password": "[redacted]"}
+    patched = json.loads(entries[2]["requestBody"])["Operations"][0]
+    assert patched == {"op": "replace", "path": "password", "value": "[redacted]"}
+    assert entries[-1]["requestBody"].startswith("[withheld:")
+
+
+def test_a_body_without_a_password_is_journaled_byte_for_byte(scim: ScimClient) -> None:
+    raw = b'{ "schemas" : ["' + USER_SCHEMA.encode() + b'"], "userName":"dana" }'
+    assert scim.request("POST", "/Users", content=raw).status_code == 201
+    journal = scim.http.get("/api/scim/journal", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert journal.json()["entries"][0]["requestBody"] == raw.decode()
