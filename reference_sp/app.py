@@ -52,6 +52,7 @@ DEFAULT_ORGANIZATION = "default"
 class Settings:
     db_url: str | None = None  # None: an SQLite file under the data directory
     journal_limit: int = 5000  # entries kept per organisation
+    scim_search_timeout: float | None = 2.0  # seconds; past it a search is 400 tooMany
     base_url: str = "http://127.0.0.1:8001"  # the entityID is <base_url>/saml/metadata
     profile: Profile = "generic"  # "parallels": admin group "Parallels Business Account Admins"
     flaws: tuple[str, ...] = ()  # see reference_sp.flaws.FLAWS
@@ -100,7 +101,12 @@ class ReferenceSP:
         self.sessions = Sessions(secret, clock, secure=self.base_url.startswith("https://"))
         self.store = ScimStore(clock=clock)
         self.journal = Journal(limit=self.settings.journal_limit)
-        self.scim = ScimService(self.store, self.db.engine.dialect.name, self.flaws)
+        self.scim = ScimService(
+            self.store,
+            self.db.engine.dialect.name,
+            self.flaws,
+            search_timeout=self.settings.scim_search_timeout,
+        )
         self.scim.listeners.append(self.accounts.on_scim_change)
         self.scim_endpoints = ScimEndpoints(
             self.db, self.orgs, self.scim, self.journal, clock, f"{self.base_url}/scim/v2"
