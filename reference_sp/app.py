@@ -65,6 +65,7 @@ FORM_LIMIT = 16 * 1024  # /logout, /activate/{code}: a CSRF token; and every oth
 class Settings:
     db_url: str | None = None  # None: an SQLite file under the data directory
     journal_limit: int = 5000  # entries kept per organisation
+    scim_search_timeout: float | None = 2.0  # seconds; past it a search is 400 tooMany
     base_url: str = "http://127.0.0.1:8001"  # the entityID is <base_url>/saml/metadata
     profile: Profile = "generic"  # "parallels": admin group "Parallels Business Account Admins"
     flaws: tuple[str, ...] = ()  # see reference_sp.flaws.FLAWS
@@ -113,9 +114,16 @@ class ReferenceSP:
         self.sessions = Sessions(secret, clock, secure=self.base_url.startswith("https://"))
         self.store = ScimStore(clock=clock)
         self.journal = Journal(limit=self.settings.journal_limit)
-        self.scim = ScimService(self.store, self.db.engine.dialect.name, self.flaws)
+        self.scim = ScimService(
+            self.store,
+            self.db.engine.dialect.name,
+            self.flaws,
+            search_timeout=self.settings.scim_search_timeout,
+        )
         self.scim.listeners.append(self.accounts.on_scim_change)
-        self.scim_endpoints = ScimEndpoints(self.db, self.orgs, self.scim, self.journal, clock)
+        self.scim_endpoints = ScimEndpoints(
+            self.db, self.orgs, self.scim, self.journal, clock, f"{self.base_url}/scim/v2"
+        )
         self.saml = SamlRoutes(self)
         self.web = WebRoutes(self)
         self.app = Starlette(
@@ -244,7 +252,9 @@ class ReferenceSP:
         ``?after=SEQ`` continues from an entry, ``?limit=N`` (at most 1000) bounds the page."""
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         try:
-            after = int(request.query_params.get("after", "0"))
+            # Clamped: past the newest entry is an empty page however far past, and the
+            # journal's sequence is a 32-bit column.
+            after = min(max(0, int(request.query_params.get("after", "0"))), 2**31 - 1)
             limit = min(max(1, int(request.query_params.get("limit", "1000"))), 1000)
         except ValueError:
             return JSONResponse({"error": "after and limit must be integers"}, status_code=400)

@@ -116,7 +116,7 @@ class FilterCompiler:
 
     def compile(self, f: Filter, element: _Element | None = None) -> ColumnElement[bool]:
         if isinstance(f, And):
-            return and_(self.compile(f.left, element), self.compile(f.right, element))
+            return self._conjunction(f, element)
         if isinstance(f, Or):
             return or_(self.compile(f.left, element), self.compile(f.right, element))
         if isinstance(f, Not):
@@ -130,17 +130,54 @@ class FilterCompiler:
             return source.exists_value(None)
         return self._compare(source, f)
 
+    def _conjunction(self, f: And, element: _Element | None) -> ColumnElement[bool]:
+        """``a and b and ...``, with the ``ne`` comparisons on one single-valued attribute
+        merged into one condition: ``x ne "a" and x ne "b"`` is "x has no value in (a, b)",
+        one subquery where a comparison each cost two per row (a 99-term ``ne`` chain took
+        20 s on 25k users)."""
+        terms: list[Filter] = []
+        pending: list[Filter] = [f]
+        while pending:  # flatten the left-leaning chain, keeping the order
+            term = pending.pop()
+            if isinstance(term, And):
+                pending.extend((term.right, term.left))
+            else:
+                terms.append(term)
+        conditions: list[ColumnElement[bool]] = []
+        excluded: dict[str, tuple[_Source, list[Any]]] = {}  # path -> source, values
+        for term in terms:
+            if (
+                element is None
+                and isinstance(term, Compare)
+                and term.op == "ne"
+                and term.value is not None
+            ):
+                source = self._source(term.path)
+                if source.single_valued:
+                    merged = excluded.setdefault(str(term.path), (source, []))
+                    merged[1].append(self._operand(source, term))
+                    continue
+            conditions.append(self.compile(term, element))
+        for source, values in excluded.values():
+            # Rules 4/5 on a single value: "ne" is "no value equal to it", absent included.
+            conditions.append(not_(source.exists_value(_in_list(values))))
+        return and_(*conditions)
+
+    def _operand(self, source: _Source, f: Compare) -> Any:
+        """The comparison's value as bound in SQL (a parameter in a planned query)."""
+        if isinstance(f.value, _Slot):  # a planned query: the value arrives at execution
+            self.slots[f.value.index] = (source.kind, f.op)
+            return bindparam(f"v{f.value.index}")
+        return operand(source.kind, f.op, f.value)
+
     def _compare(self, source: _Source, f: Compare) -> ColumnElement[bool]:
         if f.value is None:  # rule 4: eq null is "not present", ne null is "present"
             present = source.exists_value(None)
             return present if f.op == "ne" else not_(present)
         kind = source.kind
-        value: Any
-        if isinstance(f.value, _Slot):  # a planned query: the value arrives at execution
-            self.slots[f.value.index] = (kind, f.op)
-            value = bindparam(f"v{f.value.index}")
-        else:
-            value = operand(kind, f.op, f.value)
+        value = self._operand(source, f)
+        if f.op == "ne" and source.single_valued:  # rule 4/5 on one value: not equal to it
+            return not_(source.exists_value(lambda col: col == value))
         if f.op == "ne":  # rule 4/5: some value differs, or there is no value at all
             return or_(
                 source.exists_value(lambda col: col != value),
@@ -185,7 +222,11 @@ class FilterCompiler:
         # A complex attribute without a sub-attribute (only ``pr`` reaches here) is present
         # when any of its sub-attributes is.
         value_sub = sub.name if sub else (None if resolved.attribute.is_complex else "")
-        return _ValueRows(attr_key, value_sub, _kind(resolved.target))
+        rows = _ValueRows(attr_key, value_sub, _kind(resolved.target))
+        rows.single_valued = not resolved.attribute.multi_valued and not (
+            sub is not None and sub.multi_valued
+        )
+        return rows
 
     def _column_of(self, resolved: ResolvedAttribute) -> _Column | None:
         if not resolved.is_core:
@@ -290,6 +331,7 @@ Condition = Callable[[Any], ColumnElement[bool]] | None
 
 class _Source:
     kind: Kind
+    single_valued = False  # at most one present value per resource
 
     def exists_value(self, condition: Condition) -> ColumnElement[bool]:
         raise NotImplementedError
@@ -297,6 +339,8 @@ class _Source:
 
 class _Column(_Source):
     """A single-valued attribute kept in a column (lower-cased already when ``ci``)."""
+
+    single_valued = True
 
     def __init__(self, column: ColumnElement[Any], kind: Kind, lower: bool = False) -> None:
         self.column = column
@@ -397,6 +441,13 @@ class _RelationSource(_Source):
             return self.relation.exists(true)
         column = self.relation.source(self.sub)
         return self.relation.exists(lambda: column.exists_value(condition))
+
+
+def _in_list(values: list[Any]) -> Condition:
+    def condition(col: Any) -> ColumnElement[bool]:
+        return col.in_(values)  # type: ignore[no-any-return]
+
+    return condition
 
 
 def _present_value(v: Any) -> ColumnElement[bool]:

@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from harness.protocol.scim import errors
+from harness.protocol.scim.body import parse_body
 from harness.protocol.scim.deviations import Deviation, deviation
 from harness.protocol.scim.schema import (
     RESOURCE_TYPES,
@@ -77,7 +78,12 @@ class ScimEndpoints:
         service: ScimService,
         journal: Journal,
         clock: Callable[[], Any],
+        base_url: str,
     ) -> None:
+        """``base_url`` is the SCIM root as configured (``<SP base URL>/scim/v2``): every URL
+        the server writes (Location, meta.location, $ref) starts with it. Never the request's
+        Host header: a client could forge it and have its own host written into resources."""
+        self.base_url = base_url.rstrip("/")
         self.db = db
         self.orgs = orgs
         self.service = service
@@ -133,10 +139,11 @@ class ScimEndpoints:
                 params=dict(request.query_params),
                 headers=dict(request.headers),
                 body=body,
-                base=_base_url(request),
+                base=self.base_url,
             )
 
             def bound(conn: Connection, c: _Call, devs: list[Deviation]) -> ScimResult:
+                _refuse_nul(c)
                 return operation(conn, c, devs, **request.path_params)
 
             if self.db.is_sqlite:
@@ -346,12 +353,7 @@ def _json_body(call: _Call, deviations: list[Deviation]) -> Any:
         deviations.append(deviation("content-type-not-scim", f"Content-Type {media or '(none)'!r}"))
     if not call.body.strip():
         raise errors.invalid_syntax("the request body is empty")
-    try:
-        return json.loads(call.body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise errors.invalid_syntax(f"the body is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise errors.invalid_syntax("the JSON body is nested too deeply") from None
+    return parse_body(call.body)
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -368,9 +370,11 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _base_url(request: Request) -> str:
-    root = str(request.base_url).rstrip("/")
-    return f"{root}/scim/v2"
+def _refuse_nul(call: _Call) -> None:
+    """NUL is no character of any SCIM value, and PostgreSQL's text cannot hold it: a resource
+    id or a query parameter holding one (percent-encoded) is refused before any query."""
+    if "\x00" in call.path or any("\x00" in k or "\x00" in v for k, v in call.params.items()):
+        raise errors.invalid_value("the request's path or query holds a NUL character (%00)")
 
 
 def _list_response(resources: list[dict[str, Any]]) -> dict[str, Any]:

@@ -24,11 +24,15 @@ def base(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     url = request.param
     if url == "sqlite-file":
         url = f"sqlite:///{tmp_path / 'sp.sqlite3'}"
-    sp = ReferenceSP(Settings(db_url=url))
+    with socket.socket() as probe:  # a free port, so that the SP's base URL can name it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sp = ReferenceSP(Settings(db_url=url, base_url=f"http://127.0.0.1:{port}"))
     reset_tables(sp)
     sp.add_organization("default", "loop")
-    with serve(sp.app) as url:
-        yield f"{url}/scim/v2"
+    with serve(sp.app, port=port) as served:
+        assert served == sp.base_url  # the URLs the SP writes are the configured ones
+        yield f"{served}/scim/v2"
     sp.close()
 
 

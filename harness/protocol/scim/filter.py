@@ -51,11 +51,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.protocol.scim._datetimes import format_datetime, parse_datetime
-from harness.protocol.scim.errors import ScimError, invalid_filter
+from harness.protocol.scim.errors import ScimError, invalid_filter, invalid_value
 from harness.protocol.scim.schema import Attribute, ResourceType
 
 MAX_FILTER_LENGTH = 4096
-MAX_FILTER_DEPTH = 50  # nesting of parentheses, not(...) and [...]
+# Nesting of parentheses, not(...) and [...]. Real filters nest two or three levels. The SQL a
+# filter compiles to nests deeper than the filter (NOT, EXISTS, subqueries), and SQLite's
+# parser has a fixed stack: alternating and/or at 32 levels, or not(...) at 33 inside a value
+# filter, overflowed it. 10 stays far below that whatever the shape.
+MAX_FILTER_DEPTH = 10
 MAX_FILTER_TERMS = 100  # comparisons in one filter; bounds the and/or chains (and AST depth)
 
 COMPARE_OPS = ("eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le")
@@ -219,6 +223,12 @@ class Parser:
                     raise self.fail(f"invalid string literal ({exc.args[0]})", i) from None
                 if not _encodable(value):
                     raise self.fail("the string holds a lone surrogate, not Unicode text", i)
+                if "\x00" in value:
+                    # No attribute holds NUL (PostgreSQL's text cannot): a value error, as in
+                    # a request body, found before any query runs.
+                    raise invalid_value(
+                        f"invalid {self.what} at column {i + 1}: the string holds a NUL (U+0000)"
+                    )
                 tokens.append(Token("string", value, i, end + 1))
                 i = end + 1
             else:
