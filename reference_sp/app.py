@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import random
 import secrets
@@ -14,17 +15,19 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
 
 from harness.protocol.keys import KeyPair
 from harness.protocol.saml.errors import MetadataError
 from harness.protocol.saml.metadata import IdPMetadata, parse_idp_metadata
 from reference_sp import account_tables  # noqa: F401  (its tables join the shared metadata)
 from reference_sp.accounts import Accounts
-from reference_sp.db import Database, make_engine
+from reference_sp.db import Database, DatabaseUnavailableError, make_engine
 from reference_sp.flaws import flaw_set
+from reference_sp.http import refusal
 from reference_sp.orgs import Organizations
 from reference_sp.saml_routes import SamlRoutes
 from reference_sp.scim.journal import Journal, JournalEntry
@@ -103,6 +106,7 @@ class ReferenceSP:
         self.scim = ScimService(self.store, self.db.engine.dialect.name, self.flaws)
         self.scim.listeners.append(self.accounts.on_scim_change)
         self.scim_endpoints = ScimEndpoints(self.db, self.orgs, self.scim, self.journal, clock)
+        self.scim_endpoints.before_write.append(self.accounts.lock_organisation)
         self.saml = SamlRoutes(self)
         self.web = WebRoutes(self)
         self.app = Starlette(
@@ -110,9 +114,10 @@ class ReferenceSP:
                 Route("/healthz", self._healthz),
                 Route("/api/scim/journal", self._journal),
                 Mount("/scim/v2", routes=self.scim_endpoints.routes()),
-                *self.saml.routes(),
-                *self.web.routes(),
-            ]
+                *(_off_loop(route) for route in self.saml.routes()),
+                *(_off_loop(route) for route in self.web.routes()),
+            ],
+            exception_handlers={DatabaseUnavailableError: self._database_unavailable},
         )
 
     def close(self) -> None:
@@ -199,7 +204,30 @@ class ReferenceSP:
             return self.journal.entries(conn, org_pk, after, limit)
 
     async def _healthz(self, request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+        """200 while the database takes writes; 503 naming the fault when the last transaction
+        failed (within a minute) or a probe on a connection of its own fails. It never waits for
+        the database's lock, so a long request cannot make it time out."""
+        problem = await self.db.problem()
+        if problem is not None:
+            return JSONResponse(
+                {"status": "unavailable", "database": {"status": "error", "error": problem}},
+                status_code=503,
+                headers={"Retry-After": str(DatabaseUnavailableError.retry_after)},
+            )
+        return JSONResponse({"status": "ok", "database": {"status": "ok"}})
+
+    async def _database_unavailable(self, request: Request, exc: Exception) -> Response:
+        """A database fault on a sign-in or account route: 503, HTML or JSON as asked."""
+        response = refusal(
+            request,
+            self.flaws,
+            503,
+            "database-unavailable",
+            "availability",
+            f"the service's database is unavailable ({exc}); try again in a moment",
+        )
+        response.headers["Retry-After"] = str(DatabaseUnavailableError.retry_after)
+        return response
 
     async def _journal(self, request: Request) -> Response:
         """The calling organisation's SCIM journal (its SCIM bearer token), oldest first:
@@ -210,13 +238,50 @@ class ReferenceSP:
             limit = min(max(1, int(request.query_params.get("limit", "1000"))), 1000)
         except ValueError:
             return JSONResponse({"error": "after and limit must be integers"}, status_code=400)
-        with self.db.transaction() as conn:
-            org_pk = self.orgs.by_token(conn, token.strip()) if scheme.lower() == "bearer" else None
-            if org_pk is None:
-                return JSONResponse(
-                    {"error": "a valid SCIM bearer token is required"},
-                    status_code=401,
-                    headers={"WWW-Authenticate": 'Bearer realm="SCIM"'},
+
+        def read() -> Response:
+            with self.db.transaction() as conn:
+                org_pk = (
+                    self.orgs.by_token(conn, token.strip()) if scheme.lower() == "bearer" else None
                 )
-            entries = self.journal.entries(conn, org_pk, after, limit)
-        return JSONResponse({"entries": [e.to_json() for e in entries]})
+                if org_pk is None:
+                    return JSONResponse(
+                        {"error": "a valid SCIM bearer token is required"},
+                        status_code=401,
+                        headers={"WWW-Authenticate": 'Bearer realm="SCIM"'},
+                    )
+                entries = self.journal.entries(conn, org_pk, after, limit)
+            return JSONResponse({"entries": [e.to_json() for e in entries]})
+
+        return await self.db.run(read)
+
+
+MAX_PAGE_BODY = 1 << 20  # a sign-in or account request's body, read before the endpoint runs
+
+
+def _off_loop(route: BaseRoute) -> BaseRoute:
+    """The route with its endpoint run on a worker thread (its own event loop there), so that
+    the endpoint's database work and signature checks never block the server's event loop.
+    The body is read first, on the server's loop and capped at MAX_PAGE_BODY; the endpoint
+    then finds it cached (Request.form and Request.json read the cached body)."""
+    if not isinstance(route, Route):
+        return route
+    endpoint = route.endpoint
+
+    async def elsewhere(request: Request) -> Response:
+        too_large = PlainTextResponse(f"the body is larger than {MAX_PAGE_BODY} bytes", 413)
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_PAGE_BODY:
+            return too_large
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_PAGE_BODY:
+                return too_large
+            chunks.append(chunk)
+        request._body = b"".join(chunks)
+        response: Response = await run_in_threadpool(asyncio.run, endpoint(request))
+        return response
+
+    return Route(route.path, elsewhere, methods=list(route.methods or ()), name=route.name)
