@@ -53,7 +53,8 @@ DEFAULT_ORGANIZATION = "default"
 
 @dataclass(frozen=True)
 class Settings:
-    db_url: str | None = None  # None: an SQLite file under the data directory
+    # None: an SQLite file under the data directory. Not in repr: it may hold a password.
+    db_url: str | None = field(default=None, repr=False)
     journal_limit: int = 5000  # entries kept per organisation
     base_url: str = "http://127.0.0.1:8001"  # the entityID is <base_url>/saml/metadata
     profile: Profile = "generic"  # "parallels": admin group "Parallels Business Account Admins"

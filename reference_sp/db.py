@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import re
 import sqlite3
 import threading
 import time
@@ -18,7 +19,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.pool import NullPool, StaticPool
 
@@ -52,18 +53,28 @@ class SerializationFailureError(DatabaseUnavailableError):
 
 def mask_url(url: str | None) -> str:
     """``url`` with its password replaced by ``***``: database URLs are printed and logged
-    only this way."""
+    only this way. The password runs from the user's colon to the last ``@`` before the path's
+    query, so a password holding an unescaped ``@`` is hidden whole."""
     if not url:
-        return url or ""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not a URL SQLAlchemy can parse: hide everything between : and @
-        head, at, tail = url.rpartition("@")
-        if not at:
-            return url
-        scheme, sep, rest = head.partition("://")
-        user = rest.split(":", 1)[0]
-        return f"{scheme}{sep}{user}:***@{tail}" if sep else f"***@{tail}"
+        return ""
+    url = re.sub(r"(?i)([?&]password=)[^&]*", r"\1***", url)
+    password = _userinfo_password(url)
+    if password is None:
+        return url
+    scheme, _, rest = url.partition("://")
+    userinfo = rest.split("?", 1)[0].rpartition("@")[0]
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{rest[len(userinfo) + 1 :]}"
+
+
+def _userinfo_password(url: str) -> str | None:
+    _, sep, rest = url.partition("://")
+    if not sep:
+        return None
+    userinfo, at, _ = rest.split("?", 1)[0].rpartition("@")
+    if not at or ":" not in userinfo:
+        return None
+    return userinfo.split(":", 1)[1]
 
 
 def _root_cause(exc: BaseException) -> BaseException:
@@ -91,11 +102,35 @@ def is_operational(exc: BaseException) -> bool:
     return isinstance(cause, (psycopg.OperationalError, psycopg.InterfaceError))
 
 
-def describe(exc: BaseException) -> str:
-    """One line naming the fault, without SQL, parameters or credentials."""
+def describe(exc: BaseException, url: str | None = None) -> str:
+    """One line naming the fault, without SQL, parameters or credentials (``url``'s password,
+    should a driver quote its connection string, is masked too)."""
     cause = _root_cause(exc)
     first = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
-    return f"{type(cause).__name__}: {first}" if first else type(cause).__name__
+    line = f"{type(cause).__name__}: {first}" if first else type(cause).__name__
+    password = _password(url)
+    if password:
+        line = line.replace(password, "***")
+        try:  # and the part SQLAlchemy took for the password, should the two differ
+            parsed = make_url(url).password
+        except Exception:
+            parsed = None
+        if parsed:
+            line = line.replace(str(parsed), "***")
+    return line
+
+
+def _password(url: str | None) -> str | None:
+    if not url:
+        return None
+    return _userinfo_password(url) or None
+
+
+def is_start_failure(exc: BaseException) -> bool:
+    """Whether ``exc``, raised while opening the database at start, is the database's or the
+    URL's fault (said in one line, exit 2) rather than our bug."""
+    expected = (SQLAlchemyError, DatabaseUnavailableError, sqlite3.Error, OSError, ValueError)
+    return isinstance(exc, (*expected, ImportError))
 
 
 def make_engine(url: str | None = None) -> Engine:
