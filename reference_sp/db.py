@@ -112,7 +112,7 @@ def describe(exc: BaseException, url: str | None = None) -> str:
     if password:
         line = line.replace(password, "***")
         try:  # and the part SQLAlchemy took for the password, should the two differ
-            parsed = make_url(url).password
+            parsed = make_url(str(url)).password
         except Exception:
             parsed = None
         if parsed:
