@@ -110,13 +110,15 @@ def describe(exc: BaseException, url: str | None = None) -> str:
     line = f"{type(cause).__name__}: {first}" if first else type(cause).__name__
     password = _password(url)
     if password:
-        line = line.replace(password, "***")
         try:  # and the part SQLAlchemy took for the password, should the two differ
             parsed = make_url(str(url)).password
         except Exception:
             parsed = None
-        if parsed:
-            line = line.replace(str(parsed), "***")
+        # A password with an unescaped "@" is split by parsers: hide every piece of it.
+        pieces = {password, str(parsed or ""), *password.split("@")}
+        for piece in sorted(pieces, key=len, reverse=True):
+            if len(piece) >= 3:
+                line = line.replace(piece, "***")
     return line
 
 
