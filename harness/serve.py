@@ -160,7 +160,10 @@ def build(args: argparse.Namespace) -> Served:
     except (SQLAlchemyError, ValueError, ImportError, OSError) as exc:
         sp_socket.close()
         idp_socket.close()
-        raise ServeError(f"cannot open the database {args.db!r}: {exc}") from exc
+        from reference_sp.db import describe, mask_url
+
+        where = mask_url(args.db) if args.db else "(the demo database)"
+        raise ServeError(f"cannot open the database {where}: {describe(exc, args.db)}") from exc
     idp = MockIdP(
         _url(args.host, idp_socket),
         signing_keys=[load_or_create(data_dir() / "mock-idp", "signing")],

@@ -84,6 +84,11 @@ _UPDATE_ACCOUNT = Prepared(
         license_since=bindparam("b_license_since"),
     )
 )
+_LOCK_ORGANISATION = (
+    select(organizations.c.pk)
+    .where(organizations.c.pk == bindparam("org_pk"))
+    .with_for_update(key_share=True)
+)
 
 
 @dataclass(frozen=True)
@@ -198,11 +203,21 @@ class Accounts:
         """Serialise the organisation's account changes: seats are counted, then assigned, so two
         concurrent provisioning requests must not both take the last seat (PostgreSQL; SQLite
         transactions are serialised already)."""
+        self.lock_organisation(conn, tenant.org_pk)
+
+    @staticmethod
+    def lock_organisation(conn: Connection, org_pk: int) -> None:
+        """Lock the organisation's row until the transaction ends (PostgreSQL).
+
+        FOR NO KEY UPDATE, not FOR UPDATE: every row inserted with a foreign key to the
+        organisation takes a KEY SHARE lock on it, which FOR UPDATE conflicts with, so two
+        creators that had each inserted their user then deadlocked asking for FOR UPDATE. NO KEY
+        UPDATE conflicts only with itself (and with UPDATE and DELETE of the row): writers queue
+        on it, inserts never block it. SCIM writes take it first thing (ScimEndpoints
+        .before_write), so writers also meet every other row lock in the same order."""
         if conn.dialect.name == "sqlite":
             return
-        conn.execute(
-            select(organizations.c.pk).where(organizations.c.pk == tenant.org_pk).with_for_update()
-        )
+        conn.execute(_LOCK_ORGANISATION, {"org_pk": org_pk})
 
     def reconcile_all(self, conn: Connection, tenant: Tenant) -> None:
         """Bring every user of the organisation in line (at start, or after a settings change)."""

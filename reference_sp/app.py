@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import random
 import secrets
@@ -14,10 +15,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Scope
 
 from harness.protocol.keys import KeyPair
@@ -28,7 +30,7 @@ from harness.protocol.scim.errors import ScimError
 from reference_sp import account_tables  # noqa: F401  (its tables join the shared metadata)
 from reference_sp.accounts import Accounts
 from reference_sp.body_limit import BodyLimit, Limit
-from reference_sp.db import Database, make_engine
+from reference_sp.db import Database, DatabaseUnavailableError, make_engine
 from reference_sp.flaws import flaw_set
 from reference_sp.html_headers import NoFraming
 from reference_sp.http import refusal, wants_json
@@ -63,7 +65,8 @@ FORM_LIMIT = 16 * 1024  # /logout, /activate/{code}: a CSRF token; and every oth
 
 @dataclass(frozen=True)
 class Settings:
-    db_url: str | None = None  # None: an SQLite file under the data directory
+    # None: an SQLite file under the data directory. Not in repr: it may hold a password.
+    db_url: str | None = field(default=None, repr=False)
     journal_limit: int = 5000  # entries kept per organisation
     scim_search_timeout: float | None = 2.0  # seconds; past it a search is 400 tooMany
     base_url: str = "http://127.0.0.1:8001"  # the entityID is <base_url>/saml/metadata
@@ -124,6 +127,7 @@ class ReferenceSP:
         self.scim_endpoints = ScimEndpoints(
             self.db, self.orgs, self.scim, self.journal, clock, f"{self.base_url}/scim/v2"
         )
+        self.scim_endpoints.before_write.append(self.accounts.lock_organisation)
         self.saml = SamlRoutes(self)
         self.web = WebRoutes(self)
         self.app = Starlette(
@@ -131,8 +135,8 @@ class ReferenceSP:
                 Route("/healthz", self._healthz),
                 Route("/api/scim/journal", self._journal),
                 Mount("/scim/v2", routes=self.scim_endpoints.routes()),
-                *self.saml.routes(),
-                *self.web.routes(),
+                *(_off_loop(route) for route in self.saml.routes()),
+                *(_off_loop(route) for route in self.web.routes()),
             ],
             middleware=[
                 Middleware(NoFraming),  # outermost: the 413 pages below are HTML too
@@ -147,6 +151,7 @@ class ReferenceSP:
                     default=Limit("/", FORM_LIMIT, self._too_large),
                 ),
             ],
+            exception_handlers={DatabaseUnavailableError: self._database_unavailable},
         )
 
     def close(self) -> None:
@@ -245,7 +250,30 @@ class ReferenceSP:
         return refusal(request, self.flaws, 413, "too-large", "SP-BODY-LIMIT", message)
 
     async def _healthz(self, request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+        """200 while the database takes writes; 503 naming the fault when the last transaction
+        failed (within a minute) or a probe on a connection of its own fails. It never waits for
+        the database's lock, so a long request cannot make it time out."""
+        problem = await self.db.problem()
+        if problem is not None:
+            return JSONResponse(
+                {"status": "unavailable", "database": {"status": "error", "error": problem}},
+                status_code=503,
+                headers={"Retry-After": str(DatabaseUnavailableError.retry_after)},
+            )
+        return JSONResponse({"status": "ok", "database": {"status": "ok"}})
+
+    async def _database_unavailable(self, request: Request, exc: Exception) -> Response:
+        """A database fault on a sign-in or account route: 503, HTML or JSON as asked."""
+        response = refusal(
+            request,
+            self.flaws,
+            503,
+            "database-unavailable",
+            "availability",
+            f"the service's database is unavailable ({exc}); try again in a moment",
+        )
+        response.headers["Retry-After"] = str(DatabaseUnavailableError.retry_after)
+        return response
 
     async def _journal(self, request: Request) -> Response:
         """The calling organisation's SCIM journal (its SCIM bearer token), oldest first:
@@ -258,16 +286,39 @@ class ReferenceSP:
             limit = min(max(1, int(request.query_params.get("limit", "1000"))), 1000)
         except ValueError:
             return JSONResponse({"error": "after and limit must be integers"}, status_code=400)
-        with self.db.transaction() as conn:
-            org_pk = self.orgs.by_token(conn, token.strip()) if scheme.lower() == "bearer" else None
-            if org_pk is None:
-                return JSONResponse(
-                    {"error": "a valid SCIM bearer token is required"},
-                    status_code=401,
-                    headers={"WWW-Authenticate": 'Bearer realm="SCIM"'},
+
+        def read() -> Response:
+            with self.db.transaction() as conn:
+                org_pk = (
+                    self.orgs.by_token(conn, token.strip()) if scheme.lower() == "bearer" else None
                 )
-            entries = self.journal.entries(conn, org_pk, after, limit)
-        return JSONResponse({"entries": [e.to_json() for e in entries]})
+                if org_pk is None:
+                    return JSONResponse(
+                        {"error": "a valid SCIM bearer token is required"},
+                        status_code=401,
+                        headers={"WWW-Authenticate": 'Bearer realm="SCIM"'},
+                    )
+                entries = self.journal.entries(conn, org_pk, after, limit)
+            return JSONResponse({"entries": [e.to_json() for e in entries]})
+
+        return await self.db.run(read)
+
+
+def _off_loop(route: BaseRoute) -> BaseRoute:
+    """The route with its endpoint run on a worker thread (its own event loop there), so that
+    the endpoint's database work and signature checks never block the server's event loop.
+    The body is read first, on the server's loop (BodyLimit has capped it by then); the
+    endpoint then finds it cached (Request.form and Request.json read the cached body)."""
+    if not isinstance(route, Route):
+        return route
+    endpoint = route.endpoint
+
+    async def elsewhere(request: Request) -> Response:
+        await request.body()
+        response: Response = await run_in_threadpool(asyncio.run, endpoint(request))
+        return response
+
+    return Route(route.path, elsewhere, methods=list(route.methods or ()), name=route.name)
 
 
 def _scim_too_large(scope: Scope, limit: int) -> Response:

@@ -190,17 +190,26 @@ def run(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace, orgs: list[OrgConfig], sock: socket.socket) -> int:
     import uvicorn
-    from sqlalchemy.exc import SQLAlchemyError
+
+    from reference_sp.db import describe, is_start_failure, mask_url
 
     # The bound port, not --port: `--port 0` asks for any free one.
     port = sock.getsockname()[1]
     host = f"[{args.host}]" if ":" in args.host else args.host
     base = (args.base_url or f"http://{host}:{port}").rstrip("/")
     settings = Settings(db_url=args.db, base_url=base, profile=args.profile, flaws=tuple(args.flaw))
+    where = mask_url(args.db) if args.db else "(the default SQLite file)"
     try:
         sp = ReferenceSP(settings)
-    except (SQLAlchemyError, ValueError, ImportError) as exc:
-        print(f"sso-harness sp: cannot open the database {args.db!r}: {exc}", file=sys.stderr)
+    except Exception as exc:
+        if not is_start_failure(exc):
+            raise
+        # One line, never the password: the URL is masked, the driver's message cut to its
+        # first line (no SQL, no parameters).
+        print(
+            f"sso-harness sp: cannot open the database {where}: {describe(exc, args.db)}",
+            file=sys.stderr,
+        )
         return 2
     try:
         for org in orgs:
@@ -209,6 +218,15 @@ def _serve(args: argparse.Namespace, orgs: list[OrgConfig], sock: socket.socket)
             )
     except (ConfigError, TypeError) as exc:
         print(f"sso-harness sp: {exc}", file=sys.stderr)
+        sp.close()
+        return 2
+    except Exception as exc:
+        if not is_start_failure(exc):
+            raise
+        print(
+            f"sso-harness sp: cannot write to the database {where}: {describe(exc, args.db)}",
+            file=sys.stderr,
+        )
         sp.close()
         return 2
     print(f"reference SP   {base}/")

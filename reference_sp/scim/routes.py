@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -32,7 +31,7 @@ from harness.protocol.scim.schema import (
     resource_type_named,
     schema_by_id,
 )
-from reference_sp.db import Database
+from reference_sp.db import Database, DatabaseUnavailableError, SerializationFailureError
 from reference_sp.orgs import Organizations
 from reference_sp.scim import discovery
 from reference_sp.scim.bulk import run_bulk
@@ -68,6 +67,23 @@ class _Call:
 
 
 Operation = Callable[[Connection, _Call, list[Deviation]], ScimResult]
+# Called at the start of every writing request's transaction, before any row is written.
+WriteHook = Callable[[Connection, int], None]
+
+
+def unavailable(exc: DatabaseUnavailableError) -> ScimResult:
+    """A database fault as a SCIM error: the environment's, not the client's or ours."""
+    return ScimResult(
+        503,
+        errors.ScimError(503, f"the database is unavailable ({exc}); retry later").to_json(),
+        {"Retry-After": str(exc.retry_after)},
+    )
+
+
+def _writes(call: _Call) -> bool:
+    if call.method in ("PUT", "PATCH", "DELETE"):
+        return True
+    return call.method == "POST" and not call.path.endswith("/.search")
 
 
 class ScimEndpoints:
@@ -89,6 +105,9 @@ class ScimEndpoints:
         self.service = service
         self.journal = journal
         self.clock = clock
+        # reference_sp.app adds the organisation lock (Accounts.lock_organisation): taken
+        # before any insert, it orders every writer the same way on PostgreSQL.
+        self.before_write: list[WriteHook] = []
 
     def routes(self) -> list[BaseRoute]:
         r = self._route
@@ -146,12 +165,9 @@ class ScimEndpoints:
                 _refuse_nul(c)
                 return operation(conn, c, devs, **request.path_params)
 
-            if self.db.is_sqlite:
-                # SQLite work is serialised in-process and takes well under a millisecond:
-                # a hop to the thread pool would cost more than it frees the event loop.
-                result = self.handle(call, bound)
-            else:
-                result = await run_in_threadpool(self.handle, call, bound)
+            # Off the event loop: a long request (a large Bulk, an expensive filter) must not
+            # hold up /healthz or any other organisation's requests.
+            result = await self.db.run(self.handle, call, bound)
             return _scim_response(result)
 
         return Route(path, endpoint, methods=_EVERY_METHOD)
@@ -160,24 +176,40 @@ class ScimEndpoints:
 
     def handle(self, call: _Call, operation: Operation) -> ScimResult:
         started = time.perf_counter()
-        deviations: list[Deviation] = []
+        for attempt in (1, 2):
+            deviations: list[Deviation] = []
+            try:
+                with self.db.transaction() as conn:
+                    call.org_pk = self._authenticate(conn, call)
+                    if _writes(call):
+                        for hook in self.before_write:
+                            hook(conn, call.org_pk)
+                    result = operation(conn, call, deviations)
+                    self._journal(conn, call, result, deviations, started)
+                return result
+            except SerializationFailureError as exc:
+                if attempt == 1:  # a deadlock victim or a serialisation failure: once more
+                    log.info("SCIM %s %s retried: %s", call.method, call.path, exc)
+                    continue
+                result = unavailable(exc)
+            except DatabaseUnavailableError as exc:
+                log.warning("SCIM %s %s: database unavailable: %s", call.method, call.path, exc)
+                result = unavailable(exc)
+            except errors.ScimError as exc:
+                result = ScimResult(exc.status, exc.to_json())
+                if exc.status == 401:
+                    result.headers["WWW-Authenticate"] = 'Bearer realm="SCIM"'
+            except Exception:  # our bug, not the peer's: say so, keep serving
+                log.exception("SCIM %s %s failed", call.method, call.path)
+                result = ScimResult(
+                    500, errors.ScimError(500, "internal error in the reference SP").to_json()
+                )
+            break
         try:
             with self.db.transaction() as conn:
-                call.org_pk = self._authenticate(conn, call)
-                result = operation(conn, call, deviations)
                 self._journal(conn, call, result, deviations, started)
-            return result
-        except errors.ScimError as exc:
-            result = ScimResult(exc.status, exc.to_json())
-            if exc.status == 401:
-                result.headers["WWW-Authenticate"] = 'Bearer realm="SCIM"'
-        except Exception:  # our bug, not the peer's: say so, keep serving
-            log.exception("SCIM %s %s failed", call.method, call.path)
-            result = ScimResult(
-                500, errors.ScimError(500, "internal error in the reference SP").to_json()
-            )
-        with self.db.transaction() as conn:
-            self._journal(conn, call, result, deviations, started)
+        except DatabaseUnavailableError as exc:  # the answer stands; only its journal entry is lost
+            log.warning("SCIM %s %s not journaled: %s", call.method, call.path, exc)
         return result
 
     def _authenticate(self, conn: Connection, call: _Call) -> int:
