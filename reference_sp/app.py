@@ -77,7 +77,7 @@ class Settings:
     sign_requests: bool = True  # sign AuthnRequests and logout messages
     want_encryption: bool = True  # publish an encryption key: IdPs encrypt the assertion
     key: KeyPair | None = None  # None: generated on first start under the data directory
-    cookie_secret: bytes | None = None  # None: generated on first start, likewise
+    cookie_secret: bytes | None = field(default=None, repr=False)  # None: generated, likewise
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
 
