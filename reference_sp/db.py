@@ -46,6 +46,11 @@ class DatabaseUnavailableError(Exception):
     retry_after = RETRY_AFTER_SECONDS
 
 
+class DatabaseBusyError(DatabaseUnavailableError):
+    """More units of work wait for the database than it can serve soon: refused at once with
+    503 and Retry-After rather than queued without bound (a flood must not grow memory)."""
+
+
 class SerializationFailureError(DatabaseUnavailableError):
     """PostgreSQL chose this transaction as a deadlock victim or refused to serialise it: the
     whole transaction may be run again."""
@@ -201,6 +206,9 @@ class Health:
         return self.error
 
 
+MAX_WAITING_PER_WORKER = 256
+
+
 class Database:
     """Units of work, run off the event loop. SQLite allows one writer at a time, so its
     transactions are serialised in-process (no SQLITE_BUSY under load) and run on one worker
@@ -221,12 +229,24 @@ class Database:
         self._probe_result: str | None = None
         self._probed_at = -PROBE_EVERY_SECONDS
         self._probe_engine: Engine | None = None
+        self._waiting = 0  # units of work queued or running
+        self._waiting_lock = threading.Lock()  # run() may be awaited from several loops
+        self.max_waiting = MAX_WAITING_PER_WORKER * workers
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` (which opens its own transactions) on the database's worker
-        threads: the event loop goes on serving while it waits."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._workers, lambda: fn(*args))
+        threads: the event loop goes on serving while it waits. Beyond ``max_waiting`` units
+        queued, refuse at once (DatabaseBusyError) instead of queueing without bound."""
+        with self._waiting_lock:
+            if self._waiting >= self.max_waiting:
+                raise DatabaseBusyError(f"{self._waiting} requests wait for the database")
+            self._waiting += 1
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._workers, lambda: fn(*args))
+        finally:
+            with self._waiting_lock:
+                self._waiting -= 1
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:

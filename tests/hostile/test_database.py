@@ -343,3 +343,38 @@ def test_mask_url() -> None:
     assert mask_url("postgresql://u@h/db") == "postgresql://u@h/db"
     assert mask_url("sqlite:////tmp/a@b.sqlite3") == "sqlite:////tmp/a@b.sqlite3"
     assert "pw" not in repr(Settings(db_url="postgresql://u:pw@h/db"))
+
+
+def test_a_flood_beyond_the_queue_is_503_not_an_unbounded_queue(tmp_path: Path) -> None:
+    """More requests waiting for the database than it serves soon are refused at once with a
+    SCIM 503 and Retry-After; the ones admitted are answered."""
+    reference = make_sp(f"sqlite:///{tmp_path / 'sp.sqlite3'}")
+    reference.db.max_waiting = 2
+    release = threading.Event()
+    slow = reference.db.run
+
+    async def held(fn: Any, *args: Any) -> Any:
+        return await slow(lambda: (release.wait(5), fn(*args))[1])
+
+    reference.db.run = held  # type: ignore[method-assign]
+    try:
+        with serve(reference.app) as base:
+            answers: list[int] = []
+
+            def create(i: int) -> None:
+                with httpx.Client(base_url=base, headers=HEADERS, timeout=10) as http:
+                    answers.append(
+                        http.post("/scim/v2/Users", json=user(f"f{i}@x.test")).status_code
+                    )
+
+            threads = [threading.Thread(target=create, args=(i,)) for i in range(6)]
+            for thread in threads:
+                thread.start()
+            time.sleep(0.5)
+            release.set()
+            for thread in threads:
+                thread.join()
+    finally:
+        reference.close()
+    assert sorted(answers).count(201) >= 1 and 503 in answers, answers
+    assert set(answers) <= {201, 503}
