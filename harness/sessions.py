@@ -23,6 +23,20 @@ def user_of(world: World, ref: str) -> User:
 
 
 @contextmanager
+def _preset(world: World, preset: str | None) -> Iterator[None]:
+    """A sign-in as another vendor's IdP would send it (``sign_in: {preset: okta}``)."""
+    if preset is None:
+        yield
+        return
+    before = world.idp.preset
+    world.idp.set_preset(preset)
+    try:
+        yield
+    finally:
+        world.idp.preset = before
+
+
+@contextmanager
 def _name_id_format(world: World, name_id_format: str | None) -> Iterator[None]:
     """A sign-in that asks for its own NameID format (a control beside an opaque format)."""
     if name_id_format is None:
@@ -60,7 +74,7 @@ def attempt_sign_in(world: World, request: SignIn, run: ScenarioRun | None = Non
         return attempt
     if request.mutators:
         world.idp.plan_next(*request.mutators)
-    with _name_id_format(world, request.name_id_format):
+    with _preset(world, request.preset), _name_id_format(world, request.name_id_format):
         if request.browser:
             from harness.browser_signin import browser_sign_in
 

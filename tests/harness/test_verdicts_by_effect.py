@@ -4,6 +4,7 @@ reached the SP is not a refusal; a failed step skips what depends on it and noth
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from harness.events import CheckFinished, ScenarioSkipped
 from harness.results import Outcome
@@ -185,3 +186,31 @@ def test_business_checks_are_skipped_on_a_target_without_them() -> None:
     assert why_skipped(runs["single-logout-ends-the-session.yaml"], options) == (
         "the target has no single logout"
     )
+
+
+def test_a_sign_in_can_ask_for_its_own_preset_and_name_id_format(sso_world: Any) -> None:
+    """`sign_in: {preset, name_id_format}` are read: that one response is the vendor's (Okta
+    writes `saml2p:`), the next is the world's own again."""
+    import base64
+    from urllib.parse import parse_qs
+
+    from harness.provisioning import provision
+    from harness.scenario.model import SignIn
+    from harness.sessions import attempt_sign_in
+    from harness.steps import add_user
+
+    add_user(sso_world, "dana", ())
+    provision(sso_world, "initial", "rfc")
+
+    def posted(attempt: Any) -> str:
+        form = next(e["form"] for e in attempt.exchange if "SAMLResponse=" in e.get("form", ""))
+        return base64.b64decode(parse_qs(form)["SAMLResponse"][0]).decode()
+
+    okta = attempt_sign_in(sso_world, SignIn(user="dana", session="a", preset="okta"))
+    plain = attempt_sign_in(sso_world, SignIn(user="dana", session="b"))
+    assert okta.signed_in and plain.signed_in
+    assert posted(okta).startswith("<saml2p:Response") and posted(plain).startswith("<samlp:")
+    opaque = attempt_sign_in(
+        sso_world, SignIn(user="dana", session="c", name_id_format="persistent", via="idp")
+    )
+    assert not opaque.signed_in and opaque.reason == "unsupported-nameid-format"
