@@ -12,7 +12,7 @@ import random
 import secrets
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -91,22 +91,6 @@ class LoginError(Exception):
         super().__init__(message)
         self.reason = reason
         self.message = message
-
-
-@dataclass
-class _LogoutProgress:
-    """Front-channel SLO in progress: which SPs are still to be told, and whom to answer."""
-
-    user_name: str
-    remaining: list[Participant]
-    origin_sp: str | None = None
-    origin_request_id: str | None = None
-    origin_relay_state: str | None = None
-    origin_binding: str = c.BINDING_HTTP_REDIRECT
-    waiting_for: str | None = None
-    partial: bool = False
-    session_index: str = ""
-    done: list[str] = field(default_factory=list)
 
 
 def _flaw_names(flaws: Iterable[str]) -> frozenset[str]:
