@@ -261,11 +261,18 @@ def run_scenario(run: ScenarioRun, options: RunOptions) -> list[Event]:
     return events
 
 
+def default_artifacts_dir(run_id: str) -> str:
+    """The run's own temporary folder, named by its id; made by the first screenshot or shrunk
+    scenario, so a run that keeps nothing leaves nothing behind."""
+    return str(Path(tempfile.gettempdir()) / f"sso-harness-run-{run_id}")
+
+
 def run(runs: list[ScenarioRun], options: RunOptions) -> Iterator[Event]:
+    run_id = options.run_id or new_run_id()
     options = dataclasses.replace(
         options,
-        run_id=options.run_id or new_run_id(),
-        artifacts_dir=options.artifacts_dir or tempfile.mkdtemp(prefix="sso-harness-run-"),
+        run_id=run_id,
+        artifacts_dir=options.artifacts_dir or default_artifacts_dir(run_id),
     )
     started_at = dt.datetime.now(dt.UTC)
     started = time.perf_counter()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from pathlib import Path
 
 from harness import runner
@@ -105,7 +104,7 @@ def _reports(args: argparse.Namespace) -> list[str]:
     return [path for path in (args.json, args.junit, args.html) if path]
 
 
-def artifacts_dir(args: argparse.Namespace) -> Path:
+def artifacts_dir(args: argparse.Namespace) -> Path | None:
     """The run's own folder: --artifacts, else next to the first report (``report.html`` ->
     ``report-artifacts/``), else a fresh temporary one. Never shared by default with another
     run's reports, so no report shows another run's screenshots."""
@@ -115,7 +114,7 @@ def artifacts_dir(args: argparse.Namespace) -> Path:
         first = Path(_reports(args)[0])
         folder = first.with_name(f"{first.stem}-artifacts")
     else:
-        return Path(tempfile.mkdtemp(prefix="sso-harness-run-"))
+        return None  # the runner names a temporary folder after the run's id
     # The same rule as the reports: never invent a parent. The folder itself is made by the
     # first screenshot or shrunk scenario, so a run without any leaves no empty folder behind.
     if not folder.parent.is_dir():
@@ -182,7 +181,7 @@ def run_command(args: argparse.Namespace) -> int:
         paths=tuple(args.paths),
         select=args.select,
         dialect=args.dialect,
-        artifacts_dir=str(artifacts),
+        artifacts_dir=str(artifacts) if artifacts is not None else "",
     )
     status = EXIT_HARNESS_ERROR
     try:

@@ -329,6 +329,7 @@ class ConsoleReporter:
         verdict = {0: "all checks passed", 1: "checks failed", 3: "the harness errored"}
         flawed = " (a deliberately flawed run)" if report.options.flawed else ""
         self._line(_text(f"{verdict.get(status, 'done')}{flawed} in {report.duration_s:.1f}s"))
-        if report.artifacts and Path(report.artifacts).is_dir():  # only when something was kept
+        kept = report.artifacts and Path(report.artifacts).is_dir()
+        if kept and any(Path(report.artifacts).iterdir()):  # only when something was kept
             self._line(_text(f"screenshots and shrunk scenarios: {report.artifacts}"))
         self._line(Text("rerun: ", style="bold") + _text(report.rerun))

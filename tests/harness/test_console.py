@@ -174,7 +174,11 @@ def test_long_scenario_names_are_never_wrapped() -> None:
 
 
 def test_the_artifacts_folder_is_named_when_something_was_kept(tmp_path: Path) -> None:
+    (tmp_path / "shot.png").write_bytes(b"")
     kept = dataclasses.replace(report(), artifacts=str(tmp_path))
     assert f"screenshots and shrunk scenarios: {tmp_path}" in run_console(stream=events(run=kept))
     empty = dataclasses.replace(report(), artifacts=str(tmp_path / "never-made"))
     assert "screenshots and shrunk scenarios" not in run_console(stream=events(run=empty))
+    (tmp_path / "nothing-kept").mkdir()
+    nothing = dataclasses.replace(report(), artifacts=str(tmp_path / "nothing-kept"))
+    assert "screenshots and shrunk scenarios" not in run_console(stream=events(run=nothing))

@@ -15,8 +15,8 @@ from harness.commands.run_cmd import add_arguments, artifacts_dir
 from harness.events import RunFinished, RunStarted, ScenarioSkipped
 from harness.reporters import ReportWriteError
 from harness.rerun import rerun_command
-from harness.results import AskedOptions
-from harness.runner import RunOptions
+from harness.results import AskedOptions, new_run_id
+from harness.runner import RunOptions, default_artifacts_dir
 from harness.scenario.loader import discover
 from harness.targets import load_target
 from tests.harness.sample_report import FLAWED
@@ -88,10 +88,12 @@ def test_artifacts_go_next_to_the_first_report(tmp_path: Path) -> None:
 
 def test_artifacts_where_asked_else_a_fresh_folder_per_run(tmp_path: Path) -> None:
     assert artifacts_dir(namespace(artifacts=str(tmp_path / "shots"))) == tmp_path / "shots"
-    one, two = artifacts_dir(namespace()), artifacts_dir(namespace())
-    assert one != two and one.is_dir() and one.name.startswith("sso-harness-run-")
-    one.rmdir()
-    two.rmdir()
+    # Without a report or --artifacts, the runner names a folder after the run's id, made only
+    # when something is kept there.
+    assert artifacts_dir(namespace()) is None
+    one, two = default_artifacts_dir(new_run_id()), default_artifacts_dir(new_run_id())
+    assert one != two and Path(one).name.startswith("sso-harness-run-")
+    assert not Path(one).exists()
     with pytest.raises(ReportWriteError, match="does not exist"):
         artifacts_dir(namespace(artifacts=str(tmp_path / "no" / "shots")))
     (tmp_path / "a-file").write_text("")
