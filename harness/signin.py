@@ -36,6 +36,7 @@ class SignInAttempt:
     reached_idp: bool = False  # the start reached the IdP (SP-initiated: the SP sent us there)
     identity: str | None = None  # who the me probe names afterwards
     reason_told: bool = False  # the reason is a code the peer told (JSON), not our guess
+    me_failed: str | None = None  # the me probe failed itself (5xx): nobody's identity is known
     exchange: list[dict[str, Any]] = field(default_factory=list)
 
     def describe(self) -> str:
@@ -101,6 +102,15 @@ def read_identity(browser: httpx.Client, sp_base: str, probes: Probes) -> tuple[
         with contextlib.suppress(ValueError):
             shown = response.json()
     return identity, {"status": response.status_code, "body": shown}
+
+
+def me_probe_failure(answer: Any) -> str | None:
+    """Why the me probe's answer tells nothing (a 5xx: the SP failed, which is not "nobody is
+    signed in"), else None."""
+    status = answer.get("status") if isinstance(answer, dict) else None
+    if isinstance(status, int) and status >= 500:
+        return f"the me probe answered {status}"
+    return None
 
 
 def same_user(identity: str | None, user_name: str) -> bool:
@@ -179,6 +189,7 @@ def sign_in(
     identity, answer = read_identity(browser, sp_base, probes)
     attempt.exchange.append({"request": f"GET {sp_base}{probes.me}", "answer": answer})
     attempt.identity = identity
+    attempt.me_failed = me_probe_failure(answer)
     attempt.signed_in = same_user(identity, user_name)
     if identity is not None and not attempt.signed_in:
         attempt.reason = "signed-in-as-someone-else"

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.checks.model import CheckFailed, CheckSkipped
+from harness.signin import me_probe_failure
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,9 @@ def session_state(seen: SessionObservation) -> None:
     """The user's open session is still open (``active``) or no longer is (``ended``)."""
     if seen.not_open is not None:
         raise CheckSkipped(f"{seen.ref} has no session to look at: {seen.not_open}")
+    failed = me_probe_failure(seen.answer)
+    if failed is not None:  # an SP failing its me probe has not ended the session
+        raise CheckSkipped(failed, evidence={"me probe": seen.answer})
     state = "active" if seen.identity is not None else "ended"
     if state != seen.wanted:
         raise CheckFailed(

@@ -76,6 +76,8 @@ def refuses(case: SignInCase) -> None:
             observed=attempt.describe(),
             evidence=case.evidence,
         )
+    if attempt.me_failed is not None:  # "nobody" must be the SP's answer, not its failure
+        raise CheckSkipped(attempt.me_failed, evidence=case.evidence)
     if not attempt.delivered:
         raise CheckSkipped(
             f"the response never reached the SP: {attempt.describe()}", evidence=case.evidence

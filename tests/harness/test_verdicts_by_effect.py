@@ -214,3 +214,29 @@ def test_a_sign_in_can_ask_for_its_own_preset_and_name_id_format(sso_world: Any)
         sso_world, SignIn(user="dana", session="c", name_id_format="persistent", via="idp")
     )
     assert not opaque.signed_in and opaque.reason == "unsupported-nameid-format"
+
+
+def test_a_failing_me_probe_is_no_evidence_that_nobody_is_signed_in() -> None:
+    """An SP whose me page answers 500 has neither refused a response nor ended a session:
+    the judges skip, they do not pass (checks are functions: judged here directly)."""
+    import pytest
+
+    from harness.checks.model import CheckSkipped
+    from harness.checks.session import SessionObservation, session_state
+    from harness.checks.sign_in import SignInCase, refuses
+    from harness.signin import SignInAttempt
+
+    ok = SignInAttempt(signed_in=True, identity="dana@example.com", delivered=True)
+    broken = SignInAttempt(signed_in=False, delivered=True, reached_idp=True)
+    broken.me_failed = "the me probe answered 500"
+    with pytest.raises(CheckSkipped, match="answered 500"):
+        refuses(SignInCase("dana", "dana@example.com", broken, control=ok))
+    refuses(
+        SignInCase("dana", "dana@example.com", SignInAttempt(False, delivered=True), control=ok)
+    )
+    answer = {"status": 503, "body": "down"}
+    with pytest.raises(CheckSkipped, match="answered 503"):
+        session_state(SessionObservation("dana", "dana@example.com", "ended", None, None, answer))
+    session_state(
+        SessionObservation("dana", "dana@example.com", "ended", None, None, {"status": 401})
+    )
