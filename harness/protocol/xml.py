@@ -22,6 +22,8 @@ from typing import Any, Final
 
 from lxml import etree
 
+from .refusal import Refusal
+
 DEFAULT_MAX_BYTES: Final = 1_000_000
 DEFAULT_MAX_DEPTH: Final = 64
 
@@ -69,14 +71,11 @@ _DECLARABLE: Final[dict[str, dict[str, str]]] = {
 }
 
 
-class XMLSecurityError(ValueError):
-    """The input was refused; ``reason`` is a short code, ``rule`` the requirement it enforces."""
+class XMLSecurityError(Refusal, ValueError):
+    """Hostile or malformed XML was refused before any element was built."""
 
     def __init__(self, reason: str, message: str, rule: str = "SDP-G03") -> None:
-        super().__init__(f"{reason}: {message}")
-        self.reason = reason
-        self.rule = rule
-        self.message = message
+        super().__init__(reason, message, rule)
 
 
 def _refuse_encoding(message: str) -> XMLSecurityError:

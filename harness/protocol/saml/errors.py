@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
+from ..refusal import Refusal
 
-class SAMLError(ValueError):
+
+class SAMLError(Refusal, ValueError):
     """A peer's message broke a rule.
 
     ``reason`` is a stable machine code (``bad-signature``, ``unknown-acs``...), ``rule`` the
     requirement id (``SAML-CORE-3.2.2``, ``SAML-BIND-3.4.4.1``...) so error pages and journals
     can say exactly which clause the message broke.
     """
-
-    def __init__(self, reason: str, message: str, rule: str) -> None:
-        super().__init__(f"{message} [{rule}]")
-        self.reason = reason
-        self.message = message
-        self.rule = rule
-
-    def as_dict(self) -> dict[str, str]:
-        return {"reason": self.reason, "rule": self.rule, "message": self.message}
 
 
 class SignatureError(SAMLError):

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..refusal import Refusal
+
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
-class ScimError(Exception):
-    """A protocol error the peer caused; rendered as a SCIM error body, never a 500."""
+class ScimError(Refusal):
+    """A protocol error the peer caused; rendered as a SCIM error body, never a 500.
+
+    A refusal like any other (``reason`` is the scimType, or ``scim-error`` where RFC 7644 names
+    none); its JSON is the RFC's error schema, the one shape a SCIM client reads.
+    """
 
     def __init__(self, status: int, detail: str, scim_type: str | None = None) -> None:
-        super().__init__(detail)
-        self.status = status
+        super().__init__(scim_type or "scim-error", detail, "RFC7644-3.12", status=status)
         self.detail = detail
         self.scim_type = scim_type
+
+    def __str__(self) -> str:
+        return self.detail
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
