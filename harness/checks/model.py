@@ -50,11 +50,3 @@ class CheckSkipped(Exception):  # noqa: N818 - it is the outcome's name
         super().__init__(reason)
         self.reason = reason
         self.evidence: dict[str, Any] = evidence or {}
-
-
-@dataclass(frozen=True)
-class Requirement:
-    id: str
-    level: Level
-    source: str  # "SAML 2.0 Profiles §4.1.4.3", "RFC 7644 §3.6", "business rule"
-    text: str = field(default="")

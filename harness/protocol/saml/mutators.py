@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from lxml import etree
 
 from ..keys import KeyPair
+from ..requirements import requirement
 from ..xml import to_bytes
 from . import constants as c
 from .response import (
@@ -74,6 +75,9 @@ class Mutator:
     on_draft: DraftStep | None = None
     on_assertion: AssertionStep | None = None
     on_response: ResponseStep | None = None
+
+    def __post_init__(self) -> None:
+        requirement(self.rule)  # an unregistered rule id fails at import
 
 
 @dataclass(frozen=True)

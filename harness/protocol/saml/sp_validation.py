@@ -67,10 +67,6 @@ class ValidatedLogin:
     notes: tuple[str, ...] = field(default=())
 
 
-def _fail(reason: str, rule: str, message: str) -> SAMLError:
-    return SAMLError(reason, message, rule)
-
-
 def _q(namespace: str, path: str) -> str:
     return "/".join(c.q(namespace, part) for part in path.split("/"))
 
@@ -84,20 +80,22 @@ def _check_unique_ids(root: etree._Element) -> None:
     ids = Counter(e.get("ID") for e in root.iter() if isinstance(e.tag, str) and e.get("ID"))
     duplicates = [value for value, count in ids.items() if count > 1]
     if duplicates:
-        raise _fail("duplicate-id", "SAML-CORE-1.3.4", f"ID {duplicates[0]!r} appears twice")
+        raise SAMLError("duplicate-id", f"ID {duplicates[0]!r} appears twice", "SAML-CORE-1.3.4")
 
 
 def _issuer(element: etree._Element, expected: str, *, required: bool) -> str | None:
     issuer = element.find(c.q(c.SAML, "Issuer"))
     if issuer is None:
         if required:
-            raise _fail("no-issuer", "SAML-PROF-4.1.4.2", "the assertion has no Issuer")
+            raise SAMLError("no-issuer", "the assertion has no Issuer", "SAML-PROF-4.1.4.2")
         return None
     if issuer.get("Format") not in (None, c.NAMEID_ENTITY):
-        raise _fail("bad-issuer-format", "SAML-PROF-4.1.4.2", "Issuer Format is not entity")
+        raise SAMLError("bad-issuer-format", "Issuer Format is not entity", "SAML-PROF-4.1.4.2")
     value = (issuer.text or "").strip()
     if value != expected:
-        raise _fail("wrong-issuer", "SAML-PROF-4.1.4.2", f"Issuer {value!r} is not {expected!r}")
+        raise SAMLError(
+            "wrong-issuer", f"Issuer {value!r} is not {expected!r}", "SAML-PROF-4.1.4.2"
+        )
     return value
 
 
@@ -108,7 +106,9 @@ def validate_response(data: bytes, expect: SPExpectations) -> ValidatedLogin:
     except XMLSecurityError as exc:
         raise SAMLError(exc.reason, exc.message, exc.rule) from exc
     if root.tag != c.q(c.SAMLP, "Response"):
-        raise _fail("wrong-message", "SAML-CORE-3.2.2", f"expected samlp:Response, got {root.tag}")
+        raise SAMLError(
+            "wrong-message", f"expected samlp:Response, got {root.tag}", "SAML-CORE-3.2.2"
+        )
     _check_unique_ids(root)
     now, skew = expect.now, expect.clock_skew
     notes: list[str] = []
@@ -119,19 +119,19 @@ def validate_response(data: bytes, expect: SPExpectations) -> ValidatedLogin:
             root, expect.trusted_certificates, allow_sha1=expect.allow_sha1
         ).signed_element
     if root.get("Version") != c.VERSION:
-        raise _fail("version-mismatch", "SAML-CORE-3.2.2", "Response Version is not 2.0")
+        raise SAMLError("version-mismatch", "Response Version is not 2.0", "SAML-CORE-3.2.2")
     response_id = root.get("ID")
     if not response_id:
-        raise _fail("no-id", "SAML-CORE-3.2.2", "the Response has no ID")
+        raise SAMLError("no-id", "the Response has no ID", "SAML-CORE-3.2.2")
     parse_instant(root.get("IssueInstant"), field="IssueInstant")
     destination = root.get("Destination")
     if destination is None and response_signed:
-        raise _fail(
-            "no-destination", "SAML-BIND-3.5.5.2", "a signed Response must carry Destination"
+        raise SAMLError(
+            "no-destination", "a signed Response must carry Destination", "SAML-BIND-3.5.5.2"
         )
     if destination is not None and destination != expect.acs_url:
-        raise _fail(
-            "wrong-destination", "SAML-CORE-3.2.2", f"Destination {destination!r} is not this ACS"
+        raise SAMLError(
+            "wrong-destination", f"Destination {destination!r} is not this ACS", "SAML-CORE-3.2.2"
         )
     _issuer(root, expect.idp_entity_id, required=False)
 
@@ -140,33 +140,35 @@ def validate_response(data: bytes, expect: SPExpectations) -> ValidatedLogin:
     if status != c.STATUS_SUCCESS:
         sub = code.find(c.q(c.SAMLP, "StatusCode")) if code is not None else None
         detail = f"{status}" + (f" / {sub.get('Value')}" if sub is not None else "")
-        raise _fail("status-not-success", "SAML-CORE-3.2.2.2", f"the IdP answered {detail}")
+        raise SAMLError("status-not-success", f"the IdP answered {detail}", "SAML-CORE-3.2.2.2")
 
     in_response_to = root.get("InResponseTo")
     if expect.request_id is not None:
         if in_response_to != expect.request_id:
-            raise _fail(
+            raise SAMLError(
                 "wrong-in-response-to",
-                "SAML-CORE-3.2.2",
                 f"InResponseTo {in_response_to!r} names no request of ours",
+                "SAML-CORE-3.2.2",
             )
     else:
         if not expect.allow_unsolicited:
-            raise _fail("unsolicited", "SAML-PROF-4.1.5", "unsolicited responses are not accepted")
+            raise SAMLError(
+                "unsolicited", "unsolicited responses are not accepted", "SAML-PROF-4.1.5"
+            )
         if in_response_to is not None:
-            raise _fail(
+            raise SAMLError(
                 "unsolicited-with-in-response-to",
-                "SAML-PROF-4.1.5",
                 "an unsolicited response has no InResponseTo",
+                "SAML-PROF-4.1.5",
             )
 
     plain = root.findall(c.q(c.SAML, "Assertion"))
     encrypted = root.findall(c.q(c.SAML, "EncryptedAssertion"))
     if len(plain) + len(encrypted) != 1:
-        raise _fail(
+        raise SAMLError(
             "assertion-count",
-            "SDP-IDP10",
             f"expected exactly one assertion, found {len(plain) + len(encrypted)}",
+            "SDP-IDP10",
         )
     if encrypted:
         decrypted = decrypt_element(
@@ -177,8 +179,8 @@ def validate_response(data: bytes, expect: SPExpectations) -> ValidatedLogin:
         )
         assertion = decrypted.element
         if assertion.tag != c.q(c.SAML, "Assertion"):
-            raise _fail(
-                "not-an-assertion", "SAML-CORE-2.3.4", "EncryptedAssertion holds no Assertion"
+            raise SAMLError(
+                "not-an-assertion", "EncryptedAssertion holds no Assertion", "SAML-CORE-2.3.4"
             )
     else:
         assertion = plain[0]
@@ -195,10 +197,12 @@ def validate_response(data: bytes, expect: SPExpectations) -> ValidatedLogin:
         or (policy == "either" and not (assertion_signed or response_signed))
     ):
         rule = "SAML-PROF-4.1.4.5" if policy in ("assertion", "both") else "IIP-SP13"
-        raise _fail("unsigned", rule, f"signature policy {policy!r} not met")
+        raise SAMLError("unsigned", f"signature policy {policy!r} not met", rule)
 
     if assertion.get("Version") != c.VERSION or not assertion.get("ID"):
-        raise _fail("bad-assertion", "SAML-CORE-2.3.3", "the assertion lacks Version 2.0 or an ID")
+        raise SAMLError(
+            "bad-assertion", "the assertion lacks Version 2.0 or an ID", "SAML-CORE-2.3.3"
+        )
     issuer = _issuer(assertion, expect.idp_entity_id, required=True) or ""
     login = _judge_assertion(assertion, expect, now, skew, notes)
     return ValidatedLogin(
@@ -223,14 +227,14 @@ def _judge_assertion(
     subject = assertion.find(c.q(c.SAML, "Subject"))
     name_id = subject.find(c.q(c.SAML, "NameID")) if subject is not None else None
     if subject is None or name_id is None or not (name_id.text or "").strip():
-        raise _fail("no-subject", "SAML-PROF-4.1.4.2", "the assertion has no Subject NameID")
+        raise SAMLError("no-subject", "the assertion has no Subject NameID", "SAML-PROF-4.1.4.2")
 
     confirmation_error: SAMLError | None = None
     confirmed_until: dt.datetime | None = None
     for confirmation in subject.findall(c.q(c.SAML, "SubjectConfirmation")):
         if confirmation.get("Method") != c.CM_BEARER:
-            confirmation_error = confirmation_error or _fail(
-                "no-bearer", "SAML-PROF-4.1.4.2", "no bearer SubjectConfirmation"
+            confirmation_error = confirmation_error or SAMLError(
+                "no-bearer", "no bearer SubjectConfirmation", "SAML-PROF-4.1.4.2"
             )
             continue
         try:
@@ -239,57 +243,61 @@ def _judge_assertion(
         except SAMLError as exc:
             confirmation_error = exc
     if confirmed_until is None:
-        raise confirmation_error or _fail(
-            "no-bearer", "SAML-PROF-4.1.4.2", "no bearer SubjectConfirmation"
+        raise confirmation_error or SAMLError(
+            "no-bearer", "no bearer SubjectConfirmation", "SAML-PROF-4.1.4.2"
         )
 
     conditions = assertion.find(c.q(c.SAML, "Conditions"))
     not_on_or_after = confirmed_until
     if conditions is None:
-        raise _fail(
+        raise SAMLError(
             "no-audience",
-            "SAML-PROF-4.1.4.2",
             "the assertion has no Conditions/AudienceRestriction",
+            "SAML-PROF-4.1.4.2",
         )
     not_before = _instant(conditions, "NotBefore")
     condition_end = _instant(conditions, "NotOnOrAfter")
     if not_before is not None and condition_end is not None and not_before >= condition_end:
-        raise _fail("bad-conditions", "SAML-CORE-2.5.1.2", "NotBefore is not before NotOnOrAfter")
+        raise SAMLError(
+            "bad-conditions", "NotBefore is not before NotOnOrAfter", "SAML-CORE-2.5.1.2"
+        )
     if not_before is not None and now + skew < not_before:
-        raise _fail("not-yet-valid", "SAML-CORE-2.5.1.2", "the assertion is not valid yet")
+        raise SAMLError("not-yet-valid", "the assertion is not valid yet", "SAML-CORE-2.5.1.2")
     if condition_end is not None:
         if now - skew >= condition_end:
-            raise _fail("expired", "SAML-CORE-2.5.1.2", "the assertion has expired")
+            raise SAMLError("expired", "the assertion has expired", "SAML-CORE-2.5.1.2")
         not_on_or_after = min(not_on_or_after, condition_end)
     restrictions = conditions.findall(c.q(c.SAML, "AudienceRestriction"))
     if not restrictions:
-        raise _fail("no-audience", "SAML-PROF-4.1.4.2", "no AudienceRestriction")
+        raise SAMLError("no-audience", "no AudienceRestriction", "SAML-PROF-4.1.4.2")
     for restriction in restrictions:  # separate restrictions are ANDed (Core 2.5.1.4)
         audiences = [(a.text or "").strip() for a in restriction.findall(c.q(c.SAML, "Audience"))]
         if expect.sp_entity_id not in audiences:
-            raise _fail("wrong-audience", "SAML-CORE-2.5.1.4", f"this SP is not among {audiences}")
+            raise SAMLError(
+                "wrong-audience", f"this SP is not among {audiences}", "SAML-CORE-2.5.1.4"
+            )
     for condition in conditions:
         if (
             isinstance(condition.tag, str)
             and etree.QName(condition).localname not in _KNOWN_CONDITIONS
         ):
-            raise _fail(
+            raise SAMLError(
                 "unknown-condition",
-                "SAML-PROF-4.1.4.2",
                 f"condition {condition.tag} is not understood",
+                "SAML-PROF-4.1.4.2",
             )
     if conditions.find(c.q(c.SAML, "OneTimeUse")) is not None:
         notes.append("OneTimeUse: the caller's replay cache must refuse a second use")
 
     statements = assertion.findall(c.q(c.SAML, "AuthnStatement"))
     if not statements:
-        raise _fail(
-            "no-authn-statement", "SAML-PROF-4.1.4.2", "the assertion has no AuthnStatement"
+        raise SAMLError(
+            "no-authn-statement", "the assertion has no AuthnStatement", "SAML-PROF-4.1.4.2"
         )
     statement = statements[0]
     session_end = _instant(statement, "SessionNotOnOrAfter")
     if session_end is not None and session_end <= now:
-        raise _fail("session-expired", "SAML-PROF-4.1.4.3", "SessionNotOnOrAfter has passed")
+        raise SAMLError("session-expired", "SessionNotOnOrAfter has passed", "SAML-PROF-4.1.4.3")
     class_ref = statement.find(_q(c.SAML, "AuthnContext/AuthnContextClassRef"))
     attributes: dict[str, list[str]] = {}
     for attribute in assertion.iter(c.q(c.SAML, "Attribute")):
@@ -313,38 +321,42 @@ def _judge_bearer(
 ) -> dt.datetime:
     data = confirmation.find(c.q(c.SAML, "SubjectConfirmationData"))
     if data is None:
-        raise _fail(
-            "no-confirmation-data", "SAML-PROF-4.1.4.2", "bearer without SubjectConfirmationData"
+        raise SAMLError(
+            "no-confirmation-data", "bearer without SubjectConfirmationData", "SAML-PROF-4.1.4.2"
         )
     recipient = data.get("Recipient")
     if recipient is None:
-        raise _fail("no-recipient", "SAML-PROF-4.1.4.2", "SubjectConfirmationData has no Recipient")
+        raise SAMLError(
+            "no-recipient", "SubjectConfirmationData has no Recipient", "SAML-PROF-4.1.4.2"
+        )
     if recipient != expect.acs_url:
-        raise _fail(
-            "wrong-recipient", "SAML-PROF-4.1.4.3", f"Recipient {recipient!r} is not this ACS"
+        raise SAMLError(
+            "wrong-recipient", f"Recipient {recipient!r} is not this ACS", "SAML-PROF-4.1.4.3"
         )
     if data.get("NotBefore") is not None:
-        raise _fail(
-            "confirmation-not-before", "SAML-PROF-4.1.4.2", "bearer data must not carry NotBefore"
+        raise SAMLError(
+            "confirmation-not-before", "bearer data must not carry NotBefore", "SAML-PROF-4.1.4.2"
         )
     until = _instant(data, "NotOnOrAfter")
     if until is None:
-        raise _fail(
-            "no-subject-expiry", "SAML-PROF-4.1.4.2", "SubjectConfirmationData has no NotOnOrAfter"
+        raise SAMLError(
+            "no-subject-expiry", "SubjectConfirmationData has no NotOnOrAfter", "SAML-PROF-4.1.4.2"
         )
     if now - skew >= until:
-        raise _fail("subject-expired", "SAML-PROF-4.1.4.3", "SubjectConfirmationData has expired")
+        raise SAMLError(
+            "subject-expired", "SubjectConfirmationData has expired", "SAML-PROF-4.1.4.3"
+        )
     in_response_to = data.get("InResponseTo")
     if expect.request_id is not None and in_response_to != expect.request_id:
-        raise _fail(
+        raise SAMLError(
             "wrong-in-response-to",
-            "SAML-PROF-4.1.4.3",
             "SubjectConfirmationData InResponseTo names no request of ours",
+            "SAML-PROF-4.1.4.3",
         )
     if expect.request_id is None and in_response_to is not None:
-        raise _fail(
+        raise SAMLError(
             "unsolicited-with-in-response-to",
-            "SAML-PROF-4.1.5",
             "an unsolicited assertion has InResponseTo",
+            "SAML-PROF-4.1.5",
         )
     return until

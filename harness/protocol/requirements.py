@@ -1,0 +1,551 @@
+"""The one registry of requirements: every rule id the project cites, with its clause.
+
+Checks (``harness.checks.catalog``), flaws (the reference SP's and the mock IdP's), mutators,
+refusals (the SP's error pages, the IdP's journal) and SCIM deviations all cite a rule by the id
+registered here, so one rule has one name everywhere. :func:`rule` is how a definition cites
+one: an unknown id fails at import, with the nearest known id.
+
+Ids: ``SAML-CORE-*``, ``SAML-BIND-*``, ``SAML-PROF-*`` and ``SAML-MD-*`` cite the SAML 2.0
+specifications by section; ``XMLDSIG-*`` and ``XML-1.0*`` the W3C recommendations; ``SDP-*``
+the saml2int deployment profile v2.0 and ``IIP-*`` its implementation profile v1.1;
+``RFC7643-*`` and ``RFC7644-*`` SCIM; ``BIZ-*`` the business-account rules of an SP integrated
+with a corporate IdP; ``SP-*`` and ``IDP-*`` hardening rules of a web application on either
+side.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Final, Literal
+
+Level = Literal["MUST", "SHOULD", "MAY"]
+
+
+@dataclass(frozen=True)
+class Requirement:
+    id: str
+    level: Level
+    source: str  # "SAML 2.0 Profiles §4.1.4.3", "RFC 7644 §3.6", "business rule"
+    text: str  # the clause, in a sentence
+
+
+class UnknownRequirementError(KeyError):
+    """A rule id that the registry does not hold (a typo, or a rule not registered yet)."""
+
+
+_CORE = "SAML 2.0 Core"
+_BIND = "SAML 2.0 Bindings"
+_PROF = "SAML 2.0 Profiles"
+_MD = "SAML 2.0 Metadata"
+_SDP = "saml2int v2.0"
+_BIZ = "business rule"
+
+_ALL: Final = (
+    # SAML 2.0 Core
+    Requirement(
+        "SAML-CORE-1.3.3",
+        "MUST",
+        f"{_CORE} §1.3.3 (time values)",
+        "A time value is an xs:dateTime in UTC, with no other time zone.",
+    ),
+    Requirement(
+        "SAML-CORE-1.3.4",
+        "MUST",
+        f"{_CORE} §1.3.4 (ID and ID reference values)",
+        "An ID value identifies one element: no two elements of a message share an ID.",
+    ),
+    Requirement(
+        "SAML-CORE-2.3.3",
+        "MUST",
+        f"{_CORE} §2.3.3 (<Assertion>)",
+        "An assertion carries Version 2.0, an ID, an IssueInstant and an Issuer.",
+    ),
+    Requirement(
+        "SAML-CORE-2.3.4",
+        "MUST",
+        f"{_CORE} §2.3.4 (<EncryptedAssertion>)",
+        "An EncryptedAssertion holds exactly one encrypted assertion, decrypted with the "
+        "receiver's key.",
+    ),
+    Requirement(
+        "SAML-CORE-2.5.1.2",
+        "MUST",
+        f"{_CORE} §2.5.1.2 (NotBefore, NotOnOrAfter)",
+        "An assertion is valid only from NotBefore and before NotOnOrAfter.",
+    ),
+    Requirement(
+        "SAML-CORE-2.5.1.4",
+        "MUST",
+        f"{_CORE} §2.5.1.4 (<AudienceRestriction>)",
+        "An assertion restricted to audiences is invalid for a relying party not among them.",
+    ),
+    Requirement(
+        "SAML-CORE-3.2.1",
+        "MUST",
+        f"{_CORE} §3.2.1 (RequestAbstractType)",
+        "A request carries Version 2.0, an ID and an IssueInstant; a Destination, when present, "
+        "is the location the request was received at.",
+    ),
+    Requirement(
+        "SAML-CORE-3.2.2",
+        "MUST",
+        f"{_CORE} §3.2.2 (StatusResponseType)",
+        "A response carries Version 2.0, an ID and an IssueInstant; its Destination is where it "
+        "was received and its InResponseTo names a request the receiver made.",
+    ),
+    Requirement(
+        "SAML-CORE-3.2.2.2",
+        "MUST",
+        f"{_CORE} §3.2.2.2 (<StatusCode>)",
+        "Only a top-level StatusCode of Success reports success.",
+    ),
+    Requirement(
+        "SAML-CORE-3.3.2.2.1",
+        "MUST",
+        f"{_CORE} §3.3.2.2.1 (<RequestedAuthnContext>)",
+        "Comparison is exact, minimum, maximum or better.",
+    ),
+    Requirement(
+        "SAML-CORE-3.4.1",
+        "MUST",
+        f"{_CORE} §3.4.1 (<AuthnRequest>)",
+        "The IdP honours ForceAuthn, IsPassive and the requested AssertionConsumerService.",
+    ),
+    Requirement(
+        "SAML-CORE-3.4.1.1",
+        "MUST",
+        f"{_CORE} §3.4.1.1 (<NameIDPolicy>)",
+        "The NameID is issued in the Format the NameIDPolicy asks for, or the request fails.",
+    ),
+    Requirement(
+        "SAML-CORE-3.7.1",
+        "MUST",
+        f"{_CORE} §3.7.1 (<LogoutRequest>)",
+        "A LogoutRequest names the principal and, where known, the session index to end.",
+    ),
+    Requirement(
+        "SAML-CORE-5.4",
+        "MUST",
+        f"{_CORE} §5.4 (XML Signature syntax and processing)",
+        "A signature covers the whole element it signs, with an enveloped signature and "
+        "exclusive canonicalisation.",
+    ),
+    Requirement(
+        "SAML-CORE-5.4.1",
+        "MUST",
+        f"{_CORE} §5.4.1 (signing formats)",
+        "A signed SAML element carries an enveloped ds:Signature as its child.",
+    ),
+    Requirement(
+        "SAML-CORE-5.4.2",
+        "MUST",
+        f"{_CORE} §5.4.2 (references)",
+        "The signature has one Reference, whose URI is the ID of the element it is a child of.",
+    ),
+    Requirement(
+        "SAML-CORE-5.4.5",
+        "MUST",
+        f"{_CORE} §5.4.5 (KeyInfo), {_MD} §2.4.1.1",
+        "A signature is trusted for the key the peer's metadata declares, never for the "
+        "certificate the message carries.",
+    ),
+    Requirement(
+        "SAML-CORE-6.2",
+        "MUST",
+        f"{_CORE} §6.2 (combining signatures and encryption)",
+        "An encrypted element is signed before it is encrypted; the decrypted plaintext is "
+        "verified.",
+    ),
+    # SAML 2.0 Bindings
+    Requirement(
+        "SAML-BIND-3.4.3",
+        "MUST",
+        f"{_BIND} §3.4.3 (RelayState, HTTP-Redirect)",
+        "RelayState is at most 80 bytes.",
+    ),
+    Requirement(
+        "SAML-BIND-3.4.4",
+        "MUST",
+        f"{_BIND} §3.4.4 (HTTP-Redirect encoding)",
+        "A redirected message is one SAMLRequest or SAMLResponse parameter.",
+    ),
+    Requirement(
+        "SAML-BIND-3.4.4.1",
+        "MUST",
+        f"{_BIND} §3.4.4.1 (DEFLATE encoding)",
+        "A redirected message is DEFLATE-compressed then base64-encoded; a signed one carries "
+        "SigAlg and Signature over the query in its received order.",
+    ),
+    Requirement(
+        "SAML-BIND-3.4.5.2",
+        "MUST",
+        f"{_BIND} §3.4.5.2 (HTTP-Redirect security)",
+        "A signed redirected message carries the Destination it was sent to.",
+    ),
+    Requirement(
+        "SAML-BIND-3.5.3",
+        "MUST",
+        f"{_BIND} §3.5.3 (RelayState, HTTP-POST)",
+        "The responder returns the RelayState it received, unchanged.",
+    ),
+    Requirement(
+        "SAML-BIND-3.5.4",
+        "MUST",
+        f"{_BIND} §3.5.4 (HTTP-POST encoding)",
+        "A posted message is the base64 encoding of the XML in a SAMLRequest or SAMLResponse "
+        "form field.",
+    ),
+    Requirement(
+        "SAML-BIND-3.5.5.2",
+        "MUST",
+        f"{_BIND} §3.5.5.2 (HTTP-POST security)",
+        "A signed posted message carries its Destination, and the receiver checks it is the "
+        "location it was received at.",
+    ),
+    # SAML 2.0 Profiles
+    Requirement(
+        "SAML-PROF-4.1.2",
+        "MUST",
+        f"{_PROF} §4.1.2 (Web SSO profile overview)",
+        "The response is delivered to the SP by HTTP-POST (or Artifact).",
+    ),
+    Requirement(
+        "SAML-PROF-4.1.3.1",
+        "MUST",
+        f"{_PROF} §4.1.3.1 (SP issues an AuthnRequest)",
+        "The SP sends its AuthnRequest to an SSO endpoint the IdP's metadata offers for the "
+        "binding used.",
+    ),
+    Requirement(
+        "SAML-PROF-4.1.4.1",
+        "MUST",
+        f"{_PROF} §4.1.4.1 (<AuthnRequest> usage)",
+        "An AuthnRequest names its issuer and an AssertionConsumerService known for that SP.",
+    ),
+    Requirement(
+        "SAML-PROF-4.1.4.2",
+        "MUST",
+        f"{_PROF} §4.1.4.2 (<Response> usage)",
+        "The response and its assertions name the IdP as Issuer; an assertion has a bearer "
+        "SubjectConfirmation with Recipient, NotOnOrAfter and InResponseTo, and an "
+        "AudienceRestriction naming the SP.",
+    ),
+    Requirement(
+        "SAML-PROF-4.1.4.3",
+        "MUST",
+        f"{_PROF} §4.1.4.3 (<Response> message processing rules)",
+        "The SP checks Recipient against its ACS URL, NotOnOrAfter against its clock, "
+        "InResponseTo against its request, and that it is in the Audience.",
+    ),
+    Requirement(
+        "SAML-PROF-4.1.4.5",
+        "MUST",
+        f"{_PROF} §4.1.4.5 (POST-specific processing rules)",
+        "Over HTTP-POST every assertion is protected by a trusted signature (on the assertion "
+        "or the response), and the SP refuses a replayed bearer assertion.",
+    ),
+    Requirement(
+        "SAML-PROF-4.1.5",
+        "MUST",
+        f"{_PROF} §4.1.5 (unsolicited responses)",
+        "An unsolicited response carries no InResponseTo, and the SP accepts one only where it "
+        "allows IdP-initiated sign-in.",
+    ),
+    Requirement(
+        "SAML-PROF-4.4",
+        "MUST",
+        f"{_PROF} §4.4 (Single Logout)",
+        "A completed single logout ends the session at the SP.",
+    ),
+    Requirement(
+        "SAML-PROF-4.4.3.1",
+        "MUST",
+        f"{_PROF} §4.4.3.1 (LogoutRequest issued by session participant)",
+        "A LogoutRequest comes from a participant of the session it names, to an endpoint its "
+        "peer's metadata declares.",
+    ),
+    Requirement(
+        "SAML-PROF-4.4.3.3",
+        "SHOULD",
+        f"{_PROF} §4.4.3.3 (IdP propagates logout)",
+        "The IdP propagates a logout to every other session participant with a front-channel "
+        "SingleLogoutService.",
+    ),
+    Requirement(
+        "SAML-PROF-4.4.4.1",
+        "MUST",
+        f"{_PROF} §4.4.4.1 (<LogoutRequest> usage)",
+        "A LogoutRequest is signed (or otherwise authenticated) and names the principal with "
+        "the NameID of the session and its SessionIndex.",
+    ),
+    Requirement(
+        "SAML-PROF-4.4.4.2",
+        "MUST",
+        f"{_PROF} §4.4.4.2 (<LogoutResponse> usage)",
+        "A LogoutResponse is signed (or otherwise authenticated) and answers its request.",
+    ),
+    # SAML 2.0 Metadata
+    Requirement(
+        "SAML-MD-2.2.2",
+        "MUST",
+        f"{_MD} §2.2.2 (EndpointType)",
+        "An endpoint has a Binding and a Location.",
+    ),
+    Requirement(
+        "SAML-MD-2.2.3",
+        "MUST",
+        f"{_MD} §2.2.3 (IndexedEndpointType)",
+        "An indexed endpoint's index is an unsigned short.",
+    ),
+    Requirement(
+        "SAML-MD-2.3.2",
+        "MUST",
+        f"{_MD} §2.3.2 (<EntityDescriptor>)",
+        "Metadata is an EntityDescriptor (or an EntitiesDescriptor) with an entityID.",
+    ),
+    Requirement(
+        "SAML-MD-2.4.1.1",
+        "MUST",
+        f"{_MD} §2.4.1.1 (<KeyDescriptor>)",
+        "A KeyDescriptor holds a usable key, for signing, encryption or both.",
+    ),
+    Requirement(
+        "SAML-MD-2.4.3",
+        "MUST",
+        f"{_MD} §2.4.3 (<IDPSSODescriptor>)",
+        "An IdP's metadata declares at least one SingleSignOnService.",
+    ),
+    Requirement(
+        "SAML-MD-2.4.4",
+        "MUST",
+        f"{_MD} §2.4.4 (<SPSSODescriptor>)",
+        "An SP's metadata declares at least one AssertionConsumerService.",
+    ),
+    # W3C
+    Requirement(
+        "XML-1.0",
+        "MUST",
+        "XML 1.0 (Fifth Edition)",
+        "A document is well-formed XML.",
+    ),
+    Requirement(
+        "XML-1.0-4.3.3",
+        "MUST",
+        "XML 1.0 (Fifth Edition) §4.3.3 (character encoding in entities)",
+        "A document is in the encoding it declares, and a byte order mark agrees with it.",
+    ),
+    Requirement(
+        "XMLDSIG-4",
+        "MUST",
+        "XML Signature Syntax and Processing §4 (core signature syntax)",
+        "A signature's digests and signature value verify over the canonicalised references.",
+    ),
+    # saml2int v2.0
+    Requirement(
+        "SDP-G01",
+        "MUST",
+        f"{_SDP} SDP-G01",
+        "Allow a clock skew of three to five minutes in either direction, and no more: a "
+        "message further off is refused.",
+    ),
+    Requirement(
+        "SDP-G03",
+        "MUST",
+        f"{_SDP} SDP-G03",
+        "Refuse DTDs (so entities, external or expanding, never load), and bound what a "
+        "message may cost to parse.",
+    ),
+    Requirement(
+        "SDP-ALG01",
+        "MUST",
+        f"{_SDP} SDP-ALG01",
+        "Sign with SHA-256 or stronger and encrypt with AES-GCM and RSA-OAEP; SHA-1, "
+        "PKCS#1 v1.5 key transport and AES-CBC are weak or broken.",
+    ),
+    Requirement(
+        "SDP-IDP10",
+        "MUST",
+        f"{_SDP} SDP-IDP10",
+        "A response holds exactly one assertion.",
+    ),
+    Requirement(
+        "SDP-SP10",
+        "MUST",
+        f"{_SDP} SDP-SP10",
+        "The SP decrypts an EncryptedAssertion with its own key.",
+    ),
+    # SAML V2.0 Implementation Profile for Federation Interoperability v1.1
+    Requirement(
+        "IIP-SP13",
+        "MUST",
+        "SAML2Int implementation profile v1.1 IIP-SP13",
+        "By default the SP refuses a Response that is not itself signed.",
+    ),
+    Requirement(
+        "IIP-ALG08",
+        "MUST",
+        "SAML2Int implementation profile v1.1 IIP-ALG08",
+        "Algorithms can be blocked, by default MD5, RSA-MD5 and RSA-1_5 key transport.",
+    ),
+    # SCIM
+    Requirement(
+        "RFC7643-2.3.2",
+        "MUST",
+        "RFC 7643 §2.3.2 (Boolean)",
+        "A boolean is the JSON literal true or false.",
+    ),
+    Requirement(
+        "RFC7643-2.3.8",
+        "MUST",
+        "RFC 7643 §2.3.8 (Complex)",
+        "A complex attribute's value is a JSON object of sub-attributes.",
+    ),
+    Requirement(
+        "RFC7643-3",
+        "MUST",
+        "RFC 7643 §3 (resources)",
+        "A resource's schemas are those its resource type declares.",
+    ),
+    Requirement(
+        "RFC7644-3",
+        "MUST",
+        "RFC 7644 §3 (SCIM protocol)",
+        "What the IdP provisioned is what the SP's SCIM endpoint holds.",
+    ),
+    Requirement(
+        "RFC7644-3.1",
+        "MUST",
+        "RFC 7644 §3.1 (background)",
+        "Bodies are sent as application/scim+json.",
+    ),
+    Requirement(
+        "RFC7644-3.5.2",
+        "MUST",
+        "RFC 7644 §3.5.2 (modifying with PATCH)",
+        "A PATCH is a PatchOp message whose operations are add, remove or replace, applied "
+        "all or none.",
+    ),
+    Requirement(
+        "RFC7644-3.5.2.1",
+        "MUST",
+        "RFC 7644 §3.5.2.1 (add)",
+        "An add operation's value matches the target attribute's type and plurality.",
+    ),
+    Requirement(
+        "RFC7644-3.5.2.2",
+        "MUST",
+        "RFC 7644 §3.5.2.2 (remove)",
+        "A remove operation names its target by path, with a value filter to pick members.",
+    ),
+    Requirement(
+        "RFC7644-3.6",
+        "MUST",
+        "RFC 7644 §3.6 (deleting resources)",
+        "A deleted resource is gone: a later read answers 404.",
+    ),
+    Requirement(
+        "RFC7644-3.12",
+        "MUST",
+        "RFC 7644 §3.12 (error handling)",
+        "An error is answered with its HTTP status and a SCIM error body, with a scimType where "
+        "one applies.",
+    ),
+    # Business-account rules
+    Requirement(
+        "BIZ-SIGNIN-1",
+        "MUST",
+        _BIZ,
+        "Only active users provisioned over SCIM by the organisation's IdP, and assigned to the "
+        "application, sign in; the NameID (email or unspecified format) is matched to userName "
+        "without regard to case.",
+    ),
+    Requirement(
+        "BIZ-SIGNIN-2",
+        "MUST",
+        _BIZ,
+        "An assertion from one organisation's IdP never signs in another organisation's user.",
+    ),
+    Requirement(
+        "BIZ-DEEPLINK-1",
+        "SHOULD",
+        f"{_BIND} §3.4.3, §3.5.3 (RelayState)",
+        "After sign-in the SP lands the user where the RelayState asked (an own path only).",
+    ),
+    Requirement(
+        "BIZ-SESSION-1",
+        "MUST",
+        _BIZ,
+        "A session stays open while its user is active, provisioned and not signed out.",
+    ),
+    Requirement(
+        "BIZ-DEPROV-1",
+        "MUST",
+        _BIZ,
+        "Deactivating or deleting a user in the IdP ends the user's open sessions at once.",
+    ),
+    Requirement(
+        "BIZ-DEPROV-2",
+        "MUST",
+        _BIZ,
+        "Deprovisioning revokes the user's device activations: check-ins answer revoked.",
+    ),
+    Requirement(
+        "BIZ-ADMIN-1",
+        "MUST",
+        _BIZ,
+        "A user administers the business account exactly while active and a member of the "
+        "organisation's admin group, for sessions already open too.",
+    ),
+    Requirement(
+        "BIZ-LICENSE-1",
+        "MUST",
+        _BIZ,
+        "Each active provisioned user holds a seat while seats are free, waits when the pool "
+        "is exhausted, and returns the seat at once when deprovisioned.",
+    ),
+    Requirement(
+        "BIZ-ACTIVATION-1",
+        "MUST",
+        _BIZ,
+        "A device activates through SSO only for a licensed user of a per-user subscription "
+        "with client version 18 or later.",
+    ),
+    # Web application hardening
+    Requirement(
+        "SP-CSRF",
+        "MUST",
+        "OWASP CSRF prevention",
+        "A state-changing form is accepted only from the SP's own pages (same origin and a "
+        "token bound to the session).",
+    ),
+    Requirement(
+        "SP-BODY-LIMIT",
+        "MUST",
+        "OWASP denial-of-service prevention",
+        "A request body larger than the endpoint's limit is refused before it is read whole.",
+    ),
+    Requirement(
+        "IDP-LOGIN",
+        "MUST",
+        "the IdP's own sign-in",
+        "The IdP signs a person in only with the right password, for an active user.",
+    ),
+)
+
+REQUIREMENTS: Final[dict[str, Requirement]] = {r.id: r for r in _ALL}
+
+
+def requirement(rule_id: str) -> Requirement:
+    """The registered requirement; an unknown id raises, naming the nearest known one."""
+    found = REQUIREMENTS.get(rule_id)
+    if found is None:
+        near = difflib.get_close_matches(rule_id, REQUIREMENTS, n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise UnknownRequirementError(f"unknown requirement id {rule_id!r}{hint}")
+    return found
+
+
+def rule(rule_id: str) -> str:
+    """``rule_id``, checked against the registry: how definitions cite a rule at import."""
+    return requirement(rule_id).id
