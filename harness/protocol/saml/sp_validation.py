@@ -110,7 +110,6 @@ def validate_response(data: bytes, expect: SPExpectations) -> ValidatedLogin:
             "wrong-message", f"expected samlp:Response, got {root.tag}", "SAML-CORE-3.2.2"
         )
     _check_unique_ids(root)
-    now, skew = expect.now, expect.clock_skew
     notes: list[str] = []
 
     response_signed = root.find(c.q(c.DS, "Signature")) is not None
@@ -118,6 +117,37 @@ def validate_response(data: bytes, expect: SPExpectations) -> ValidatedLogin:
         root = verify_element(
             root, expect.trusted_certificates, allow_sha1=expect.allow_sha1
         ).signed_element
+    response_id = _judge_envelope(root, expect, signed=response_signed)
+    _judge_status(root)
+    in_response_to = _judge_in_response_to(root, expect)
+    assertion, encrypted = _the_assertion(root, expect)
+    assertion_signed = assertion.find(c.q(c.DS, "Signature")) is not None
+    if assertion_signed:
+        assertion = verify_element(
+            assertion, expect.trusted_certificates, allow_sha1=expect.allow_sha1
+        ).signed_element
+    _judge_signature_policy(expect.signature_policy, response_signed, assertion_signed)
+
+    if assertion.get("Version") != c.VERSION or not assertion.get("ID"):
+        raise SAMLError(
+            "bad-assertion", "the assertion lacks Version 2.0 or an ID", "SAML-CORE-2.3.3"
+        )
+    issuer = _issuer(assertion, expect.idp_entity_id, required=True) or ""
+    login = _judge_assertion(assertion, expect, expect.now, expect.clock_skew, notes)
+    return ValidatedLogin(
+        issuer=issuer,
+        response_id=response_id,
+        in_response_to=in_response_to,
+        response_signed=response_signed,
+        assertion_signed=assertion_signed,
+        encrypted=encrypted,
+        notes=tuple(notes),
+        **login,  # type: ignore[arg-type]
+    )
+
+
+def _judge_envelope(root: etree._Element, expect: SPExpectations, *, signed: bool) -> str:
+    """Version, ID, IssueInstant, Destination and Issuer of the Response; returns its ID."""
     if root.get("Version") != c.VERSION:
         raise SAMLError("version-mismatch", "Response Version is not 2.0", "SAML-CORE-3.2.2")
     response_id = root.get("ID")
@@ -125,7 +155,7 @@ def validate_response(data: bytes, expect: SPExpectations) -> ValidatedLogin:
         raise SAMLError("no-id", "the Response has no ID", "SAML-CORE-3.2.2")
     parse_instant(root.get("IssueInstant"), field="IssueInstant")
     destination = root.get("Destination")
-    if destination is None and response_signed:
+    if destination is None and signed:
         raise SAMLError(
             "no-destination", "a signed Response must carry Destination", "SAML-BIND-3.5.5.2"
         )
@@ -134,7 +164,10 @@ def validate_response(data: bytes, expect: SPExpectations) -> ValidatedLogin:
             "wrong-destination", f"Destination {destination!r} is not this ACS", "SAML-CORE-3.2.2"
         )
     _issuer(root, expect.idp_entity_id, required=False)
+    return response_id
 
+
+def _judge_status(root: etree._Element) -> None:
     code = root.find(_q(c.SAMLP, "Status/StatusCode"))
     status = code.get("Value") if code is not None else None
     if status != c.STATUS_SUCCESS:
@@ -142,6 +175,8 @@ def validate_response(data: bytes, expect: SPExpectations) -> ValidatedLogin:
         detail = f"{status}" + (f" / {sub.get('Value')}" if sub is not None else "")
         raise SAMLError("status-not-success", f"the IdP answered {detail}", "SAML-CORE-3.2.2.2")
 
+
+def _judge_in_response_to(root: etree._Element, expect: SPExpectations) -> str | None:
     in_response_to = root.get("InResponseTo")
     if expect.request_id is not None:
         if in_response_to != expect.request_id:
@@ -150,18 +185,20 @@ def validate_response(data: bytes, expect: SPExpectations) -> ValidatedLogin:
                 f"InResponseTo {in_response_to!r} names no request of ours",
                 "SAML-CORE-3.2.2",
             )
-    else:
-        if not expect.allow_unsolicited:
-            raise SAMLError(
-                "unsolicited", "unsolicited responses are not accepted", "SAML-PROF-4.1.5"
-            )
-        if in_response_to is not None:
-            raise SAMLError(
-                "unsolicited-with-in-response-to",
-                "an unsolicited response has no InResponseTo",
-                "SAML-PROF-4.1.5",
-            )
+        return in_response_to
+    if not expect.allow_unsolicited:
+        raise SAMLError("unsolicited", "unsolicited responses are not accepted", "SAML-PROF-4.1.5")
+    if in_response_to is not None:
+        raise SAMLError(
+            "unsolicited-with-in-response-to",
+            "an unsolicited response has no InResponseTo",
+            "SAML-PROF-4.1.5",
+        )
+    return None
 
+
+def _the_assertion(root: etree._Element, expect: SPExpectations) -> tuple[etree._Element, bool]:
+    """The one assertion of the Response (decrypted if need be) and whether it was encrypted."""
     plain = root.findall(c.q(c.SAML, "Assertion"))
     encrypted = root.findall(c.q(c.SAML, "EncryptedAssertion"))
     if len(plain) + len(encrypted) != 1:
@@ -170,26 +207,22 @@ def validate_response(data: bytes, expect: SPExpectations) -> ValidatedLogin:
             f"expected exactly one assertion, found {len(plain) + len(encrypted)}",
             "SDP-IDP10",
         )
-    if encrypted:
-        decrypted = decrypt_element(
-            encrypted[0],
-            expect.decryption_keys,
-            allowed_blocks=expect.allowed_encryption,
-            allowed_transports=expect.allowed_key_transports,
+    if not encrypted:
+        return plain[0], False
+    decrypted = decrypt_element(
+        encrypted[0],
+        expect.decryption_keys,
+        allowed_blocks=expect.allowed_encryption,
+        allowed_transports=expect.allowed_key_transports,
+    )
+    if decrypted.element.tag != c.q(c.SAML, "Assertion"):
+        raise SAMLError(
+            "not-an-assertion", "EncryptedAssertion holds no Assertion", "SAML-CORE-2.3.4"
         )
-        assertion = decrypted.element
-        if assertion.tag != c.q(c.SAML, "Assertion"):
-            raise SAMLError(
-                "not-an-assertion", "EncryptedAssertion holds no Assertion", "SAML-CORE-2.3.4"
-            )
-    else:
-        assertion = plain[0]
-    assertion_signed = assertion.find(c.q(c.DS, "Signature")) is not None
-    if assertion_signed:
-        assertion = verify_element(
-            assertion, expect.trusted_certificates, allow_sha1=expect.allow_sha1
-        ).signed_element
-    policy = expect.signature_policy
+    return decrypted.element, True
+
+
+def _judge_signature_policy(policy: str, response_signed: bool, assertion_signed: bool) -> None:
     if (
         (policy == "assertion" and not assertion_signed)
         or (policy == "response" and not response_signed)
@@ -198,23 +231,6 @@ def validate_response(data: bytes, expect: SPExpectations) -> ValidatedLogin:
     ):
         rule = "SAML-PROF-4.1.4.5" if policy in ("assertion", "both") else "IIP-SP13"
         raise SAMLError("unsigned", f"signature policy {policy!r} not met", rule)
-
-    if assertion.get("Version") != c.VERSION or not assertion.get("ID"):
-        raise SAMLError(
-            "bad-assertion", "the assertion lacks Version 2.0 or an ID", "SAML-CORE-2.3.3"
-        )
-    issuer = _issuer(assertion, expect.idp_entity_id, required=True) or ""
-    login = _judge_assertion(assertion, expect, now, skew, notes)
-    return ValidatedLogin(
-        issuer=issuer,
-        response_id=response_id,
-        in_response_to=in_response_to,
-        response_signed=response_signed,
-        assertion_signed=assertion_signed,
-        encrypted=bool(encrypted),
-        notes=tuple(notes),
-        **login,  # type: ignore[arg-type]
-    )
 
 
 def _judge_assertion(
@@ -228,66 +244,11 @@ def _judge_assertion(
     name_id = subject.find(c.q(c.SAML, "NameID")) if subject is not None else None
     if subject is None or name_id is None or not (name_id.text or "").strip():
         raise SAMLError("no-subject", "the assertion has no Subject NameID", "SAML-PROF-4.1.4.2")
-
-    confirmation_error: SAMLError | None = None
-    confirmed_until: dt.datetime | None = None
-    for confirmation in subject.findall(c.q(c.SAML, "SubjectConfirmation")):
-        if confirmation.get("Method") != c.CM_BEARER:
-            confirmation_error = confirmation_error or SAMLError(
-                "no-bearer", "no bearer SubjectConfirmation", "SAML-PROF-4.1.4.2"
-            )
-            continue
-        try:
-            confirmed_until = _judge_bearer(confirmation, expect, now, skew)
-            break
-        except SAMLError as exc:
-            confirmation_error = exc
-    if confirmed_until is None:
-        raise confirmation_error or SAMLError(
-            "no-bearer", "no bearer SubjectConfirmation", "SAML-PROF-4.1.4.2"
-        )
-
-    conditions = assertion.find(c.q(c.SAML, "Conditions"))
-    not_on_or_after = confirmed_until
-    if conditions is None:
-        raise SAMLError(
-            "no-audience",
-            "the assertion has no Conditions/AudienceRestriction",
-            "SAML-PROF-4.1.4.2",
-        )
-    not_before = _instant(conditions, "NotBefore")
-    condition_end = _instant(conditions, "NotOnOrAfter")
-    if not_before is not None and condition_end is not None and not_before >= condition_end:
-        raise SAMLError(
-            "bad-conditions", "NotBefore is not before NotOnOrAfter", "SAML-CORE-2.5.1.2"
-        )
-    if not_before is not None and now + skew < not_before:
-        raise SAMLError("not-yet-valid", "the assertion is not valid yet", "SAML-CORE-2.5.1.2")
-    if condition_end is not None:
-        if now - skew >= condition_end:
-            raise SAMLError("expired", "the assertion has expired", "SAML-CORE-2.5.1.2")
-        not_on_or_after = min(not_on_or_after, condition_end)
-    restrictions = conditions.findall(c.q(c.SAML, "AudienceRestriction"))
-    if not restrictions:
-        raise SAMLError("no-audience", "no AudienceRestriction", "SAML-PROF-4.1.4.2")
-    for restriction in restrictions:  # separate restrictions are ANDed (Core 2.5.1.4)
-        audiences = [(a.text or "").strip() for a in restriction.findall(c.q(c.SAML, "Audience"))]
-        if expect.sp_entity_id not in audiences:
-            raise SAMLError(
-                "wrong-audience", f"this SP is not among {audiences}", "SAML-CORE-2.5.1.4"
-            )
-    for condition in conditions:
-        if (
-            isinstance(condition.tag, str)
-            and etree.QName(condition).localname not in _KNOWN_CONDITIONS
-        ):
-            raise SAMLError(
-                "unknown-condition",
-                f"condition {condition.tag} is not understood",
-                "SAML-PROF-4.1.4.2",
-            )
-    if conditions.find(c.q(c.SAML, "OneTimeUse")) is not None:
-        notes.append("OneTimeUse: the caller's replay cache must refuse a second use")
+    confirmed_until = _judge_subject_confirmations(subject, expect, now, skew)
+    conditions_end = _judge_conditions(assertion, expect, now, skew, notes)
+    not_on_or_after = (
+        min(confirmed_until, conditions_end) if conditions_end is not None else confirmed_until
+    )
 
     statements = assertion.findall(c.q(c.SAML, "AuthnStatement"))
     if not statements:
@@ -314,6 +275,75 @@ def _judge_assertion(
         "authn_context_class": (class_ref.text or "").strip() if class_ref is not None else None,
         "not_on_or_after": not_on_or_after,
     }
+
+
+def _judge_subject_confirmations(
+    subject: etree._Element, expect: SPExpectations, now: dt.datetime, skew: dt.timedelta
+) -> dt.datetime:
+    """Until when the first valid bearer confirmation holds; else the first reason none did."""
+    confirmation_error: SAMLError | None = None
+    for confirmation in subject.findall(c.q(c.SAML, "SubjectConfirmation")):
+        if confirmation.get("Method") != c.CM_BEARER:
+            confirmation_error = confirmation_error or SAMLError(
+                "no-bearer", "no bearer SubjectConfirmation", "SAML-PROF-4.1.4.2"
+            )
+            continue
+        try:
+            return _judge_bearer(confirmation, expect, now, skew)
+        except SAMLError as exc:
+            confirmation_error = exc
+    raise confirmation_error or SAMLError(
+        "no-bearer", "no bearer SubjectConfirmation", "SAML-PROF-4.1.4.2"
+    )
+
+
+def _judge_conditions(
+    assertion: etree._Element,
+    expect: SPExpectations,
+    now: dt.datetime,
+    skew: dt.timedelta,
+    notes: list[str],
+) -> dt.datetime | None:
+    """The Conditions' validity window and audiences; returns their NotOnOrAfter, if any."""
+    conditions = assertion.find(c.q(c.SAML, "Conditions"))
+    if conditions is None:
+        raise SAMLError(
+            "no-audience",
+            "the assertion has no Conditions/AudienceRestriction",
+            "SAML-PROF-4.1.4.2",
+        )
+    not_before = _instant(conditions, "NotBefore")
+    condition_end = _instant(conditions, "NotOnOrAfter")
+    if not_before is not None and condition_end is not None and not_before >= condition_end:
+        raise SAMLError(
+            "bad-conditions", "NotBefore is not before NotOnOrAfter", "SAML-CORE-2.5.1.2"
+        )
+    if not_before is not None and now + skew < not_before:
+        raise SAMLError("not-yet-valid", "the assertion is not valid yet", "SAML-CORE-2.5.1.2")
+    if condition_end is not None and now - skew >= condition_end:
+        raise SAMLError("expired", "the assertion has expired", "SAML-CORE-2.5.1.2")
+    restrictions = conditions.findall(c.q(c.SAML, "AudienceRestriction"))
+    if not restrictions:
+        raise SAMLError("no-audience", "no AudienceRestriction", "SAML-PROF-4.1.4.2")
+    for restriction in restrictions:  # separate restrictions are ANDed (Core 2.5.1.4)
+        audiences = [(a.text or "").strip() for a in restriction.findall(c.q(c.SAML, "Audience"))]
+        if expect.sp_entity_id not in audiences:
+            raise SAMLError(
+                "wrong-audience", f"this SP is not among {audiences}", "SAML-CORE-2.5.1.4"
+            )
+    for condition in conditions:
+        if (
+            isinstance(condition.tag, str)
+            and etree.QName(condition).localname not in _KNOWN_CONDITIONS
+        ):
+            raise SAMLError(
+                "unknown-condition",
+                f"condition {condition.tag} is not understood",
+                "SAML-PROF-4.1.4.2",
+            )
+    if conditions.find(c.q(c.SAML, "OneTimeUse")) is not None:
+        notes.append("OneTimeUse: the caller's replay cache must refuse a second use")
+    return condition_end
 
 
 def _judge_bearer(
