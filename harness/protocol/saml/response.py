@@ -118,33 +118,41 @@ def build_assertion(spec: ResponseSpec) -> etree._Element:
         spec.issuer_format_entity,
         spec.assertion_prefix,
     )
+    _subject(assertion, spec)
+    _conditions(assertion, spec)
+    if spec.include_authn_statement:
+        _authn_statement(assertion, spec)
+    if spec.attributes:
+        _attribute_statement(assertion, spec)
+    return assertion
 
+
+def _set(element: etree._Element, name: str, value: str | dt.datetime | None) -> None:
+    """Set an optional XML attribute: absent when ``value`` is None, instants in UTC."""
+    if value is not None:
+        element.set(name, _instant(value) if isinstance(value, dt.datetime) else value)
+
+
+def _subject(assertion: etree._Element, spec: ResponseSpec) -> None:
     subject = sub(assertion, c.SAML, "Subject")
     name_id = sub(subject, c.SAML, "NameID", spec.name_id)
     name_id.set("Format", spec.name_id_format)
-    if spec.name_id_name_qualifier:
-        name_id.set("NameQualifier", spec.name_id_name_qualifier)
-    if spec.name_id_sp_name_qualifier:
-        name_id.set("SPNameQualifier", spec.name_id_sp_name_qualifier)
+    _set(name_id, "NameQualifier", spec.name_id_name_qualifier or None)
+    _set(name_id, "SPNameQualifier", spec.name_id_sp_name_qualifier or None)
     confirmation = sub(subject, c.SAML, "SubjectConfirmation")
     confirmation.set("Method", spec.confirmation_method)
     data = sub(confirmation, c.SAML, "SubjectConfirmationData")
-    if spec.subject_not_before is not None:
-        data.set("NotBefore", _instant(spec.subject_not_before))
-    if spec.subject_not_on_or_after is not None:
-        data.set("NotOnOrAfter", _instant(spec.subject_not_on_or_after))
-    if spec.recipient is not None:
-        data.set("Recipient", spec.recipient)
-    if spec.subject_in_response_to is not None:
-        data.set("InResponseTo", spec.subject_in_response_to)
-    if spec.address is not None:
-        data.set("Address", spec.address)
+    _set(data, "NotBefore", spec.subject_not_before)
+    _set(data, "NotOnOrAfter", spec.subject_not_on_or_after)
+    _set(data, "Recipient", spec.recipient)
+    _set(data, "InResponseTo", spec.subject_in_response_to)
+    _set(data, "Address", spec.address)
 
+
+def _conditions(assertion: etree._Element, spec: ResponseSpec) -> None:
     conditions = sub(assertion, c.SAML, "Conditions")
-    if spec.not_before is not None:
-        conditions.set("NotBefore", _instant(spec.not_before))
-    if spec.not_on_or_after is not None:
-        conditions.set("NotOnOrAfter", _instant(spec.not_on_or_after))
+    _set(conditions, "NotBefore", spec.not_before)
+    _set(conditions, "NotOnOrAfter", spec.not_on_or_after)
     for audiences in spec.audience_restrictions:
         restriction = sub(conditions, c.SAML, "AudienceRestriction")
         for audience in audiences:
@@ -152,30 +160,27 @@ def build_assertion(spec: ResponseSpec) -> etree._Element:
     if spec.one_time_use:
         sub(conditions, c.SAML, "OneTimeUse")
 
-    if spec.include_authn_statement:
-        statement = sub(assertion, c.SAML, "AuthnStatement")
-        statement.set("AuthnInstant", _instant(spec.authn_instant or spec.issue_instant))
-        if spec.session_index is not None:
-            statement.set("SessionIndex", spec.session_index)
-        if spec.session_not_on_or_after is not None:
-            statement.set("SessionNotOnOrAfter", _instant(spec.session_not_on_or_after))
-        context = sub(statement, c.SAML, "AuthnContext")
-        sub(context, c.SAML, "AuthnContextClassRef", spec.authn_context_class)
 
-    if spec.attributes:
-        attribute_statement = sub(assertion, c.SAML, "AttributeStatement")
-        for attribute in spec.attributes:
-            element = sub(attribute_statement, c.SAML, "Attribute")
-            element.set("Name", attribute.name)
-            if attribute.name_format:
-                element.set("NameFormat", attribute.name_format)
-            if attribute.friendly_name:
-                element.set("FriendlyName", attribute.friendly_name)
-            for value in attribute.values:
-                value_element = sub(element, c.SAML, "AttributeValue", value)
-                if spec.typed_attribute_values:
-                    value_element.set(c.q(c.XSI, "type"), "xs:string")
-    return assertion
+def _authn_statement(assertion: etree._Element, spec: ResponseSpec) -> None:
+    statement = sub(assertion, c.SAML, "AuthnStatement")
+    statement.set("AuthnInstant", _instant(spec.authn_instant or spec.issue_instant))
+    _set(statement, "SessionIndex", spec.session_index)
+    _set(statement, "SessionNotOnOrAfter", spec.session_not_on_or_after)
+    context = sub(statement, c.SAML, "AuthnContext")
+    sub(context, c.SAML, "AuthnContextClassRef", spec.authn_context_class)
+
+
+def _attribute_statement(assertion: etree._Element, spec: ResponseSpec) -> None:
+    attribute_statement = sub(assertion, c.SAML, "AttributeStatement")
+    for attribute in spec.attributes:
+        element = sub(attribute_statement, c.SAML, "Attribute")
+        element.set("Name", attribute.name)
+        _set(element, "NameFormat", attribute.name_format or None)
+        _set(element, "FriendlyName", attribute.friendly_name or None)
+        for value in attribute.values:
+            value_element = sub(element, c.SAML, "AttributeValue", value)
+            if spec.typed_attribute_values:
+                value_element.set(c.q(c.XSI, "type"), "xs:string")
 
 
 def build_response_element(spec: ResponseSpec, payload: etree._Element | None) -> etree._Element:
