@@ -27,9 +27,10 @@ from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select
 from reference_sp import fastsql
 from reference_sp.account_tables import account_users, activations, audit_log, sp_sessions
 from reference_sp.fastsql import Prepared
+from reference_sp.organisation import Organisation
+from reference_sp.organisation_routing import OrganisationRouting
 from reference_sp.scim.service import ScimChange
 from reference_sp.tables import memberships, organizations, resources
-from reference_sp.tenants import Tenant, Tenants
 from reference_sp.timeutil import iso
 
 _GROUP = resources.alias("grp")
@@ -113,9 +114,12 @@ def _active(doc: dict[str, Any]) -> bool:
 
 class Accounts:
     def __init__(
-        self, tenants: Tenants, clock: Callable[[], datetime], flaws: frozenset[str]
+        self,
+        organisations: OrganisationRouting,
+        clock: Callable[[], datetime],
+        flaws: frozenset[str],
     ) -> None:
-        self.tenants = tenants
+        self.organisations = organisations
         self.clock = clock
         self.flaws = flaws
 
@@ -174,15 +178,21 @@ class Accounts:
     # ------------------------------------------------------------------------- listeners
 
     def on_scim_change(self, conn: Connection, change: ScimChange) -> None:
-        tenant = self.tenants.get(change.org_pk)
-        if tenant is None:
+        organisation = self.organisations.get(change.org_pk)
+        if organisation is None:
             return
         if change.resource_type == "User":
-            self.lock(conn, tenant)
-            self.reconcile(conn, tenant, change.resource_id)
+            self.lock(conn, organisation)
+            self.reconcile(conn, organisation, change.resource_id)
             return
         watched = {
-            n.lower() for n in (tenant.admin_group, tenant.license_group, tenant.access_group) if n
+            n.lower()
+            for n in (
+                organisation.admin_group,
+                organisation.license_group,
+                organisation.access_group,
+            )
+            if n
         }
         names = {
             str(r.doc.get("displayName", "")).lower()
@@ -195,15 +205,15 @@ class Accounts:
         for stored in (change.before, change.after):
             if stored is not None and stored.members:
                 users.update(m.id for m in stored.members if m.type == "User")
-        self.lock(conn, tenant)
+        self.lock(conn, organisation)
         for user_id in sorted(users):
-            self.reconcile(conn, tenant, user_id)
+            self.reconcile(conn, organisation, user_id)
 
-    def lock(self, conn: Connection, tenant: Tenant) -> None:
+    def lock(self, conn: Connection, organisation: Organisation) -> None:
         """Serialise the organisation's account changes: seats are counted, then assigned, so two
         concurrent provisioning requests must not both take the last seat (PostgreSQL; SQLite
         transactions are serialised already)."""
-        self.lock_organisation(conn, tenant.org_pk)
+        self.lock_organisation(conn, organisation.org_pk)
 
     @staticmethod
     def lock_organisation(conn: Connection, org_pk: int) -> None:
@@ -219,45 +229,45 @@ class Accounts:
             return
         conn.execute(_LOCK_ORGANISATION, {"org_pk": org_pk})
 
-    def reconcile_all(self, conn: Connection, tenant: Tenant) -> None:
+    def reconcile_all(self, conn: Connection, organisation: Organisation) -> None:
         """Bring every user of the organisation in line (at start, or after a settings change)."""
         ids = set(
             conn.execute(
                 select(resources.c.id).where(
-                    resources.c.org_pk == tenant.org_pk, resources.c.rtype == "User"
+                    resources.c.org_pk == organisation.org_pk, resources.c.rtype == "User"
                 )
             ).scalars()
         )
         ids |= set(
             conn.execute(
-                select(account_users.c.user_id).where(account_users.c.org_pk == tenant.org_pk)
+                select(account_users.c.user_id).where(account_users.c.org_pk == organisation.org_pk)
             ).scalars()
         )
-        self.lock(conn, tenant)
+        self.lock(conn, organisation)
         for user_id in sorted(ids):
-            self.reconcile(conn, tenant, user_id)
-        self.hand_on_seats(conn, tenant)
+            self.reconcile(conn, organisation, user_id)
+        self.hand_on_seats(conn, organisation)
 
     # ------------------------------------------------------------------------- the rules
 
-    def reconcile(self, conn: Connection, tenant: Tenant, user_id: str) -> None:
+    def reconcile(self, conn: Connection, organisation: Organisation, user_id: str) -> None:
         prior = self.account(conn, user_id)
-        now = self.standing(conn, tenant.org_pk, user_id)
+        now = self.standing(conn, organisation.org_pk, user_id)
         if prior is None and now is None:
             return
         user_name = now.user_name if now is not None else str(prior.user_name)
         entitled = (
             now is not None
             and now.active
-            and (tenant.access_group is None or now.in_group(tenant.access_group))
+            and (organisation.access_group is None or now.in_group(organisation.access_group))
         )
-        admin = entitled and now is not None and now.in_group(tenant.admin_group)
+        admin = entitled and now is not None and now.in_group(organisation.admin_group)
         wants_seat = (
             entitled
-            and tenant.subscription == "per-user"
+            and organisation.subscription == "per-user"
             and (
-                tenant.license_group is None
-                or (now is not None and now.in_group(tenant.license_group))
+                organisation.license_group is None
+                or (now is not None and now.in_group(organisation.license_group))
             )
         )
         was_entitled = bool(prior.entitled) if prior is not None else False
@@ -273,14 +283,16 @@ class Accounts:
         if was_entitled and not entitled and "keep-sessions-on-deprovision" not in self.flaws:
             ended = self.end_sessions(conn, user_id, reason)
             if ended:
-                self.audit(conn, tenant.org_pk, "sessions-ended", **who, count=ended, reason=reason)
+                self.audit(
+                    conn, organisation.org_pk, "sessions-ended", **who, count=ended, reason=reason
+                )
         if prior is None and now is not None:
-            self.audit(conn, tenant.org_pk, "user-provisioned", **who, active=now.active)
+            self.audit(conn, organisation.org_pk, "user-provisioned", **who, active=now.active)
         elif was_entitled != entitled and now is not None:
-            gained = "user-activated" if tenant.access_group is None else "user-assigned"
-            self.audit(conn, tenant.org_pk, gained if entitled else reason, **who)
+            gained = "user-activated" if organisation.access_group is None else "user-assigned"
+            self.audit(conn, organisation.org_pk, gained if entitled else reason, **who)
         elif now is None:
-            self.audit(conn, tenant.org_pk, "user-deleted", **who)
+            self.audit(conn, organisation.org_pk, "user-deleted", **who)
 
         if admin != was_admin:
             cause = (
@@ -292,7 +304,7 @@ class Accounts:
             )
             self.audit(
                 conn,
-                tenant.org_pk,
+                organisation.org_pk,
                 "admin-granted" if admin else "admin-revoked",
                 **who,
                 cause=cause,
@@ -315,7 +327,7 @@ class Accounts:
                 license_state, license_since = "none", None
                 self.audit(
                     conn,
-                    tenant.org_pk,
+                    organisation.org_pk,
                     "license-returned" if returned else "license-wait-cancelled",
                     **who,
                     reason=revoke_reason or reason,
@@ -333,7 +345,7 @@ class Accounts:
                 )
                 self.audit(
                     conn,
-                    tenant.org_pk,
+                    organisation.org_pk,
                     "activation-revoked",
                     **who,
                     activation=activation_id,
@@ -343,15 +355,23 @@ class Accounts:
 
         if wants_seat and license_state == "none":
             license_since = iso(self.clock())
-            if self.seats_held(conn, tenant.org_pk) < tenant.seats:
+            if self.seats_held(conn, organisation.org_pk) < organisation.seats:
                 license_state = "held"
-                self.audit(conn, tenant.org_pk, "license-assigned", **who, product=tenant.product)
+                self.audit(
+                    conn,
+                    organisation.org_pk,
+                    "license-assigned",
+                    **who,
+                    product=organisation.product,
+                )
             else:
                 license_state = "waiting"
-                self.audit(conn, tenant.org_pk, "license-waiting", **who, seats=tenant.seats)
+                self.audit(
+                    conn, organisation.org_pk, "license-waiting", **who, seats=organisation.seats
+                )
 
         values = {
-            "org_pk": tenant.org_pk,
+            "org_pk": organisation.org_pk,
             "user_name": user_name,
             "entitled": entitled,
             "admin": admin,
@@ -369,22 +389,22 @@ class Accounts:
                 {"b_user_id": user_id} | {f"b_{k}": v for k, v in values.items()},
             )
         if prior is not None and str(prior.license) == "held" and license_state != "held":
-            self.hand_on_seats(conn, tenant)
+            self.hand_on_seats(conn, organisation)
 
     # --------------------------------------------------------------------------- licenses
 
     def seats_held(self, conn: Connection, org_pk: int) -> int:
         return int(fastsql.fetch_all(conn, _SEATS_HELD, {"org_pk": org_pk})[0][0])
 
-    def hand_on_seats(self, conn: Connection, tenant: Tenant) -> None:
+    def hand_on_seats(self, conn: Connection, organisation: Organisation) -> None:
         """Give free seats to those waiting, longest wait first."""
-        free = tenant.seats - self.seats_held(conn, tenant.org_pk)
+        free = organisation.seats - self.seats_held(conn, organisation.org_pk)
         if free <= 0:
             return
         waiting = conn.execute(
             select(account_users.c.user_id, account_users.c.user_name)
             .where(
-                account_users.c.org_pk == tenant.org_pk,
+                account_users.c.org_pk == organisation.org_pk,
                 account_users.c.license == "waiting",
                 account_users.c.entitled.is_(True),
             )
@@ -399,11 +419,11 @@ class Accounts:
             )
             self.audit(
                 conn,
-                tenant.org_pk,
+                organisation.org_pk,
                 "license-assigned",
                 user_id=user_id,
                 user_name=user_name,
-                product=tenant.product,
+                product=organisation.product,
                 from_waiting_list=True,
             )
 

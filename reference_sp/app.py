@@ -34,6 +34,15 @@ from reference_sp.db import Database, DatabaseUnavailableError, make_engine
 from reference_sp.flaws import flaw_set
 from reference_sp.html_headers import NoFraming
 from reference_sp.http import refusal, wants_json
+from reference_sp.organisation import (
+    ADMIN_GROUPS,
+    PRODUCTS,
+    ConfigError,
+    Organisation,
+    Profile,
+    Subscription,
+)
+from reference_sp.organisation_routing import OrganisationRouting
 from reference_sp.orgs import Organizations
 from reference_sp.saml_routes import SamlRoutes
 from reference_sp.scim.discovery import MAX_PAYLOAD_BYTES
@@ -44,15 +53,6 @@ from reference_sp.scim.store import ScimStore
 from reference_sp.sessions import Sessions
 from reference_sp.sp_keys import load_or_create_key, load_or_create_secret
 from reference_sp.tables import organizations
-from reference_sp.tenants import (
-    ADMIN_GROUPS,
-    PRODUCTS,
-    ConfigError,
-    Profile,
-    Subscription,
-    Tenant,
-    Tenants,
-)
 from reference_sp.web import WebRoutes
 
 DEFAULT_ORGANIZATION = "default"
@@ -81,14 +81,14 @@ class Settings:
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
 
-def _rules_fingerprint(tenant: Tenant) -> str:
+def _rules_fingerprint(organisation: Organisation) -> str:
     rules = (
-        tenant.admin_group,
-        tenant.license_group,
-        tenant.access_group,
-        tenant.subscription,
-        tenant.seats,
-        tenant.product,
+        organisation.admin_group,
+        organisation.license_group,
+        organisation.access_group,
+        organisation.subscription,
+        organisation.seats,
+        organisation.product,
     )
     return hashlib.sha256(repr(rules).encode()).hexdigest()
 
@@ -112,8 +112,8 @@ class ReferenceSP:
         secret = self.settings.cookie_secret or load_or_create_secret()
         self.db = Database(make_engine(self.settings.db_url))
         self.orgs = Organizations()
-        self.tenants = Tenants()
-        self.accounts = Accounts(self.tenants, clock, self.flaws)
+        self.organisations = OrganisationRouting()
+        self.accounts = Accounts(self.organisations, clock, self.flaws)
         self.sessions = Sessions(secret, clock, secure=self.base_url.startswith("https://"))
         self.store = ScimStore(clock=clock)
         self.journal = Journal(limit=self.settings.journal_limit)
@@ -199,7 +199,7 @@ class ReferenceSP:
         profile = self.settings.profile
         with self.db.transaction() as conn:
             org_pk = self.orgs.ensure(conn, name, scim_token)
-            tenant = Tenant(
+            organisation = Organisation(
                 org_pk=org_pk,
                 name=name,
                 idp=idp,
@@ -212,13 +212,13 @@ class ReferenceSP:
                 seats=seats,
                 allow_idp_initiated=allow_idp_initiated,
             )
-            self.tenants.put(tenant)
-            fingerprint = _rules_fingerprint(tenant)
+            self.organisations.put(organisation)
+            fingerprint = _rules_fingerprint(organisation)
             stored = conn.execute(
                 select(organizations.c.rules_fingerprint).where(organizations.c.pk == org_pk)
             ).scalar()
             if stored != fingerprint:  # new, or the rules changed: every user is judged again
-                self.accounts.reconcile_all(conn, tenant)
+                self.accounts.reconcile_all(conn, organisation)
                 conn.execute(
                     update(organizations)
                     .where(organizations.c.pk == org_pk)
@@ -228,9 +228,9 @@ class ReferenceSP:
 
     def orgs_by_name(self, name: str) -> int:
         """The primary key of the organisation called ``name`` (KeyError if there is none)."""
-        for tenant in self.tenants.all():
-            if tenant.name == name:
-                return tenant.org_pk
+        for organisation in self.organisations.all():
+            if organisation.name == name:
+                return organisation.org_pk
         raise KeyError(name)
 
     def scim_journal(self, org_pk: int, after: int = 0, limit: int = 1000) -> list[JournalEntry]:

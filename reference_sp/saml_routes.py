@@ -47,8 +47,8 @@ from harness.protocol.saml.sp_validation import SPExpectations, ValidatedLogin
 from harness.protocol.xml import XMLSecurityError, parse_xml, to_bytes
 from reference_sp.account_tables import authn_requests, logout_requests, replay_cache, sp_sessions
 from reference_sp.http import refusal, render, safe_relay_state, wants_json
+from reference_sp.organisation import Organisation
 from reference_sp.sessions import digest
-from reference_sp.tenants import Tenant
 from reference_sp.timeutil import iso
 
 if TYPE_CHECKING:
@@ -122,8 +122,8 @@ class SamlRoutes:
         sp = self.sp
         email = request.query_params.get("email", "").strip()[:320]
         relay_state = safe_relay_state(request.query_params.get("RelayState")) or DEFAULT_LANDING
-        tenant = sp.tenants.by_email(email) if email else sp.tenants.by_email("")
-        if tenant is None or tenant.idp is None:
+        organisation = sp.organisations.by_email(email) if email else sp.organisations.by_email("")
+        if organisation is None or organisation.idp is None:
             message = (
                 f"No organisation signs in with addresses at {email.rpartition('@')[2]!r}."
                 if email
@@ -138,7 +138,7 @@ class SamlRoutes:
                 relay_state=relay_state if relay_state != DEFAULT_LANDING else None,
                 me=None,
             )
-        endpoint = tenant.idp.sso_endpoint(c.BINDING_HTTP_REDIRECT)
+        endpoint = organisation.idp.sso_endpoint(c.BINDING_HTTP_REDIRECT)
         if endpoint is None:
             return refusal(
                 request,
@@ -158,7 +158,7 @@ class SamlRoutes:
             acs_url=sp.acs_url,
             protocol_binding=c.BINDING_HTTP_POST,
         )
-        sign = sp.settings.sign_requests or tenant.idp.want_authn_requests_signed
+        sign = sp.settings.sign_requests or organisation.idp.want_authn_requests_signed
         query = encode_redirect_query(
             build_authn_request_xml(authn),
             relay_state=relay_state,
@@ -173,7 +173,7 @@ class SamlRoutes:
                 insert(authn_requests).values(
                     request_id=request_id,
                     browser_sha256=digest(browser),
-                    org_pk=tenant.org_pk,
+                    org_pk=organisation.org_pk,
                     relay_state=relay_state,
                     expires=iso(now + REQUEST_LIFETIME),
                 )
@@ -239,20 +239,20 @@ class SamlRoutes:
                         "SAML-PROF-4.1.4.5",
                         f"request {in_response_to} was already answered",
                     )
-        tenant: Tenant | None
+        organisation: Organisation | None
         if pending is not None:
-            tenant = sp.tenants.get(pending.org_pk)
+            organisation = sp.organisations.get(pending.org_pk)
         else:
             issuer = _peek_issuer(root)
-            tenant = sp.tenants.by_idp(issuer) if issuer else None
-            if tenant is None:
+            organisation = sp.organisations.by_idp(issuer) if issuer else None
+            if organisation is None:
                 raise RefusedError(
                     403,
                     "unknown-issuer",
                     "SAML-PROF-4.1.4.2",
                     f"no organisation trusts the IdP {issuer!r}",
                 )
-        if tenant is None or tenant.idp is None:
+        if organisation is None or organisation.idp is None:
             raise RefusedError(
                 403, "unknown-issuer", "SAML-PROF-4.1.4.2", "no IdP for this request"
             )
@@ -265,11 +265,11 @@ class SamlRoutes:
         expect = SPExpectations(
             sp_entity_id=sp.entity_id,
             acs_url=sp.acs_url,
-            idp_entity_id=tenant.idp.entity_id,
-            trusted_certificates=tenant.idp.signing_certificates,
+            idp_entity_id=organisation.idp.entity_id,
+            trusted_certificates=organisation.idp.signing_certificates,
             now=now,
             request_id=request_id,
-            allow_unsolicited=tenant.allow_idp_initiated,
+            allow_unsolicited=organisation.allow_idp_initiated,
             clock_skew=sp.settings.clock_skew,
             decryption_keys=(sp.key.private_key,),
             allow_sha1=sp.settings.allow_sha1,
@@ -283,9 +283,9 @@ class SamlRoutes:
                 f"NameID format {login.name_id_format} is not emailAddress or unspecified",
             )
         with sp.db.transaction() as conn:
-            refused = self._consume(conn, tenant, login, pending)
+            refused = self._consume(conn, organisation, login, pending)
             if refused is None:
-                refused, token, max_age = self._sign_in(conn, tenant, login)
+                refused, token, max_age = self._sign_in(conn, organisation, login)
             if refused is None and (previous := sp.sessions.current(conn, request)) is not None:
                 sp.sessions.end(conn, previous.token_sha256, "replaced")  # one per browser
         if refused is not None:
@@ -310,7 +310,7 @@ class SamlRoutes:
         return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
     def _consume(
-        self, conn: Connection, tenant: Tenant, login: ValidatedLogin, pending: Any
+        self, conn: Connection, organisation: Organisation, login: ValidatedLogin, pending: Any
     ) -> RefusedError | None:
         """One use per assertion (Profiles 4.1.4.5) and per AuthnRequest."""
         sp = self.sp
@@ -355,14 +355,14 @@ class SamlRoutes:
         return None
 
     def _sign_in(
-        self, conn: Connection, tenant: Tenant, login: ValidatedLogin
+        self, conn: Connection, organisation: Organisation, login: ValidatedLogin
     ) -> tuple[RefusedError | None, str, int]:
         sp = self.sp
-        user_id = sp.accounts.find_user(conn, tenant.org_pk, login.name_id)
+        user_id = sp.accounts.find_user(conn, organisation.org_pk, login.name_id)
         if user_id is None:
             sp.accounts.audit(
                 conn,
-                tenant.org_pk,
+                organisation.org_pk,
                 "sign-in-refused",
                 actor="sso",
                 user_name=login.name_id,
@@ -373,27 +373,27 @@ class SamlRoutes:
                     403,
                     "unknown-user",
                     "SP-SIGNIN-PROVISIONED",
-                    f"{login.name_id} is not a provisioned user of {tenant.name}",
+                    f"{login.name_id} is not a provisioned user of {organisation.name}",
                 ),
                 "",
                 0,
             )
         account = sp.accounts.account(conn, user_id)
         if account is None:
-            sp.accounts.reconcile(conn, tenant, user_id)
+            sp.accounts.reconcile(conn, organisation, user_id)
             account = sp.accounts.account(conn, user_id)
         let_inactive_in = account is not None and "sign-in-inactive-users" in sp.flaws
         if account is None or (not account.entitled and not let_inactive_in):
-            standing = sp.accounts.standing(conn, tenant.org_pk, user_id)
+            standing = sp.accounts.standing(conn, organisation.org_pk, user_id)
             if standing is not None and standing.active:
                 reason, rule = "user-not-assigned", "SP-SIGNIN-ASSIGNED"
-                message = f"{login.name_id} is not a member of {tenant.access_group!r}"
+                message = f"{login.name_id} is not a member of {organisation.access_group!r}"
             else:
                 reason, rule = "user-inactive", "SP-SIGNIN-ACTIVE"
-                message = f"{login.name_id} is not active in {tenant.name}"
+                message = f"{login.name_id} is not active in {organisation.name}"
             sp.accounts.audit(
                 conn,
-                tenant.org_pk,
+                organisation.org_pk,
                 "sign-in-refused",
                 actor="sso",
                 user_id=user_id,
@@ -404,7 +404,7 @@ class SamlRoutes:
         roles = ["user", "admin"] if account.admin else ["user"]
         token, max_age = sp.sessions.create(
             conn,
-            org_pk=tenant.org_pk,
+            org_pk=organisation.org_pk,
             user_id=user_id,
             user_name=str(account.user_name),
             name_id=login.name_id,
@@ -415,7 +415,7 @@ class SamlRoutes:
         )
         sp.accounts.audit(
             conn,
-            tenant.org_pk,
+            organisation.org_pk,
             "signed-in",
             actor="sso",
             user_id=user_id,
@@ -455,14 +455,18 @@ class SamlRoutes:
                 user_id=session.user_id,
                 user_name=session.user_name,
             )
-            tenant = sp.tenants.get(session.org_pk)
+            organisation = sp.organisations.get(session.org_pk)
             endpoint = None
-            if tenant is not None and tenant.idp is not None:
+            if organisation is not None and organisation.idp is not None:
                 endpoint = next(
-                    (e for e in tenant.idp.slo_endpoints if e.binding == c.BINDING_HTTP_REDIRECT),
+                    (
+                        e
+                        for e in organisation.idp.slo_endpoints
+                        if e.binding == c.BINDING_HTTP_REDIRECT
+                    ),
                     None,
                 )
-            if tenant is None or endpoint is None:
+            if organisation is None or endpoint is None:
                 response = RedirectResponse("/?signed_out=1", status_code=303)
                 self._forget_cookie(response)
                 return response
@@ -472,7 +476,7 @@ class SamlRoutes:
             conn.execute(
                 insert(logout_requests).values(
                     request_id=request_id,
-                    org_pk=tenant.org_pk,
+                    org_pk=organisation.org_pk,
                     expires=iso(now + REQUEST_LIFETIME),
                 )
             )
@@ -520,12 +524,12 @@ class SamlRoutes:
         root = parse_xml(xml)
         issuer_element = root.find(c.q(c.SAML, "Issuer"))
         issuer = (issuer_element.text or "").strip() if issuer_element is not None else ""
-        tenant = sp.tenants.by_idp(issuer)
-        if tenant is None or tenant.idp is None:
+        organisation = sp.organisations.by_idp(issuer)
+        if organisation is None or organisation.idp is None:
             raise RefusedError(
                 403, "unknown-issuer", "SAML-PROF-4.4.4.1", f"unknown IdP {issuer!r}"
             )
-        certificates = tenant.idp.signing_certificates
+        certificates = organisation.idp.signing_certificates
         # Profiles 4.4.3.1/4.4.4.1: logout messages must be authenticated: signed.
         if redirect is not None:
             if not redirect.is_signed:
@@ -539,7 +543,7 @@ class SamlRoutes:
             ).signed_element
             xml = to_bytes(root)
         if root.tag == c.q(c.SAMLP, "LogoutRequest"):
-            return self._idp_logout(request, tenant, xml, relay_state)
+            return self._idp_logout(request, organisation, xml, relay_state)
         response = parse_logout_response(xml)
         if response.destination is not None and response.destination != sp.slo_url:
             raise RefusedError(
@@ -549,7 +553,7 @@ class SamlRoutes:
             gone = conn.execute(
                 delete(logout_requests).where(
                     logout_requests.c.request_id == (response.in_response_to or ""),
-                    logout_requests.c.org_pk == tenant.org_pk,
+                    logout_requests.c.org_pk == organisation.org_pk,
                 )
             ).rowcount
         if not gone:
@@ -569,10 +573,10 @@ class SamlRoutes:
         )
 
     def _idp_logout(
-        self, request: Request, tenant: Tenant, xml: bytes, relay_state: str | None
+        self, request: Request, organisation: Organisation, xml: bytes, relay_state: str | None
     ) -> Response:
         sp = self.sp
-        assert tenant.idp is not None
+        assert organisation.idp is not None
         logout = parse_logout_request(xml)
         if logout.destination is not None and logout.destination != sp.slo_url:
             raise RefusedError(
@@ -586,7 +590,7 @@ class SamlRoutes:
             raise RefusedError(403, "expired", "SAML-CORE-3.7.1", "the LogoutRequest has expired")
         with sp.db.transaction() as conn:
             where = [
-                sp_sessions.c.org_pk == tenant.org_pk,
+                sp_sessions.c.org_pk == organisation.org_pk,
                 func.lower(sp_sessions.c.name_id) == logout.name_id.lower(),
                 sp_sessions.c.ended.is_(None),
             ]
@@ -601,7 +605,7 @@ class SamlRoutes:
                 ).rowcount
             sp.accounts.audit(
                 conn,
-                tenant.org_pk,
+                organisation.org_pk,
                 "sessions-ended",
                 actor="sso",
                 user_name=logout.name_id,
@@ -609,7 +613,8 @@ class SamlRoutes:
                 reason="idp-logout",
             )
         endpoint = next(
-            (e for e in tenant.idp.slo_endpoints if e.binding == c.BINDING_HTTP_REDIRECT), None
+            (e for e in organisation.idp.slo_endpoints if e.binding == c.BINDING_HTTP_REDIRECT),
+            None,
         )
         if endpoint is None:
             return render("signed_out.html", sp.flaws, complete=True, status_code="", me=None)

@@ -27,9 +27,9 @@ from reference_sp.http import (
     safe_relay_state,
     wants_json,
 )
+from reference_sp.organisation import Organisation
 from reference_sp.sessions import Session
 from reference_sp.tables import resources
-from reference_sp.tenants import Tenant
 from reference_sp.timeutil import iso, parse_iso
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ _VERSION = re.compile(r"^\s*(\d{1,6})(?:\.\d{1,9}){0,3}(?:[-+ ][\w.\-+ ]{0,40})?
 @dataclass
 class Me:
     session: Session
-    tenant: Tenant
+    organisation: Organisation
     user_name: str
     email: str
     admin: bool
@@ -63,7 +63,7 @@ class Me:
         return {
             "userName": self.user_name,
             "email": self.email,
-            "organization": self.tenant.name,
+            "organization": self.organisation.name,
             "roles": self.roles,
             "license": self.license,
         }
@@ -110,8 +110,8 @@ class WebRoutes:
             if len(self._sessions_seen) > 10_000:
                 self._sessions_seen.clear()
             self._sessions_seen.add(session.token_sha256)
-        tenant = sp.tenants.get(session.org_pk)
-        if tenant is None:
+        organisation = sp.organisations.get(session.org_pk)
+        if organisation is None:
             return None
         account = sp.accounts.account(conn, session.user_id)
         if "admin-by-stale-group" in sp.flaws:
@@ -125,18 +125,18 @@ class WebRoutes:
         state = str(account.license) if account is not None else "none"
         license_info: dict[str, Any] = {
             "state": state,
-            "product": tenant.product,
-            "subscription": tenant.subscription,
-            "seats": tenant.seats,
-            "seatsHeld": sp.accounts.seats_held(conn, tenant.org_pk),
+            "product": organisation.product,
+            "subscription": organisation.subscription,
+            "seats": organisation.seats,
+            "seatsHeld": sp.accounts.seats_held(conn, organisation.org_pk),
         }
         if state == "waiting":
             license_info["waitingPosition"] = sp.accounts.waiting_position(
-                conn, tenant.org_pk, session.user_id
+                conn, organisation.org_pk, session.user_id
             )
         return Me(
             session=session,
-            tenant=tenant,
+            organisation=organisation,
             user_name=str(doc.get("userName", session.user_name)),
             email=_email(doc, session.user_name),
             admin=admin,
@@ -200,9 +200,10 @@ class WebRoutes:
                     403,
                     "not-admin",
                     "SP-BIZ-ADMIN",
-                    f"only members of {me.tenant.admin_group!r} administer this business account",
+                    f"only members of {me.organisation.admin_group!r} administer this business "
+                    "account",
                 )
-            org = me.tenant.org_pk
+            org = me.organisation.org_pk
             users = conn.execute(
                 select(account_users)
                 .where(account_users.c.org_pk == org)
@@ -244,7 +245,7 @@ class WebRoutes:
             ],
             "admins": [u.user_name for u in users if u.admin],
             "seats": {
-                "total": me.tenant.seats,
+                "total": me.organisation.seats,
                 "held": sum(1 for u in users if u.license == "held"),
                 "waiting": [u.user_name for u in waiting],
             },
@@ -278,7 +279,7 @@ class WebRoutes:
             sp.flaws,
             me=me,
             data=data,
-            tenant=me.tenant,
+            organisation=me.organisation,
             sp_entity_id=sp.entity_id,
             acs_url=sp.acs_url,
             scim_url=f"{sp.base_url}/scim/v2",
@@ -332,7 +333,7 @@ class WebRoutes:
                 "bad-client-version",
                 f"clientVersion {values['clientVersion']!r} is not a version",
             )
-        minimum = min((t.min_client_major for t in sp.tenants.all()), default=18)
+        minimum = min((t.min_client_major for t in sp.organisations.all()), default=18)
         if major < minimum and "allow-old-clients" not in sp.flaws:
             return _api_error(
                 422,
@@ -435,8 +436,11 @@ class WebRoutes:
             body["reason"] = reason
         if row.user_name:
             body["user"] = row.user_name
-        if row.org_pk is not None and (tenant := sp.tenants.get(row.org_pk)) is not None:
-            body["organization"] = tenant.name
+        if (
+            row.org_pk is not None
+            and (organisation := sp.organisations.get(row.org_pk)) is not None
+        ):
+            body["organization"] = organisation.name
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
     async def activate(self, request: Request) -> Response:
@@ -472,7 +476,7 @@ class WebRoutes:
                 reason, message = problem
                 sp.accounts.audit(
                     conn,
-                    me.tenant.org_pk,
+                    me.organisation.org_pk,
                     "activation-refused",
                     actor=me.user_name,
                     user_id=me.session.user_id,
@@ -486,7 +490,7 @@ class WebRoutes:
                 .where(activations.c.id == row.id, activations.c.status == "pending")
                 .values(
                     status="active",
-                    org_pk=me.tenant.org_pk,
+                    org_pk=me.organisation.org_pk,
                     user_id=me.session.user_id,
                     user_name=me.user_name,
                     completed=now,
@@ -494,7 +498,7 @@ class WebRoutes:
             )
             sp.accounts.audit(
                 conn,
-                me.tenant.org_pk,
+                me.organisation.org_pk,
                 "activation-completed",
                 actor=me.user_name,
                 user_id=me.session.user_id,
@@ -509,29 +513,30 @@ class WebRoutes:
     def _activation_problem(
         me: Me, client_version: str, flaws: frozenset[str] = frozenset()
     ) -> tuple[str, str] | None:
-        tenant = me.tenant
+        organisation = me.organisation
         major = client_major(client_version)
-        too_old = major is None or major < tenant.min_client_major
+        too_old = major is None or major < organisation.min_client_major
         if too_old and "allow-old-clients" not in flaws:
             return (
                 "client-version-unsupported",
-                f"version {tenant.min_client_major} or later is required to activate through SSO",
+                f"version {organisation.min_client_major} or later is required to activate "
+                "through SSO",
             )
-        if tenant.subscription != "per-user":
+        if organisation.subscription != "per-user":
             return (
                 "subscription-not-per-user",
-                f"{tenant.name}'s subscription is {tenant.subscription}: only per-user "
+                f"{organisation.name}'s subscription is {organisation.subscription}: only per-user "
                 "subscriptions activate devices through SSO",
             )
         state = me.license.get("state")
         if state == "waiting":
             return (
                 "license-waiting",
-                f"all {tenant.seats} seats are taken; you are number "
+                f"all {organisation.seats} seats are taken; you are number "
                 f"{me.license.get('waitingPosition')} on the waiting list",
             )
         if state != "held":
-            return ("no-license", f"you hold no {tenant.product} license")
+            return ("no-license", f"you hold no {organisation.product} license")
         return None
 
 
