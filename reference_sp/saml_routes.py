@@ -42,12 +42,12 @@ from harness.protocol.saml.logout import (
 )
 from harness.protocol.saml.metadata import Endpoint, SPMetadata, build_sp_metadata
 from harness.protocol.saml.signing import verify_element
-from harness.protocol.saml.sp_flaws import validate_response_with_flaws
 from harness.protocol.saml.sp_validation import SPExpectations, ValidatedLogin
 from harness.protocol.xml import XMLSecurityError, parse_xml, to_bytes
 from reference_sp.account_tables import authn_requests, logout_requests, replay_cache, sp_sessions
 from reference_sp.http import refusal, render, safe_relay_state, wants_json
 from reference_sp.organisation import Organisation
+from reference_sp.saml_flaws import response_validation
 from reference_sp.sessions import digest
 from reference_sp.timeutil import iso
 
@@ -82,6 +82,7 @@ def _peek_issuer(root: etree._Element) -> str | None:
 class SamlRoutes:
     def __init__(self, sp: ReferenceSP) -> None:
         self.sp = sp
+        self.validate = response_validation(sp.flaws)
 
     def routes(self) -> list[Route]:
         return [
@@ -274,7 +275,7 @@ class SamlRoutes:
             decryption_keys=(sp.key.private_key,),
             allow_sha1=sp.settings.allow_sha1,
         )
-        login = validate_response_with_flaws(data, expect, sp.flaws)
+        login = self.validate(data, expect)
         if login.name_id_format not in ACCEPTED_NAMEID_FORMATS:
             raise RefusedError(
                 403,
