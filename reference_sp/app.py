@@ -156,10 +156,27 @@ class ReferenceSP:
 
     def _saml_routes(self) -> SamlRoutes:
         config = SamlConfig.of(self.settings, self.site, self.key)
-        parts = (self.db, config, self.organisations, self.accounts, self.sessions)
-        validation = response_validation(self.flaws)
-        sign_in = SignInService(*parts, validation, self.clock, self.rng, self.flaws)
-        logout = SingleLogout(*parts, self.clock, self.rng, self.flaws)
+        sign_in = SignInService(
+            self.db,
+            config,
+            self.organisations,
+            self.accounts,
+            self.sessions,
+            validation=response_validation(self.flaws),  # strict, or weakened by SAML flaws
+            clock=self.clock,
+            rng=self.rng,
+            flaws=self.flaws,
+        )
+        logout = SingleLogout(
+            self.db,
+            config,
+            self.organisations,
+            self.accounts,
+            self.sessions,
+            clock=self.clock,
+            rng=self.rng,
+            flaws=self.flaws,
+        )
         return SamlRoutes(config, self.organisations, self.sessions, sign_in, logout, self.flaws)
 
     def _web_routes(self) -> tuple[PageRoutes, ActivationRoutes]:

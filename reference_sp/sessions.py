@@ -143,10 +143,6 @@ class Sessions:
         )
         return token, int((expires - now).total_seconds())
 
-    def current(self, conn: Connection, request: Request) -> Session | None:
-        token = self.session_token(request)
-        return self.by_token(conn, token) if token is not None else None
-
     def by_token(self, conn: Connection, token: str) -> Session | None:
         """The open session of the cookie token (not ended, not expired)."""
         row = conn.execute(
