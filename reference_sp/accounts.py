@@ -15,24 +15,27 @@ what the store now says, and each difference has its effects, audited one entry 
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import namedtuple
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
 
-from reference_sp import fastsql
-from reference_sp.account_tables import account_users, activations, audit_log, sp_sessions
+from reference_sp import activation_store, fastsql
+from reference_sp.account_rules import Judgement, Standing, scim_active
+from reference_sp.account_tables import account_users, audit_log, sp_sessions
 from reference_sp.fastsql import Prepared
+from reference_sp.organisation import Organisation
+from reference_sp.organisation_routing import OrganisationRouting
 from reference_sp.scim.service import ScimChange
 from reference_sp.tables import memberships, organizations, resources
-from reference_sp.tenants import Tenant, Tenants
 from reference_sp.timeutil import iso
 
 _GROUP = resources.alias("grp")
+Audit = Callable[..., None]  # Accounts.audit with the connection, organisation and user bound
 
 # The statements every SCIM write runs through the listener, prebuilt (see reference_sp.fastsql).
 _ACCOUNT_COLUMNS = (
@@ -91,31 +94,14 @@ _LOCK_ORGANISATION = (
 )
 
 
-@dataclass(frozen=True)
-class Standing:
-    """What the SCIM store says of a user now."""
-
-    user_id: str
-    user_name: str
-    active: bool
-    groups_ci: frozenset[str]
-
-    def in_group(self, name: str | None) -> bool:
-        return name is not None and name.lower() in self.groups_ci
-
-
-def _active(doc: dict[str, Any]) -> bool:
-    value = doc.get("active", True)  # absent: SCIM leaves it to the SP; an absent flag is active
-    if isinstance(value, str):
-        return value.strip().lower() != "false"
-    return value is not False
-
-
 class Accounts:
     def __init__(
-        self, tenants: Tenants, clock: Callable[[], datetime], flaws: frozenset[str]
+        self,
+        organisations: OrganisationRouting,
+        clock: Callable[[], datetime],
+        flaws: frozenset[str],
     ) -> None:
-        self.tenants = tenants
+        self.organisations = organisations
         self.clock = clock
         self.flaws = flaws
 
@@ -156,7 +142,10 @@ class Accounts:
         doc = json.loads(doc_text)
         groups = [g for (g,) in fastsql.fetch_all(conn, _GROUP_NAMES, {"pk": pk})]
         return Standing(
-            user_id, str(doc.get("userName", "")), _active(doc), frozenset(g or "" for g in groups)
+            user_id,
+            str(doc.get("userName", "")),
+            scim_active(doc),
+            frozenset(g or "" for g in groups),
         )
 
     def find_user(self, conn: Connection, org_pk: int, user_name: str) -> str | None:
@@ -174,15 +163,21 @@ class Accounts:
     # ------------------------------------------------------------------------- listeners
 
     def on_scim_change(self, conn: Connection, change: ScimChange) -> None:
-        tenant = self.tenants.get(change.org_pk)
-        if tenant is None:
+        organisation = self.organisations.get(change.org_pk)
+        if organisation is None:
             return
         if change.resource_type == "User":
-            self.lock(conn, tenant)
-            self.reconcile(conn, tenant, change.resource_id)
+            self.lock(conn, organisation)
+            self.reconcile(conn, organisation, change.resource_id)
             return
         watched = {
-            n.lower() for n in (tenant.admin_group, tenant.license_group, tenant.access_group) if n
+            n.lower()
+            for n in (
+                organisation.admin_group,
+                organisation.license_group,
+                organisation.access_group,
+            )
+            if n
         }
         names = {
             str(r.doc.get("displayName", "")).lower()
@@ -195,15 +190,15 @@ class Accounts:
         for stored in (change.before, change.after):
             if stored is not None and stored.members:
                 users.update(m.id for m in stored.members if m.type == "User")
-        self.lock(conn, tenant)
+        self.lock(conn, organisation)
         for user_id in sorted(users):
-            self.reconcile(conn, tenant, user_id)
+            self.reconcile(conn, organisation, user_id)
 
-    def lock(self, conn: Connection, tenant: Tenant) -> None:
+    def lock(self, conn: Connection, organisation: Organisation) -> None:
         """Serialise the organisation's account changes: seats are counted, then assigned, so two
         concurrent provisioning requests must not both take the last seat (PostgreSQL; SQLite
         transactions are serialised already)."""
-        self.lock_organisation(conn, tenant.org_pk)
+        self.lock_organisation(conn, organisation.org_pk)
 
     @staticmethod
     def lock_organisation(conn: Connection, org_pk: int) -> None:
@@ -219,142 +214,44 @@ class Accounts:
             return
         conn.execute(_LOCK_ORGANISATION, {"org_pk": org_pk})
 
-    def reconcile_all(self, conn: Connection, tenant: Tenant) -> None:
+    def reconcile_all(self, conn: Connection, organisation: Organisation) -> None:
         """Bring every user of the organisation in line (at start, or after a settings change)."""
         ids = set(
             conn.execute(
                 select(resources.c.id).where(
-                    resources.c.org_pk == tenant.org_pk, resources.c.rtype == "User"
+                    resources.c.org_pk == organisation.org_pk, resources.c.rtype == "User"
                 )
             ).scalars()
         )
         ids |= set(
             conn.execute(
-                select(account_users.c.user_id).where(account_users.c.org_pk == tenant.org_pk)
+                select(account_users.c.user_id).where(account_users.c.org_pk == organisation.org_pk)
             ).scalars()
         )
-        self.lock(conn, tenant)
+        self.lock(conn, organisation)
         for user_id in sorted(ids):
-            self.reconcile(conn, tenant, user_id)
-        self.hand_on_seats(conn, tenant)
+            self.reconcile(conn, organisation, user_id)
+        self.hand_on_seats(conn, organisation)
 
     # ------------------------------------------------------------------------- the rules
 
-    def reconcile(self, conn: Connection, tenant: Tenant, user_id: str) -> None:
+    def reconcile(self, conn: Connection, organisation: Organisation, user_id: str) -> None:
+        """Bring the user's account in line with what the store says of them now."""
         prior = self.account(conn, user_id)
-        now = self.standing(conn, tenant.org_pk, user_id)
+        now = self.standing(conn, organisation.org_pk, user_id)
         if prior is None and now is None:
             return
-        user_name = now.user_name if now is not None else str(prior.user_name)
-        entitled = (
-            now is not None
-            and now.active
-            and (tenant.access_group is None or now.in_group(tenant.access_group))
-        )
-        admin = entitled and now is not None and now.in_group(tenant.admin_group)
-        wants_seat = (
-            entitled
-            and tenant.subscription == "per-user"
-            and (
-                tenant.license_group is None
-                or (now is not None and now.in_group(tenant.license_group))
-            )
-        )
-        was_entitled = bool(prior.entitled) if prior is not None else False
-        was_admin = bool(prior.admin) if prior is not None else False
-        license_state = str(prior.license) if prior is not None else "none"
-        license_since = prior.license_since if prior is not None else None
-        who = {"user_id": user_id, "user_name": user_name}
-        if now is None:
-            reason = "user-deleted"
-        else:
-            reason = "user-deactivated" if not now.active else "user-unassigned"
-
-        if was_entitled and not entitled and "keep-sessions-on-deprovision" not in self.flaws:
-            ended = self.end_sessions(conn, user_id, reason)
-            if ended:
-                self.audit(conn, tenant.org_pk, "sessions-ended", **who, count=ended, reason=reason)
-        if prior is None and now is not None:
-            self.audit(conn, tenant.org_pk, "user-provisioned", **who, active=now.active)
-        elif was_entitled != entitled and now is not None:
-            gained = "user-activated" if tenant.access_group is None else "user-assigned"
-            self.audit(conn, tenant.org_pk, gained if entitled else reason, **who)
-        elif now is None:
-            self.audit(conn, tenant.org_pk, "user-deleted", **who)
-
-        if admin != was_admin:
-            cause = (
-                "admin-group"
-                if entitled == was_entitled
-                else reason
-                if not entitled
-                else "user-activated"
-            )
-            self.audit(
-                conn,
-                tenant.org_pk,
-                "admin-granted" if admin else "admin-revoked",
-                **who,
-                cause=cause,
-            )
-
-        revoke_reason: str | None = None
-        if not entitled:
-            revoke_reason = reason
-        elif license_state == "held" and not wants_seat:
-            revoke_reason = "license-revoked"
-        if license_state in ("held", "waiting") and not wants_seat:
-            keep = (
-                "keep-license-on-deactivate" in self.flaws
-                and now is not None
-                and not now.active
-                and license_state == "held"
-            )
-            if not keep:
-                returned = license_state == "held"
-                license_state, license_since = "none", None
-                self.audit(
-                    conn,
-                    tenant.org_pk,
-                    "license-returned" if returned else "license-wait-cancelled",
-                    **who,
-                    reason=revoke_reason or reason,
-                )
-        if revoke_reason is not None and "keep-activations-on-deprovision" not in self.flaws:
-            for activation_id, device in conn.execute(
-                select(activations.c.id, activations.c.device_id).where(
-                    activations.c.user_id == user_id, activations.c.status == "active"
-                )
-            ).all():
-                conn.execute(
-                    update(activations)
-                    .where(activations.c.id == activation_id)
-                    .values(status="revoked", ended=iso(self.clock()), reason=revoke_reason)
-                )
-                self.audit(
-                    conn,
-                    tenant.org_pk,
-                    "activation-revoked",
-                    **who,
-                    activation=activation_id,
-                    device=device,
-                    reason=revoke_reason,
-                )
-
-        if wants_seat and license_state == "none":
-            license_since = iso(self.clock())
-            if self.seats_held(conn, tenant.org_pk) < tenant.seats:
-                license_state = "held"
-                self.audit(conn, tenant.org_pk, "license-assigned", **who, product=tenant.product)
-            else:
-                license_state = "waiting"
-                self.audit(conn, tenant.org_pk, "license-waiting", **who, seats=tenant.seats)
-
+        judged = Judgement.of(organisation, user_id, prior, now)
+        audit = functools.partial(self.audit, conn, organisation.org_pk, **judged.who)
+        if judged.was_entitled and not judged.entitled:
+            self._end_sessions(conn, judged, audit)
+        self._audit_access(organisation, prior, judged, audit)
+        license_state, license_since = self._settle_license(conn, organisation, judged, audit)
         values = {
-            "org_pk": tenant.org_pk,
-            "user_name": user_name,
-            "entitled": entitled,
-            "admin": admin,
+            "org_pk": organisation.org_pk,
+            "user_name": judged.user_name,
+            "entitled": judged.entitled,
+            "admin": judged.admin,
             "license": license_state,
             "license_since": license_since,
         }
@@ -369,22 +266,80 @@ class Accounts:
                 {"b_user_id": user_id} | {f"b_{k}": v for k, v in values.items()},
             )
         if prior is not None and str(prior.license) == "held" and license_state != "held":
-            self.hand_on_seats(conn, tenant)
+            self.hand_on_seats(conn, organisation)
+
+    def _end_sessions(self, conn: Connection, judged: Judgement, audit: Audit) -> None:
+        if "keep-sessions-on-deprovision" in self.flaws:
+            return
+        ended = self.end_sessions(conn, judged.user_id, judged.lost_because)
+        if ended:
+            audit("sessions-ended", count=ended, reason=judged.lost_because)
+
+    @staticmethod
+    def _audit_access(
+        organisation: Organisation, prior: Any, judged: Judgement, audit: Audit
+    ) -> None:
+        """Audit what changed of the user's access and admin role."""
+        now = judged.now
+        if prior is None and now is not None:
+            audit("user-provisioned", active=now.active)
+        elif judged.was_entitled != judged.entitled and now is not None:
+            gained = "user-activated" if organisation.access_group is None else "user-assigned"
+            audit(gained if judged.entitled else judged.lost_because)
+        elif now is None:
+            audit("user-deleted")
+        if judged.admin != judged.was_admin:
+            audit("admin-granted" if judged.admin else "admin-revoked", cause=judged.admin_cause)
+
+    def _settle_license(
+        self, conn: Connection, organisation: Organisation, judged: Judgement, audit: Audit
+    ) -> tuple[str, str | None]:
+        """Return, revoke or assign: the license state and its date after the change."""
+        license_state, license_since = judged.license, judged.license_since
+        revoke_reason = judged.revoke_reason
+        keep_license = (  # the flaw keeps a deactivated user's seat
+            "keep-license-on-deactivate" in self.flaws
+            and judged.now is not None
+            and not judged.now.active
+            and license_state == "held"
+        )
+        if license_state in ("held", "waiting") and not judged.wants_seat and not keep_license:
+            returned = "license-returned" if license_state == "held" else "license-wait-cancelled"
+            audit(returned, reason=revoke_reason or judged.lost_because)
+            license_state, license_since = "none", None
+        if revoke_reason is not None and "keep-activations-on-deprovision" not in self.flaws:
+            for activation_id, device in activation_store.active_of(conn, judged.user_id):
+                activation_store.revoke(conn, activation_id, iso(self.clock()), revoke_reason)
+                audit(
+                    "activation-revoked",
+                    activation=activation_id,
+                    device=device,
+                    reason=revoke_reason,
+                )
+        if judged.wants_seat and license_state == "none":
+            license_since = iso(self.clock())
+            if self.seats_held(conn, organisation.org_pk) < organisation.seats:
+                license_state = "held"
+                audit("license-assigned", product=organisation.product)
+            else:
+                license_state = "waiting"
+                audit("license-waiting", seats=organisation.seats)
+        return license_state, license_since
 
     # --------------------------------------------------------------------------- licenses
 
     def seats_held(self, conn: Connection, org_pk: int) -> int:
         return int(fastsql.fetch_all(conn, _SEATS_HELD, {"org_pk": org_pk})[0][0])
 
-    def hand_on_seats(self, conn: Connection, tenant: Tenant) -> None:
+    def hand_on_seats(self, conn: Connection, organisation: Organisation) -> None:
         """Give free seats to those waiting, longest wait first."""
-        free = tenant.seats - self.seats_held(conn, tenant.org_pk)
+        free = organisation.seats - self.seats_held(conn, organisation.org_pk)
         if free <= 0:
             return
         waiting = conn.execute(
             select(account_users.c.user_id, account_users.c.user_name)
             .where(
-                account_users.c.org_pk == tenant.org_pk,
+                account_users.c.org_pk == organisation.org_pk,
                 account_users.c.license == "waiting",
                 account_users.c.entitled.is_(True),
             )
@@ -399,11 +354,11 @@ class Accounts:
             )
             self.audit(
                 conn,
-                tenant.org_pk,
+                organisation.org_pk,
                 "license-assigned",
                 user_id=user_id,
                 user_name=user_name,
-                product=tenant.product,
+                product=organisation.product,
                 from_waiting_list=True,
             )
 

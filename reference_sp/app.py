@@ -10,8 +10,7 @@ import hashlib
 import random
 import secrets
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 from starlette.applications import Starlette
@@ -22,19 +21,32 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Scope
 
-from harness.protocol.keys import KeyPair
+from harness.protocol.refusal import Refusal
 from harness.protocol.saml.bindings import MAX_MESSAGE_BYTES
 from harness.protocol.saml.errors import MetadataError
 from harness.protocol.saml.metadata import IdPMetadata, parse_idp_metadata
 from harness.protocol.scim.errors import ScimError
 from reference_sp import account_tables  # noqa: F401  (its tables join the shared metadata)
+from reference_sp.account_pages import AccountPages
 from reference_sp.accounts import Accounts
+from reference_sp.activations import ActivationService
 from reference_sp.body_limit import BodyLimit, Limit
 from reference_sp.db import Database, DatabaseUnavailableError, make_engine
 from reference_sp.flaws import flaw_set
 from reference_sp.html_headers import NoFraming
-from reference_sp.http import refusal, wants_json
+from reference_sp.http import api_refusal, refusal
+from reference_sp.identity import Identity
+from reference_sp.organisation import (
+    ADMIN_GROUPS,
+    PRODUCTS,
+    ConfigError,
+    Organisation,
+    Subscription,
+)
+from reference_sp.organisation_routing import OrganisationRouting
 from reference_sp.orgs import Organizations
+from reference_sp.saml_config import SamlConfig
+from reference_sp.saml_flaws import response_validation
 from reference_sp.saml_routes import SamlRoutes
 from reference_sp.scim.discovery import MAX_PAYLOAD_BYTES
 from reference_sp.scim.journal import Journal, JournalEntry
@@ -42,20 +54,24 @@ from reference_sp.scim.routes import ScimEndpoints
 from reference_sp.scim.service import ScimService
 from reference_sp.scim.store import ScimStore
 from reference_sp.sessions import Sessions
+from reference_sp.settings import Settings, Site
+from reference_sp.sign_in import SignInService
+from reference_sp.single_logout import SingleLogout
 from reference_sp.sp_keys import load_or_create_key, load_or_create_secret
 from reference_sp.tables import organizations
-from reference_sp.tenants import (
-    ADMIN_GROUPS,
-    PRODUCTS,
-    ConfigError,
-    Profile,
-    Subscription,
-    Tenant,
-    Tenants,
-)
-from reference_sp.web import WebRoutes
+from reference_sp.web import ActivationRoutes, PageRoutes
+
+__all__ = [
+    "ACTIVATION_LIMIT",
+    "DEFAULT_ORGANIZATION",
+    "FORM_LIMIT",
+    "SAML_POST_LIMIT",
+    "ReferenceSP",
+    "Settings",
+]
 
 DEFAULT_ORGANIZATION = "default"
+_JOURNAL = "SP-JOURNAL"  # the rule of the journal's own refusals (bad page, no token)
 # Request bodies, in bytes, read at most (reference_sp.body_limit). The POST binding carries a
 # message of up to MAX_MESSAGE_BYTES in base64 (4/3) and form-encoded (+, / and = as %XX).
 SAML_POST_LIMIT = 2 * MAX_MESSAGE_BYTES
@@ -63,32 +79,14 @@ ACTIVATION_LIMIT = 16 * 1024  # three fields of 200 characters and a device name
 FORM_LIMIT = 16 * 1024  # /logout, /activate/{code}: a CSRF token; and every other path
 
 
-@dataclass(frozen=True)
-class Settings:
-    # None: an SQLite file under the data directory. Not in repr: it may hold a password.
-    db_url: str | None = field(default=None, repr=False)
-    journal_limit: int = 5000  # entries kept per organisation
-    scim_search_timeout: float | None = 2.0  # seconds; past it a search is 400 tooMany
-    base_url: str = "http://127.0.0.1:8001"  # the entityID is <base_url>/saml/metadata
-    profile: Profile = "generic"  # "parallels": admin group "Parallels Business Account Admins"
-    flaws: tuple[str, ...] = ()  # see reference_sp.flaws.FLAWS
-    clock_skew: timedelta = timedelta(minutes=3)  # saml2int SDP-G01
-    allow_sha1: bool = False  # SDP-ALG01
-    sign_requests: bool = True  # sign AuthnRequests and logout messages
-    want_encryption: bool = True  # publish an encryption key: IdPs encrypt the assertion
-    key: KeyPair | None = None  # None: generated on first start under the data directory
-    cookie_secret: bytes | None = field(default=None, repr=False)  # None: generated, likewise
-    extra: dict[str, str] = field(default_factory=dict, compare=False)
-
-
-def _rules_fingerprint(tenant: Tenant) -> str:
+def _rules_fingerprint(organisation: Organisation) -> str:
     rules = (
-        tenant.admin_group,
-        tenant.license_group,
-        tenant.access_group,
-        tenant.subscription,
-        tenant.seats,
-        tenant.product,
+        organisation.admin_group,
+        organisation.license_group,
+        organisation.access_group,
+        organisation.subscription,
+        organisation.seats,
+        organisation.product,
     )
     return hashlib.sha256(repr(rules).encode()).hexdigest()
 
@@ -102,19 +100,20 @@ class ReferenceSP:
         self.settings = settings or Settings()
         self.clock = clock
         self.flaws = flaw_set(self.settings.flaws)
-        self.base_url = self.settings.base_url.rstrip("/")
-        self.entity_id = f"{self.base_url}/saml/metadata"
-        self.acs_url = f"{self.base_url}/saml/acs"
-        self.slo_url = f"{self.base_url}/saml/slo"
+        self.site = Site.at(self.settings.base_url)
+        self.base_url = self.site.base_url
+        self.entity_id = self.site.entity_id
+        self.acs_url = self.site.acs_url
+        self.slo_url = self.site.slo_url
         self.rng: random.Random = secrets.SystemRandom()
         # Keys and secrets are loaded once, here, never per request.
         self.key = self.settings.key or load_or_create_key()
         secret = self.settings.cookie_secret or load_or_create_secret()
         self.db = Database(make_engine(self.settings.db_url))
         self.orgs = Organizations()
-        self.tenants = Tenants()
-        self.accounts = Accounts(self.tenants, clock, self.flaws)
-        self.sessions = Sessions(secret, clock, secure=self.base_url.startswith("https://"))
+        self.organisations = OrganisationRouting()
+        self.accounts = Accounts(self.organisations, clock, self.flaws)
+        self.sessions = Sessions(secret, clock, secure=self.site.secure)
         self.store = ScimStore(clock=clock)
         self.journal = Journal(limit=self.settings.journal_limit)
         self.scim = ScimService(
@@ -128,15 +127,16 @@ class ReferenceSP:
             self.db, self.orgs, self.scim, self.journal, clock, f"{self.base_url}/scim/v2"
         )
         self.scim_endpoints.before_write.append(self.accounts.lock_organisation)
-        self.saml = SamlRoutes(self)
-        self.web = WebRoutes(self)
+        self.saml = self._saml_routes()
+        self.pages, self.activations = self._web_routes()
         self.app = Starlette(
             routes=[
                 Route("/healthz", self._healthz),
                 Route("/api/scim/journal", self._journal),
                 Mount("/scim/v2", routes=self.scim_endpoints.routes()),
                 *(_off_loop(route) for route in self.saml.routes()),
-                *(_off_loop(route) for route in self.web.routes()),
+                *(_off_loop(route) for route in self.pages.routes()),
+                *(_off_loop(route) for route in self.activations.routes()),
             ],
             middleware=[
                 Middleware(NoFraming),  # outermost: the 413 pages below are HTML too
@@ -152,6 +152,42 @@ class ReferenceSP:
                 ),
             ],
             exception_handlers={DatabaseUnavailableError: self._database_unavailable},
+        )
+
+    def _saml_routes(self) -> SamlRoutes:
+        config = SamlConfig.of(self.settings, self.site, self.key)
+        sign_in = SignInService(
+            self.db,
+            config,
+            self.organisations,
+            self.accounts,
+            self.sessions,
+            validation=response_validation(self.flaws),  # strict, or weakened by SAML flaws
+            clock=self.clock,
+            rng=self.rng,
+            flaws=self.flaws,
+        )
+        logout = SingleLogout(
+            self.db,
+            config,
+            self.organisations,
+            self.accounts,
+            self.sessions,
+            clock=self.clock,
+            rng=self.rng,
+            flaws=self.flaws,
+        )
+        return SamlRoutes(config, self.organisations, self.sessions, sign_in, logout, self.flaws)
+
+    def _web_routes(self) -> tuple[PageRoutes, ActivationRoutes]:
+        identity = Identity(self.organisations, self.accounts, self.sessions, self.flaws)
+        pages = AccountPages(self.db, identity, self.clock)
+        activations = ActivationService(
+            self.db, identity, self.organisations, self.accounts, self.site, self.clock, self.flaws
+        )
+        return (
+            PageRoutes(pages, self.sessions, self.site, self.flaws),
+            ActivationRoutes(activations, self.sessions, self.site, self.flaws),
         )
 
     def close(self) -> None:
@@ -199,7 +235,7 @@ class ReferenceSP:
         profile = self.settings.profile
         with self.db.transaction() as conn:
             org_pk = self.orgs.ensure(conn, name, scim_token)
-            tenant = Tenant(
+            organisation = Organisation(
                 org_pk=org_pk,
                 name=name,
                 idp=idp,
@@ -212,13 +248,13 @@ class ReferenceSP:
                 seats=seats,
                 allow_idp_initiated=allow_idp_initiated,
             )
-            self.tenants.put(tenant)
-            fingerprint = _rules_fingerprint(tenant)
+            self.organisations.put(organisation)
+            fingerprint = _rules_fingerprint(organisation)
             stored = conn.execute(
                 select(organizations.c.rules_fingerprint).where(organizations.c.pk == org_pk)
             ).scalar()
             if stored != fingerprint:  # new, or the rules changed: every user is judged again
-                self.accounts.reconcile_all(conn, tenant)
+                self.accounts.reconcile_all(conn, organisation)
                 conn.execute(
                     update(organizations)
                     .where(organizations.c.pk == org_pk)
@@ -228,9 +264,9 @@ class ReferenceSP:
 
     def orgs_by_name(self, name: str) -> int:
         """The primary key of the organisation called ``name`` (KeyError if there is none)."""
-        for tenant in self.tenants.all():
-            if tenant.name == name:
-                return tenant.org_pk
+        for organisation in self.organisations.all():
+            if organisation.name == name:
+                return organisation.org_pk
         raise KeyError(name)
 
     def scim_journal(self, org_pk: int, after: int = 0, limit: int = 1000) -> list[JournalEntry]:
@@ -239,15 +275,11 @@ class ReferenceSP:
 
     def _too_large(self, scope: Scope, limit: int) -> Response:
         """413 in the style of the SP's own refusals: JSON for the API, else the error page."""
-        request = Request(scope)
         message = f"the request body is larger than {limit} bytes, the most {scope['path']} reads"
-        if scope["path"].startswith("/api/") or wants_json(request):
-            return JSONResponse(
-                {"error": "too-large", "reason": "too-large", "message": message, "status": 413},
-                status_code=413,
-                headers={"Cache-Control": "no-store"},
-            )
-        return refusal(request, self.flaws, 413, "too-large", "SP-BODY-LIMIT", message)
+        refused = Refusal("too-large", message, "SP-BODY-LIMIT", status=413)
+        if scope["path"].startswith("/api/"):
+            return api_refusal(refused)
+        return refusal(Request(scope), self.flaws, refused)
 
     async def _healthz(self, request: Request) -> Response:
         """200 while the database takes writes; 503 naming the fault when the last transaction
@@ -264,14 +296,9 @@ class ReferenceSP:
 
     async def _database_unavailable(self, request: Request, exc: Exception) -> Response:
         """A database fault on a sign-in or account route: 503, HTML or JSON as asked."""
-        response = refusal(
-            request,
-            self.flaws,
-            503,
-            "database-unavailable",
-            "availability",
-            f"the service's database is unavailable ({exc}); try again in a moment",
-        )
+        message = f"the service's database is unavailable ({exc}); try again in a moment"
+        refused = Refusal("database-unavailable", message, "availability", status=503)
+        response = refusal(request, self.flaws, refused)
         response.headers["Retry-After"] = str(DatabaseUnavailableError.retry_after)
         return response
 
@@ -285,7 +312,9 @@ class ReferenceSP:
             after = min(max(0, int(request.query_params.get("after", "0"))), 2**31 - 1)
             limit = min(max(1, int(request.query_params.get("limit", "1000"))), 1000)
         except ValueError:
-            return JSONResponse({"error": "after and limit must be integers"}, status_code=400)
+            return api_refusal(
+                Refusal("bad-request", "after and limit must be integers", _JOURNAL, status=400)
+            )
 
         def read() -> Response:
             with self.db.transaction() as conn:
@@ -293,11 +322,10 @@ class ReferenceSP:
                     self.orgs.by_token(conn, token.strip()) if scheme.lower() == "bearer" else None
                 )
                 if org_pk is None:
-                    return JSONResponse(
-                        {"error": "a valid SCIM bearer token is required"},
-                        status_code=401,
-                        headers={"WWW-Authenticate": 'Bearer realm="SCIM"'},
-                    )
+                    message = "a valid SCIM bearer token is required"
+                    refused = api_refusal(Refusal("unauthorized", message, _JOURNAL, status=401))
+                    refused.headers["WWW-Authenticate"] = 'Bearer realm="SCIM"'
+                    return refused
                 entries = self.journal.entries(conn, org_pk, after, limit)
             return JSONResponse({"entries": [e.to_json() for e in entries]})
 

@@ -19,8 +19,8 @@ from typing import Any
 from harness.protocol.sockets import ListenError, listening_socket
 from reference_sp.app import DEFAULT_ORGANIZATION, ReferenceSP, Settings
 from reference_sp.flaws import FLAWS
+from reference_sp.organisation import ConfigError
 from reference_sp.orgs import new_token
-from reference_sp.tenants import ConfigError
 
 _ORG_KEYS: dict[str, type] = {
     "name": str,
@@ -232,7 +232,7 @@ def _serve(args: argparse.Namespace, orgs: list[OrgConfig], sock: socket.socket)
     print(f"reference SP   {base}/")
     print(f"SP metadata    {sp.entity_id}   (ACS {sp.acs_url})")
     for org in orgs:
-        tenant = sp.tenants.get(sp.orgs_by_name(org.name))
+        tenant = sp.organisations.get(sp.orgs_by_name(org.name))
         idp = tenant.idp.entity_id if tenant and tenant.idp else "no IdP: SCIM only"
         print(f"organisation   {org.name}: IdP {idp}")
         print(f"  SCIM         {base}/scim/v2   (Authorization: Bearer {org.scim_token})")

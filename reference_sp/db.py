@@ -24,6 +24,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.pool import NullPool, StaticPool
 
 from harness.protocol.home import data_dir
+from harness.protocol.refusal import Refusal
 from reference_sp.tables import metadata
 
 
@@ -264,6 +265,20 @@ class Database:
             self._forget_sqlite_connection()
             raise DatabaseUnavailableError(describe(exc)) from exc
         self.health.succeeded()
+
+    @contextmanager
+    def transaction_keeping_refusals(self) -> Iterator[Connection]:
+        """A transaction that commits even when its work raises a Refusal, raised again once
+        committed: what a refused request wrote stays (its audit entry, the request or the
+        assertion it used up)."""
+        refused: Refusal | None = None
+        with self.transaction() as conn:
+            try:
+                yield conn
+            except Refusal as exc:
+                refused = exc
+        if refused is not None:
+            raise refused
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:

@@ -1,6 +1,6 @@
 """What every route of the sign-in side shares: page rendering (jinja2, autoescaped), refusals
-that name the reason code and the rule (HTML, or JSON when asked), the RelayState policy, JSON
-bodies parsed with a nesting limit, and the same-origin test of API calls."""
+that name the reason code and the rule (HTML, or JSON when asked), JSON bodies parsed with a
+nesting limit, and the same-origin test of API calls."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from harness.protocol.refusal import Refusal
 from reference_sp.flaws import FLAWS
 
 _ENV = Environment(
@@ -22,7 +23,6 @@ _ENV = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-MAX_RELAY_STATE = 512
 # Deeper than any document of ours; json.loads recurses per level, so a body of 100k "[" would
 # otherwise end in a RecursionError (a 500) after a deep descent.
 MAX_JSON_DEPTH = 32
@@ -52,36 +52,26 @@ def render(
     return response
 
 
-def refusal(
-    request: Request,
-    flaws: Iterable[str],
-    status: int,
-    reason: str,
-    rule: str,
-    message: str,
-) -> Response:
-    """A refused request: the reason code, the rule broken and a sentence, never a traceback."""
+def refusal(request: Request, flaws: Iterable[str], refused: Refusal) -> Response:
+    """A refused request: the reason code, the rule broken and a sentence, never a traceback;
+    the error page, or JSON when the client asks for it."""
     if wants_json(request):
-        return JSONResponse(
-            {"error": reason, "reason": reason, "rule": rule, "message": message, "status": status},
-            status_code=status,
-            headers={"Cache-Control": "no-store"},
-        )
-    return render("error.html", flaws, status=status, reason=reason, rule=rule, message=message)
+        return api_refusal(refused)
+    return render(
+        "error.html",
+        flaws,
+        status=refused.status,
+        reason=refused.reason,
+        rule=refused.rule,
+        message=refused.message,
+    )
 
 
-def safe_relay_state(value: str | None) -> str | None:
-    """``value`` when it is a path on this site (R01: never an off-site redirect), else None."""
-    if not value or len(value) > MAX_RELAY_STATE:
-        return None
-    if not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return None
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
-        return None
-    parts = urlsplit(value)
-    if parts.scheme or parts.netloc:
-        return None
-    return value
+def api_refusal(refused: Refusal) -> JSONResponse:
+    """A refusal as JSON (``Refusal.to_json``: reason, rule, message, status)."""
+    return JSONResponse(
+        refused.to_json(), status_code=refused.status, headers={"Cache-Control": "no-store"}
+    )
 
 
 class JsonBodyError(ValueError):

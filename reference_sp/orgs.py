@@ -1,4 +1,4 @@
-"""Organisations (tenants) of the reference SP and their SCIM bearer tokens.
+"""The organisations of the reference SP as rows, and their SCIM bearer tokens.
 
 Only the SHA-256 of a token is stored. A request's token is hashed and looked up by hash (an
 attacker learns nothing from lookup timing about a token they do not have), then compared with

@@ -1,87 +1,54 @@
-"""The SAML side of the reference SP: metadata, SP-initiated login (HTTP-Redirect AuthnRequest
-bound to the browser), the ACS (HTTP-POST), and single logout both ways.
-
-Each route decodes the request, asks the protocol core (``harness.protocol.saml``) and answers;
-the rules live in the core. The ACS then applies the sign-in rules of the business account:
-only an active SCIM-provisioned user of the organisation whose IdP issued the assertion, with
-the NameID matched to the userName without regard to case.
-"""
+"""The SAML side's HTTP: metadata, SP-initiated login (HTTP-Redirect AuthnRequest bound to the
+browser), the ACS (HTTP-POST), sign-out and single logout. Each route decodes the request,
+asks the sign-in or logout service and encodes the answer; refusals become the error page (or
+JSON when asked)."""
 
 from __future__ import annotations
 
-import json
-import logging
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
-
-from lxml import etree
-from sqlalchemy import Connection, delete, func, insert, select, update
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from harness.protocol.saml import constants as c
-from harness.protocol.saml.authn_request import AuthnRequest, build_authn_request_xml
-from harness.protocol.saml.bindings import (
-    decode_post_value,
-    decode_redirect_query,
-    encode_redirect_query,
-    post_form_html,
-    redirect_url,
-    verify_redirect_signature,
-)
+from harness.protocol.refusal import Refusal
+from harness.protocol.saml.bindings import decode_post_value, decode_redirect_query, post_form_html
 from harness.protocol.saml.errors import SAMLError
-from harness.protocol.saml.ids import new_id
-from harness.protocol.saml.logout import (
-    LogoutRequest,
-    LogoutResponse,
-    build_logout_request,
-    build_logout_response,
-    parse_logout_request,
-    parse_logout_response,
-)
-from harness.protocol.saml.metadata import Endpoint, SPMetadata, build_sp_metadata
-from harness.protocol.saml.signing import verify_element
-from harness.protocol.saml.sp_flaws import validate_response_with_flaws
-from harness.protocol.saml.sp_validation import SPExpectations, ValidatedLogin
-from harness.protocol.xml import XMLSecurityError, parse_xml, to_bytes
-from reference_sp.account_tables import authn_requests, logout_requests, replay_cache, sp_sessions
-from reference_sp.http import refusal, render, safe_relay_state, wants_json
-from reference_sp.sessions import digest
-from reference_sp.tenants import Tenant
-from reference_sp.timeutil import iso
+from harness.protocol.saml.metadata import SPMetadata, build_sp_metadata
+from reference_sp.http import refusal, render, wants_json
+from reference_sp.organisation_routing import OrganisationRouting
+from reference_sp.relay_state import DEFAULT_LANDING, safe_relay_state
+from reference_sp.saml_config import SamlConfig
+from reference_sp.sessions import Sessions
+from reference_sp.sign_in import SignInService, read_posted_response
+from reference_sp.single_logout import SingleLogout
 
-if TYPE_CHECKING:
-    from reference_sp.app import ReferenceSP
-
-log = logging.getLogger("reference_sp.saml")
-REQUEST_LIFETIME = timedelta(minutes=10)
-DEFAULT_LANDING = "/account"
-ACCEPTED_NAMEID_FORMATS = (None, c.NAMEID_EMAIL, c.NAMEID_UNSPECIFIED)
+# The core's refusals of a message it could not even read; any other is a 403 at the ACS.
+_UNREADABLE = frozenset({"bad-base64", "too-large", "malformed"})
+_BINDING_RULE = "SAML-BIND-3.5.4"
 
 
-class RefusedError(Exception):
-    """A refusal of ours (not the core's): status, reason code, rule, sentence."""
-
-    def __init__(self, status: int, reason: str, rule: str, message: str) -> None:
-        super().__init__(f"{reason}: {message} [{rule}]")
-        self.status = status
-        self.reason = reason
-        self.rule = rule
-        self.message = message
-
-
-def _peek_issuer(root: etree._Element) -> str | None:
-    issuer = root.find(c.q(c.SAML, "Issuer"))
-    if issuer is None:
-        assertion = root.find(c.q(c.SAML, "Assertion"))
-        issuer = assertion.find(c.q(c.SAML, "Issuer")) if assertion is not None else None
-    return (issuer.text or "").strip() if issuer is not None else None
+def _at_the_acs(refused: Refusal) -> Refusal:
+    """The core's refusal of a message it could read is a 403 at the ACS."""
+    if isinstance(refused, SAMLError) and refused.reason not in _UNREADABLE:
+        return Refusal(refused.reason, refused.message, refused.rule, status=403)
+    return refused
 
 
 class SamlRoutes:
-    def __init__(self, sp: ReferenceSP) -> None:
-        self.sp = sp
+    def __init__(
+        self,
+        config: SamlConfig,
+        organisations: OrganisationRouting,
+        sessions: Sessions,
+        sign_in: SignInService,
+        logout: SingleLogout,
+        flaws: frozenset[str],
+    ) -> None:
+        self.config = config
+        self.organisations = organisations
+        self.sessions = sessions
+        self.sign_in = sign_in
+        self.single_logout = logout
+        self.flaws = flaws
 
     def routes(self) -> list[Route]:
         return [
@@ -92,546 +59,125 @@ class SamlRoutes:
             Route("/logout", self.logout, methods=["POST"]),
         ]
 
-    # ----------------------------------------------------------------------------- metadata
-
     def sp_metadata(self) -> SPMetadata:
-        sp = self.sp
-        cert = sp.key.certificate
-        return SPMetadata(
-            entity_id=sp.entity_id,
-            acs_endpoints=(Endpoint(c.BINDING_HTTP_POST, sp.acs_url, 0, True),),
-            slo_endpoints=(
-                Endpoint(c.BINDING_HTTP_REDIRECT, sp.slo_url),
-                Endpoint(c.BINDING_HTTP_POST, sp.slo_url),
-            ),
-            signing_certificates=(cert,),
-            encryption_certificates=(cert,) if sp.settings.want_encryption else (),
-            want_assertions_signed=True,
-            authn_requests_signed=sp.settings.sign_requests,
-            nameid_formats=(c.NAMEID_EMAIL, c.NAMEID_UNSPECIFIED),
-        )
+        return self.config.metadata()
 
     async def metadata(self, request: Request) -> Response:
         return Response(
             build_sp_metadata(self.sp_metadata()), media_type="application/samlmetadata+xml"
         )
 
-    # -------------------------------------------------------------------------------- login
-
     async def login(self, request: Request) -> Response:
-        sp = self.sp
         email = request.query_params.get("email", "").strip()[:320]
         relay_state = safe_relay_state(request.query_params.get("RelayState")) or DEFAULT_LANDING
-        tenant = sp.tenants.by_email(email) if email else sp.tenants.by_email("")
-        if tenant is None or tenant.idp is None:
-            message = (
-                f"No organisation signs in with addresses at {email.rpartition('@')[2]!r}."
-                if email
-                else "Enter your work email to find your organisation's sign-in."
-            )
-            return render(
-                "landing.html",
-                sp.flaws,
-                status=400 if email else 200,
-                message=message if email else None,
-                email=email,
-                relay_state=relay_state if relay_state != DEFAULT_LANDING else None,
-                me=None,
-            )
-        endpoint = tenant.idp.sso_endpoint(c.BINDING_HTTP_REDIRECT)
-        if endpoint is None:
-            return refusal(
-                request,
-                sp.flaws,
-                409,
-                "no-redirect-sso",
-                "SAML-PROF-4.1.3.1",
-                "the organisation's IdP offers no HTTP-Redirect SSO endpoint",
-            )
-        now = sp.clock()
-        request_id = new_id(sp.rng)
-        authn = AuthnRequest(
-            id=request_id,
-            issue_instant=now,
-            issuer=sp.entity_id,
-            destination=endpoint.location,
-            acs_url=sp.acs_url,
-            protocol_binding=c.BINDING_HTTP_POST,
-        )
-        sign = sp.settings.sign_requests or tenant.idp.want_authn_requests_signed
-        query = encode_redirect_query(
-            build_authn_request_xml(authn),
-            relay_state=relay_state,
-            key_pair=sp.key if sign else None,
-        )
-        response = RedirectResponse(redirect_url(endpoint.location, query), status_code=302)
+        organisation = self.organisations.by_email(email)
+        if organisation is None or organisation.idp is None:
+            return self._find_organisation(email, relay_state)
+        browser, new_browser = self.sessions.browser(request)
+        try:
+            location = self.sign_in.start(organisation, organisation.idp, relay_state, browser)
+        except Refusal as exc:
+            return refusal(request, self.flaws, exc)
+        response = RedirectResponse(location, status_code=302)
         response.headers["Cache-Control"] = "no-store"
-        browser = sp.sessions.ensure_browser(request, response)
-        with sp.db.transaction() as conn:
-            conn.execute(delete(authn_requests).where(authn_requests.c.expires < iso(now)))
-            conn.execute(
-                insert(authn_requests).values(
-                    request_id=request_id,
-                    browser_sha256=digest(browser),
-                    org_pk=tenant.org_pk,
-                    relay_state=relay_state,
-                    expires=iso(now + REQUEST_LIFETIME),
-                )
-            )
+        if new_browser:
+            self.sessions.set_browser_cookie(response, browser)
         return response
 
-    # ---------------------------------------------------------------------------------- ACS
+    def _find_organisation(self, email: str, relay_state: str) -> Response:
+        """The landing page asking for (another) work email."""
+        domain = email.rpartition("@")[2]
+        return render(
+            "landing.html",
+            self.flaws,
+            status=400 if email else 200,
+            message=f"No organisation signs in with addresses at {domain!r}." if email else None,
+            email=email,
+            relay_state=relay_state if relay_state != DEFAULT_LANDING else None,
+            me=None,
+        )
 
     async def acs(self, request: Request) -> Response:
-        sp = self.sp
         try:
             return await self._acs(request)
-        except RefusedError as exc:
-            return refusal(request, sp.flaws, exc.status, exc.reason, exc.rule, exc.message)
-        except SAMLError as exc:
-            status = 400 if exc.reason in ("bad-base64", "too-large", "malformed") else 403
-            return refusal(request, sp.flaws, status, exc.reason, exc.rule, exc.message)
-        except XMLSecurityError as exc:
-            return refusal(request, sp.flaws, 400, exc.reason, exc.rule, exc.message)
+        except Refusal as exc:
+            return refusal(request, self.flaws, _at_the_acs(exc))
 
     async def _acs(self, request: Request) -> Response:
-        sp = self.sp
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type not in ("", "application/x-www-form-urlencoded", "multipart/form-data"):
-            raise RefusedError(
-                415, "not-a-form", "SAML-BIND-3.5.4", "the ACS takes an HTML form POST"
+            raise Refusal(
+                "not-a-form", "the ACS takes an HTML form POST", _BINDING_RULE, status=415
             )
         form = await request.form(max_files=0, max_fields=10)
         value, relay_posted = form.get("SAMLResponse"), form.get("RelayState")
         if not isinstance(value, str) or not value.strip():
-            raise RefusedError(
-                400, "no-saml-response", "SAML-BIND-3.5.4", "no SAMLResponse was posted"
+            raise Refusal(
+                "no-saml-response", "no SAMLResponse was posted", _BINDING_RULE, status=400
             )
-        data = decode_post_value(value)
-        root = parse_xml(data)  # refuses DTDs and entity tricks before anything reads it
-        if root.tag != c.q(c.SAMLP, "Response"):
-            raise RefusedError(
-                403, "wrong-message", "SAML-CORE-3.2.2", "the ACS accepts only samlp:Response"
-            )
-        in_response_to = root.get("InResponseTo")
-        browser = sp.sessions.browser_id(request)
-        resubmit = in_response_to and browser is None and "sp_resubmitted" not in form
+        relay_state = relay_posted if isinstance(relay_posted, str) else None
+        posted = read_posted_response(value, relay_state)
+        browser = self.sessions.browser_id(request)
+        resubmit = posted.in_response_to and browser is None and "sp_resubmitted" not in form
         if resubmit and not wants_json(request):
-            return self._resubmit(value, relay_posted)
-        now = sp.clock()
-        pending: Any = None
-        with sp.db.transaction() as conn:
-            if in_response_to:
-                pending = conn.execute(
-                    select(authn_requests).where(
-                        authn_requests.c.request_id == in_response_to[:64],
-                        authn_requests.c.expires >= iso(now),
-                    )
-                ).first()
-                if pending is not None and (
-                    browser is None or pending.browser_sha256 != digest(browser)
-                ):
-                    pending = None  # issued to another browser (login CSRF, check C07)
-                if pending is not None and pending.answered is not None:
-                    raise RefusedError(
-                        403,
-                        "replayed",
-                        "SAML-PROF-4.1.4.5",
-                        f"request {in_response_to} was already answered",
-                    )
-        tenant: Tenant | None
-        if pending is not None:
-            tenant = sp.tenants.get(pending.org_pk)
-        else:
-            issuer = _peek_issuer(root)
-            tenant = sp.tenants.by_idp(issuer) if issuer else None
-            if tenant is None:
-                raise RefusedError(
-                    403,
-                    "unknown-issuer",
-                    "SAML-PROF-4.1.4.2",
-                    f"no organisation trusts the IdP {issuer!r}",
-                )
-        if tenant is None or tenant.idp is None:
-            raise RefusedError(
-                403, "unknown-issuer", "SAML-PROF-4.1.4.2", "no IdP for this request"
-            )
-        if pending is not None:
-            request_id: str | None = pending.request_id
-        elif in_response_to:
-            request_id = "(no request of this browser)"  # the core answers wrong-in-response-to
-        else:
-            request_id = None
-        expect = SPExpectations(
-            sp_entity_id=sp.entity_id,
-            acs_url=sp.acs_url,
-            idp_entity_id=tenant.idp.entity_id,
-            trusted_certificates=tenant.idp.signing_certificates,
-            now=now,
-            request_id=request_id,
-            allow_unsolicited=tenant.allow_idp_initiated,
-            clock_skew=sp.settings.clock_skew,
-            decryption_keys=(sp.key.private_key,),
-            allow_sha1=sp.settings.allow_sha1,
-        )
-        login = validate_response_with_flaws(data, expect, sp.flaws)
-        if login.name_id_format not in ACCEPTED_NAMEID_FORMATS:
-            raise RefusedError(
-                403,
-                "unsupported-nameid-format",
-                "SP-SIGNIN-NAMEID",
-                f"NameID format {login.name_id_format} is not emailAddress or unspecified",
-            )
-        with sp.db.transaction() as conn:
-            refused = self._consume(conn, tenant, login, pending)
-            if refused is None:
-                refused, token, max_age = self._sign_in(conn, tenant, login)
-            if refused is None and (previous := sp.sessions.current(conn, request)) is not None:
-                sp.sessions.end(conn, previous.token_sha256, "replaced")  # one per browser
-        if refused is not None:
-            raise refused
-        target = (
-            safe_relay_state(pending.relay_state if pending is not None else None)
-            or safe_relay_state(relay_posted if isinstance(relay_posted, str) else None)
-            or DEFAULT_LANDING
-        )
-        response = RedirectResponse(target, status_code=303)
-        sp.sessions.set_session_cookie(response, token, max_age)
+            return self._resubmit(value, relay_state)
+        admitted = self.sign_in.admit(posted, browser, self.sessions.session_token(request))
+        response = RedirectResponse(admitted.landing, status_code=303)
+        self.sessions.set_session_cookie(response, admitted.token, admitted.max_age)
         return response
 
-    def _resubmit(self, saml_response: str, relay_state: object) -> Response:
+    def _resubmit(self, saml_response: str, relay_state: str | None) -> Response:
         """Post the form again from this site. On plain HTTP the browser cookie is
         SameSite=Lax, so an IdP on another site posts to the ACS without it; posted from
         here, it comes along and the response can be matched with this browser's request."""
         fields = {"SAMLResponse": saml_response, "sp_resubmitted": "1"}
-        if isinstance(relay_state, str):
+        if relay_state is not None:
             fields["RelayState"] = relay_state
-        page = post_form_html(self.sp.acs_url, fields, title="Signing you in")
+        page = post_form_html(self.config.site.acs_url, fields, title="Signing you in")
         return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
-    def _consume(
-        self, conn: Connection, tenant: Tenant, login: ValidatedLogin, pending: Any
-    ) -> RefusedError | None:
-        """One use per assertion (Profiles 4.1.4.5) and per AuthnRequest."""
-        sp = self.sp
-        now = sp.clock()
-        if pending is not None:
-            gone = conn.execute(
-                update(authn_requests)
-                .where(
-                    authn_requests.c.request_id == pending.request_id,
-                    authn_requests.c.answered.is_(None),
-                )
-                .values(answered=iso(now))
-            ).rowcount
-            if not gone:
-                return RefusedError(
-                    403, "replayed", "SAML-PROF-4.1.4.5", "this request was already answered"
-                )
-        if "no-replay-cache" in sp.flaws:
-            return None
-        issuer = login.issuer
-        conn.execute(delete(replay_cache).where(replay_cache.c.expires < iso(now)))
-        seen = conn.execute(
-            select(func.count())
-            .select_from(replay_cache)
-            .where(
-                replay_cache.c.issuer == issuer, replay_cache.c.assertion_id == login.assertion_id
-            )
-        ).scalar_one()
-        if seen:
-            return RefusedError(
-                403,
-                "replayed",
-                "SAML-PROF-4.1.4.5",
-                f"assertion {login.assertion_id} was already used",
-            )
-        keep_until = max(login.not_on_or_after, now) + sp.settings.clock_skew
-        conn.execute(
-            insert(replay_cache).values(
-                issuer=issuer, assertion_id=login.assertion_id, expires=iso(keep_until)
-            )
-        )
-        return None
-
-    def _sign_in(
-        self, conn: Connection, tenant: Tenant, login: ValidatedLogin
-    ) -> tuple[RefusedError | None, str, int]:
-        sp = self.sp
-        user_id = sp.accounts.find_user(conn, tenant.org_pk, login.name_id)
-        if user_id is None:
-            sp.accounts.audit(
-                conn,
-                tenant.org_pk,
-                "sign-in-refused",
-                actor="sso",
-                user_name=login.name_id,
-                reason="unknown-user",
-            )
-            return (
-                RefusedError(
-                    403,
-                    "unknown-user",
-                    "SP-SIGNIN-PROVISIONED",
-                    f"{login.name_id} is not a provisioned user of {tenant.name}",
-                ),
-                "",
-                0,
-            )
-        account = sp.accounts.account(conn, user_id)
-        if account is None:
-            sp.accounts.reconcile(conn, tenant, user_id)
-            account = sp.accounts.account(conn, user_id)
-        let_inactive_in = account is not None and "sign-in-inactive-users" in sp.flaws
-        if account is None or (not account.entitled and not let_inactive_in):
-            standing = sp.accounts.standing(conn, tenant.org_pk, user_id)
-            if standing is not None and standing.active:
-                reason, rule = "user-not-assigned", "SP-SIGNIN-ASSIGNED"
-                message = f"{login.name_id} is not a member of {tenant.access_group!r}"
-            else:
-                reason, rule = "user-inactive", "SP-SIGNIN-ACTIVE"
-                message = f"{login.name_id} is not active in {tenant.name}"
-            sp.accounts.audit(
-                conn,
-                tenant.org_pk,
-                "sign-in-refused",
-                actor="sso",
-                user_id=user_id,
-                user_name=login.name_id,
-                reason=reason,
-            )
-            return RefusedError(403, reason, rule, message), "", 0
-        roles = ["user", "admin"] if account.admin else ["user"]
-        token, max_age = sp.sessions.create(
-            conn,
-            org_pk=tenant.org_pk,
-            user_id=user_id,
-            user_name=str(account.user_name),
-            name_id=login.name_id,
-            name_id_format=login.name_id_format,
-            session_index=login.session_index,
-            roles=roles,
-            not_on_or_after=login.session_not_on_or_after,
-        )
-        sp.accounts.audit(
-            conn,
-            tenant.org_pk,
-            "signed-in",
-            actor="sso",
-            user_id=user_id,
-            user_name=str(account.user_name),
-            roles=roles,
-            idp_initiated=login.in_response_to is None,
-        )
-        return None, token, max_age
-
-    # ------------------------------------------------------------------------------- logout
-
     def _forget_cookie(self, response: Response) -> None:
-        if "keep-session-on-logout" not in self.sp.flaws:  # the flaw: sign-out forgets nothing
-            self.sp.sessions.clear_session_cookie(response)
+        if "keep-session-on-logout" not in self.flaws:  # the flaw: sign-out forgets nothing
+            self.sessions.clear_session_cookie(response)
 
     async def logout(self, request: Request) -> Response:
         """Sign out here, then at the IdP when it has an SLO endpoint (SP-initiated SLO)."""
-        sp = self.sp
         form = await request.form(max_files=0, max_fields=10)
-        with sp.db.transaction() as conn:
-            session = sp.sessions.current(conn, request)
-            if session is None:
-                response: Response = RedirectResponse("/", status_code=303)
-                self._forget_cookie(response)
-                return response
-            if form.get("csrf") != session.csrf:
-                return refusal(
-                    request, sp.flaws, 403, "csrf", "SP-CSRF", "the form's CSRF token is wrong"
-                )
-            if "keep-session-on-logout" not in sp.flaws:
-                sp.sessions.end(conn, session.token_sha256, "signed-out")
-            sp.accounts.audit(
-                conn,
-                session.org_pk,
-                "signed-out",
-                actor=session.user_name,
-                user_id=session.user_id,
-                user_name=session.user_name,
-            )
-            tenant = sp.tenants.get(session.org_pk)
-            endpoint = None
-            if tenant is not None and tenant.idp is not None:
-                endpoint = next(
-                    (e for e in tenant.idp.slo_endpoints if e.binding == c.BINDING_HTTP_REDIRECT),
-                    None,
-                )
-            if tenant is None or endpoint is None:
-                response = RedirectResponse("/?signed_out=1", status_code=303)
-                self._forget_cookie(response)
-                return response
-            now = sp.clock()
-            request_id = new_id(sp.rng)
-            conn.execute(delete(logout_requests).where(logout_requests.c.expires < iso(now)))
-            conn.execute(
-                insert(logout_requests).values(
-                    request_id=request_id,
-                    org_pk=tenant.org_pk,
-                    expires=iso(now + REQUEST_LIFETIME),
-                )
-            )
-        message = LogoutRequest(
-            id=request_id,
-            issue_instant=now,
-            issuer=sp.entity_id,
-            name_id=session.name_id,
-            name_id_format=session.name_id_format,
-            session_indexes=(session.session_index,) if session.session_index else (),
-            destination=endpoint.location,
-        )
-        query = encode_redirect_query(to_bytes(build_logout_request(message)), key_pair=sp.key)
-        response = RedirectResponse(redirect_url(endpoint.location, query), status_code=303)
+        token = self.sessions.session_token(request)
+        try:
+            location = self.single_logout.sign_out(token, form.get("csrf"))
+        except Refusal as exc:
+            return refusal(request, self.flaws, exc)
+        response = RedirectResponse(location, status_code=303)
         self._forget_cookie(response)
         return response
 
     async def slo(self, request: Request) -> Response:
-        sp = self.sp
         try:
             return await self._slo(request)
-        except RefusedError as exc:
-            return refusal(request, sp.flaws, exc.status, exc.reason, exc.rule, exc.message)
-        except SAMLError as exc:
-            return refusal(request, sp.flaws, 400, exc.reason, exc.rule, exc.message)
-        except XMLSecurityError as exc:
-            return refusal(request, sp.flaws, 400, exc.reason, exc.rule, exc.message)
+        except Refusal as exc:
+            return refusal(request, self.flaws, exc)
 
     async def _slo(self, request: Request) -> Response:
-        sp = self.sp
         if request.method == "GET":
-            message = decode_redirect_query(request.url.query)
-            xml, relay_state, redirect = message.message, message.relay_state, message
+            redirect = decode_redirect_query(request.url.query)
+            outcome = self.single_logout.receive(redirect.message, redirect.relay_state, redirect)
         else:
             form = await request.form(max_files=0, max_fields=10)
-            field = "SAMLRequest" if "SAMLRequest" in form else "SAMLResponse"
-            value = form.get(field)
+            value = form.get("SAMLRequest" if "SAMLRequest" in form else "SAMLResponse")
             if not isinstance(value, str):
-                raise RefusedError(
-                    400, "no-message", "SAML-BIND-3.5.4", "no SAML message was posted"
-                )
-            xml = decode_post_value(value)
+                raise Refusal("no-message", "no SAML message was posted", _BINDING_RULE, status=400)
             relay = form.get("RelayState")
-            relay_state, redirect = (relay if isinstance(relay, str) else None), None
-        root = parse_xml(xml)
-        issuer_element = root.find(c.q(c.SAML, "Issuer"))
-        issuer = (issuer_element.text or "").strip() if issuer_element is not None else ""
-        tenant = sp.tenants.by_idp(issuer)
-        if tenant is None or tenant.idp is None:
-            raise RefusedError(
-                403, "unknown-issuer", "SAML-PROF-4.4.4.1", f"unknown IdP {issuer!r}"
+            relay_state = relay if isinstance(relay, str) else None
+            outcome = self.single_logout.receive(decode_post_value(value), relay_state, None)
+        if outcome.redirect is None:
+            return render(
+                "signed_out.html",
+                self.flaws,
+                complete=outcome.complete,
+                status_code=outcome.status_code,
+                me=None,
             )
-        certificates = tenant.idp.signing_certificates
-        # Profiles 4.4.3.1/4.4.4.1: logout messages must be authenticated: signed.
-        if redirect is not None:
-            if not redirect.is_signed:
-                raise RefusedError(
-                    403, "unsigned", "SAML-PROF-4.4.4.1", "logout messages must be signed"
-                )
-            verify_redirect_signature(redirect, certificates, allow_sha1=sp.settings.allow_sha1)
-        else:
-            root = verify_element(
-                root, certificates, allow_sha1=sp.settings.allow_sha1
-            ).signed_element
-            xml = to_bytes(root)
-        if root.tag == c.q(c.SAMLP, "LogoutRequest"):
-            return self._idp_logout(request, tenant, xml, relay_state)
-        response = parse_logout_response(xml)
-        if response.destination is not None and response.destination != sp.slo_url:
-            raise RefusedError(
-                403, "wrong-destination", "SAML-CORE-3.2.2", "Destination is not this SLO"
-            )
-        with sp.db.transaction() as conn:
-            gone = conn.execute(
-                delete(logout_requests).where(
-                    logout_requests.c.request_id == (response.in_response_to or ""),
-                    logout_requests.c.org_pk == tenant.org_pk,
-                )
-            ).rowcount
-        if not gone:
-            raise RefusedError(
-                403,
-                "wrong-in-response-to",
-                "SAML-CORE-3.2.2",
-                "this LogoutResponse answers no logout of ours",
-            )
-        complete = response.status_code == c.STATUS_SUCCESS
-        return render(
-            "signed_out.html",
-            sp.flaws,
-            complete=complete,
-            status_code=response.status_code,
-            me=None,
-        )
-
-    def _idp_logout(
-        self, request: Request, tenant: Tenant, xml: bytes, relay_state: str | None
-    ) -> Response:
-        sp = self.sp
-        assert tenant.idp is not None
-        logout = parse_logout_request(xml)
-        if logout.destination is not None and logout.destination != sp.slo_url:
-            raise RefusedError(
-                403, "wrong-destination", "SAML-CORE-3.2.2", "Destination is not this SLO"
-            )
-        now = sp.clock()
-        if (
-            logout.not_on_or_after is not None
-            and logout.not_on_or_after <= now - sp.settings.clock_skew
-        ):
-            raise RefusedError(403, "expired", "SAML-CORE-3.7.1", "the LogoutRequest has expired")
-        with sp.db.transaction() as conn:
-            where = [
-                sp_sessions.c.org_pk == tenant.org_pk,
-                func.lower(sp_sessions.c.name_id) == logout.name_id.lower(),
-                sp_sessions.c.ended.is_(None),
-            ]
-            if logout.session_indexes:
-                where.append(sp_sessions.c.session_index.in_(logout.session_indexes))
-            ended = 0
-            if "keep-session-on-logout" not in sp.flaws:
-                ended = conn.execute(
-                    update(sp_sessions)
-                    .where(*where)
-                    .values(ended=iso(now), ended_reason="idp-logout")
-                ).rowcount
-            sp.accounts.audit(
-                conn,
-                tenant.org_pk,
-                "sessions-ended",
-                actor="sso",
-                user_name=logout.name_id,
-                count=int(ended),
-                reason="idp-logout",
-            )
-        endpoint = next(
-            (e for e in tenant.idp.slo_endpoints if e.binding == c.BINDING_HTTP_REDIRECT), None
-        )
-        if endpoint is None:
-            return render("signed_out.html", sp.flaws, complete=True, status_code="", me=None)
-        answer = LogoutResponse(
-            id=new_id(sp.rng),
-            issue_instant=now,
-            issuer=sp.entity_id,
-            in_response_to=logout.id,
-            destination=endpoint.response_location or endpoint.location,
-        )
-        query = encode_redirect_query(
-            to_bytes(build_logout_response(answer)),
-            parameter="SAMLResponse",
-            relay_state=relay_state,
-            key_pair=sp.key,
-        )
-        location = redirect_url(endpoint.response_location or endpoint.location, query)
-        response = RedirectResponse(location, status_code=302)
+        response = RedirectResponse(outcome.redirect, status_code=302)
         self._forget_cookie(response)
         return response
-
-
-def audit_json(detail: str) -> dict[str, Any]:
-    value = json.loads(detail)
-    return value if isinstance(value, dict) else {}

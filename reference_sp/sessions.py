@@ -69,19 +69,26 @@ class Sessions:
     def browser_id(self, request: Request) -> str | None:
         return self._read(self._browser_signer, request, BROWSER_COOKIE)
 
-    def ensure_browser(self, request: Request, response: Response) -> str:
+    def browser(self, request: Request) -> tuple[str, bool]:
+        """This browser's id, and whether it is new (then give it with set_browser_cookie)."""
         browser = self.browser_id(request)
         if browser is None:
-            browser = secrets.token_urlsafe(24)
-            response.set_cookie(
-                BROWSER_COOKIE,
-                self._browser_signer.sign(browser).decode("ascii"),
-                httponly=True,
-                secure=self.secure,
-                samesite="none" if self.secure else "lax",
-                path="/",
-            )
-        return browser
+            return secrets.token_urlsafe(24), True
+        return browser, False
+
+    def set_browser_cookie(self, response: Response, browser: str) -> None:
+        response.set_cookie(
+            BROWSER_COOKIE,
+            self._browser_signer.sign(browser).decode("ascii"),
+            httponly=True,
+            secure=self.secure,
+            samesite="none" if self.secure else "lax",
+            path="/",
+        )
+
+    def session_token(self, request: Request) -> str | None:
+        """The token of the session cookie, when it carries a valid signature."""
+        return self._read(self._session_signer, request, SESSION_COOKIE)
 
     def set_session_cookie(self, response: Response, token: str, max_age: int) -> None:
         response.set_cookie(
@@ -136,10 +143,8 @@ class Sessions:
         )
         return token, int((expires - now).total_seconds())
 
-    def current(self, conn: Connection, request: Request) -> Session | None:
-        token = self._read(self._session_signer, request, SESSION_COOKIE)
-        if token is None:
-            return None
+    def by_token(self, conn: Connection, token: str) -> Session | None:
+        """The open session of the cookie token (not ended, not expired)."""
         row = conn.execute(
             select(sp_sessions).where(
                 sp_sessions.c.token_sha256 == digest(token),

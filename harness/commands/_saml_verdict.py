@@ -25,8 +25,8 @@ from harness.protocol.saml.decode import DecodedMessage
 from harness.protocol.saml.encryption import decrypt_element
 from harness.protocol.saml.errors import SAMLError
 from harness.protocol.saml.ids import parse_instant
+from harness.protocol.saml.keyinfo import keyinfo_certificates
 from harness.protocol.saml.logout import parse_logout_request, parse_logout_response
-from harness.protocol.saml.sp_flaws import keyinfo_certificates
 from harness.protocol.saml.sp_validation import SPExpectations, validate_response
 from harness.protocol.xml import parse_xml
 

@@ -175,6 +175,67 @@ def _from_row(row: Sequence[Any]) -> StoredResource:
     )
 
 
+def _columns(rt: ResourceType, doc: dict[str, Any]) -> dict[str, Any]:
+    columns: dict[str, Any] = {
+        "doc": json.dumps(doc, separators=(",", ":")),
+        "external_id": doc.get("externalId"),
+        "user_name_ci": None,
+        "display_name": None,
+        "display_name_ci": None,
+    }
+    if rt.name == "User":
+        columns["user_name_ci"] = str(doc["userName"]).lower()
+    else:
+        columns["display_name"] = doc.get("displayName")
+        columns["display_name_ci"] = str(doc.get("displayName", "")).lower()
+    return columns
+
+
+def _update_columns(rt: ResourceType, doc: dict[str, Any]) -> dict[str, Any]:
+    return {f"b_{name}": value for name, value in _columns(rt, doc).items()}
+
+
+def _check_unique(
+    conn: Connection,
+    org_pk: int,
+    rt: ResourceType,
+    doc: dict[str, Any],
+    exclude_pk: int | None,
+) -> None:
+    if rt.name != "User":
+        return
+    params = {
+        "org_pk": org_pk,
+        "user_name_ci": str(doc["userName"]).lower(),
+        "exclude_pk": -1 if exclude_pk is None else exclude_pk,
+    }
+    if fastsql.fetch_one(conn, _USER_NAME_TAKEN, params) is not None:
+        raise errors.uniqueness(f"userName {doc['userName']!r} is already taken")
+
+
+def _rewrite_values(
+    conn: Connection,
+    rt: ResourceType,
+    pk: int,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    """Rewrite only the value rows of attributes that changed: replacing a title must not
+    rewrite (and re-index) every email and name part."""
+    old_rows, new_rows = _rows_by_attr(rt, before, pk), _rows_by_attr(rt, after, pk)
+    changed = [a for a in old_rows.keys() | new_rows.keys() if old_rows.get(a) != new_rows.get(a)]
+    if not changed:
+        return
+    for attr in changed:
+        fastsql.execute(conn, _DELETE_VALUES_OF, {"b_pk": pk, "b_attr": attr})
+    rows = [row for attr in changed for row in new_rows.get(attr, [])]
+    fastsql.execute_many(conn, _INSERT_VALUES, rows)
+
+
+def _write_values(conn: Connection, rt: ResourceType, pk: int, doc: dict[str, Any]) -> None:
+    fastsql.execute_many(conn, _INSERT_VALUES, value_rows(rt, doc, pk))
+
+
 class ScimStore:
     def __init__(
         self,
@@ -283,13 +344,13 @@ class ScimStore:
                     "version": 1,
                     "created": now,
                     "last_modified": now,
-                    **self._columns(rt, doc),
+                    **_columns(rt, doc),
                 },
             )
         except fastsql.IntegrityErrors as exc:  # a concurrent create won the race
             raise errors.uniqueness(f"userName {doc.get('userName')!r} is already taken") from exc
         stored = StoredResource(pk, resource_id, rt.name, doc, 1, now, now)
-        self._write_values(conn, rt, stored.pk, doc)
+        _write_values(conn, rt, stored.pk, doc)
         if rt.name == "Group":
             stored.members = self._set_members(conn, org_pk, stored.pk, members or [], [])
         else:
@@ -320,19 +381,19 @@ class ScimStore:
             rt.name == "User"
             and str(doc["userName"]).lower() != str(current.doc.get("userName", "")).lower()
         ):
-            self._check_unique(conn, org_pk, rt, doc, exclude_pk=current.pk)
+            _check_unique(conn, org_pk, rt, doc, exclude_pk=current.pk)
         now = timestamp(self.clock())
         try:
             returned = fastsql.fetch_one(
                 conn,
                 _UPDATE_RESOURCE,
-                {"b_pk": current.pk, "b_last_modified": now} | self._update_columns(rt, doc),
+                {"b_pk": current.pk, "b_last_modified": now} | _update_columns(rt, doc),
             )
             version = int(returned[0]) if returned is not None else current.version + 1
         except fastsql.IntegrityErrors as exc:
             raise errors.uniqueness(f"userName {doc.get('userName')!r} is already taken") from exc
         if doc != current.doc:
-            self._rewrite_values(conn, rt, current.pk, current.doc, doc)
+            _rewrite_values(conn, rt, current.pk, current.doc, doc)
         updated = StoredResource(
             current.pk, current.id, rt.name, doc, version, current.created, now
         )
@@ -362,71 +423,6 @@ class ScimStore:
         )
         conn.execute(delete(attribute_values).where(attribute_values.c.resource_pk == stored.pk))
         conn.execute(delete(resources).where(resources.c.pk == stored.pk))
-
-    # -- helpers -------------------------------------------------------------------------
-
-    @staticmethod
-    def _columns(rt: ResourceType, doc: dict[str, Any]) -> dict[str, Any]:
-        columns: dict[str, Any] = {
-            "doc": json.dumps(doc, separators=(",", ":")),
-            "external_id": doc.get("externalId"),
-            "user_name_ci": None,
-            "display_name": None,
-            "display_name_ci": None,
-        }
-        if rt.name == "User":
-            columns["user_name_ci"] = str(doc["userName"]).lower()
-        else:
-            columns["display_name"] = doc.get("displayName")
-            columns["display_name_ci"] = str(doc.get("displayName", "")).lower()
-        return columns
-
-    @classmethod
-    def _update_columns(cls, rt: ResourceType, doc: dict[str, Any]) -> dict[str, Any]:
-        return {f"b_{name}": value for name, value in cls._columns(rt, doc).items()}
-
-    @staticmethod
-    def _check_unique(
-        conn: Connection,
-        org_pk: int,
-        rt: ResourceType,
-        doc: dict[str, Any],
-        exclude_pk: int | None,
-    ) -> None:
-        if rt.name != "User":
-            return
-        params = {
-            "org_pk": org_pk,
-            "user_name_ci": str(doc["userName"]).lower(),
-            "exclude_pk": -1 if exclude_pk is None else exclude_pk,
-        }
-        if fastsql.fetch_one(conn, _USER_NAME_TAKEN, params) is not None:
-            raise errors.uniqueness(f"userName {doc['userName']!r} is already taken")
-
-    @staticmethod
-    def _rewrite_values(
-        conn: Connection,
-        rt: ResourceType,
-        pk: int,
-        before: dict[str, Any],
-        after: dict[str, Any],
-    ) -> None:
-        """Rewrite only the value rows of attributes that changed: replacing a title must not
-        rewrite (and re-index) every email and name part."""
-        old_rows, new_rows = _rows_by_attr(rt, before, pk), _rows_by_attr(rt, after, pk)
-        changed = [
-            a for a in old_rows.keys() | new_rows.keys() if old_rows.get(a) != new_rows.get(a)
-        ]
-        if not changed:
-            return
-        for attr in changed:
-            fastsql.execute(conn, _DELETE_VALUES_OF, {"b_pk": pk, "b_attr": attr})
-        rows = [row for attr in changed for row in new_rows.get(attr, [])]
-        fastsql.execute_many(conn, _INSERT_VALUES, rows)
-
-    @staticmethod
-    def _write_values(conn: Connection, rt: ResourceType, pk: int, doc: dict[str, Any]) -> None:
-        fastsql.execute_many(conn, _INSERT_VALUES, value_rows(rt, doc, pk))
 
     def _set_members(
         self,

@@ -247,7 +247,7 @@ def test_terminated_postgresql_connections_are_503_then_recover() -> None:
             assert client.get("/api/me", headers=signed_in).status_code == 401
             terminate_backends(PG)
             page = client.get("/api/me", headers=signed_in)
-            assert page.status_code == 503 and page.json()["error"] == "database-unavailable"
+            assert page.status_code == 503 and page.json()["reason"] == "database-unavailable"
             assert "retry-after" in page.headers
             assert client.get("/", headers=signed_in).status_code == 200  # a fresh connection
             terminate_backends(PG)

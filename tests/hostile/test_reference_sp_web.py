@@ -29,9 +29,10 @@ from harness.protocol.saml import constants as c
 from harness.protocol.saml.authn_request import parse_authn_request
 from harness.protocol.saml.bindings import decode_redirect_query
 from harness.protocol.xml import parse_xml
-from reference_sp import web
+from reference_sp import activations as activation_service
 from reference_sp.account_tables import activations
 from reference_sp.activation_quota import PendingQuota
+from reference_sp.activations import PENDING_LIFETIME, PENDING_PER_CLIENT
 from reference_sp.app import ACTIVATION_LIMIT, FORM_LIMIT, SAML_POST_LIMIT
 from reference_sp.html_headers import forbid_framing
 from reference_sp.http import MAX_JSON_DEPTH, json_too_deep
@@ -90,7 +91,7 @@ def test_an_activation_is_started_with_json_only(world: World, content_type: str
         "/api/activations", content=httpx.Request("POST", "/", json=DEVICE).content, headers=headers
     )
     assert answer.status_code == 415, answer.text
-    assert answer.json()["error"] == "unsupported-media-type"
+    assert answer.json()["reason"] == "unsupported-media-type"
     assert pending_rows(world) == 0
 
 
@@ -121,7 +122,7 @@ def test_json_content_types_are_accepted(world: World, content_type: str) -> Non
 def test_cross_site_starts_are_refused(world: World, headers: dict[str, str]) -> None:
     answer = start(world.http, **headers)
     assert answer.status_code == 403, answer.text
-    assert answer.json()["error"] == "cross-site"
+    assert answer.json()["reason"] == "cross-site"
     assert pending_rows(world) == 0
 
 
@@ -156,28 +157,28 @@ def test_the_harness_client_starts_activations(world: World) -> None:
 def test_pending_activations_expire_and_are_pruned(world: World) -> None:
     first = start(world.http).json()
     assert first["expires"] == "2026-03-01T12:10:00.000000Z"  # ten minutes
-    world.clock.freeze(NOW + web.PENDING_LIFETIME + timedelta(seconds=1))
+    world.clock.freeze(NOW + PENDING_LIFETIME + timedelta(seconds=1))
     assert world.http.get(f"/api/activations/{first['id']}").json()["status"] == "expired"
     assert start(world.http).status_code == 201  # each start prunes what expired
     assert pending_rows(world) == 1
     gone = world.http.get(f"/api/activations/{first['id']}")
-    assert gone.status_code == 404 and gone.json()["error"] == "unknown-activation"
+    assert gone.status_code == 404 and gone.json()["reason"] == "unknown-activation"
     page = world.http.get(urlsplit(first["activationUrl"]).path)
     assert page.status_code == 404 and "unknown-activation" in page.text
 
 
 def test_pending_activations_per_client_are_capped(world: World) -> None:
-    for _ in range(web.PENDING_PER_CLIENT):
+    for _ in range(PENDING_PER_CLIENT):
         assert start(world.http).status_code == 201
     refused = start(world.http)
     assert refused.status_code == 429
-    assert refused.json()["error"] == "too-many-pending-activations"
+    assert refused.json()["reason"] == "too-many-pending-activations"
     assert "100 activations waiting to be confirmed" in refused.json()["message"]
     assert int(refused.headers["retry-after"]) == 601  # the first one's expiry
-    assert pending_rows(world) == web.PENDING_PER_CLIENT
+    assert pending_rows(world) == PENDING_PER_CLIENT
     with client_at(world, "192.0.2.7") as other:  # another client is not held up
         assert start(other).status_code == 201
-    world.clock.freeze(NOW + web.PENDING_LIFETIME + timedelta(seconds=1))
+    world.clock.freeze(NOW + PENDING_LIFETIME + timedelta(seconds=1))
     assert start(world.http).status_code == 201  # expired ones stop counting
     assert pending_rows(world) == 1
 
@@ -185,7 +186,7 @@ def test_pending_activations_per_client_are_capped(world: World) -> None:
 def test_confirmed_activations_stop_counting(world: World) -> None:
     world.provision(USER)
     world.sign_in(USER)
-    started = [start(world.http).json() for _ in range(web.PENDING_PER_CLIENT)]
+    started = [start(world.http).json() for _ in range(PENDING_PER_CLIENT)]
     assert start(world.http).status_code == 429
     assert confirm(world.http, started[0]["activationUrl"]).status_code == 303
     assert start(world.http).status_code == 201
@@ -195,14 +196,14 @@ def test_confirmed_activations_stop_counting(world: World) -> None:
 def test_pending_activations_in_all_are_capped(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(web, "PENDING_IN_ALL", 3)
+    monkeypatch.setattr(activation_service, "PENDING_IN_ALL", 3)
     for n in range(3):
         with client_at(world, f"192.0.2.{n}") as device:
             assert start(device).status_code == 201
     with client_at(world, "198.51.100.1") as device:
         refused = start(device)
     assert refused.status_code == 429, refused.text
-    assert refused.json()["error"] == "too-many-pending-activations"
+    assert refused.json()["reason"] == "too-many-pending-activations"
     assert pending_rows(world) == 3
 
 
@@ -275,7 +276,7 @@ def _assert_too_large(answer: Any, path: str, limit: int) -> None:
         assert body["schemas"] == [SCIM_ERROR] and body["status"] == "413"
         assert str(limit) in body["detail"]
     elif path.startswith("/api/"):
-        assert answer.json()["error"] == "too-large"
+        assert answer.json()["reason"] == "too-large"
         assert str(limit) in answer.json()["message"]
     else:
         assert "too-large" in answer.text and str(limit) in answer.text

@@ -235,7 +235,7 @@ def test_activation_completes_through_sso(world: World) -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "status", "error"),
+    ("body", "status", "reason"),
     [
         (
             {"product": "Example Desktop", "clientVersion": "17.1.2", "deviceId": "x"},
@@ -251,9 +251,9 @@ def test_activation_completes_through_sso(world: World) -> None:
         ([1, 2], 400, "bad-request"),
     ],
 )
-def test_activation_start_errors(world: World, body: Any, status: int, error: str) -> None:
+def test_activation_start_errors(world: World, body: Any, status: int, reason: str) -> None:
     response = world.http.post("/api/activations", json=body)
-    assert (response.status_code, response.json()["error"]) == (status, error)
+    assert (response.status_code, response.json()["reason"]) == (status, reason)
 
 
 def test_unknown_activation_check_in_is_404(world: World) -> None:

@@ -168,9 +168,9 @@ def test_idp_metadata_is_taken_as_bytes_text_or_parsed(form: str) -> None:
     sp = ReferenceSP(Settings(db_url="sqlite://", base_url="http://sp.test"))
     try:
         org = sp.add_organization("Acme", "token", idp_metadata=given)
-        tenant = sp.tenants.get(org)
-        assert tenant is not None and tenant.idp is not None
-        assert tenant.idp.entity_id == "http://127.0.0.1:9/saml/metadata"
+        organisation = sp.organisations.get(org)
+        assert organisation is not None and organisation.idp is not None
+        assert organisation.idp.entity_id == "http://127.0.0.1:9/saml/metadata"
         with pytest.raises(TypeError, match="bytes or str"):
             sp.add_organization("Other", "token-2", idp_metadata=123)  # type: ignore[arg-type]
     finally:

@@ -1,6 +1,7 @@
-"""Deliberately weakened SP validation: the reference SP's SAML flaws, on top of the strict
-:func:`~harness.protocol.saml.sp_validation.validate_response` (which stays the only
-implementation of the rules).
+"""How the reference SP validates a Response: strictly, with the core's
+:func:`~harness.protocol.saml.sp_validation.validate_response` (the only implementation of the
+rules), or deliberately weakened by the SAML flaws that are on. :func:`response_validation`
+picks one; the sign-in service calls it without knowing which.
 
 Each flaw lets through exactly the responses that break its one rule:
 
@@ -29,16 +30,18 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable
 
-from cryptography import x509
 from lxml import etree
 
-from ..keys import KeyLoadError, KeyPair, generate_key_pair, load_certificate
-from ..xml import XMLSecurityError, parse_xml, to_bytes
-from . import constants as c
-from .encryption import decrypt_element
-from .errors import SAMLError, SignatureError
-from .signing import sign_element, verify_element
-from .sp_validation import SPExpectations, ValidatedLogin, validate_response
+from harness.protocol.keys import KeyPair, generate_key_pair
+from harness.protocol.saml import constants as c
+from harness.protocol.saml.encryption import decrypt_element
+from harness.protocol.saml.errors import SAMLError, SignatureError
+from harness.protocol.saml.keyinfo import keyinfo_certificates
+from harness.protocol.saml.signing import sign_element, verify_element
+from harness.protocol.saml.sp_validation import SPExpectations, ValidatedLogin, validate_response
+from harness.protocol.xml import XMLSecurityError, parse_xml, to_bytes
+
+ResponseValidation = Callable[[bytes, SPExpectations], ValidatedLogin]
 
 SAML_FLAWS = frozenset(
     {
@@ -55,15 +58,20 @@ SAML_FLAWS = frozenset(
     }
 )
 _FOREVER = dt.timedelta(days=36500)
-_EPHEMERAL: dict[str, KeyPair] = {}
+_WRAPPING = "process-first-assertion-unverified"
 
 
-def _ephemeral(now: dt.datetime) -> KeyPair:
-    """A key that stands in for a signature the flawed SP pretends to have checked (made once
-    per process)."""
-    if "key" not in _EPHEMERAL:
-        _EPHEMERAL["key"] = generate_key_pair("sso-harness-flawed-sp", now=now)
-    return _EPHEMERAL["key"]
+class StandInKey:
+    """The key that stands in for a signature the flawed SP pretends to have checked. Made on
+    first use (generating a key costs tens of milliseconds) and kept by its validation."""
+
+    def __init__(self) -> None:
+        self._key: KeyPair | None = None
+
+    def get(self, now: dt.datetime) -> KeyPair:
+        if self._key is None:
+            self._key = generate_key_pair("sso-harness-flawed-sp", now=now)
+        return self._key
 
 
 def _parse(data: bytes) -> etree._Element | None:
@@ -87,19 +95,6 @@ def _plain(data: bytes, expect: SPExpectations) -> etree._Element | None:
     return root
 
 
-def keyinfo_certificates(data: bytes) -> list[x509.Certificate]:
-    root = _parse(data)
-    found: list[x509.Certificate] = []
-    if root is None:
-        return found
-    for element in root.iter(c.q(c.DS, "X509Certificate")):
-        try:
-            found.append(load_certificate(element.text or ""))
-        except KeyLoadError:
-            continue
-    return found
-
-
 def _assertions(root: etree._Element) -> list[etree._Element]:
     return root.findall(c.q(c.SAML, "Assertion"))
 
@@ -114,33 +109,36 @@ def _resign(root: etree._Element, key: KeyPair, *, sign_response: bool) -> bytes
     return to_bytes(root)
 
 
-Attempt = Callable[[bytes, SPExpectations], tuple[bytes, SPExpectations] | None]
+Retried = tuple[bytes, SPExpectations] | None
+Attempt = Callable[[bytes, SPExpectations, StandInKey], Retried]
 
 
-def _vouch(root: etree._Element, expect: SPExpectations) -> tuple[bytes, SPExpectations]:
+def _vouch(
+    root: etree._Element, expect: SPExpectations, stand_in: StandInKey
+) -> tuple[bytes, SPExpectations]:
     """The flawed SP's edit of a message whose other checks passed: re-signed with a key that
     stands for the signature it pretends to have verified, and only that key trusted."""
-    key = _ephemeral(expect.now)
+    key = stand_in.get(expect.now)
     signed_response = root.find(c.q(c.DS, "Signature")) is not None
     return _resign(root, key, sign_response=signed_response), dataclasses.replace(
         expect, trusted_certificates=(key.certificate,)
     )
 
 
-def _unsigned(data: bytes, expect: SPExpectations) -> tuple[bytes, SPExpectations] | None:
+def _unsigned(data: bytes, expect: SPExpectations, stand_in: StandInKey) -> Retried:
     root = _plain(data, expect)
     if root is None:
         return None
     if root.find(c.q(c.DS, "Signature")) is not None:
         return data, dataclasses.replace(expect, signature_policy="either")
-    key = _ephemeral(expect.now)
+    key = stand_in.get(expect.now)
     trusted = (*expect.trusted_certificates, key.certificate)
     return _resign(root, key, sign_response=False), dataclasses.replace(
         expect, trusted_certificates=trusted
     )
 
 
-def _audience(data: bytes, expect: SPExpectations) -> tuple[bytes, SPExpectations] | None:
+def _audience(data: bytes, expect: SPExpectations, stand_in: StandInKey) -> Retried:
     root = _plain(data, expect)
     if root is None:
         return None
@@ -150,7 +148,7 @@ def _audience(data: bytes, expect: SPExpectations) -> tuple[bytes, SPExpectation
     return data, dataclasses.replace(expect, sp_entity_id=(audience.text or "").strip())
 
 
-def _recipient(data: bytes, expect: SPExpectations) -> tuple[bytes, SPExpectations] | None:
+def _recipient(data: bytes, expect: SPExpectations, stand_in: StandInKey) -> Retried:
     # The strict check got as far as the Recipient: signatures, Destination, Issuer, status
     # and InResponseTo have passed. Rewrite the Recipient and vouch for the result.
     root = _plain(data, expect)
@@ -158,18 +156,18 @@ def _recipient(data: bytes, expect: SPExpectations) -> tuple[bytes, SPExpectatio
         return None
     for element in root.iter(c.q(c.SAML, "SubjectConfirmationData")):
         element.set("Recipient", expect.acs_url)
-    return _vouch(root, expect)
+    return _vouch(root, expect, stand_in)
 
 
-def _destination(data: bytes, expect: SPExpectations) -> tuple[bytes, SPExpectations] | None:
+def _destination(data: bytes, expect: SPExpectations, stand_in: StandInKey) -> Retried:
     root = _plain(data, expect)
     if root is None or not _assertions(root):
         return None
     root.set("Destination", expect.acs_url)
-    return _vouch(root, expect)
+    return _vouch(root, expect, stand_in)
 
 
-def _issuer(data: bytes, expect: SPExpectations) -> tuple[bytes, SPExpectations] | None:
+def _issuer(data: bytes, expect: SPExpectations, stand_in: StandInKey) -> Retried:
     root = _parse(data)
     issuer = root.find(c.q(c.SAML, "Issuer")) if root is not None else None
     if issuer is None or not (issuer.text or "").strip():
@@ -177,7 +175,7 @@ def _issuer(data: bytes, expect: SPExpectations) -> tuple[bytes, SPExpectations]
     return data, dataclasses.replace(expect, idp_entity_id=(issuer.text or "").strip())
 
 
-def _in_response_to(data: bytes, expect: SPExpectations) -> tuple[bytes, SPExpectations] | None:
+def _in_response_to(data: bytes, expect: SPExpectations, stand_in: StandInKey) -> Retried:
     root = _parse(data)
     value = root.get("InResponseTo") if root is not None else None
     if not value:
@@ -185,7 +183,7 @@ def _in_response_to(data: bytes, expect: SPExpectations) -> tuple[bytes, SPExpec
     return data, dataclasses.replace(expect, request_id=value)
 
 
-def _status(data: bytes, expect: SPExpectations) -> tuple[bytes, SPExpectations] | None:
+def _status(data: bytes, expect: SPExpectations, stand_in: StandInKey) -> Retried:
     root = _plain(data, expect)
     if root is None or not _assertions(root):
         return None
@@ -193,7 +191,7 @@ def _status(data: bytes, expect: SPExpectations) -> tuple[bytes, SPExpectations]
         code.set("Value", c.STATUS_SUCCESS)
         for nested in list(code):
             code.remove(nested)
-    return _vouch(root, expect)
+    return _vouch(root, expect, stand_in)
 
 
 _RETRIES: dict[str, tuple[frozenset[str], Attempt]] = {
@@ -235,40 +233,51 @@ def _first_assertion_unverified(data: bytes, expect: SPExpectations) -> Validate
     return dataclasses.replace(login, name_id=(name_id.text or "").strip())
 
 
-def validate_response_with_flaws(
-    data: bytes, expect: SPExpectations, flaws: Iterable[str]
-) -> ValidatedLogin:
-    """:func:`validate_response`, weakened by the named ``flaws`` (see the module docstring);
-    with no flaws, exactly the strict validation."""
-    remaining = set(flaws) & SAML_FLAWS
-    if not remaining:
-        return validate_response(data, expect)
-    if "trust-keyinfo-cert" in remaining:
-        extra = keyinfo_certificates(data)
-        expect = dataclasses.replace(
-            expect, trusted_certificates=(*expect.trusted_certificates, *extra)
-        )
-    if "ignore-expiry" in remaining:
-        expect = dataclasses.replace(expect, clock_skew=_FOREVER)
-    for _ in range(len(_RETRIES) + 1):
-        try:
-            return validate_response(data, expect)
-        except SAMLError as exc:
-            error = exc
-        if error.reason == "assertion-count" and "process-first-assertion-unverified" in remaining:
-            remaining.discard("process-first-assertion-unverified")
-            login = _first_assertion_unverified(data, expect)
-            if login is not None:
-                return login
-            raise error
-        for flaw, (reasons, attempt) in _RETRIES.items():
-            if flaw in remaining and error.reason in reasons:
-                remaining.discard(flaw)
-                retried = attempt(data, expect)
-                if retried is None:
-                    raise error
-                data, expect = retried
-                break
-        else:
-            raise error
-    raise error
+class FlawedValidation:
+    """:func:`validate_response`, weakened by the named SAML ``flaws`` (see the module
+    docstring); it keeps its own stand-in key."""
+
+    def __init__(self, flaws: Iterable[str]) -> None:
+        self.flaws = frozenset(flaws) & SAML_FLAWS
+        self._stand_in = StandInKey()
+
+    def __call__(self, data: bytes, expect: SPExpectations) -> ValidatedLogin:
+        remaining = set(self.flaws)
+        if "trust-keyinfo-cert" in remaining:
+            extra = keyinfo_certificates(data)
+            expect = dataclasses.replace(
+                expect, trusted_certificates=(*expect.trusted_certificates, *extra)
+            )
+        if "ignore-expiry" in remaining:
+            expect = dataclasses.replace(expect, clock_skew=_FOREVER)
+        for _ in range(len(_RETRIES) + 1):
+            try:
+                return validate_response(data, expect)
+            except SAMLError as exc:
+                error = exc
+            if (
+                error.reason == "assertion-count"
+                and "process-first-assertion-unverified" in remaining
+            ):
+                remaining.discard("process-first-assertion-unverified")
+                login = _first_assertion_unverified(data, expect)
+                if login is not None:
+                    return login
+                raise error
+            for flaw, (reasons, attempt) in _RETRIES.items():
+                if flaw in remaining and error.reason in reasons:
+                    remaining.discard(flaw)
+                    retried = attempt(data, expect, self._stand_in)
+                    if retried is None:
+                        raise error
+                    data, expect = retried
+                    break
+            else:
+                raise error
+        raise error
+
+
+def response_validation(flaws: Iterable[str]) -> ResponseValidation:
+    """The strict validation, or the flawed one when any SAML flaw is among ``flaws``."""
+    on = frozenset(flaws) & SAML_FLAWS
+    return FlawedValidation(on) if on else validate_response

@@ -1,0 +1,58 @@
+"""What the reference SP is started with (``Settings``) and where it answers (``Site``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from harness.protocol.keys import KeyPair
+from reference_sp.organisation import Profile
+
+
+@dataclass(frozen=True)
+class Settings:
+    # None: an SQLite file under the data directory. Not in repr: it may hold a password.
+    db_url: str | None = field(default=None, repr=False)
+    journal_limit: int = 5000  # entries kept per organisation
+    scim_search_timeout: float | None = 2.0  # seconds; past it a search is 400 tooMany
+    base_url: str = "http://127.0.0.1:8001"  # the entityID is <base_url>/saml/metadata
+    profile: Profile = "generic"  # "parallels": admin group "Parallels Business Account Admins"
+    flaws: tuple[str, ...] = ()  # see reference_sp.flaws.FLAWS
+    clock_skew: timedelta = timedelta(minutes=3)  # saml2int SDP-G01
+    allow_sha1: bool = False  # SDP-ALG01
+    sign_requests: bool = True  # sign AuthnRequests and logout messages
+    want_encryption: bool = True  # publish an encryption key: IdPs encrypt the assertion
+    key: KeyPair | None = None  # None: generated on first start under the data directory
+    cookie_secret: bytes | None = field(default=None, repr=False)  # None: generated, likewise
+    extra: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Site:
+    """The SP's base URL and every address it publishes under it."""
+
+    base_url: str  # without a trailing slash
+
+    @classmethod
+    def at(cls, base_url: str) -> Site:
+        return cls(base_url.rstrip("/"))
+
+    @property
+    def entity_id(self) -> str:
+        return f"{self.base_url}/saml/metadata"
+
+    @property
+    def acs_url(self) -> str:
+        return f"{self.base_url}/saml/acs"
+
+    @property
+    def slo_url(self) -> str:
+        return f"{self.base_url}/saml/slo"
+
+    @property
+    def scim_url(self) -> str:
+        return f"{self.base_url}/scim/v2"
+
+    @property
+    def secure(self) -> bool:
+        return self.base_url.startswith("https://")
