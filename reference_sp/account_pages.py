@@ -67,7 +67,7 @@ class AccountPages:
                     "not-admin",
                     f"only members of {organisation.admin_group!r} administer this business "
                     "account",
-                    "SP-BIZ-ADMIN",
+                    "BIZ-ADMIN-1",
                     status=403,
                 )
             org_pk = organisation.org_pk

@@ -31,7 +31,7 @@ PENDING_LIFETIME = timedelta(minutes=10)
 PENDING_PER_CLIENT = 100
 PENDING_IN_ALL = 10_000
 MAX_FIELD = 200
-ACTIVATION_RULE = "SP-BIZ-ACTIVATION"
+ACTIVATION_RULE = "BIZ-ACTIVATION-1"
 _VERSION = re.compile(r"^\s*(\d{1,6})(?:\.\d{1,9}){0,3}(?:[-+ ][\w.\-+ ]{0,40})?\s*$")
 _FIELDS = (
     ("product", ("product",)),

@@ -72,22 +72,22 @@ _ALL = (
     ),
     Flaw(
         "keep-sessions-on-deprovision",
-        "SP-BIZ-DEPROVISION-SESSIONS",
+        "BIZ-DEPROV-1",
         "a user deactivated or deleted over SCIM keeps their open sessions",
     ),
     Flaw(
         "keep-license-on-deactivate",
-        "SP-BIZ-LICENSE-RETURN",
+        "BIZ-LICENSE-1",
         "a user deactivated over SCIM keeps their license seat",
     ),
     Flaw(
         "keep-activations-on-deprovision",
-        "SP-BIZ-DEPROVISION-ACTIVATIONS",
+        "BIZ-DEPROV-2",
         "a user deactivated or deleted over SCIM keeps their device activations",
     ),
     Flaw(
         "sign-in-inactive-users",
-        "SP-SIGNIN-ACTIVE",
+        "BIZ-SIGNIN-1",
         "sign in provisioned users even while SCIM says they are inactive",
     ),
     Flaw(
@@ -97,7 +97,7 @@ _ALL = (
     ),
     Flaw(
         "allow-old-clients",
-        "SP-BIZ-ACTIVATION",
+        "BIZ-ACTIVATION-1",
         "activate desktop clients older than version 18 through SSO",
     ),
     Flaw(
@@ -107,17 +107,17 @@ _ALL = (
     ),
     Flaw(
         "match-users-across-organisations",
-        "SP-SIGNIN-ORGANISATION",
+        "BIZ-SIGNIN-2",
         "match the NameID to a user of any organisation, not only the asserting IdP's",
     ),
     Flaw(
         "sessions-last-one-request",
-        "SP-BIZ-SESSION",
+        "BIZ-SESSION-1",
         "a session answers only the first request after sign-in, as if its cookie were lost",
     ),
     Flaw(
         "admin-by-stale-group",
-        "SP-BIZ-ADMIN-LIVE",
+        "BIZ-ADMIN-1",
         "admin access follows the groups at sign-in, not the current membership",
     ),
 )

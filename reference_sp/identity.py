@@ -24,7 +24,7 @@ class NotSignedIn(Refusal):
     status = 401
 
     def __init__(self) -> None:
-        super().__init__("not-signed-in", "sign in with SSO first", "SP-BIZ-SESSION")
+        super().__init__("not-signed-in", "sign in with SSO first", "BIZ-SESSION-1")
 
 
 @dataclass

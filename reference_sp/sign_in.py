@@ -168,7 +168,7 @@ class SignInService:
             raise Refusal(
                 "unsupported-nameid-format",
                 f"NameID format {login.name_id_format} is not emailAddress or unspecified",
-                "SP-SIGNIN-NAMEID",
+                "BIZ-SIGNIN-1",
                 status=403,
             )
 
@@ -309,7 +309,7 @@ class SignInService:
             raise Refusal(
                 "unknown-user",
                 f"{login.name_id} is not a provisioned user of {organisation.name}",
-                "SP-SIGNIN-PROVISIONED",
+                "BIZ-SIGNIN-1",
                 status=403,
             )
         account = accounts.account(conn, user_id)
@@ -324,14 +324,14 @@ class SignInService:
             refused = Refusal(
                 "user-not-assigned",
                 f"{login.name_id} is not a member of {organisation.access_group!r}",
-                "SP-SIGNIN-ASSIGNED",
+                "BIZ-SIGNIN-1",
                 status=403,
             )
         else:
             refused = Refusal(
                 "user-inactive",
                 f"{login.name_id} is not active in {organisation.name}",
-                "SP-SIGNIN-ACTIVE",
+                "BIZ-SIGNIN-1",
                 status=403,
             )
         self._audit_refusal(conn, organisation, login, user_id, refused.reason)

@@ -147,7 +147,7 @@ class ActivationRoutes:
         try:
             return parse_json(await request.body())  # capped by reference_sp.body_limit
         except JsonBodyError as exc:
-            raise Refusal("bad-request", str(exc), "SP-BIZ-ACTIVATION", status=400) from None
+            raise Refusal("bad-request", str(exc), "BIZ-ACTIVATION-1", status=400) from None
 
     async def check_in(self, request: Request) -> Response:
         try:

@@ -526,6 +526,12 @@ _ALL: Final = (
         "A request body larger than the endpoint's limit is refused before it is read whole.",
     ),
     Requirement(
+        "SP-JOURNAL",
+        "MUST",
+        "the SP's journal",
+        "The SP's journal answers only the holder of its token, one bounded page at a time.",
+    ),
+    Requirement(
         "IDP-LOGIN",
         "MUST",
         "the IdP's own sign-in",

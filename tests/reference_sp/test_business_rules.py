@@ -323,7 +323,7 @@ def test_access_group_removal_is_deprovisioning() -> None:
         response = world.post(world.response_for(USER), accept="application/json")
         assert (response.json()["reason"], response.json()["rule"]) == (
             "user-not-assigned",
-            "SP-SIGNIN-ASSIGNED",
+            "BIZ-SIGNIN-1",
         )
         world.add_to_group("Example App Users", user["id"])
         world.sign_in(USER)

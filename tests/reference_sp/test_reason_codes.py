@@ -201,7 +201,7 @@ def test_persistent_name_id_is_refused(plain: World) -> None:
     sp = plain.idp.sps[plain.sp.entity_id]
     sp.settings = type(sp.settings)(name_id_format=c.NAMEID_PERSISTENT)
     body = refused(plain, plain.response_for(USER))
-    assert (body["reason"], body["rule"]) == ("unsupported-nameid-format", "SP-SIGNIN-NAMEID")
+    assert (body["reason"], body["rule"]) == ("unsupported-nameid-format", "BIZ-SIGNIN-1")
 
 
 def test_weak_key_transport_is_refused(world: World) -> None:

@@ -80,7 +80,7 @@ def test_unknown_and_inactive_users_are_refused_with_their_codes(world: World) -
     world.provision("idle@acme.test", active=False)
     response = world.post(world.response_for("idle@acme.test"), accept="application/json")
     assert response.json()["reason"] == "user-inactive"
-    assert response.json()["rule"] == "SP-SIGNIN-ACTIVE"
+    assert response.json()["rule"] == "BIZ-SIGNIN-1"
     assert world.me().status_code == 401
     assert [e["action"] for e in world.audit()].count("sign-in-refused") == 2
 
