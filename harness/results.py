@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
+from harness.exit_codes import ExitCode
 from harness.rerun import rerun_command
 
 Level = Literal["MUST", "SHOULD", "MAY"]
@@ -147,15 +148,15 @@ class RunReport:
     def summary(self) -> Summary:
         return Summary.of(self.results)
 
-    def exit_status(self) -> int:
+    def exit_status(self) -> ExitCode:
         """CONTRACT: 0 all passed (skips and warnings allowed), 1 a check failed, 3 the
         harness errored (an error outranks a failure: the run cannot be trusted)."""
         summary = self.summary
         if summary.errored:
-            return 3
+            return ExitCode.HARNESS_ERROR
         if summary.failed:
-            return 1
-        return 0
+            return ExitCode.CHECK_FAILED
+        return ExitCode.OK
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -17,17 +17,16 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from harness.protocol.home import data_dir
+from harness.exit_codes import ExitCode
+from harness.home import data_dir
 from harness.protocol.scim.dialects import DIALECTS
-from harness.protocol.sockets import ListenError, listening_socket
+from harness.sockets import ListenError, listening_socket
 
 if TYPE_CHECKING:
     from mock_idp.idp import MockIdP
     from mock_idp.provisioning_results import CycleReport
     from reference_sp.app import ReferenceSP
 
-EXIT_OK = 0
-EXIT_USAGE = 2
 PRESET_OF_DIALECT = {
     "rfc": "generic",
     "entra": "entra",
@@ -136,7 +135,7 @@ def build(args: argparse.Namespace) -> Served:
     """Bind both sockets, build the SP and the IdP on their URLs and wire them together."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from harness.protocol.home import data_dir
+    from harness.home import data_dir
     from mock_idp.demo import seed_demo_directory
     from mock_idp.idp import MockIdP
     from mock_idp.keystore import load_or_create
@@ -243,7 +242,7 @@ async def serve(served: Served, *, log_level: str = "warning", cycle_interval: f
             for server in servers:
                 server.should_exit = True
             await asyncio.gather(*tasks, return_exceptions=True)
-            return EXIT_USAGE
+            return ExitCode.USAGE
         await asyncio.sleep(0.02)
     report = await served.idp.provision("initial")
     print(banner(served, report), flush=True)
@@ -254,7 +253,7 @@ async def serve(served: Served, *, log_level: str = "warning", cycle_interval: f
         if schedule is not None:
             schedule.cancel()
             await asyncio.gather(schedule, return_exceptions=True)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def run(args: argparse.Namespace) -> int:
@@ -262,10 +261,10 @@ def run(args: argparse.Namespace) -> int:
         served = build(args)
     except ServeError as exc:
         print(f"sso-harness serve: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     try:
         return asyncio.run(serve(served, cycle_interval=args.cycle_interval))
     except KeyboardInterrupt:
-        return EXIT_OK
+        return ExitCode.OK
     finally:
         served.close()

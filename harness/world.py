@@ -23,7 +23,7 @@ import httpx
 import uvicorn
 
 from harness.browser import BrowserSession, shared_browser
-from harness.protocol.home import data_dir
+from harness.home import data_dir
 from harness.protocol.keys import KeyPair, generate_key_pair
 from harness.protocol.saml import constants as saml
 from harness.scenario.model import Organisation, ScenarioRun

@@ -9,11 +9,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness.protocol.home import data_dir
+from harness.exit_codes import ExitCode
+from harness.home import data_dir
 from harness.protocol.keys import KeyLoadError, KeyPair, load_certificate, load_key_pair
 from harness.protocol.saml.errors import MetadataError
 from harness.protocol.saml.presets import PRESETS
-from harness.protocol.sockets import ListenError, listening_socket
+from harness.sockets import ListenError, listening_socket
 
 from .flaws import FLAWS_BY_NAME
 
@@ -21,9 +22,6 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from .idp import MockIdP
-
-EXIT_OK = 0
-EXIT_USAGE = 2
 
 
 class ConfigError(Exception):
@@ -188,7 +186,7 @@ def build(args: argparse.Namespace) -> tuple[MockIdP, Starlette]:
 
 
 def listen(host: str, port: int) -> socket.socket:
-    """The bound, listening socket (harness.protocol.sockets), before anything is printed."""
+    """The bound, listening socket (harness.sockets), before anything is printed."""
     try:
         return listening_socket(host, port)
     except ListenError as exc:
@@ -200,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
         sock = listen(args.host, args.port)
     except ConfigError as exc:
         print(f"sso-harness idp: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     try:
         return _serve(args, sock)
     finally:
@@ -216,7 +214,7 @@ def _serve(args: argparse.Namespace, sock: socket.socket) -> int:
         idp, app = build(bound)
     except ConfigError as exc:
         print(f"sso-harness idp: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
 
     print(f"mock IdP      {idp.base_url}")
     print(f"entityID      {idp.entity_id}")
@@ -232,4 +230,4 @@ def _serve(args: argparse.Namespace, sock: socket.socket) -> int:
         print(f"demo login    {user.user_name} / {user.password}  groups={user.groups}")
     sys.stdout.flush()
     uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
-    return EXIT_OK
+    return ExitCode.OK

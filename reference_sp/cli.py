@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.protocol.sockets import ListenError, listening_socket
+from harness.exit_codes import ExitCode
+from harness.sockets import ListenError, listening_socket
 from reference_sp.app import DEFAULT_ORGANIZATION, ReferenceSP, Settings
 from reference_sp.flaws import FLAWS
 from reference_sp.orgs import new_token
@@ -168,7 +169,7 @@ def organisations(args: argparse.Namespace) -> list[OrgConfig]:
 
 
 def listen(host: str, port: int) -> socket.socket:
-    """The bound, listening socket (harness.protocol.sockets), before anything is printed."""
+    """The bound, listening socket (harness.sockets), before anything is printed."""
     try:
         return listening_socket(host, port)
     except ListenError as exc:
@@ -181,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
         sock = listen(args.host, args.port)
     except ConfigError as exc:
         print(f"sso-harness sp: {exc}", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     try:
         return _serve(args, orgs, sock)
     finally:
@@ -210,7 +211,7 @@ def _serve(args: argparse.Namespace, orgs: list[OrgConfig], sock: socket.socket)
             f"sso-harness sp: cannot open the database {where}: {describe(exc, args.db)}",
             file=sys.stderr,
         )
-        return 2
+        return ExitCode.USAGE
     try:
         for org in orgs:
             sp.add_organization(
@@ -219,7 +220,7 @@ def _serve(args: argparse.Namespace, orgs: list[OrgConfig], sock: socket.socket)
     except (ConfigError, TypeError) as exc:
         print(f"sso-harness sp: {exc}", file=sys.stderr)
         sp.close()
-        return 2
+        return ExitCode.USAGE
     except Exception as exc:
         if not is_start_failure(exc):
             raise
@@ -228,7 +229,7 @@ def _serve(args: argparse.Namespace, orgs: list[OrgConfig], sock: socket.socket)
             file=sys.stderr,
         )
         sp.close()
-        return 2
+        return ExitCode.USAGE
     print(f"reference SP   {base}/")
     print(f"SP metadata    {sp.entity_id}   (ACS {sp.acs_url})")
     for org in orgs:
@@ -246,4 +247,4 @@ def _serve(args: argparse.Namespace, orgs: list[OrgConfig], sock: socket.socket)
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         sp.close()
-    return 0
+    return ExitCode.OK
