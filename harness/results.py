@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from harness.exit_codes import ExitCode
-from harness.rerun import rerun_command
+from harness.rerun import AskedOptions, rerun_command
 
 Level = Literal["MUST", "SHOULD", "MAY"]
 
@@ -93,34 +93,6 @@ def new_run_id() -> str:
     """A fresh identifier of one run. Random, never derived from the seed: the seed repeats the
     sequence, while message IDs and user names must be new to a persistent peer every run."""
     return secrets.token_hex(6)
-
-
-@dataclass(frozen=True)
-class AskedOptions:
-    """What the run was asked (CONTRACT "Run report": ``options``), so a report of a
-    deliberately flawed or narrowed run cannot pass for a full, clean one and can be rerun.
-    The seed and the target are the report's own fields."""
-
-    paths: tuple[str, ...] = ()  # as given on the command line; () is every suite
-    select: str = ""  # -k EXPR
-    dialect: str | None = None
-    sp_flaws: tuple[str, ...] = ()
-    idp_flaws: tuple[str, ...] = ()
-    workers: int = 1
-
-    @property
-    def flawed(self) -> bool:
-        return bool(self.sp_flaws or self.idp_flaws)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "paths": list(self.paths),
-            "select": self.select,
-            "dialect": self.dialect,
-            "sp_flaws": list(self.sp_flaws),
-            "idp_flaws": list(self.idp_flaws),
-            "workers": self.workers,
-        }
 
 
 @dataclass(frozen=True)
