@@ -212,7 +212,7 @@ def run_scenario(run: ScenarioRun, options: RunOptions) -> list[Event]:
     line = 0
     screenshots: tuple[str, ...] = ()
     try:
-        with World(
+        with World.open(
             run,
             seed=scenario_seed(options.seed, run),
             sp_flaws=options.sp_flaws,
