@@ -1,7 +1,7 @@
 """The ``sso-harness`` command line: arguments in, exit status out.
 
-Exit status (shared/CONTRACT.md): 0 success, 1 a check failed, 2 usage or configuration
-error, 3 the harness itself errored. Each component owns its own sub-command module
+Exit status: ``harness.exit_codes`` (0 success, 1 a check failed, 2 usage or configuration
+error, 3 the harness itself errored). Each component owns its own sub-command module
 (``reference_sp.cli``, ``mock_idp.cli``); this module only dispatches, importing a
 component when its command runs so that ``--version`` and ``--help`` stay fast.
 """
@@ -16,13 +16,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from harness import __version__
-
-EXIT_OK = 0
-EXIT_CHECK_FAILED = 1
-EXIT_USAGE = 2
-EXIT_HARNESS_ERROR = 3
-# What a process killed by SIGPIPE reports (128 + 13), as `cat` or `yes` do under `| head`.
-EXIT_BROKEN_PIPE = 141
+from harness.exit_codes import ExitCode
 
 
 class _CommandModule(Protocol):
@@ -79,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
-        return EXIT_BROKEN_PIPE
+        return ExitCode.BROKEN_PIPE
     return status
 
 
@@ -92,6 +86,6 @@ def _main(argv: Sequence[str] | None) -> int:
         return int(exc.code or 0)
     if args.command is None:
         parser.print_help()
-        return EXIT_USAGE
+        return ExitCode.USAGE
     module_name, _ = COMMANDS[args.command]
     return _load(module_name).run(args)

@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from harness.results import AskedOptions, CheckResult, RunReport, scenario_skipped
+from harness.rerun import AskedOptions
+from harness.results import CheckResult, RunReport, scenario_skipped
 
 
 @dataclass(frozen=True)

@@ -111,13 +111,17 @@ def lifecycle_machine(
         def __init__(self) -> None:
             super().__init__()
             # Each example is a world of its own; on a real SP, with user names of its own.
-            self.world = World(
-                run,
-                seed=seed,
-                sp_flaws=sp_flaws,
-                idp_flaws=idp_flaws,
-                remote=remote,
-                run_id=f"{run_id}.{len(record)}",
+            # Hypothesis calls teardown() at the end of an example: the world closes there.
+            self._world_scope = contextlib.ExitStack()
+            self.world = self._world_scope.enter_context(
+                World.open(
+                    run,
+                    seed=seed,
+                    sp_flaws=sp_flaws,
+                    idp_flaws=idp_flaws,
+                    remote=remote,
+                    run_id=f"{run_id}.{len(record)}",
+                )
             )
             self.model = Model()
             self.steps: list[dict[str, Any]] = []
@@ -319,7 +323,7 @@ def lifecycle_machine(
                     )
 
         def teardown(self) -> None:
-            self.world.__exit__(None, None, None)
+            self._world_scope.close()
 
     return Lifecycle
 

@@ -112,7 +112,7 @@ def _blank_run(title: str = "a test written in Python") -> ScenarioRun:
 def sso_world(request: pytest.FixtureRequest) -> Iterator[World]:
     """A fresh world: the mock IdP and the reference SP wired to trust each other, in-process.
     Drive it with ``harness.steps`` (add_user, act, attempt_sign_in, expect) or directly."""
-    with World(_blank_run(request.node.name), seed=0) as world:
+    with World.open(_blank_run(request.node.name), seed=0) as world:
         yield world
 
 

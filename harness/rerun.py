@@ -1,4 +1,5 @@
-"""The command line that reproduces a run, printed by the console and carried by the JSON report.
+"""What a run was asked, and the command line that asks it again (printed by the console and
+carried by the JSON report).
 
 Every option that changes what runs or how it is judged is spelled out, defaults included for
 the seed and the target, so the line still reproduces the run if a default changes later.
@@ -7,10 +8,36 @@ the seed and the target, so the line still reproduces the run if a default chang
 from __future__ import annotations
 
 import shlex
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Any
 
-if TYPE_CHECKING:  # results.py imports this module: only the type, to avoid a cycle
-    from harness.results import AskedOptions
+
+@dataclass(frozen=True)
+class AskedOptions:
+    """What the run was asked (CONTRACT "Run report": ``options``), so a report of a
+    deliberately flawed or narrowed run cannot pass for a full, clean one and can be rerun.
+    The seed and the target are the report's own fields."""
+
+    paths: tuple[str, ...] = ()  # as given on the command line; () is every suite
+    select: str = ""  # -k EXPR
+    dialect: str | None = None
+    sp_flaws: tuple[str, ...] = ()
+    idp_flaws: tuple[str, ...] = ()
+    workers: int = 1
+
+    @property
+    def flawed(self) -> bool:
+        return bool(self.sp_flaws or self.idp_flaws)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "paths": list(self.paths),
+            "select": self.select,
+            "dialect": self.dialect,
+            "sp_flaws": list(self.sp_flaws),
+            "idp_flaws": list(self.idp_flaws),
+            "workers": self.workers,
+        }
 
 
 def rerun_command(options: AskedOptions, seed: int, target: str) -> str:

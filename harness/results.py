@@ -7,7 +7,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
-from harness.rerun import rerun_command
+from harness.exit_codes import ExitCode
+from harness.rerun import AskedOptions, rerun_command
 
 Level = Literal["MUST", "SHOULD", "MAY"]
 
@@ -95,34 +96,6 @@ def new_run_id() -> str:
 
 
 @dataclass(frozen=True)
-class AskedOptions:
-    """What the run was asked (CONTRACT "Run report": ``options``), so a report of a
-    deliberately flawed or narrowed run cannot pass for a full, clean one and can be rerun.
-    The seed and the target are the report's own fields."""
-
-    paths: tuple[str, ...] = ()  # as given on the command line; () is every suite
-    select: str = ""  # -k EXPR
-    dialect: str | None = None
-    sp_flaws: tuple[str, ...] = ()
-    idp_flaws: tuple[str, ...] = ()
-    workers: int = 1
-
-    @property
-    def flawed(self) -> bool:
-        return bool(self.sp_flaws or self.idp_flaws)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "paths": list(self.paths),
-            "select": self.select,
-            "dialect": self.dialect,
-            "sp_flaws": list(self.sp_flaws),
-            "idp_flaws": list(self.idp_flaws),
-            "workers": self.workers,
-        }
-
-
-@dataclass(frozen=True)
 class RunReport:
     seed: int
     target: str
@@ -147,15 +120,15 @@ class RunReport:
     def summary(self) -> Summary:
         return Summary.of(self.results)
 
-    def exit_status(self) -> int:
+    def exit_status(self) -> ExitCode:
         """CONTRACT: 0 all passed (skips and warnings allowed), 1 a check failed, 3 the
         harness errored (an error outranks a failure: the run cannot be trusted)."""
         summary = self.summary
         if summary.errored:
-            return 3
+            return ExitCode.HARNESS_ERROR
         if summary.failed:
-            return 1
-        return 0
+            return ExitCode.CHECK_FAILED
+        return ExitCode.OK
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -31,8 +31,8 @@ from harness.events import (
     ScenarioStarted,
 )
 from harness.provisioning import ProvisioningFailed
-from harness.rerun import rerun_command
-from harness.results import AskedOptions, CheckResult, Outcome, RunReport, new_run_id
+from harness.rerun import AskedOptions, rerun_command
+from harness.results import CheckResult, Outcome, RunReport, new_run_id
 from harness.scenario.model import ScenarioRun
 from harness.scenario.needs import missing, organisation_mismatch
 from harness.steps import add_user, run_step
@@ -212,7 +212,7 @@ def run_scenario(run: ScenarioRun, options: RunOptions) -> list[Event]:
     line = 0
     screenshots: tuple[str, ...] = ()
     try:
-        with World(
+        with World.open(
             run,
             seed=scenario_seed(options.seed, run),
             sp_flaws=options.sp_flaws,

@@ -17,17 +17,17 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from harness.protocol.home import data_dir
+from harness.component_cli import ConfigError, base_url, bound_port, refuse
+from harness.exit_codes import ExitCode
+from harness.home import data_dir
 from harness.protocol.scim.dialects import DIALECTS
-from harness.protocol.sockets import ListenError, listening_socket
+from harness.sockets import ListenError, listening_socket
 
 if TYPE_CHECKING:
     from mock_idp.idp import MockIdP
     from mock_idp.provisioning_results import CycleReport
     from reference_sp.app import ReferenceSP
 
-EXIT_OK = 0
-EXIT_USAGE = 2
 PRESET_OF_DIALECT = {
     "rfc": "generic",
     "entra": "entra",
@@ -48,10 +48,6 @@ def fresh_demo_db() -> str:
     for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         leftover.unlink(missing_ok=True)
     return f"sqlite:///{path}"
-
-
-class ServeError(Exception):
-    """A one-line reason ``serve`` cannot start (exit status 2)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -122,21 +118,15 @@ def _bind(host: str, port: int, what: str) -> socket.socket:
     try:
         sock = listening_socket(host, port, what)
     except ListenError as exc:
-        raise ServeError(str(exc)) from None
+        raise ConfigError(str(exc)) from None
     sock.setblocking(False)
     return sock
-
-
-def _url(host: str, sock: socket.socket) -> str:
-    port = sock.getsockname()[1]
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def build(args: argparse.Namespace) -> Served:
     """Bind both sockets, build the SP and the IdP on their URLs and wire them together."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from harness.protocol.home import data_dir
     from mock_idp.demo import seed_demo_directory
     from mock_idp.idp import MockIdP
     from mock_idp.keystore import load_or_create
@@ -145,27 +135,28 @@ def build(args: argparse.Namespace) -> Served:
     from reference_sp.orgs import new_token
 
     if args.demo_users < 1:
-        raise ServeError("--demo-users must be at least 1")
+        raise ConfigError("--demo-users must be at least 1")
     if args.cycle_interval < 0:
-        raise ServeError("--cycle-interval cannot be negative")
+        raise ConfigError("--cycle-interval cannot be negative")
     sp_socket = _bind(args.host, args.sp_port, "reference SP")
     try:
         idp_socket = _bind(args.host, args.idp_port, "mock IdP")
-    except ServeError:
+    except ConfigError:
         sp_socket.close()
         raise
     try:
         db_url = args.db or fresh_demo_db()
-        sp = ReferenceSP(Settings(db_url=db_url, base_url=_url(args.host, sp_socket)))
+        sp_url = base_url(args.host, bound_port(sp_socket))
+        sp = ReferenceSP(Settings(db_url=db_url, base_url=sp_url))
     except (SQLAlchemyError, ValueError, ImportError, OSError) as exc:
         sp_socket.close()
         idp_socket.close()
         from reference_sp.db import describe, mask_url
 
         where = mask_url(args.db) if args.db else "(the demo database)"
-        raise ServeError(f"cannot open the database {where}: {describe(exc, args.db)}") from exc
+        raise ConfigError(f"cannot open the database {where}: {describe(exc, args.db)}") from exc
     idp = MockIdP(
-        _url(args.host, idp_socket),
+        base_url(args.host, bound_port(idp_socket)),
         signing_keys=[load_or_create(data_dir() / "mock-idp", "signing")],
         preset=PRESET_OF_DIALECT[args.dialect],
         seed=args.seed,
@@ -243,7 +234,7 @@ async def serve(served: Served, *, log_level: str = "warning", cycle_interval: f
             for server in servers:
                 server.should_exit = True
             await asyncio.gather(*tasks, return_exceptions=True)
-            return EXIT_USAGE
+            return ExitCode.USAGE
         await asyncio.sleep(0.02)
     report = await served.idp.provision("initial")
     print(banner(served, report), flush=True)
@@ -254,18 +245,17 @@ async def serve(served: Served, *, log_level: str = "warning", cycle_interval: f
         if schedule is not None:
             schedule.cancel()
             await asyncio.gather(schedule, return_exceptions=True)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def run(args: argparse.Namespace) -> int:
     try:
         served = build(args)
-    except ServeError as exc:
-        print(f"sso-harness serve: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    except ConfigError as exc:
+        return refuse("serve", exc)
     try:
         return asyncio.run(serve(served, cycle_interval=args.cycle_interval))
     except KeyboardInterrupt:
-        return EXIT_OK
+        return ExitCode.OK
     finally:
         served.close()

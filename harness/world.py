@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 import zlib
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,11 +23,13 @@ import httpx
 import uvicorn
 
 from harness.browser import BrowserSession, shared_browser
-from harness.protocol.home import data_dir
+from harness.component_cli import base_url, bound_port
+from harness.home import data_dir
 from harness.protocol.keys import KeyPair, generate_key_pair
 from harness.protocol.saml import constants as saml
-from harness.scenario.model import Organisation, ScenarioRun
+from harness.scenario.model import ScenarioRun
 from harness.signin import SignInAttempt
+from harness.sockets import ListenError, listening_socket
 from harness.targets import Features, Probes, RemoteTarget, TargetError
 from harness.transport import Portal, Routes
 from mock_idp.idp import MockIdP
@@ -40,6 +42,7 @@ OTHER_IDP_BASE = "http://idp2.test"
 SP_BASE = "http://sp.test"
 SCIM_TOKEN = "harness-scim-token"  # noqa: S105 - a token for a throwaway in-process SP
 ORGANISATION = "acme"
+DEFAULT_SCREENSHOT_DIR = "sso-harness-screenshots"
 PASSWORD = "correct horse battery staple"  # noqa: S105 - the mock directory's users
 NAMEID_FORMATS = {
     "emailAddress": saml.NAMEID_EMAIL,
@@ -49,11 +52,39 @@ NAMEID_FORMATS = {
 }
 
 
-def _bound_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
+def _listen(port: int = 0, what: str = "") -> socket.socket:
+    """A listening socket on 127.0.0.1 for one of the world's servers (0: any free port)."""
+    return listening_socket("127.0.0.1", port, what)
+
+
+def _url(sock: socket.socket) -> str:
+    return base_url("127.0.0.1", bound_port(sock))
+
+
+_Server = tuple[uvicorn.Server, threading.Thread]
+
+
+def _start_server(app: Any, sock: socket.socket) -> _Server:
+    """``app`` served on ``sock`` by a uvicorn thread, returned once it accepts connections."""
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            server.should_exit = True
+            raise RuntimeError("a loopback server of the world did not start")
+        time.sleep(0.005)
+    return server, thread
+
+
+def _stop_servers(servers: list[_Server]) -> None:
+    # All told to stop first, then waited for: they wind down together.
+    for server, _ in servers:
+        server.should_exit = True
+    for _, thread in servers:
+        thread.join(timeout=10)
 
 
 @functools.cache
@@ -84,115 +115,105 @@ class Device:
     check_in_url: str | None
 
 
-@dataclass
-class World(AbstractContextManager["World"]):
+@dataclass(eq=False, kw_only=True)
+class World:
+    """One scenario's world. Made by ``World.open`` (which starts and stops its servers); the
+    constructor only records what ``open`` built."""
+
     run: ScenarioRun
     seed: int
-    sp_flaws: tuple[str, ...] = ()
-    idp_flaws: tuple[str, ...] = ()
+    idp: MockIdP
+    # The in-process reference SP; None when the SP under test is a real one (``remote``).
+    reference: ReferenceSP | None
+    remote: RemoteTarget | None
+    idp_base: str
+    sp_base: str
+    scim_token: str
+    probes: Probes
+    features: Features
+    # Real sockets on 127.0.0.1 (browser steps, a remote SP) instead of in-process apps.
+    loopback: bool
+    portal: Portal  # the event loop the in-process apps run on
+    transport: Routes  # reaches the in-process apps by host name, anything else by network
+    screenshot_dir: str = DEFAULT_SCREENSHOT_DIR
+    # Mixed into a remote SP's user names: it keeps its users between scenarios and runs.
+    user_suffix: str = ""
     devices: dict[str, Device] = field(default_factory=dict)
     evidence: list[dict[str, Any]] = field(default_factory=list)
-    loopback: bool = False  # real sockets on 127.0.0.1 (browser steps) instead of in-process
-    idp_base: str = IDP_BASE
-    sp_base: str = SP_BASE
     screenshots: list[str] = field(default_factory=list)
-    screenshot_dir: str = "sso-harness-screenshots"
     deleted: dict[str, Any] = field(default_factory=dict)  # ref -> the user as last known
-    scim_token: str = SCIM_TOKEN
-    remote: RemoteTarget | None = None  # a real SP from a target file
-    reference: ReferenceSP | None = None
-    # This run's own identity: mixed into message IDs and test user names, so a persistent SP
-    # sees every run as new (the seed repeats the sequence, not the identifiers).
-    run_id: str = ""
     # Why a step failed, by what it would have made ("session:dana", "device:laptop",
     # "provisioning"): the checks that need it are skipped with this reason.
     broken: dict[str, str] = field(default_factory=dict)
     # The positive controls: the first unmutated sign-in that worked, by flow ("sp", "idp").
     controls: dict[str, SignInAttempt] = field(default_factory=dict)
+    _other_idp: MockIdP | None = field(default=None, init=False)
+    _browsers: dict[str, httpx.Client] = field(default_factory=dict, init=False)
+    _chromium_sessions: dict[str, BrowserSession] = field(default_factory=dict, init=False)
 
-    def __post_init__(self) -> None:
-        self.portal = Portal()
-        self._servers: list[tuple[uvicorn.Server, threading.Thread]] = []
-        self._browsers: dict[str, httpx.Client] = {}
-        self._chromium_sessions: dict[str, BrowserSession] = {}
-        self.probes = Probes()
-        self.features = Features() if self.remote is None else self.remote.features
-        self._user_suffix = ""
-        self._other_idp: MockIdP | None = None
-        if self.remote is not None:
-            self._start_remote(self.remote)
-            return
-        sockets: list[socket.socket] = []
-        if self.loopback:
-            # Real sockets (a browser needs them): bind first, so the apps know their URLs.
-            sockets = [_bound_socket(), _bound_socket()]
-            self.idp_base = f"http://127.0.0.1:{sockets[0].getsockname()[1]}"
-            self.sp_base = f"http://127.0.0.1:{sockets[1].getsockname()[1]}"
-        self.idp = self._make_idp([_key("mock idp")])
-        self.reference = ReferenceSP(
-            Settings(
-                db_url="sqlite://",
-                base_url=self.sp_base,
-                flaws=self.sp_flaws,
-                key=_key("reference sp"),
-                cookie_secret=_cookie_secret(),
+    @classmethod
+    @contextlib.contextmanager
+    def open(
+        cls,
+        run: ScenarioRun,
+        *,
+        seed: int,
+        sp_flaws: tuple[str, ...] = (),
+        idp_flaws: tuple[str, ...] = (),
+        loopback: bool = False,
+        remote: RemoteTarget | None = None,
+        run_id: str = "",
+        screenshot_dir: str = DEFAULT_SCREENSHOT_DIR,
+    ) -> Iterator[World]:
+        """A fresh world, its servers started and the mock IdP and the SP wired to trust each
+        other; whatever it started is stopped when the block ends, however it ends.
+
+        ``run_id`` is this run's own identity: mixed into message IDs and (for a remote SP)
+        user names, so a persistent SP sees every run as new (the seed repeats the sequence,
+        not the identifiers). ``loopback`` puts the apps on real sockets (a browser needs
+        them); ``remote`` is a real SP from a target file, reached over the network."""
+        idp_seed = zlib.crc32(f"{run_id}:{seed}".encode())
+        with contextlib.ExitStack() as stack:
+            portal = stack.enter_context(Portal())
+            transport = Routes({})
+            stack.callback(transport.close)
+            reference: ReferenceSP | None = None
+            if remote is None:
+                idp, reference = _start_reference(
+                    stack, portal, transport, run, loopback, idp_seed, sp_flaws, idp_flaws
+                )
+                sp_base = reference.base_url
+            else:
+                idp = _start_idp_for_remote(stack, remote, run, idp_seed, idp_flaws)
+                sp_base = remote.sp_base
+            world = cls(
+                run=run,
+                seed=seed,
+                idp=idp,
+                reference=reference,
+                remote=remote,
+                idp_base=idp.base_url,
+                sp_base=sp_base,
+                scim_token=SCIM_TOKEN if remote is None else remote.scim_token or "",
+                probes=Probes() if remote is None else remote.probes,
+                features=Features() if remote is None else remote.features,
+                loopback=loopback or remote is not None,
+                portal=portal,
+                transport=transport,
+                screenshot_dir=screenshot_dir,
+                # A real SP keeps its users: names unique to this run and scenario.
+                user_suffix="" if remote is None else f"+{idp_seed:08x}",
             )
-        )
-        if self.loopback:
-            self._serve(self.idp.asgi_app(), sockets[0])
-            self._serve(self.reference.app, sockets[1])
-            self.transport = Routes({})
-        else:
-            self.transport = Routes(
-                {
-                    "idp.test": self.portal.serve(self.idp.asgi_app()),
-                    "sp.test": self.portal.serve(self.reference.app),
-                }
-            )
-        self._wire(self.run.scenario.given.organisation)
+            stack.callback(world._close)
+            world._wire()
+            yield world
 
-    def _make_idp(self, keys: list[KeyPair]) -> MockIdP:
-        return MockIdP(
-            self.idp_base,
-            signing_keys=keys,
-            preset=self.run.preset,
-            flaws=self.idp_flaws,
-            seed=zlib.crc32(f"{self.run_id}:{self.seed}".encode()),
-            attacker_key=_key("attacker"),
-            allow_passwordless_idp_init=True,
-        )
-
-    def _start_remote(self, target: RemoteTarget) -> None:
-        """A real SP: only the mock IdP runs here, on the port the SP trusts, signing with the
-        same key as ``sso-harness idp`` (kept in the data directory), so the SP's copy of its
-        metadata stays valid from run to run. User names get a per-world suffix: a real SP
-        keeps its users between scenarios."""
-        self.loopback = True
-        self.sp_base = target.sp_base
-        self.scim_token = target.scim_token or ""
-        self.probes = target.probes
-        # A real SP keeps its users: names unique to this run and scenario.
-        self._user_suffix = f"+{zlib.crc32(f'{self.run_id}:{self.seed}'.encode()):08x}"
-        self.idp_base = f"http://127.0.0.1:{target.idp_port}"
-        self.idp = self._make_idp([load_or_create(data_dir() / "mock-idp")])
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", target.idp_port))
-        except OSError as exc:
-            raise TargetError(
-                f"the mock IdP cannot listen on 127.0.0.1:{target.idp_port} ({exc.strerror}); "
-                "stop whatever uses that port (a separate `sso-harness idp`?)"
-            ) from None
-        self._serve(self.idp.asgi_app(), sock)
-        self.transport = Routes({})
-        try:
-            metadata = target.sp_metadata()
-        except (OSError, httpx.HTTPError) as exc:
-            raise TargetError(f"cannot read the SP's metadata: {exc}") from None
-        self.idp.register_sp_metadata(
-            metadata, SPSettings(name_id_format=NAMEID_FORMATS[self.run.name_id_format])
-        )
+    def _close(self) -> None:
+        self._clean_up_remote()
+        for page in self._chromium_sessions.values():
+            page.close()
+        for client in self._browsers.values():
+            client.close()
 
     def other_idp(self) -> MockIdP:
         """A second organisation's IdP (``idp2.test``), trusted by the SP for the organisation
@@ -208,9 +229,7 @@ class World(AbstractContextManager["World"]):
             seed=self.seed + 1,
         )
         self.transport.add("idp2.test", self.portal.serve(other.asgi_app()))
-        with self.client() as http:
-            sp_metadata = http.get(f"{self.sp_base}/saml/metadata").raise_for_status().content
-        other.register_sp_metadata(sp_metadata)
+        other.register_sp_metadata(self._sp_metadata())
         self.reference.add_organization(
             "globex",
             SCIM_TOKEN + "-globex",
@@ -227,27 +246,29 @@ class World(AbstractContextManager["World"]):
             raise RuntimeError("this world's SP is remote: observe it over HTTP")
         return self.reference
 
-    def _serve(self, app: Any, sock: socket.socket) -> None:
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("a loopback server of the world did not start")
-            time.sleep(0.005)
-        self._servers.append((server, thread))
-
     # -- wiring --------------------------------------------------------------------------
 
-    def _wire(self, org: Organisation) -> None:
+    def _sp_metadata(self) -> bytes:
+        """The SP's metadata: a remote SP's from where its target file says, the reference
+        SP's over HTTP, as any IdP would fetch it."""
+        if self.remote is not None:
+            try:
+                return self.remote.sp_metadata()
+            except (OSError, httpx.HTTPError) as exc:
+                raise TargetError(f"cannot read the SP's metadata: {exc}") from None
         with self.client() as http:
-            sp_metadata = http.get(f"{self.sp_base}/saml/metadata").raise_for_status().content
+            return http.get(f"{self.sp_base}/saml/metadata").raise_for_status().content
+
+    def _wire(self) -> None:
+        """The mock IdP trusts the SP; the reference SP, when it is ours, trusts the IdP for
+        the scenario's organisation."""
         self.idp.register_sp_metadata(
-            sp_metadata, SPSettings(name_id_format=NAMEID_FORMATS[self.run.name_id_format])
+            self._sp_metadata(), SPSettings(name_id_format=NAMEID_FORMATS[self.run.name_id_format])
         )
-        self.sp.add_organization(
+        if self.reference is None:
+            return  # a real SP was configured to trust the IdP by whoever runs it
+        org = self.run.scenario.given.organisation
+        self.reference.add_organization(
             ORGANISATION,
             SCIM_TOKEN,
             idp_metadata=self.idp.metadata_xml(),
@@ -277,15 +298,15 @@ class World(AbstractContextManager["World"]):
             if self.remote is not None
             else self.run.scenario.given.organisation.email_domain
         )
-        return f"{ref}{self._user_suffix}@{domain}"
+        return f"{ref}{self.user_suffix}@{domain}"
 
     def owns(self, user_name: str) -> bool:
         """Whether ``user_name`` is one of this world's users (a real SP keeps others)."""
         local = user_name.split("@", maxsplit=1)[0].lower()
-        return local.endswith(self._user_suffix.lower()) if self._user_suffix else True
+        return local.endswith(self.user_suffix.lower()) if self.user_suffix else True
 
     def ref_of(self, user_name: str) -> str:
-        return user_name.split("@", maxsplit=1)[0].removesuffix(self._user_suffix)
+        return user_name.split("@", maxsplit=1)[0].removesuffix(self.user_suffix)
 
     def url(self, path: str) -> str:
         return f"{self.sp_base}{path}"
@@ -340,17 +361,77 @@ class World(AbstractContextManager["World"]):
                 for resource in found.json().get("Resources", []):
                     http.delete(f"{self.scim_url}/Users/{resource['id']}", headers=headers)
 
-    def __exit__(self, *exc: object) -> None:
-        self._clean_up_remote()
-        for page in self._chromium_sessions.values():
-            page.close()
-        for client in self._browsers.values():
-            client.close()
-        for server, _ in self._servers:
-            server.should_exit = True
-        for _, thread in self._servers:
-            thread.join(timeout=10)
-        self.transport.close()
-        if self.reference is not None:
-            self.reference.close()
-        self.portal.__exit__(None, None, None)
+
+def _start_reference(
+    stack: contextlib.ExitStack,
+    portal: Portal,
+    transport: Routes,
+    run: ScenarioRun,
+    loopback: bool,
+    idp_seed: int,
+    sp_flaws: tuple[str, ...],
+    idp_flaws: tuple[str, ...],
+) -> tuple[MockIdP, ReferenceSP]:
+    """The mock IdP and the reference SP: in-process on their own hosts (``transport`` routes
+    to them), or served on loopback sockets bound first, so that the apps know their URLs."""
+    sockets = (_listen(), _listen()) if loopback else None
+    for sock in sockets or ():
+        stack.callback(sock.close)
+    idp_base, sp_base = (_url(sockets[0]), _url(sockets[1])) if sockets else (IDP_BASE, SP_BASE)
+    idp = _mock_idp(run, idp_base, [_key("mock idp")], idp_flaws, idp_seed)
+    settings = Settings(
+        db_url="sqlite://",
+        base_url=sp_base,
+        flaws=sp_flaws,
+        key=_key("reference sp"),
+        cookie_secret=_cookie_secret(),
+    )
+    reference = ReferenceSP(settings)
+    stack.callback(reference.close)
+    if sockets is None:
+        transport.add("idp.test", portal.serve(idp.asgi_app()))
+        transport.add("sp.test", portal.serve(reference.app))
+    else:
+        servers: list[_Server] = []
+        stack.callback(_stop_servers, servers)
+        servers.append(_start_server(idp.asgi_app(), sockets[0]))
+        servers.append(_start_server(reference.app, sockets[1]))
+    return idp, reference
+
+
+def _start_idp_for_remote(
+    stack: contextlib.ExitStack,
+    target: RemoteTarget,
+    run: ScenarioRun,
+    idp_seed: int,
+    idp_flaws: tuple[str, ...],
+) -> MockIdP:
+    """For a real SP only the mock IdP runs here, on the port the SP trusts, signing with the
+    same key as ``sso-harness idp`` (kept in the data directory), so the SP's copy of its
+    metadata stays valid from run to run."""
+    try:
+        sock = _listen(target.idp_port, "mock IdP")
+    except ListenError as exc:
+        raise TargetError(
+            f"{exc}; stop whatever uses that port (a separate `sso-harness idp`?)"
+        ) from None
+    stack.callback(sock.close)
+    keys = [load_or_create(data_dir() / "mock-idp")]
+    idp = _mock_idp(run, _url(sock), keys, idp_flaws, idp_seed)
+    servers = [_start_server(idp.asgi_app(), sock)]
+    stack.callback(_stop_servers, servers)
+    return idp
+
+
+def _mock_idp(
+    run: ScenarioRun, base: str, keys: list[KeyPair], flaws: tuple[str, ...], seed: int
+) -> MockIdP:
+    return MockIdP(
+        base,
+        signing_keys=keys,
+        preset=run.preset,
+        flaws=flaws,
+        seed=seed,
+        attacker_key=_key("attacker"),
+        allow_passwordless_idp_init=True,
+    )

@@ -9,11 +9,19 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness.protocol.home import data_dir
+from harness.component_cli import (
+    ConfigError,
+    add_listen_arguments,
+    base_url,
+    bound_port,
+    read_source,
+    run_on_socket,
+    serve_app,
+)
+from harness.home import data_dir
 from harness.protocol.keys import KeyLoadError, KeyPair, load_certificate, load_key_pair
 from harness.protocol.saml.errors import MetadataError
 from harness.protocol.saml.presets import PRESETS
-from harness.protocol.sockets import ListenError, listening_socket
 
 from .flaws import FLAWS_BY_NAME
 
@@ -22,24 +30,9 @@ if TYPE_CHECKING:
 
     from .idp import MockIdP
 
-EXIT_OK = 0
-EXIT_USAGE = 2
-
-
-class ConfigError(Exception):
-    """A one-line reason the IdP cannot start (exit status 2)."""
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
-    )
-    parser.add_argument("--port", type=int, default=8002, help="port to listen on (default 8002)")
-    parser.add_argument(
-        "--base-url",
-        help="public base URL when behind a proxy (default http://HOST:PORT); the entityID is "
-        "BASE/saml/metadata",
-    )
+    add_listen_arguments(parser, default_port=8002)
     parser.add_argument(
         "--sp-metadata",
         action="append",
@@ -110,23 +103,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _read_source(source: str) -> bytes:
-    if source.startswith(("http://", "https://")):
-        import httpx
-
-        try:
-            response = httpx.get(source, timeout=10.0, follow_redirects=True)
-            response.raise_for_status()
-        except httpx.HTTPError as exc:
-            raise ConfigError(f"cannot fetch SP metadata {source}: {exc}") from exc
-        return response.content
-    path = Path(source)
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read SP metadata {source}: {exc.strerror}") from exc
-
-
 def _signing_key(args: argparse.Namespace) -> KeyPair:
     from .keystore import load_or_create
 
@@ -158,13 +134,13 @@ def build(args: argparse.Namespace) -> tuple[MockIdP, Starlette]:
     unknown = [name for name in args.flaw if name not in FLAWS_BY_NAME]
     if unknown:
         raise ConfigError(f"unknown flaw(s): {', '.join(unknown)} (see `sso-harness list flaws`)")
-    base_url = args.base_url or f"http://{args.host}:{args.port}"
+    url = args.base_url or base_url(args.host, args.port)
     try:
         extra = [load_certificate(path.read_bytes()) for path in args.extra_cert]
     except (OSError, KeyLoadError) as exc:
         raise ConfigError(f"--extra-cert: {exc}") from exc
     idp = MockIdP(
-        base_url,
+        url,
         signing_keys=[_signing_key(args)],
         preset=args.preset,
         flaws=args.flaw,
@@ -177,7 +153,7 @@ def build(args: argparse.Namespace) -> tuple[MockIdP, Starlette]:
     )
     for source in args.sp_metadata:
         try:
-            idp.register_sp_metadata(_read_source(source))
+            idp.register_sp_metadata(read_source(source, "SP metadata"))
         except MetadataError as exc:
             raise ConfigError(f"SP metadata {source}: {exc.message} [{exc.rule}]") from exc
     if args.demo_users:
@@ -187,37 +163,12 @@ def build(args: argparse.Namespace) -> tuple[MockIdP, Starlette]:
     return idp, create_app(idp)
 
 
-def listen(host: str, port: int) -> socket.socket:
-    """The bound, listening socket (harness.protocol.sockets), before anything is printed."""
-    try:
-        return listening_socket(host, port)
-    except ListenError as exc:
-        raise ConfigError(str(exc)) from None
-
-
 def run(args: argparse.Namespace) -> int:
-    try:
-        sock = listen(args.host, args.port)
-    except ConfigError as exc:
-        print(f"sso-harness idp: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        return _serve(args, sock)
-    finally:
-        sock.close()
+    return run_on_socket("idp", args, lambda sock: _serve(args, sock))
 
 
 def _serve(args: argparse.Namespace, sock: socket.socket) -> int:
-    import uvicorn
-
-    # The bound port, not --port: `--port 0` asks for any free one, and the URLs must name it.
-    bound = argparse.Namespace(**{**vars(args), "port": sock.getsockname()[1]})
-    try:
-        idp, app = build(bound)
-    except ConfigError as exc:
-        print(f"sso-harness idp: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-
+    idp, app = build(argparse.Namespace(**{**vars(args), "port": bound_port(sock)}))
     print(f"mock IdP      {idp.base_url}")
     print(f"entityID      {idp.entity_id}")
     print(f"metadata      {idp.entity_id}")
@@ -231,5 +182,4 @@ def _serve(args: argparse.Namespace, sock: socket.socket) -> int:
     for user in idp.directory.users()[:5]:
         print(f"demo login    {user.user_name} / {user.password}  groups={user.groups}")
     sys.stdout.flush()
-    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
-    return EXIT_OK
+    return serve_app(app, sock)

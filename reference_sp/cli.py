@@ -13,13 +13,20 @@ import socket
 import sys
 import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from harness.protocol.sockets import ListenError, listening_socket
+from harness.component_cli import (
+    ConfigError,
+    add_listen_arguments,
+    base_url,
+    bound_port,
+    read_source,
+    refuse,
+    run_on_socket,
+    serve_app,
+)
 from reference_sp.app import DEFAULT_ORGANIZATION, ReferenceSP, Settings
 from reference_sp.flaws import FLAWS
-from reference_sp.organisation import ConfigError
 from reference_sp.orgs import new_token
 
 _ORG_KEYS: dict[str, type] = {
@@ -38,13 +45,7 @@ _ORG_KEYS: dict[str, type] = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
-    parser.add_argument("--port", type=int, default=8001, help="port to listen on (8001)")
-    parser.add_argument(
-        "--base-url",
-        default=None,
-        help="public base URL (default http://HOST:PORT); the entityID is BASE/saml/metadata",
-    )
+    add_listen_arguments(parser, default_port=8001)
     parser.add_argument(
         "--db",
         default=None,
@@ -101,28 +102,13 @@ class OrgConfig:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-def read_source(source: str, what: str = "IdP metadata") -> bytes:
-    if source.startswith(("http://", "https://")):
-        import httpx
-
-        try:
-            response = httpx.get(source, timeout=10.0, follow_redirects=True)
-            response.raise_for_status()
-        except httpx.HTTPError as exc:
-            raise ConfigError(f"cannot fetch {what} {source}: {exc}") from exc
-        return response.content
-    try:
-        return Path(source).read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read {what} {source}: {exc.strerror}") from exc
-
-
 def organisations(args: argparse.Namespace) -> list[OrgConfig]:
     found: list[OrgConfig] = []
     for position, source in enumerate(args.idp_metadata):
         name = DEFAULT_ORGANIZATION if position == 0 else f"org-{position + 1}"
         token = (args.scim_token if position == 0 else None) or new_token()
-        found.append(OrgConfig(name, token, read_source(source), {"seats": args.seats}))
+        metadata = read_source(source, "IdP metadata")
+        found.append(OrgConfig(name, token, metadata, {"seats": args.seats}))
     for path in args.org:
         try:
             data = tomllib.loads(read_source(path, "organisation file").decode("utf-8"))
@@ -154,7 +140,7 @@ def organisations(args: argparse.Namespace) -> list[OrgConfig]:
                 OrgConfig(
                     table["name"],
                     str(table.get("scim_token") or new_token()),
-                    read_source(str(metadata)) if metadata else None,
+                    read_source(str(metadata), "IdP metadata") if metadata else None,
                     options,
                 )
             )
@@ -167,36 +153,18 @@ def organisations(args: argparse.Namespace) -> list[OrgConfig]:
     return found
 
 
-def listen(host: str, port: int) -> socket.socket:
-    """The bound, listening socket (harness.protocol.sockets), before anything is printed."""
-    try:
-        return listening_socket(host, port)
-    except ListenError as exc:
-        raise ConfigError(str(exc)) from None
-
-
 def run(args: argparse.Namespace) -> int:
     try:
         orgs = organisations(args)
-        sock = listen(args.host, args.port)
     except ConfigError as exc:
-        print(f"sso-harness sp: {exc}", file=sys.stderr)
-        return 2
-    try:
-        return _serve(args, orgs, sock)
-    finally:
-        sock.close()
+        return refuse("sp", exc)
+    return run_on_socket("sp", args, lambda sock: _serve(args, orgs, sock))
 
 
 def _serve(args: argparse.Namespace, orgs: list[OrgConfig], sock: socket.socket) -> int:
-    import uvicorn
-
     from reference_sp.db import describe, is_start_failure, mask_url
 
-    # The bound port, not --port: `--port 0` asks for any free one.
-    port = sock.getsockname()[1]
-    host = f"[{args.host}]" if ":" in args.host else args.host
-    base = (args.base_url or f"http://{host}:{port}").rstrip("/")
+    base = (args.base_url or base_url(args.host, bound_port(sock))).rstrip("/")
     settings = Settings(db_url=args.db, base_url=base, profile=args.profile, flaws=tuple(args.flaw))
     where = mask_url(args.db) if args.db else "(the default SQLite file)"
     try:
@@ -206,29 +174,20 @@ def _serve(args: argparse.Namespace, orgs: list[OrgConfig], sock: socket.socket)
             raise
         # One line, never the password: the URL is masked, the driver's message cut to its
         # first line (no SQL, no parameters).
-        print(
-            f"sso-harness sp: cannot open the database {where}: {describe(exc, args.db)}",
-            file=sys.stderr,
-        )
-        return 2
+        return refuse("sp", f"cannot open the database {where}: {describe(exc, args.db)}")
     try:
         for org in orgs:
             sp.add_organization(
                 org.name, org.scim_token, idp_metadata=org.idp_metadata, **org.options
             )
     except (ConfigError, TypeError) as exc:
-        print(f"sso-harness sp: {exc}", file=sys.stderr)
         sp.close()
-        return 2
+        return refuse("sp", exc)
     except Exception as exc:
         if not is_start_failure(exc):
             raise
-        print(
-            f"sso-harness sp: cannot write to the database {where}: {describe(exc, args.db)}",
-            file=sys.stderr,
-        )
         sp.close()
-        return 2
+        return refuse("sp", f"cannot write to the database {where}: {describe(exc, args.db)}")
     print(f"reference SP   {base}/")
     print(f"SP metadata    {sp.entity_id}   (ACS {sp.acs_url})")
     for org in orgs:
@@ -239,11 +198,7 @@ def _serve(args: argparse.Namespace, orgs: list[OrgConfig], sock: socket.socket)
     if args.flaw:
         print(f"WARNING: flaws on: {', '.join(sorted(args.flaw))}")
     sys.stdout.flush()
-    config = uvicorn.Config(
-        sp.app, log_level=args.log_level, access_log=args.log_level in ("info", "debug")
-    )
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        return serve_app(sp.app, sock, args.log_level)
     finally:
         sp.close()
-    return 0

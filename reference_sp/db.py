@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.pool import NullPool, StaticPool
 
-from harness.protocol.home import data_dir
+from harness.home import data_dir
 from harness.protocol.refusal import Refusal
 from reference_sp.tables import metadata
 

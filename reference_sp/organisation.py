@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from harness import component_cli
 from harness.protocol.saml.metadata import IdPMetadata
 
 Profile = Literal["generic", "parallels"]
@@ -20,7 +21,7 @@ ADMIN_GROUPS: dict[str, str] = {
 PRODUCTS: dict[str, str] = {"generic": "Example Desktop", "parallels": "Parallels Desktop"}
 
 
-class ConfigError(ValueError):
+class ConfigError(component_cli.ConfigError):
     """The SP's configuration cannot work (one line: the CLI prints it and exits 2)."""
 
 

@@ -8,7 +8,7 @@ import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
-from harness.protocol.home import data_dir
+from harness.home import data_dir
 from harness.protocol.keys import KeyPair, generate_key_pair, load_key_pair
 
 

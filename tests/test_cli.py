@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from harness import __version__
-from harness.cli import EXIT_BROKEN_PIPE, EXIT_USAGE, main
+from harness.cli import main
+from harness.exit_codes import ExitCode
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -18,17 +19,17 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([]) == EXIT_USAGE
+    assert main([]) == ExitCode.USAGE
     assert "COMMAND" in capsys.readouterr().out
 
 
 def test_unknown_option_is_a_usage_error() -> None:
-    assert main(["sp", "--port", "not-a-port"]) == EXIT_USAGE
+    assert main(["sp", "--port", "not-a-port"]) == ExitCode.USAGE
 
 
 def test_unusable_database_is_a_configuration_error(capsys: pytest.CaptureFixture[str]) -> None:
     # --port 0: the database is opened after the port is bound, and 8001 may be busy
-    assert main(["sp", "--port", "0", "--db", "nosuchdriver://x"]) == EXIT_USAGE
+    assert main(["sp", "--port", "0", "--db", "nosuchdriver://x"]) == ExitCode.USAGE
     err = capsys.readouterr().err
     assert err.startswith("sso-harness sp: cannot open the database")
     assert "Traceback" not in err
@@ -45,8 +46,8 @@ def test_python_dash_m_harness_runs_the_same_cli() -> None:
 @pytest.mark.parametrize(
     ("command", "status"),
     [
-        (["list", "checks"], EXIT_BROKEN_PIPE),
-        (["list", "suites", "--json"], EXIT_BROKEN_PIPE),
+        (["list", "checks"], ExitCode.BROKEN_PIPE),
+        (["list", "suites", "--json"], ExitCode.BROKEN_PIPE),
         # argparse ignores a failed write of its help, but the buffered text may meet the
         # closed pipe at the final flush instead, depending on how stdout is buffered
         (["--help"], None),

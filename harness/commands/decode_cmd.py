@@ -15,16 +15,13 @@ import sys
 from pathlib import Path
 
 from harness.commands._saml_verdict import Context, NeedsKey, Verdict, judge
+from harness.exit_codes import ExitCode
 from harness.protocol.keys import KeyLoadError, load_certificate, load_private_key
 from harness.protocol.saml.decode import DecodedMessage, decode_message
 from harness.protocol.saml.errors import SAMLError
 from harness.protocol.xml import XMLSecurityError
 from harness.reporters._evidence import indent_xml, terminal_safe
 
-EXIT_OK = 0
-EXIT_REFUSED = 1
-EXIT_USAGE = 2
-EXIT_HARNESS_ERROR = 3
 # A real message is a few kB; a base64 text of several MB is an attack or the wrong file.
 MAX_INPUT_BYTES = 4_000_000
 
@@ -138,13 +135,13 @@ def run(args: argparse.Namespace) -> int:
             f"{type(exc).__name__}: {exc}",
             file=sys.stderr,
         )
-        return EXIT_HARNESS_ERROR
+        return ExitCode.HARNESS_ERROR
     print(_show_message(message))
     print(_show_verdict(verdict))
-    return EXIT_OK if verdict.accepted else EXIT_REFUSED
+    return ExitCode.OK if verdict.accepted else ExitCode.CHECK_FAILED
 
 
 def _fail(reason: str) -> int:
     one_line = " ".join(terminal_safe(reason).split())
     print(f"sso-harness decode: {one_line}", file=sys.stderr)
-    return EXIT_USAGE
+    return ExitCode.USAGE

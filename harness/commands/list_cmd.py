@@ -15,8 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-EXIT_OK = 0
-EXIT_USAGE = 2
+from harness.exit_codes import ExitCode
 
 Listing = dict[str, Any]
 
@@ -185,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
         listing = LISTINGS[args.what](args.scenarios)
     except _UsageError as exc:
         print(f"sso-harness list: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     if args.json:
         print(json.dumps(listing, indent=2, ensure_ascii=False))
     else:
@@ -194,5 +193,5 @@ def run(args: argparse.Namespace) -> int:
     if invalid:
         # Listed above with their reason; the status tells a CI job that a suite cannot run.
         print(f"sso-harness list: {len(invalid)} invalid scenario file(s)", file=sys.stderr)
-        return EXIT_USAGE
-    return EXIT_OK
+        return ExitCode.USAGE
+    return ExitCode.OK

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from harness import runner
 from harness.events import Reporter, RunFinished
+from harness.exit_codes import ExitCode
 from harness.preflight import preflight
 from harness.reporters import ReportWriteError, check_report_path
 from harness.reporters.console import ConsoleReporter
@@ -20,9 +21,6 @@ from harness.scenario.model import DIALECTS, ScenarioRun
 from harness.selection import SelectionError, matches
 from harness.suites import resolve_paths
 from harness.targets import TargetError, load_target
-
-EXIT_USAGE = 2
-EXIT_HARNESS_ERROR = 3
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,7 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _usage(message: str) -> int:
     print(f"sso-harness run: {message}", file=sys.stderr)
-    return EXIT_USAGE
+    return ExitCode.USAGE
 
 
 def select_runs(args: argparse.Namespace) -> list[ScenarioRun]:
@@ -183,7 +181,7 @@ def run_command(args: argparse.Namespace) -> int:
         dialect=args.dialect,
         artifacts_dir=str(artifacts) if artifacts is not None else "",
     )
-    status = EXIT_HARNESS_ERROR
+    status = ExitCode.HARNESS_ERROR
     try:
         for event in runner.run(runs, options):
             for reporter in reporters:

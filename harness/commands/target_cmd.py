@@ -7,14 +7,12 @@ import argparse
 import sys
 from collections import Counter
 
+from harness.exit_codes import ExitCode
 from harness.preflight import preflight
 from harness.runner import RunOptions, why_skipped
 from harness.scenario.loader import ScenarioError, discover
 from harness.suites import default_roots
 from harness.targets import CAPABILITIES, TargetError, load_target
-
-EXIT_OK = 0
-EXIT_USAGE = 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
         target = load_target(args.file)
     except TargetError as exc:
         print(f"sso-harness target: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     print(f"target {target.name!r}: the SP at {target.sp_base}")
     found = preflight(target)
     for probe in found.probes:
@@ -61,6 +59,6 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     if not found.usable:
         print(f"not usable: {found.first_problem()}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     print("usable: sso-harness run --target " + args.file)
-    return EXIT_OK
+    return ExitCode.OK

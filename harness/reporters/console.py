@@ -42,7 +42,8 @@ from harness.events import (
 )
 from harness.reporters._evidence import evidence_items, readable, terminal_safe
 from harness.reporters._source import location, step_text
-from harness.results import AskedOptions, CheckResult, Outcome, RunReport
+from harness.rerun import AskedOptions
+from harness.results import CheckResult, Outcome, RunReport
 
 STYLE = {
     Outcome.PASS: "green",

@@ -13,8 +13,6 @@ system under test; the script reads only data-* attributes, so no evidence ever 
 from __future__ import annotations
 
 import base64
-import time
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,9 +20,10 @@ import jinja2
 
 from harness import __version__
 from harness.checks.registry import check_by_id
-from harness.events import Event, RunFinished, RunStarted, ScenarioFinished
+from harness.events import Event, RunFinished
 from harness.reporters._evidence import Pretty, evidence_items, readable, terminal_safe
 from harness.reporters._files import write_atomically
+from harness.reporters._screenshots import ScreenshotCollector, ScreenshotsByScenario
 from harness.reporters._source import location, step_text
 from harness.results import CheckResult, Outcome, RunReport
 
@@ -89,7 +88,7 @@ def _clauses() -> dict[str, str]:
 
 def _groups(
     report: RunReport,
-    screenshots: Mapping[tuple[str, str], Sequence[str]],
+    screenshots: ScreenshotsByScenario,
     not_before: float | None,
 ) -> list[ScenarioGroup]:
     clauses = _clauses()
@@ -124,7 +123,7 @@ def _environment() -> jinja2.Environment:
 
 def render_html(
     report: RunReport,
-    screenshots: Mapping[tuple[str, str], Sequence[str]] | None = None,
+    screenshots: ScreenshotsByScenario | None = None,
     *,
     not_before: float | None = None,
 ) -> str:
@@ -151,17 +150,13 @@ def render_html(
 class HtmlReporter:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.screenshots: dict[tuple[str, str], list[str]] = {}
-        self.started: float | None = None  # epoch seconds, for the screenshots' age
+        self.screenshots = ScreenshotCollector()
 
     def handle(self, event: Event) -> None:
-        # Only screenshots named by this run's events, and only files written since it began:
-        # a folder shared with an earlier run must never lend its pictures to this report.
-        if isinstance(event, RunStarted):
-            self.started = time.time()
-        elif isinstance(event, ScenarioFinished) and event.screenshots:
-            key = (event.suite, event.scenario)
-            self.screenshots.setdefault(key, []).extend(event.screenshots)
-        elif isinstance(event, RunFinished):
-            page = render_html(event.report, self.screenshots, not_before=self.started)
+        self.screenshots.collect(event)
+        if isinstance(event, RunFinished):
+            # Only files written since the run began are embedded (see ScreenshotCollector).
+            page = render_html(
+                event.report, self.screenshots.by_scenario, not_before=self.screenshots.started
+            )
             write_atomically(self.path, page.encode("utf-8", "backslashreplace"))

@@ -21,6 +21,7 @@ from pathlib import Path
 from harness.events import Event, RunFinished, ScenarioFinished
 from harness.reporters._evidence import evidence_items, readable, xml_safe
 from harness.reporters._files import write_atomically
+from harness.reporters._screenshots import ScreenshotCollector, ScreenshotsByScenario
 from harness.reporters._source import location
 from harness.results import CheckResult, Outcome, RunReport
 
@@ -109,7 +110,7 @@ def _suite_time(
 
 def junit_xml(
     report: RunReport,
-    screenshots: Mapping[tuple[str, str], Sequence[str]] | None = None,
+    screenshots: ScreenshotsByScenario | None = None,
     durations: Mapping[tuple[str, str], float] | None = None,
 ) -> bytes:
     """The report as a JUnit XML document (UTF-8, with an XML declaration). ``screenshots``
@@ -166,17 +167,15 @@ def junit_xml(
 class JUnitReporter:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.screenshots: dict[tuple[str, str], list[str]] = {}
+        self.screenshots = ScreenshotCollector()
         self.durations: dict[tuple[str, str], float] = {}
 
     def handle(self, event: Event) -> None:
+        self.screenshots.collect(event)
         if isinstance(event, ScenarioFinished):
             key = (event.suite, event.scenario)
             # A scenario run twice under one name (it should not be) adds up rather than hides.
             self.durations[key] = self.durations.get(key, 0.0) + event.duration_s
-            self.screenshots.setdefault(key, []).extend(
-                str(Path(p).resolve()) for p in event.screenshots
-            )
         elif isinstance(event, RunFinished):
-            page = junit_xml(event.report, self.screenshots, self.durations)
+            page = junit_xml(event.report, self.screenshots.by_scenario, self.durations)
             write_atomically(self.path, page)

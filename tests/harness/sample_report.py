@@ -20,7 +20,8 @@ from harness.events import (
     ScenarioStarted,
 )
 from harness.protocol.saml.bindings import deflate_and_base64
-from harness.results import AskedOptions, CheckResult, Outcome, RunReport
+from harness.rerun import AskedOptions
+from harness.results import CheckResult, Outcome, RunReport
 
 HOSTILE = "</script><script>alert(1)</script>"
 SAML_RESPONSE = (

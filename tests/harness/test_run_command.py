@@ -14,8 +14,8 @@ from harness.cli import main
 from harness.commands.run_cmd import add_arguments, artifacts_dir
 from harness.events import RunFinished, RunStarted, ScenarioSkipped
 from harness.reporters import ReportWriteError
-from harness.rerun import rerun_command
-from harness.results import AskedOptions, new_run_id
+from harness.rerun import AskedOptions, rerun_command
+from harness.results import new_run_id
 from harness.runner import RunOptions, default_artifacts_dir
 from harness.scenario.loader import discover
 from harness.targets import load_target

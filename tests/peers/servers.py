@@ -16,7 +16,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from harness.forms import form_with
-from harness.protocol.home import data_dir
+from harness.home import data_dir
 from mock_idp.idp import MockIdP
 from mock_idp.keystore import load_or_create
 from tests.support.servers import serve

@@ -13,7 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.cli import EXIT_USAGE, main
+from harness.cli import main
+from harness.exit_codes import ExitCode
 from mock_idp.idp import MockIdP
 
 from .conftest import sample_key
@@ -29,7 +30,7 @@ def idp_metadata(tmp_path: Path) -> Path:
 
 def one_line_error(capsys: pytest.CaptureFixture[str], *args: str) -> str:
     # --port 0: the configuration is judged after the port is bound, and 8001 may be busy
-    assert main(["sp", "--db", "sqlite://", "--port", "0", *args]) == EXIT_USAGE
+    assert main(["sp", "--db", "sqlite://", "--port", "0", *args]) == ExitCode.USAGE
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err, err
     return err
@@ -76,7 +77,7 @@ def test_bad_organisation_file(
 
 
 def test_unknown_flaw_is_a_usage_error() -> None:
-    assert main(["sp", "--flaw", "no-such-flaw"]) == EXIT_USAGE
+    assert main(["sp", "--flaw", "no-such-flaw"]) == ExitCode.USAGE
 
 
 def free_port() -> int:
@@ -151,7 +152,9 @@ def test_a_busy_port_is_one_line_before_any_banner(capsys: pytest.CaptureFixture
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)
         port = str(busy.getsockname()[1])
-        assert main(["sp", "--db", "sqlite://", "--port", port, "--scim-token", "T"]) == EXIT_USAGE
+        assert (
+            main(["sp", "--db", "sqlite://", "--port", port, "--scim-token", "T"]) == ExitCode.USAGE
+        )
     out, err = capsys.readouterr()
     assert out == ""  # no banner, no token printed for a server that never ran
     assert err.startswith(f"sso-harness sp: cannot listen on 127.0.0.1:{port}: "), err

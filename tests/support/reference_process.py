@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from harness.protocol.home import data_dir
+from harness.home import data_dir
 from mock_idp.idp import MockIdP
 from mock_idp.keystore import load_or_create
 
