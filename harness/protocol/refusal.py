@@ -11,7 +11,6 @@ Servers render every refusal through :meth:`Refusal.to_json`, so readers look at
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 
@@ -30,7 +29,10 @@ class Refusal(Exception):  # noqa: N818 - the outcome's name, the root of *Error
 
     def with_status(self, status: int) -> Refusal:
         """The same refusal, answered with another HTTP status (the server's choice)."""
-        other = copy.copy(self)
+        # Not copy.copy: an exception copies through __reduce__, which calls __init__ with
+        # ``self.args`` (the one formatted sentence), not with the refusal's own arguments.
+        other = type(self).__new__(type(self), *self.args)
+        other.__dict__.update(self.__dict__)
         other.status = status
         return other
 
