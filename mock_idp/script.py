@@ -49,7 +49,7 @@ class DirectoryScript:
             self.set_groups(user.user_name, list(changes["groups"]))
         if changes.get("active") is True:
             self.unblock_user(user.user_name)
-        elif changes.get("active") is False or not user.active:
+        elif changes.get("active") is False:
             self.block_user(user.user_name)
         return user
 
