@@ -229,8 +229,8 @@ def activate_device(world: World, request: ActivateDevice, line: int) -> Verdict
                 world, session, str(body.get(probes.activation_url_field) or ""), device, evidence
             )
     else:
-        reason = str(body.get("error") or body.get("reason") or f"HTTP {started.status_code}")
-        reason_told = bool(body.get("error") or body.get("reason"))
+        reason = str(body.get("reason") or f"HTTP {started.status_code}")
+        reason_told = bool(body.get("reason"))
         if started.status_code >= 500 or started.status_code in (404, 405):
             not_started = f"the activation probe answered {started.status_code}"
     if not activated:

@@ -226,7 +226,7 @@ def run_scenario(run: ScenarioRun, options: RunOptions) -> list[Event]:
         ) as world:
             given = run.scenario.given
             for group in given.groups:
-                world.idp.directory.ensure_group(group)
+                world.idp.script.ensure_group(group)
             for user in given.users:
                 add_user(
                     world,

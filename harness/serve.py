@@ -220,9 +220,11 @@ async def _cycle_every(served: Served, interval: float) -> None:
 async def serve(served: Served, *, log_level: str = "warning", cycle_interval: float = 0.0) -> int:
     import uvicorn
 
+    from mock_idp.app import create_app
+
     servers = [
         uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="off"))
-        for app in (served.sp.app, served.idp.asgi_app())
+        for app in (served.sp.app, create_app(served.idp))
     ]
     tasks = [
         asyncio.create_task(server.serve(sockets=[sock]))

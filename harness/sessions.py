@@ -4,7 +4,6 @@ and letting the IdP vouch for a user its directory no longer would."""
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -107,25 +106,8 @@ def idp_vouches_for(world: World, ref: str) -> Iterator[None]:
     """Let the IdP sign ``ref`` in even when its directory no longer would (blocked or
     deleted): an IdP session outliving the block, or an IdP that deprovisions only over SCIM.
     What the SP then does is the SP's own rule (BIZ-SIGNIN-1), which is what is judged."""
-    directory = world.idp.directory
-    user = directory.get_user(world.user_name(ref))
-    if user is None:
-        snapshot = world.deleted.get(ref)
-        if snapshot is None:
-            yield
-            return
-        directory.add_user(copy.deepcopy(snapshot))
-        try:
-            yield
-        finally:
-            directory.remove_user(snapshot.user_name)
-        return
-    was_active = user.active
-    user.active = True
-    try:
+    with world.idp.script.vouching_for(world.user_name(ref), deleted=world.deleted.get(ref)):
         yield
-    finally:
-        user.active = was_active
 
 
 def identity_in(world: World, session: str) -> str | None:

@@ -79,7 +79,7 @@ def _refusal(response: httpx.Response, who: str, attempt: SignInAttempt) -> None
     except ValueError:
         body = {}
     if isinstance(body, dict):
-        reason = body.get("reason") or body.get("error")
+        reason = body.get("reason")
         attempt.reason = str(reason) if reason else None
         attempt.reason_told = bool(reason)
         attempt.rule = body.get("rule")

@@ -45,7 +45,6 @@ from harness.sessions import attempt_sign_in, idp_vouches_for, user_of
 from harness.signin import SignInAttempt
 from harness.verdicts import StepError, Verdict, judged, not_judged
 from harness.world import PASSWORD, World, session_key
-from mock_idp.directory import User
 
 __all__ = [
     "PASSWORD",
@@ -76,8 +75,6 @@ def add_user(
     family_name: str | None = None,
     attributes: dict[str, str] | None = None,
 ) -> None:
-    for group in groups:
-        world.idp.directory.ensure_group(group)
     world.idp.add_user(
         world.user_name(ref),
         password=PASSWORD,
@@ -92,66 +89,62 @@ def add_user(
     )
 
 
-def _set_groups(world: World, user: User, groups: list[str]) -> None:
-    for group in groups:
-        world.idp.directory.ensure_group(group)
-    user.groups = groups
-
-
 def _hire(world: World, hire: Hire) -> None:
     add_user(world, hire.ref, hire.groups, assigned=hire.assigned)
 
 
+_NAME_FIELDS = {
+    "given_name": "given_name",
+    "givenName": "given_name",
+    "family_name": "family_name",
+    "familyName": "family_name",
+    "display_name": "display_name",
+    "displayName": "display_name",
+}
+
+
 def _update(world: World, update: UserAttributes) -> None:
-    user = user_of(world, update.user)
+    user_name = user_of(world, update.user).user_name
+    script = world.idp.script
     for name, new in update.set.items():
-        if name in ("given_name", "givenName"):
-            user.given_name = new
-        elif name in ("family_name", "familyName"):
-            user.family_name = new
-        elif name in ("display_name", "displayName"):
-            user.display_name = new
+        if name in _NAME_FIELDS:
+            script.update_user(user_name, {_NAME_FIELDS[name]: new})
         else:
-            user.attributes[name] = [new]
+            script.set_attribute(user_name, name, [new])
 
 
 def _add_to_group(world: World, membership: Membership) -> None:
-    user = user_of(world, membership.user)
-    _set_groups(world, user, [*(g for g in user.groups if g != membership.group), membership.group])
+    world.idp.script.add_to_group(user_of(world, membership.user).user_name, membership.group)
 
 
 def _remove_from_group(world: World, membership: Membership) -> None:
-    user = user_of(world, membership.user)
-    _set_groups(world, user, [g for g in user.groups if g != membership.group])
+    user_name = user_of(world, membership.user).user_name
+    world.idp.script.remove_from_group(user_name, membership.group)
 
 
 def _rename_group(world: World, rename: RenameGroup) -> None:
-    world.idp.directory.rename_group(rename.group, rename.to)  # the same group, a new name
+    world.idp.script.rename_group(rename.group, rename.to)  # the same group, a new name
 
 
 def _delete_group(world: World, group: GroupRef) -> None:
-    directory = world.idp.directory
-    for user in directory.users():
-        if group.group in user.groups:
-            user.groups = [g for g in user.groups if g != group.group]
-    directory.remove_group(group.group)
+    world.idp.script.remove_group(group.group)  # its members leave it too
 
 
 def _block(world: World, who: UserRef) -> None:
-    user_of(world, who.user).active = False
+    world.idp.script.block_user(user_of(world, who.user).user_name)
 
 
 def _reactivate(world: World, who: UserRef) -> None:
-    user_of(world, who.user).active = True
+    world.idp.script.unblock_user(user_of(world, who.user).user_name)
 
 
 def _unassign(world: World, who: UserRef) -> None:
-    user_of(world, who.user).assigned = False
+    world.idp.script.unassign_user(user_of(world, who.user).user_name)
 
 
 def _delete(world: World, who: UserRef) -> None:
     world.deleted[who.user] = copy.deepcopy(user_of(world, who.user))
-    world.idp.directory.remove_user(world.user_name(who.user))
+    world.idp.script.remove_user(world.user_name(who.user))
 
 
 def _provision(world: World, cycle: Provision) -> None:

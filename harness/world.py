@@ -32,6 +32,7 @@ from harness.signin import SignInAttempt
 from harness.sockets import ListenError, listening_socket
 from harness.targets import Features, Probes, RemoteTarget, TargetError
 from harness.transport import Portal, Routes
+from mock_idp.app import create_app
 from mock_idp.idp import MockIdP
 from mock_idp.keystore import load_or_create
 from mock_idp.service_providers import SPSettings
@@ -228,7 +229,7 @@ class World:
             preset=self.run.preset,
             seed=self.seed + 1,
         )
-        self.transport.add("idp2.test", self.portal.serve(other.asgi_app()))
+        self.transport.add("idp2.test", self.portal.serve(create_app(other)))
         other.register_sp_metadata(self._sp_metadata())
         self.reference.add_organization(
             "globex",
@@ -389,12 +390,12 @@ def _start_reference(
     reference = ReferenceSP(settings)
     stack.callback(reference.close)
     if sockets is None:
-        transport.add("idp.test", portal.serve(idp.asgi_app()))
+        transport.add("idp.test", portal.serve(create_app(idp)))
         transport.add("sp.test", portal.serve(reference.app))
     else:
         servers: list[_Server] = []
         stack.callback(_stop_servers, servers)
-        servers.append(_start_server(idp.asgi_app(), sockets[0]))
+        servers.append(_start_server(create_app(idp), sockets[0]))
         servers.append(_start_server(reference.app, sockets[1]))
     return idp, reference
 
@@ -418,7 +419,7 @@ def _start_idp_for_remote(
     stack.callback(sock.close)
     keys = [load_or_create(data_dir() / "mock-idp")]
     idp = _mock_idp(run, _url(sock), keys, idp_flaws, idp_seed)
-    servers = [_start_server(idp.asgi_app(), sock)]
+    servers = [_start_server(create_app(idp), sock)]
     stack.callback(_stop_servers, servers)
     return idp
 

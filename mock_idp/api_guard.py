@@ -14,15 +14,9 @@ from urllib.parse import urlsplit
 
 from starlette.requests import Request
 
+from .refusals import AccessError
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-class AccessError(Exception):
-    def __init__(self, status: int, error: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.error = error
-        self.message = message
 
 
 def origin_of(url: str) -> str:
@@ -46,19 +40,20 @@ def check_access(request: Request, own_origin: str, token: str | None) -> None:
             value.strip().encode(), token.encode()
         ):
             raise AccessError(
-                401, "unauthorized", "the control API needs Authorization: Bearer <api token>"
+                "unauthorized",
+                "the control API needs Authorization: Bearer <api token>",
+                status=401,
             )
     if request.method in SAFE_METHODS:
         return
     site = request.headers.get("sec-fetch-site", "").lower()
     if site in ("cross-site", "same-site"):
         raise AccessError(
-            403, "cross-origin", f"a {site} page may not write to the control API (Sec-Fetch-Site)"
+            "cross-origin", f"a {site} page may not write to the control API (Sec-Fetch-Site)"
         )
     origin = request.headers.get("origin")
     if origin is not None and origin.strip().lower() != own_origin:
         raise AccessError(
-            403,
             "cross-origin",
             f"a page from {origin!r} may not write to the control API (only {own_origin})",
         )

@@ -15,17 +15,9 @@ from collections.abc import Iterator
 
 from starlette.requests import Request
 
+from .refusals import BodyError
+
 MAX_JSON_DEPTH = 32
-
-
-class BodyError(Exception):
-    """A body refused before or while it was read: ``status`` is 400, 413 or 415."""
-
-    def __init__(self, status: int, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.reason = reason
-        self.message = message
 
 
 def media_type(request: Request) -> str:
@@ -47,21 +39,21 @@ async def read_capped(request: Request, limit: int) -> bytes:
     if declared is not None:
         try:
             if int(declared) > limit:
-                raise BodyError(413, "too-large", f"the body is over {limit} bytes")
+                raise BodyError("too-large", f"the body is over {limit} bytes", status=413)
         except ValueError:
-            raise BodyError(400, "bad-content-length", "Content-Length is not a number") from None
+            raise BodyError("bad-content-length", "Content-Length is not a number") from None
     body = bytearray()
     async for chunk in request.stream():
         body.extend(chunk)
         if len(body) > limit:
-            raise BodyError(413, "too-large", f"the body is over {limit} bytes")
+            raise BodyError("too-large", f"the body is over {limit} bytes", status=413)
     return bytes(body)
 
 
 def _strings(value: object, depth: int) -> Iterator[str]:
     """Every string (keys included) in parsed JSON; BodyError when nested too deep."""
     if depth > MAX_JSON_DEPTH:
-        raise BodyError(400, "too-deep", f"the JSON is nested deeper than {MAX_JSON_DEPTH}")
+        raise BodyError("too-deep", f"the JSON is nested deeper than {MAX_JSON_DEPTH}")
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
@@ -93,13 +85,11 @@ def parse_json(body: bytes) -> object:
     try:
         data = json.loads(body or b"{}")
     except RecursionError:
-        raise BodyError(
-            400, "too-deep", f"the JSON is nested deeper than {MAX_JSON_DEPTH}"
-        ) from None
+        raise BodyError("too-deep", f"the JSON is nested deeper than {MAX_JSON_DEPTH}") from None
     except ValueError as exc:
-        raise BodyError(400, "bad-json", f"the body is not JSON: {exc}") from None
+        raise BodyError("bad-json", f"the body is not JSON: {exc}") from None
     for text in _strings(data, 0):
         why = bad_character(text)
         if why is not None:
-            raise BodyError(400, "bad-character", f"a string in the body holds {why}")
+            raise BodyError("bad-character", f"a string in the body holds {why}")
     return data

@@ -12,6 +12,8 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from .refusals import DirectoryError
+
 _NAMESPACE = uuid.UUID("1b4e28ba-2fa1-11d2-883f-0016d3cca427")
 
 
@@ -101,14 +103,6 @@ class Group:
             self.id = stable_id("group", self.display_name)
 
 
-class DirectoryError(ValueError):
-    """A directory operation was refused (``status`` is the HTTP status it maps to)."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 class Directory:
     """Users keyed by userName (case-insensitive, as IdPs and SCIM treat it), and groups."""
 
@@ -125,9 +119,9 @@ class Directory:
 
     def add_user(self, user: User) -> User:
         if not user.user_name.strip():
-            raise DirectoryError("userName is required")
+            raise DirectoryError("invalid", "userName is required")
         if user.user_name.lower() in self._users:
-            raise DirectoryError(f"user {user.user_name!r} already exists", 409)
+            raise DirectoryError("conflict", f"user {user.user_name!r} already exists", status=409)
         taken = {u.id for u in self._users.values()}
         suffix = 1
         while user.id in taken:  # a renamed user kept the id its old name gave it
@@ -140,9 +134,9 @@ class Directory:
 
     def replace_user(self, user_name: str, user: User) -> User:
         if user_name.lower() not in self._users:
-            raise DirectoryError(f"no user {user_name!r}", 404)
+            raise DirectoryError("not-found", f"no user {user_name!r}", status=404)
         if user.user_name.lower() != user_name.lower() and user.user_name.lower() in self._users:
-            raise DirectoryError(f"user {user.user_name!r} already exists", 409)
+            raise DirectoryError("conflict", f"user {user.user_name!r} already exists", status=409)
         previous = self._users.pop(user_name.lower())
         user.id = previous.id  # the same person (a rename is not a new user)
         for group in user.groups:
@@ -152,7 +146,7 @@ class Directory:
 
     def remove_user(self, user_name: str) -> None:
         if self._users.pop(user_name.lower(), None) is None:
-            raise DirectoryError(f"no user {user_name!r}", 404)
+            raise DirectoryError("not-found", f"no user {user_name!r}", status=404)
 
     def authenticate(self, user_name: str, password: str) -> User | None:
         user = self.get_user(user_name)
@@ -181,15 +175,15 @@ class Directory:
 
     def add_group(self, name: str, external_id: str | None = None) -> Group:
         if not name.strip():
-            raise DirectoryError("displayName is required")
+            raise DirectoryError("invalid", "displayName is required")
         if name.lower() in self._groups:
-            raise DirectoryError(f"group {name!r} already exists", 409)
+            raise DirectoryError("conflict", f"group {name!r} already exists", status=409)
         return self.ensure_group(name, external_id)
 
     def remove_group(self, name: str) -> None:
         group = self._groups.pop(name.lower(), None)
         if group is None:
-            raise DirectoryError(f"no group {name!r}", 404)
+            raise DirectoryError("not-found", f"no group {name!r}", status=404)
         for user in self._users.values():
             user.groups = [g for g in user.groups if g.lower() != name.lower()]
         for other in self._groups.values():
@@ -199,11 +193,11 @@ class Directory:
         """Rename a group, keeping its id and members (a provisioning cycle renames it)."""
         group = self.get_group(name)
         if group is None:
-            raise DirectoryError(f"no group {name!r}", 404)
+            raise DirectoryError("not-found", f"no group {name!r}", status=404)
         if not new_name.strip():
-            raise DirectoryError("displayName is required")
+            raise DirectoryError("invalid", "displayName is required")
         if new_name.lower() != name.lower() and new_name.lower() in self._groups:
-            raise DirectoryError(f"group {new_name!r} already exists", 409)
+            raise DirectoryError("conflict", f"group {new_name!r} already exists", status=409)
         del self._groups[name.lower()]
         group.display_name = new_name
         self._groups[new_name.lower()] = group
@@ -219,18 +213,22 @@ class Directory:
         """Make group ``child`` a member of group ``parent`` (refusing a cycle)."""
         outer, inner = self.get_group(parent), self.get_group(child)
         if outer is None or inner is None:
-            raise DirectoryError(f"no group {parent if outer is None else child!r}", 404)
+            raise DirectoryError(
+                "not-found", f"no group {parent if outer is None else child!r}", status=404
+            )
         if outer.display_name.lower() in self.nested_in(inner.display_name) | {
             inner.display_name.lower()
         }:
-            raise DirectoryError(f"nesting {child!r} in {parent!r} makes a cycle", 409)
+            raise DirectoryError(
+                "conflict", f"nesting {child!r} in {parent!r} makes a cycle", status=409
+            )
         if inner.display_name.lower() not in (g.lower() for g in outer.member_groups):
             outer.member_groups.append(inner.display_name)
 
     def unnest(self, parent: str, child: str) -> None:
         outer = self.get_group(parent)
         if outer is None:
-            raise DirectoryError(f"no group {parent!r}", 404)
+            raise DirectoryError("not-found", f"no group {parent!r}", status=404)
         outer.member_groups = [g for g in outer.member_groups if g.lower() != child.lower()]
 
     def nested_in(self, name: str) -> set[str]:
@@ -253,7 +251,7 @@ class Directory:
         for user_name in user_names:
             user = self.get_user(user_name)
             if user is None:
-                raise DirectoryError(f"no user {user_name!r}", 404)
+                raise DirectoryError("not-found", f"no user {user_name!r}", status=404)
             if group.display_name.lower() not in (g.lower() for g in user.groups):
                 user.groups.append(group.display_name)
 

@@ -1,5 +1,4 @@
-"""What the IdP hands back to a browser: a SAML message to POST or to redirect with, or a
-refusal naming the rule (shown as an error page, never sent to an ACS)."""
+"""What the IdP hands back to a browser: a SAML message to POST or to redirect with."""
 
 from __future__ import annotations
 
@@ -7,25 +6,6 @@ from dataclasses import dataclass, field
 
 from harness.protocol.saml import constants as c
 from harness.protocol.saml.bindings import post_form_html
-
-
-class IdPError(Exception):
-    """The IdP refuses a request: ``status`` is the HTTP status of the error page."""
-
-    def __init__(self, status: int, reason: str, rule: str, message: str) -> None:
-        super().__init__(f"{reason}: {message} [{rule}]")
-        self.status = status
-        self.reason = reason
-        self.rule = rule
-        self.message = message
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "error": self.reason,
-            "rule": self.rule,
-            "message": self.message,
-            "status": self.status,
-        }
 
 
 @dataclass(frozen=True)

@@ -14,14 +14,11 @@ from dataclasses import dataclass, field
 
 from harness.protocol.saml.mutators import MutatorCall
 
+from .refusals import PlanFullError
 from .rule_patterns import MAX_MATCH_TEXT, check_pattern
 
 MAX_PLAN_ENTRIES = 1000
 MAX_RULES = 1000
-
-
-class PlanFullError(Exception):
-    """The plan or the rule list is at its cap (the control API answers 409)."""
 
 
 @dataclass

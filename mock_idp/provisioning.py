@@ -29,15 +29,12 @@ from .directory import Directory
 from .journal import Journal
 from .provisioning_results import ConnectionResult, CycleReport, SubjectResult
 from .provisioning_scope import desired_state
+from .refusals import ProvisioningError
 
 Sleep = Callable[[float], Awaitable[None]]
 SCIM_JSON = "application/scim+json"
 
 MAX_REPORTS = 100
-
-
-class ProvisioningError(Exception):
-    """Provisioning cannot run: no target, or a bad setting (a one-line reason)."""
 
 
 class CycleAbortedError(Exception):

@@ -13,28 +13,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Literal, Protocol, TypeVar
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .api_common import RouteFactory, read_json
 from .idp import MockIdP
 from .outbound import refusal
-from .provisioning import ProvisioningError, ProvisioningTarget
-
-Handler = Callable[[Request], Awaitable[Response]]
-RouteFactory = Callable[..., Route]
-Model = TypeVar("Model", bound=BaseModel)
-
-
-class ReadJSON(Protocol):
-    """``mock_idp.api._json``: the body validated by a model, or a 4xx APIError."""
-
-    async def __call__(self, request: Request, model: type[Model]) -> Model: ...
-
+from .provisioning import ProvisioningTarget
+from .refusals import APIError, ProvisioningError
 
 REPORTS_SHOWN = 20
 
@@ -73,30 +63,22 @@ class CycleBody(_Strict):
     target: TargetBody | None = None
 
 
-def provisioning_routes(idp: MockIdP, route: RouteFactory, read_json: ReadJSON) -> list[Route]:
+def provisioning_routes(idp: MockIdP, route: RouteFactory) -> list[Route]:
     provisioner = idp.provisioning
 
-    def error(status: int, message: str, kind: str = "provisioning") -> JSONResponse:
-        return JSONResponse({"error": kind, "message": message}, status_code=status)
-
-    def configure(body: TargetBody) -> JSONResponse | None:
-        """Point the IdP at ``body``'s target, or the 4xx saying why not."""
+    def configure(body: TargetBody) -> None:
+        """Point the IdP at ``body``'s target, or refuse saying why not."""
         try:
             target = body.to_target()  # a malformed URL is a 422 here
         except ProvisioningError as exc:
-            return error(422, str(exc))
+            raise exc.with_status(422) from exc
         why = refusal(target.scim_url, idp.provision_allowed_hosts)
         if why is not None:
-            return error(403, why, "target-not-allowed")
+            raise APIError("target-not-allowed", why, status=403)
         idp.provision_to(target)
-        return None
 
     async def target(request: Request) -> Response:
-        body = await read_json(request, TargetBody)
-        assert isinstance(body, TargetBody)
-        refused = configure(body)
-        if refused is not None:
-            return refused
+        configure(await read_json(request, TargetBody))
         return JSONResponse(provisioner.target.to_json() if provisioner.target else None)
 
     async def provision(request: Request) -> Response:
@@ -108,21 +90,13 @@ def provisioning_routes(idp: MockIdP, route: RouteFactory, read_json: ReadJSON) 
                 }
             )
         body = await read_json(request, CycleBody)
-        assert isinstance(body, CycleBody)
-        refused = configure(body.target) if body.target is not None else None
-        if refused is not None:
-            return refused
-        try:
-            report = await idp.provision(body.cycle)
-        except ProvisioningError as exc:
-            return error(409, str(exc))
+        if body.target is not None:
+            configure(body.target)
+        report = await idp.provision(body.cycle)
         return JSONResponse(report.to_json())
 
     async def test(request: Request) -> Response:
-        try:
-            result = await idp.check_provisioning_connection()
-        except ProvisioningError as exc:
-            return error(409, str(exc))
+        result = await idp.check_provisioning_connection()
         return JSONResponse(result.to_json())
 
     async def state(request: Request) -> Response:

@@ -15,6 +15,8 @@ import importlib
 import re
 from typing import Any
 
+from .refusals import UnsafePatternError
+
 MAX_PATTERN = 512
 MAX_MATCH_TEXT = 256
 MAX_OPEN_REPEATS = 3
@@ -26,10 +28,6 @@ _parser: Any = importlib.import_module("re._parser")
 _c: Any = importlib.import_module("re._constants")
 _REPEATS = {_c.MAX_REPEAT, _c.MIN_REPEAT, getattr(_c, "POSSESSIVE_REPEAT", _c.MAX_REPEAT)}
 _BACKREFS = {_c.GROUPREF, _c.GROUPREF_EXISTS, getattr(_c, "GROUPREF_IGNORE", _c.GROUPREF)}
-
-
-class UnsafePatternError(ValueError):
-    """A ``re:`` pattern refused because matching it could take super-linear time."""
 
 
 def _children(op: Any, av: Any) -> list[Any]:

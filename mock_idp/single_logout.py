@@ -11,20 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from lxml import etree
-
+from harness.protocol.refusal import Refusal
 from harness.protocol.saml import constants as c
-from harness.protocol.saml.bindings import (
-    RedirectMessage,
-    encode_post_value,
-    encode_redirect_query,
-    redirect_url,
-)
-from harness.protocol.saml.errors import SAMLError
+from harness.protocol.saml.bindings import RedirectMessage
 from harness.protocol.saml.ids import new_id
 from harness.protocol.saml.logout import (
     LogoutRequest,
@@ -35,18 +27,20 @@ from harness.protocol.saml.logout import (
     parse_logout_response,
 )
 from harness.protocol.saml.metadata import FRONT_CHANNEL_BINDINGS
-from harness.protocol.saml.signing import sign_element
-from harness.protocol.xml import XMLSecurityError, to_bytes
 
+from .identity import IdPIdentity
+from .intake import Intake, xml_text
 from .journal import Verdict
-from .messages import IdPError, OutgoingMessage, RefusalContext
+from .logout_judging import judge_logout_request, judge_logout_response
+from .logout_messages import LogoutSender
+from .messages import OutgoingMessage, RefusalContext
+from .refusals import IdPError
 from .service_providers import ServiceProvider
-from .sessions import IdPSession, Participant
-
-if TYPE_CHECKING:
-    from .idp import MockIdP
+from .sessions import IdPSession, Participant, SessionStore
 
 MAX_IN_PROGRESS = 1000
+LOGOUT_REQUEST = "LogoutRequest"
+LOGOUT_RESPONSE = "LogoutResponse"
 
 
 @dataclass
@@ -65,9 +59,29 @@ class LogoutProgress:
     done: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Message:
+    """A logout message as decoded from its binding."""
+
+    binding: str
+    xml: bytes
+    redirect: RedirectMessage | None
+    relay_state: str | None
+
+
 class SingleLogout:
-    def __init__(self, idp: MockIdP) -> None:
-        self.idp = idp
+    def __init__(
+        self,
+        intake: Intake,
+        sps: Mapping[str, ServiceProvider],
+        sessions: SessionStore,
+        identity: Callable[[], IdPIdentity],
+    ) -> None:
+        self.intake = intake
+        self.sps = sps
+        self.sessions = sessions
+        self.identity = identity
+        self.sender = LogoutSender(intake.journal, identity)
         self._progress: OrderedDict[str, LogoutProgress] = OrderedDict()
 
     def clear(self) -> None:
@@ -92,344 +106,221 @@ class SingleLogout:
             is_request = "SAMLRequest" in names
         else:
             is_request = "SAMLRequest" in form
-        kind = "LogoutRequest" if is_request else "LogoutResponse"
+        kind = LOGOUT_REQUEST if is_request else LOGOUT_RESPONSE
         value = form.get("SAMLRequest" if is_request else "SAMLResponse")
-        xml, redirect, relay_state = self.idp.decode_binding(
+        xml, redirect, relay_state = self.intake.decode(
             kind, binding, query, value, form.get("RelayState")
         )
+        message = _Message(binding, xml, redirect, relay_state)
         if is_request:
-            return self._logout_request(binding, xml, redirect, relay_state, session)
-        return self._logout_response(binding, xml, redirect, relay_state)
+            return self._logout_request(message, session)
+        return self._logout_response(message)
 
-    def _verify_sp_message(
+    def _refuse(
         self,
-        sp: ServiceProvider,
-        xml: bytes,
-        redirect: RedirectMessage | None,
-        verdicts: list[Verdict],
-    ) -> tuple[bool, bytes]:
-        try:
-            return self.idp.verify_sp_signature(sp, xml, redirect, verdicts)
-        except (SAMLError, XMLSecurityError) as exc:
-            raise IdPError(403, exc.reason, exc.rule, exc.message) from exc
+        error: Refusal,
+        kind: str,
+        message: _Message,
+        context: RefusalContext | None = None,
+        verdicts: list[Verdict] | None = None,
+    ) -> Refusal:
+        return self.intake.refuse(
+            error,
+            kind=kind,
+            binding=message.binding,
+            xml=message.xml,
+            context=context,
+            verdicts=verdicts or (),
+        )
 
     def _logout_request(
-        self,
-        binding: str,
-        xml: bytes,
-        redirect: RedirectMessage | None,
-        relay_state: str | None,
-        session: IdPSession | None,
+        self, message: _Message, session: IdPSession | None
     ) -> OutgoingMessage | None:
-        kind = "LogoutRequest"
         verdicts: list[Verdict] = []
         try:
-            request = parse_logout_request(xml)
-        except SAMLError as exc:
-            raise self.idp.refuse(
-                IdPError(400, exc.reason, exc.rule, exc.message),
-                kind=kind,
-                binding=binding,
-                xml=xml,
-            ) from exc
-        context = RefusalContext(request.issuer, request.id, relay_state)
+            request = parse_logout_request(message.xml)
+        except Refusal as exc:
+            raise self._refuse(exc.with_status(400), LOGOUT_REQUEST, message) from exc
+        context = RefusalContext(request.issuer, request.id, message.relay_state)
+        received = (request, message.xml, message.redirect, message.binding)
         try:
-            sp, signed, request = self._judge_logout_request(
-                request, xml, redirect, binding, verdicts
+            sp, signed, request = judge_logout_request(
+                self.identity(), self.sps, received, verdicts
             )
-        except IdPError as error:
-            raise self.idp.refuse(
-                error, kind=kind, binding=binding, xml=xml, verdicts=verdicts, context=context
-            ) from None
+        except Refusal as error:
+            raise self._refuse(error, LOGOUT_REQUEST, message, context, verdicts) from None
         verdicts.append(Verdict("signature", "pass" if signed else "warn", "SAML-PROF-4.4.4.1", ""))
-        sessions = self.idp.sessions.find(sp.entity_id, request.name_id, request.session_indexes)
+        sessions = self.sessions.find(sp.entity_id, request.name_id, request.session_indexes)
         if session is not None and session not in sessions and sp.entity_id in session.participants:
             sessions.append(session)
-        self.idp.journal.record(
-            time=self.idp.clock.now(),
-            direction="in",
-            kind=kind,
-            binding=binding,
-            sp=sp.entity_id,
-            xml=_text(xml),
-            message_id=request.id,
-            relay_state=relay_state,
-            verdicts=tuple(verdicts),
-            details={"sessions": len(sessions), "name_id": request.name_id},
+        self._journal_in(
+            message,
+            LOGOUT_REQUEST,
+            request.issuer,
+            request.id,
+            None,
+            verdicts,
+            {"sessions": len(sessions), "name_id": request.name_id},
         )
         others: list[Participant] = []
         user_name = request.name_id
         for found in sessions:
             user_name = found.user_name
             others.extend(p for e, p in found.participants.items() if e != sp.entity_id)
-            self.idp.sessions.end(found.id)
+            self.sessions.end(found.id)
         progress = LogoutProgress(
             user_name=user_name,
             remaining=others,
             origin_sp=sp.entity_id,
             origin_request_id=request.id,
-            origin_relay_state=relay_state,
-            origin_binding=binding,
+            origin_relay_state=message.relay_state,
+            origin_binding=message.binding,
         )
-        return self._continue_logout(progress)
+        return self._continue(progress)
 
-    def _judge_logout_request(
-        self,
-        request: LogoutRequest,
-        xml: bytes,
-        redirect: RedirectMessage | None,
-        binding: str,
-        verdicts: list[Verdict],
-    ) -> tuple[ServiceProvider, bool, LogoutRequest]:
-        sp = self.idp.sps.get(request.issuer)
-        if sp is None:
-            raise IdPError(
-                400, "unknown-sp", "SAML-PROF-4.4.4.1", f"no SP {request.issuer!r} is registered"
-            )
-        signed, verified_xml = self._verify_sp_message(sp, xml, redirect, verdicts)
-        if signed and verified_xml is not xml:
-            try:  # read only what the signature covers
-                request = parse_logout_request(verified_xml)
-            except SAMLError as exc:
-                raise IdPError(400, exc.reason, exc.rule, exc.message) from exc
-        if not signed and not self.idp.has_flaw("accept-unsigned-requests"):
-            # Profiles 4.4.4.1: the requester MUST authenticate itself (sign) on front channels.
-            raise IdPError(
-                403, "unsigned-request", "SAML-PROF-4.4.4.1", "a LogoutRequest must be signed"
-            )
-        self.idp.check_destination(request.destination, self.idp.slo_url, signed, binding)
-        if request.not_on_or_after is not None and request.not_on_or_after <= self.idp.clock.now():
-            raise IdPError(
-                400, "expired-request", "SAML-CORE-3.7.1", "the LogoutRequest has expired"
-            )
-        if sp.metadata.front_channel_slo_endpoint() is None:
-            # The answer goes back through the browser: a SOAP-only SP cannot receive it.
-            raise IdPError(
-                400,
-                "no-slo-endpoint",
-                "SAML-PROF-4.4.4.2",
-                "the SP lists no HTTP-Redirect or HTTP-POST SingleLogoutService to answer on",
-            )
-        return sp, signed, request
-
-    def start(self, session: IdPSession) -> OutgoingMessage | None:
-        """IdP-initiated SLO: end ``session`` and tell every SP that got an assertion in it."""
-        self.idp.sessions.end(session.id)
-        progress = LogoutProgress(
-            user_name=session.user_name,
-            remaining=list(session.participants.values()),
-            session_index=session.session_index,
-        )
-        return self._continue_logout(progress)
-
-    def _continue_logout(self, progress: LogoutProgress) -> OutgoingMessage | None:
-        while progress.remaining:
-            participant = progress.remaining.pop(0)
-            sp = self.idp.sps.get(participant.sp_entity_id)
-            # Only a binding a browser can carry: never a form posted to a SOAP endpoint.
-            endpoint = sp.metadata.front_channel_slo_endpoint() if sp else None
-            if sp is None or endpoint is None:
-                if sp is not None:
-                    self._journal_skipped(sp)
-                progress.partial = True
-                continue
-            handle = secrets.token_urlsafe(18)
-            self._progress[handle] = progress
-            while len(self._progress) > MAX_IN_PROGRESS:
-                self._progress.popitem(last=False)
-            now = self.idp.clock.now()
-            request = LogoutRequest(
-                id=new_id(self.idp.rng),
-                issue_instant=now,
-                issuer=self.idp.entity_id,
-                name_id=participant.name_id,
-                name_id_format=participant.name_id_format,
-                session_indexes=(progress.session_index,) if progress.session_index else (),
-                destination=endpoint.location,
-                not_on_or_after=now + dt.timedelta(minutes=5),
-                reason=c.LOGOUT_USER,
-            )
-            progress.waiting_for = request.id
-            return self._send(
-                "LogoutRequest",
-                build_logout_request(request),
-                endpoint.binding,
-                endpoint.location,
-                "SAMLRequest",
-                handle,
-                sp.entity_id,
-            )
-        if progress.origin_sp is None:
-            return None
-        origin = self.idp.sps.get(progress.origin_sp)
-        endpoint = None
-        if origin is not None:
-            # Answer on the binding the request came on, else another front-channel one.
-            endpoint = origin.metadata.slo_endpoint(progress.origin_binding)
-            if endpoint is None or endpoint.binding not in FRONT_CHANNEL_BINDINGS:
-                endpoint = origin.metadata.front_channel_slo_endpoint()
-        if origin is None or endpoint is None:  # the SP was removed while the logout ran
-            return None
-        sp = origin
-        location = endpoint.response_location or endpoint.location
-        response = LogoutResponse(
-            id=new_id(self.idp.rng),
-            issue_instant=self.idp.clock.now(),
-            issuer=self.idp.entity_id,
-            in_response_to=progress.origin_request_id,
-            status_code=c.STATUS_PARTIAL_LOGOUT if progress.partial else c.STATUS_SUCCESS,
-            destination=location,
-        )
-        return self._send(
-            "LogoutResponse",
-            build_logout_response(response),
-            endpoint.binding,
-            location,
-            "SAMLResponse",
-            progress.origin_relay_state,
-            sp.entity_id,
-        )
-
-    def _journal_skipped(self, sp: ServiceProvider) -> None:
-        """Say why an SP of the session was not told: it has no front-channel SLO endpoint."""
-        listed = [endpoint.binding for endpoint in sp.metadata.slo_endpoints]
-        self.idp.journal.record(
-            time=self.idp.clock.now(),
-            direction="out",
-            kind="LogoutSkipped",
-            binding=None,
-            sp=sp.entity_id,
-            xml=None,
-            verdicts=(
-                Verdict(
-                    "slo-front-channel",
-                    "warn",
-                    "SAML-PROF-4.4.3.3",
-                    "the SP lists no HTTP-Redirect or HTTP-POST SingleLogoutService "
-                    f"(it lists {listed or 'none'}): not told of the logout, skipped",
-                ),
-            ),
-            details={"slo_bindings": listed},
-        )
-
-    def _send(
-        self,
-        kind: str,
-        root: etree._Element,
-        binding: str,
-        location: str,
-        parameter: str,
-        relay_state: str | None,
-        sp: str,
-    ) -> OutgoingMessage:
-        """Sign and encode a logout message for ``binding`` (Profiles 4.4.4.1: always signed)."""
-        choice = self.idp.signature_choice()
-        if binding == c.BINDING_HTTP_REDIRECT:
-            xml = to_bytes(root)
-            query = encode_redirect_query(
-                xml,
-                parameter=parameter,
-                relay_state=relay_state,
-                key_pair=self.idp.signing_key,
-                algorithm=choice.algorithm,
-            )
-            message = OutgoingMessage(
-                kind, binding, redirect_url(location, query), xml, {}, sp, root.get("ID")
-            )
-        else:
-            signed = sign_element(root, self.idp.signing_key, choice)
-            xml = to_bytes(signed)
-            fields = {parameter: encode_post_value(xml)}
-            if relay_state is not None:
-                fields["RelayState"] = relay_state
-            message = OutgoingMessage(
-                kind, c.BINDING_HTTP_POST, location, xml, fields, sp, root.get("ID")
-            )
-        self.idp.journal.record(
-            time=self.idp.clock.now(),
-            direction="out",
-            kind=kind,
-            binding=binding,
-            sp=sp,
-            xml=xml.decode(),
-            message_id=root.get("ID"),
-            in_response_to=root.get("InResponseTo"),
-            relay_state=relay_state,
-        )
-        return message
-
-    def _logout_response(
-        self, binding: str, xml: bytes, redirect: RedirectMessage | None, relay_state: str | None
-    ) -> OutgoingMessage | None:
-        kind = "LogoutResponse"
+    def _logout_response(self, message: _Message) -> OutgoingMessage | None:
         verdicts: list[Verdict] = []
         try:
-            response = parse_logout_response(xml)
-        except SAMLError as exc:
-            raise self.idp.refuse(
-                IdPError(400, exc.reason, exc.rule, exc.message),
-                kind=kind,
-                binding=binding,
-                xml=xml,
-            ) from exc
+            response = parse_logout_response(message.xml)
+        except Refusal as exc:
+            raise self._refuse(exc.with_status(400), LOGOUT_RESPONSE, message) from exc
+        relay_state = message.relay_state
         # Looked up, not removed, until the response is verified: a forged answer must not
         # cancel the logout in progress.
         progress = self._progress.get(relay_state) if relay_state else None
         context = RefusalContext(response.issuer, response.id, relay_state)
         try:
-            sp = self.idp.sps.get(response.issuer)
-            if sp is None:
-                raise IdPError(
-                    400,
-                    "unknown-sp",
-                    "SAML-PROF-4.4.4.2",
-                    f"no SP {response.issuer!r} is registered",
-                )
-            signed, verified_xml = self._verify_sp_message(sp, xml, redirect, verdicts)
-            if not signed and not self.idp.has_flaw("accept-unsigned-requests"):
-                raise IdPError(
-                    403, "unsigned-response", "SAML-PROF-4.4.4.2", "a LogoutResponse must be signed"
-                )
-            if signed and verified_xml is not xml:
-                response = _parse_verified_logout_response(verified_xml)
+            received = (response, message.xml, message.redirect)
+            response = judge_logout_response(self.identity(), self.sps, received, verdicts)
             if progress is None or response.in_response_to != progress.waiting_for:
                 raise IdPError(
-                    400,
                     "unexpected-response",
-                    "SAML-CORE-3.2.2",
                     "this LogoutResponse answers no logout in progress (InResponseTo/RelayState)",
+                    "SAML-CORE-3.2.2",
                 )
-        except IdPError as error:
-            raise self.idp.refuse(
-                error, kind=kind, binding=binding, xml=xml, verdicts=verdicts, context=context
-            ) from None
+        except Refusal as error:
+            raise self._refuse(error, LOGOUT_RESPONSE, message, context, verdicts) from None
         if relay_state:
             self._progress.pop(relay_state, None)
         if response.status_code != c.STATUS_SUCCESS:
             progress.partial = True
             verdicts.append(Verdict("status", "warn", "SAML-CORE-3.2.2.2", response.status_code))
-        self.idp.journal.record(
-            time=self.idp.clock.now(),
-            direction="in",
-            kind=kind,
-            binding=binding,
-            sp=response.issuer,
-            xml=_text(xml),
-            message_id=response.id,
-            in_response_to=response.in_response_to,
-            relay_state=relay_state,
-            verdicts=tuple(verdicts),
+        self._journal_in(
+            message,
+            LOGOUT_RESPONSE,
+            response.issuer,
+            response.id,
+            response.in_response_to,
+            verdicts,
+            None,
         )
         progress.done.append(response.issuer)
-        return self._continue_logout(progress)
+        return self._continue(progress)
 
+    def _journal_in(
+        self,
+        message: _Message,
+        kind: str,
+        sp: str,
+        message_id: str,
+        in_response_to: str | None,
+        verdicts: list[Verdict],
+        details: dict[str, object] | None,
+    ) -> None:
+        self.intake.journal.record(
+            time=self.intake.clock.now(),
+            direction="in",
+            kind=kind,
+            binding=message.binding,
+            sp=sp,
+            xml=xml_text(message.xml),
+            message_id=message_id,
+            relay_state=message.relay_state,
+            in_response_to=in_response_to,
+            verdicts=tuple(verdicts),
+            details=details or {},
+        )
 
-def _parse_verified_logout_response(xml: bytes) -> LogoutResponse:
-    try:
-        return parse_logout_response(xml)
-    except SAMLError as exc:
-        raise IdPError(400, exc.reason, exc.rule, exc.message) from exc
+    def start(self, session: IdPSession) -> OutgoingMessage | None:
+        """IdP-initiated SLO: end ``session`` and tell every SP that got an assertion in it."""
+        self.sessions.end(session.id)
+        progress = LogoutProgress(
+            user_name=session.user_name,
+            remaining=list(session.participants.values()),
+            session_index=session.session_index,
+        )
+        return self._continue(progress)
 
+    def _continue(self, progress: LogoutProgress) -> OutgoingMessage | None:
+        """The next SP of the chain told, or the SP that asked answered, or None: done."""
+        while progress.remaining:
+            participant = progress.remaining.pop(0)
+            sp = self.sps.get(participant.sp_entity_id)
+            # Only a binding a browser can carry: never a form posted to a SOAP endpoint.
+            endpoint = sp.metadata.front_channel_slo_endpoint() if sp else None
+            if sp is None or endpoint is None:
+                if sp is not None:
+                    self.sender.journal_skipped(sp)
+                progress.partial = True
+                continue
+            return self._tell(progress, participant, sp, (endpoint.binding, endpoint.location))
+        return self._answer_origin(progress)
 
-def _text(xml: bytes | None) -> str | None:
-    return xml.decode("utf-8", "replace") if xml is not None else None
+    def _tell(
+        self,
+        progress: LogoutProgress,
+        participant: Participant,
+        sp: ServiceProvider,
+        endpoint: tuple[str, str],
+    ) -> OutgoingMessage:
+        handle = secrets.token_urlsafe(18)
+        self._progress[handle] = progress
+        while len(self._progress) > MAX_IN_PROGRESS:
+            self._progress.popitem(last=False)
+        identity = self.identity()
+        now = identity.clock.now()
+        request = LogoutRequest(
+            id=new_id(identity.rng),
+            issue_instant=now,
+            issuer=identity.entity_id,
+            name_id=participant.name_id,
+            name_id_format=participant.name_id_format,
+            session_indexes=(progress.session_index,) if progress.session_index else (),
+            destination=endpoint[1],
+            not_on_or_after=now + dt.timedelta(minutes=5),
+            reason=c.LOGOUT_USER,
+        )
+        progress.waiting_for = request.id
+        root = build_logout_request(request)
+        return self.sender.send(LOGOUT_REQUEST, root, endpoint, "SAMLRequest", handle, sp.entity_id)
+
+    def _answer_origin(self, progress: LogoutProgress) -> OutgoingMessage | None:
+        if progress.origin_sp is None:
+            return None
+        origin = self.sps.get(progress.origin_sp)
+        if origin is None:  # the SP was removed while the logout ran
+            return None
+        # Answer on the binding the request came on, else another front-channel one.
+        endpoint = origin.metadata.slo_endpoint(progress.origin_binding)
+        if endpoint is None or endpoint.binding not in FRONT_CHANNEL_BINDINGS:
+            endpoint = origin.metadata.front_channel_slo_endpoint()
+        if endpoint is None:
+            return None
+        identity = self.identity()
+        location = endpoint.response_location or endpoint.location
+        response = LogoutResponse(
+            id=new_id(identity.rng),
+            issue_instant=identity.clock.now(),
+            issuer=identity.entity_id,
+            in_response_to=progress.origin_request_id,
+            status_code=c.STATUS_PARTIAL_LOGOUT if progress.partial else c.STATUS_SUCCESS,
+            destination=location,
+        )
+        return self.sender.send(
+            LOGOUT_RESPONSE,
+            build_logout_response(response),
+            (endpoint.binding, location),
+            "SAMLResponse",
+            progress.origin_relay_state,
+            origin.entity_id,
+        )

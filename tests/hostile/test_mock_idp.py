@@ -16,7 +16,7 @@ import pytest
 
 from harness.protocol.keys import KeyPair, load_key_pair
 from mock_idp import cli
-from mock_idp.api import MAX_BODY
+from mock_idp.api_common import MAX_BODY
 from mock_idp.app import create_app
 from mock_idp.clock import Clock
 from mock_idp.idp import MockIdP
@@ -86,7 +86,7 @@ async def test_a_text_plain_body_is_415_and_changes_nothing(
             headers={"content-type": "text/plain"},
         )
         assert answer.status_code == 415, answer.text
-        assert answer.json()["error"] == "bad-content-type"
+        assert answer.json()["reason"] == "bad-content-type"
     flaws = await client.put(
         "/api/flaws",
         content=b'{"enabled": ["no-destination"]}',
@@ -111,7 +111,7 @@ async def test_a_cross_origin_write_is_403(
     client: httpx.AsyncClient, idp: MockIdP, headers: dict[str, str]
 ) -> None:
     answer = await client.post("/api/users", json=ADMIN, headers=headers)
-    assert answer.status_code == 403 and answer.json()["error"] == "cross-origin"
+    assert answer.status_code == 403 and answer.json()["reason"] == "cross-origin"
     reset = await client.post("/api/reset", headers=headers)
     assert reset.status_code == 403
     assert idp.directory.get_user("mallory@evil.test") is None
@@ -177,7 +177,7 @@ async def test_provisioning_targets_beyond_loopback_are_403_with_the_reason(
     target = {"scim_url": url, "token": "t"}
     put = await client.put("/api/provision/target", json=target)
     assert put.status_code == 403, put.text
-    assert put.json()["error"] == "target-not-allowed"
+    assert put.json()["reason"] == "target-not-allowed"
     assert "--allow-provision-to" in put.json()["message"]
     run = await client.post("/api/provision", json={"target": target})
     assert run.status_code == 403
@@ -321,7 +321,7 @@ async def test_a_huge_body_is_413_before_it_is_read(client: httpx.AsyncClient, p
     declared = await client.post(
         path, content=b"{}", headers={**JSON, "content-length": str(300 * 1024 * 1024)}
     )
-    assert declared.status_code == 413 and declared.json()["error"] == "too-large"
+    assert declared.status_code == 413 and declared.json()["reason"] == "too-large"
     stream = Streamed(chunks=300)
     answer = await client.post(path, content=stream, headers=JSON)
     assert answer.status_code == 413 and "bytes" in answer.json()["message"]
@@ -356,7 +356,7 @@ async def test_the_plan_and_the_rules_are_capped(client: httpx.AsyncClient) -> N
     for _ in range(MAX_PLAN_ENTRIES):
         assert (await client.post("/api/plan", json={"mutators": ["sha1"]})).status_code == 201
     full = await client.post("/api/plan", json={"mutators": ["sha1"]})
-    assert full.status_code == 409 and full.json()["error"] == "full"
+    assert full.status_code == 409 and full.json()["reason"] == "full"
     for _ in range(MAX_RULES):
         await client.post("/api/rules", json=NAMEID_RULE)
     assert (await client.post("/api/rules", json=NAMEID_RULE)).status_code == 409
@@ -393,7 +393,7 @@ async def test_deep_json_is_400_on_every_endpoint(
         deep = b"[" * depth + b"]" * depth
         answer = await client.request(method, path, content=deep, headers=JSON)
         assert answer.status_code == 400, (depth, answer.text)
-        assert answer.json()["error"] == "too-deep"
+        assert answer.json()["reason"] == "too-deep"
     nested = b'{"a":' * 5000 + b"1" + b"}" * 5000
     assert (await client.request(method, path, content=nested, headers=JSON)).status_code == 400
 

@@ -251,4 +251,4 @@ def test_idp_sso_refuses_malformed_signature_with_a_reason(
     client, sp = idp_and_sp
     refused = client.post("/saml/sso", data=signed_request_form(sp, shape), headers=JSON)
     assert refused.status_code == 403, refused.text
-    assert refused.json()["error"] == SHAPES[shape][1]
+    assert refused.json()["reason"] == SHAPES[shape][1]

@@ -107,7 +107,7 @@ async def test_sp_registration_by_xml_and_json(client: httpx.AsyncClient, idp: M
     )
     assert patched.json()["settings"]["sign_response"] is False
     bad = await client.post("/api/sps", json={"metadata": "<x/>"})
-    assert bad.status_code == 422 and bad.json()["error"] == "not-metadata"
+    assert bad.status_code == 422 and bad.json()["reason"] == "not-metadata"
     assert (
         await client.delete("/api/sps", params={"entityID": "https://x.test/md"})
     ).status_code == 204

@@ -12,7 +12,8 @@ from harness.protocol.saml.encryption import decrypt_element
 from harness.protocol.xml import parse_xml, to_bytes
 from mock_idp.flaws import FLAWS, list_flaws
 from mock_idp.idp import MockIdP
-from mock_idp.messages import IdPError, OutgoingMessage
+from mock_idp.messages import OutgoingMessage
+from mock_idp.refusals import IdPError
 
 from .conftest import BASE, NOW
 from .fake_sp import NS, FakeSP
@@ -128,7 +129,7 @@ def test_in_process_sso_with_a_request_xml(idp: MockIdP, sp: FakeSP) -> None:
 
 
 def test_in_process_sso_from_an_sp_redirect_and_form(idp: MockIdP, sp: FakeSP) -> None:
-    from mock_idp.idp import LoginError
+    from mock_idp.refusals import LoginError
 
     sp.sign_requests = True
     idp.register_sp_metadata(sp.metadata())

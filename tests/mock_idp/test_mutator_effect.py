@@ -61,5 +61,5 @@ async def test_over_http_a_no_effect_plan_is_an_error_page(
         headers={"accept": "application/json"},
     )
     assert page.status_code == 500
-    assert page.json()["error"] == "mutator-no-effect"
+    assert page.json()["reason"] == "mutator-no-effect"
     assert "SAMLResponse" not in page.text

@@ -130,7 +130,7 @@ async def test_signed_redirect_request_verified(
     tampered = query.replace("RelayState=rs", "RelayState=evil")
     refused = await client.get(f"/saml/sso?{tampered}", headers={"Accept": "application/json"})
     assert refused.status_code == 403
-    assert refused.json()["error"] == "bad-signature"
+    assert refused.json()["reason"] == "bad-signature"
 
 
 async def test_unsigned_request_refused_when_sp_signs(

@@ -17,6 +17,7 @@ import httpx
 
 from harness.forms import form_with
 from harness.home import data_dir
+from mock_idp.app import create_app
 from mock_idp.idp import MockIdP
 from mock_idp.keystore import load_or_create
 from tests.support.servers import serve
@@ -65,7 +66,7 @@ def peer_on_loopback(
     idp = MockIdP(idp_base, signing_keys=[load_or_create(data_dir() / "mock-idp")], preset=preset)
     peer = factory(sp_base, idp.metadata_xml(), **options)
     try:
-        with serve(idp.asgi_app(), port=idp_port), serve(peer.app, port=sp_port):
+        with serve(create_app(idp), port=idp_port), serve(peer.app, port=sp_port):
             # The IdP learns the SP the way an administrator would: from its metadata URL.
             metadata = httpx.get(f"{sp_base}/metadata", timeout=10)
             metadata.raise_for_status()

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mock_idp.app import create_app
 from mock_idp.directory import User
 from mock_idp.idp import MockIdP
 from reference_sp.app import ReferenceSP
@@ -34,7 +35,7 @@ def sp_url(reference_sp: ReferenceSP) -> Iterator[str]:
 
 def control(idp: MockIdP) -> httpx.AsyncClient:
     return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=idp.asgi_app()), base_url="http://idp.test/api"
+        transport=httpx.ASGITransport(app=create_app(idp)), base_url="http://idp.test/api"
     )
 
 
