@@ -23,7 +23,7 @@ from harness.protocol.keys import KeyLoadError, KeyPair, load_certificate, load_
 from harness.protocol.saml.errors import MetadataError
 from harness.protocol.saml.presets import PRESETS
 
-from .flaws import FLAWS_BY_NAME
+from .flaws import FLAWS_BY_NAME, name_unknown
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -133,7 +133,9 @@ def build(args: argparse.Namespace) -> tuple[MockIdP, Starlette]:
 
     unknown = [name for name in args.flaw if name not in FLAWS_BY_NAME]
     if unknown:
-        raise ConfigError(f"unknown flaw(s): {', '.join(unknown)} (see `sso-harness list flaws`)")
+        raise ConfigError(
+            f"unknown flaw(s): {name_unknown(unknown)} (see `sso-harness list flaws`)"
+        )
     url = args.base_url or base_url(args.host, args.port)
     try:
         extra = [load_certificate(path.read_bytes()) for path in args.extra_cert]

@@ -10,15 +10,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from harness.protocol.requirements import requirement
 from harness.protocol.saml.mutators import MUTATORS_BY_NAME, MutatorCall
 
 
 @dataclass(frozen=True)
 class Flaw:
+    """A flaw that sends one mutation is named after its mutator: one break, one name."""
+
     name: str
     description: str
     rule: str
     mutators: tuple[MutatorCall, ...] = ()
+
+    def __post_init__(self) -> None:
+        requirement(self.rule)  # an unregistered rule id fails at import
 
 
 def _m(name: str, **params: object) -> tuple[MutatorCall, ...]:
@@ -32,22 +38,22 @@ FLAWS: tuple[Flaw, ...] = (
         "SAML-BIND-3.5.5.2",
         _m("no-destination"),
     ),
-    Flaw("sha1-only", "signs with RSA-SHA1 and SHA-1 digests", "SDP-ALG01", _m("sha1")),
+    Flaw("sha1", "signs with RSA-SHA1 and SHA-1 digests", "SDP-ALG01", _m("sha1")),
     Flaw(
-        "assertion-unsigned",
+        "unsigned-assertion",
         "signs only the Response, never the Assertion",
         "SAML-PROF-4.1.4.5",
         _m("unsigned-assertion"),
     ),
     Flaw("unsigned", "signs nothing", "SAML-PROF-4.1.4.5", _m("unsigned")),
     Flaw(
-        "wrong-inresponseto",
+        "bad-in-response-to",
         "InResponseTo names a request that was never sent",
         "SAML-CORE-3.2.2",
         _m("bad-in-response-to"),
     ),
     Flaw(
-        "no-inresponseto",
+        "no-in-response-to",
         "leaves InResponseTo out of solicited responses",
         "SAML-PROF-4.1.4.2",
         _m("no-in-response-to"),
@@ -72,7 +78,7 @@ FLAWS: tuple[Flaw, ...] = (
         _m("no-session-index"),
     ),
     Flaw(
-        "slow-clock",
+        "clock-skew",
         "the IdP's clock runs 10 minutes slow",
         "SDP-G01",
         _m("clock-skew", seconds=-600),
@@ -104,6 +110,23 @@ FLAWS: tuple[Flaw, ...] = (
         "SDP-ALG01",
     ),
 )
+
+
+# Former names, told to whoever still uses one (the flaws took their mutators' names).
+RENAMED: dict[str, str] = {
+    "sha1-only": "sha1",
+    "assertion-unsigned": "unsigned-assertion",
+    "wrong-inresponseto": "bad-in-response-to",
+    "no-inresponseto": "no-in-response-to",
+    "slow-clock": "clock-skew",
+}
+
+
+def name_unknown(names: Iterable[str]) -> str:
+    """The unknown flaw names, each with its new name where it was renamed."""
+    return ", ".join(
+        repr(name) + (f" (now {RENAMED[name]!r})" if name in RENAMED else "") for name in names
+    )
 
 
 def _index(flaws: Iterable[Flaw]) -> dict[str, Flaw]:

@@ -29,7 +29,7 @@ from harness.protocol.saml.presets import PRESETS, Preset
 
 from .clock import Clock
 from .directory import Directory, User
-from .flaws import FLAWS_BY_NAME
+from .flaws import FLAWS_BY_NAME, name_unknown
 from .identity import IdPIdentity
 from .idp_metadata import metadata_xml
 from .intake import Intake
@@ -55,7 +55,7 @@ def _flaw_names(flaws: Iterable[str]) -> frozenset[str]:
     names = frozenset(flaws)
     unknown = sorted(names - FLAWS_BY_NAME.keys())
     if unknown:
-        raise ValueError(f"unknown flaw(s): {', '.join(unknown)}")
+        raise ValueError(f"unknown flaw(s): {name_unknown(unknown)}")
     return names
 
 

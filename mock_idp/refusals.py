@@ -13,7 +13,8 @@ from harness.protocol.refusal import Refusal
 
 LOGIN_RULE = "IDP-LOGIN"  # a browser step of the IdP's own login, not a SAML rule
 API_RULE = "IDP-API"  # a control-API call the IdP cannot carry out as asked
-HTTP_RULE = "HTTP"
+HTTP_RULE = "RFC9110"  # a request for no resource, or with a method it does not allow
+BODY_RULE = "HTTP-BODY"
 
 
 class IdPError(Refusal):
@@ -63,7 +64,7 @@ class BodyError(Refusal):
     """A body refused before or while it was read (too large, not JSON, too deep...)."""
 
     def __init__(
-        self, reason: str, message: str, rule: str = HTTP_RULE, *, status: int | None = None
+        self, reason: str, message: str, rule: str = BODY_RULE, *, status: int | None = None
     ) -> None:
         super().__init__(reason, message, rule, status=status)
 

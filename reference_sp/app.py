@@ -276,7 +276,7 @@ class ReferenceSP:
     def _too_large(self, scope: Scope, limit: int) -> Response:
         """413 in the style of the SP's own refusals: JSON for the API, else the error page."""
         message = f"the request body is larger than {limit} bytes, the most {scope['path']} reads"
-        refused = Refusal("too-large", message, "SP-BODY-LIMIT", status=413)
+        refused = Refusal("too-large", message, "HTTP-BODY", status=413)
         if scope["path"].startswith("/api/"):
             return api_refusal(refused)
         return refusal(Request(scope), self.flaws, refused)

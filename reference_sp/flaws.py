@@ -9,17 +9,26 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from harness.protocol.requirements import requirement
+
 
 @dataclass(frozen=True)
 class Flaw:
     name: str
-    rule: str  # the requirement the flaw breaks
+    rule: str  # the requirement the flaw breaks, by its registered id
     description: str
+
+    def __post_init__(self) -> None:
+        requirement(self.rule)  # an unregistered rule id fails at import
+
+
+# Former names, told to whoever still uses one.
+RENAMED: dict[str, str] = {"accept-unsigned-assertion": "accept-unsigned"}
 
 
 _ALL = (
     Flaw(
-        "accept-unsigned-assertion",
+        "accept-unsigned",
         "SAML-PROF-4.1.4.5",
         "accept an assertion that no trusted key signed (unsigned Response and Assertion)",
     ),
@@ -144,7 +153,8 @@ def flaw_set(names: Iterable[str]) -> frozenset[str]:
     chosen = frozenset(names)
     unknown = sorted(chosen - FLAWS.keys())
     if unknown:
+        renamed = f" (now {RENAMED[unknown[0]]!r})" if unknown[0] in RENAMED else ""
         raise UnknownFlawError(
-            f"unknown SP flaw {unknown[0]!r}; choose from {', '.join(sorted(FLAWS))}"
+            f"unknown SP flaw {unknown[0]!r}{renamed}; choose from {', '.join(sorted(FLAWS))}"
         )
     return chosen

@@ -7,7 +7,7 @@ Each flaw lets through exactly the responses that break its one rule:
 
 - ``trust-keyinfo-cert``: certificates found in ds:KeyInfo are trusted too (Core 5.4.5).
 - ``ignore-expiry``: the validity window is not enforced (an unbounded clock skew).
-- ``accept-unsigned-assertion``: a response with no trusted signature is treated as signed.
+- ``accept-unsigned``: a response with no trusted signature is treated as signed.
 - ``skip-audience``: the assertion's own Audience is taken as this SP's.
 - ``skip-recipient``: the Recipient is taken as this ACS, once everything the strict check
   judged before it (signatures included) has passed.
@@ -47,7 +47,7 @@ SAML_FLAWS = frozenset(
     {
         "trust-keyinfo-cert",
         "ignore-expiry",
-        "accept-unsigned-assertion",
+        "accept-unsigned",
         "skip-audience",
         "skip-recipient",
         "skip-destination",
@@ -199,7 +199,7 @@ _RETRIES: dict[str, tuple[frozenset[str], Attempt]] = {
     "skip-issuer": (frozenset({"wrong-issuer"}), _issuer),
     "skip-in-response-to": (frozenset({"wrong-in-response-to"}), _in_response_to),
     "ignore-status": (frozenset({"status-not-success"}), _status),
-    "accept-unsigned-assertion": (frozenset({"unsigned"}), _unsigned),
+    "accept-unsigned": (frozenset({"unsigned"}), _unsigned),
     "skip-audience": (frozenset({"wrong-audience"}), _audience),
     "skip-recipient": (frozenset({"wrong-recipient", "no-recipient"}), _recipient),
 }

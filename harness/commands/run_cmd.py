@@ -87,14 +87,17 @@ def select_runs(args: argparse.Namespace) -> list[ScenarioRun]:
 
 def _check_flaws(args: argparse.Namespace) -> str | None:
     from mock_idp.flaws import FLAWS_BY_NAME as IDP_FLAWS
+    from mock_idp.flaws import name_unknown
     from reference_sp.flaws import FLAWS as SP_FLAWS
+    from reference_sp.flaws import RENAMED as SP_RENAMED
 
     for name in args.sp_flaw:
         if name not in SP_FLAWS:
-            return f"unknown SP flaw {name!r}; see 'sso-harness list flaws'"
+            renamed = f" (now {SP_RENAMED[name]!r})" if name in SP_RENAMED else ""
+            return f"unknown SP flaw {name!r}{renamed}; see 'sso-harness list flaws'"
     for name in args.idp_flaw:
         if name not in IDP_FLAWS:
-            return f"unknown IdP flaw {name!r}; see 'sso-harness list flaws'"
+            return f"unknown IdP flaw {name_unknown([name])}; see 'sso-harness list flaws'"
     return None
 
 

@@ -9,8 +9,8 @@ Ids: ``SAML-CORE-*``, ``SAML-BIND-*``, ``SAML-PROF-*`` and ``SAML-MD-*`` cite th
 specifications by section; ``XMLDSIG-*`` and ``XML-1.0*`` the W3C recommendations; ``SDP-*``
 the saml2int deployment profile v2.0 and ``IIP-*`` its implementation profile v1.1;
 ``RFC7643-*`` and ``RFC7644-*`` SCIM; ``BIZ-*`` the business-account rules of an SP integrated
-with a corporate IdP; ``SP-*`` and ``IDP-*`` hardening rules of a web application on either
-side.
+with a corporate IdP; ``HTTP-*``, ``RFC9110``, ``SP-*`` and ``IDP-*`` rules of a web application on
+either side.
 """
 
 from __future__ import annotations
@@ -520,16 +520,30 @@ _ALL: Final = (
         "token bound to the session).",
     ),
     Requirement(
-        "SP-BODY-LIMIT",
+        "HTTP-BODY",
         "MUST",
-        "OWASP denial-of-service prevention",
-        "A request body larger than the endpoint's limit is refused before it is read whole.",
+        "RFC 9110 §15.5.14, §15.5.16 (413, 415)",
+        "A request body beyond the endpoint's limit, of a media type it does not take, or "
+        "malformed is refused before any work is done.",
+    ),
+    Requirement(
+        "RFC9110",
+        "MUST",
+        "RFC 9110 (HTTP semantics)",
+        "A request names a resource that exists, with a method it allows.",
     ),
     Requirement(
         "SP-JOURNAL",
         "MUST",
         "the SP's journal",
         "The SP's journal answers only the holder of its token, one bounded page at a time.",
+    ),
+    Requirement(
+        "IDP-API",
+        "MUST",
+        "the mock IdP's control API",
+        "A control-API call is carried out exactly as asked or refused whole, naming the field "
+        "at fault.",
     ),
     Requirement(
         "IDP-LOGIN",

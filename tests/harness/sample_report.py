@@ -162,7 +162,7 @@ FLAWED = AskedOptions(
     paths=("scenarios/sso_login", "scenarios/deprovisioning/it's here.yaml"),
     select="audience or deprov",
     dialect="okta",
-    sp_flaws=("accept-unsigned-assertion", "ignore-audience"),
+    sp_flaws=("accept-unsigned", "ignore-audience"),
     idp_flaws=("scim-boolean-as-string",),
     workers=2,
 )

@@ -72,7 +72,7 @@ CASES: list[tuple[str, str, str, set[str]]] = [
         "license_revocation/activation-rules.yaml",
         {"activation.completes"},
     ),
-    ("sp", "accept-unsigned-assertion", BROKEN, {"sso.refuses.unsigned"}),
+    ("sp", "accept-unsigned", BROKEN, {"sso.refuses.unsigned"}),
     ("sp", "ignore-expiry", BROKEN, {"sso.refuses.expired"}),
     ("sp", "skip-audience", BROKEN, {"sso.refuses.wrong-audience"}),
     ("sp", "skip-recipient", BROKEN, {"sso.refuses.wrong-recipient"}),

@@ -75,13 +75,13 @@ def test_the_options_asked_and_the_rerun_command_are_printed(tmp_path: Path) -> 
     assert "seed 1234, run 5eed1e55c0de" in text
     assert (
         "asked: paths scenarios/sso_login scenarios/deprovisioning/it's here.yaml; "
-        "-k audience or deprov; dialect okta; SP flaws accept-unsigned-assertion, "
+        "-k audience or deprov; dialect okta; SP flaws accept-unsigned, "
         "ignore-audience; IdP flaws scim-boolean-as-string; workers 2"
     ) in text
     assert "a deliberately flawed run: failures are expected" in text
     assert text.rstrip().endswith(
         "rerun: sso-harness run --target reference --seed 1234 --dialect okta "
-        "-k 'audience or deprov' --sp-flaw accept-unsigned-assertion --sp-flaw ignore-audience "
+        "-k 'audience or deprov' --sp-flaw accept-unsigned --sp-flaw ignore-audience "
         "--idp-flaw scim-boolean-as-string --workers 2 scenarios/sso_login "
         "'scenarios/deprovisioning/it'\"'\"'s here.yaml'"
     )

@@ -124,7 +124,7 @@ def test_a_header_block_says_what_the_run_was_asked() -> None:
     assert "<dd>scenarios/sso_login scenarios/deprovisioning/it&#39;s here.yaml</dd>" in page
     assert "<dt>-k</dt><dd>audience or deprov</dd>" in page
     assert "<dt>dialect</dt><dd>okta</dd>" in page
-    assert "<dt>SP flaws</dt><dd>accept-unsigned-assertion, ignore-audience</dd>" in page
+    assert "<dt>SP flaws</dt><dd>accept-unsigned, ignore-audience</dd>" in page
     assert "<dt>IdP flaws</dt><dd>scim-boolean-as-string</dd>" in page
     assert "<dt>workers</dt><dd>2</dd>" in page
     assert "<dt>rerun</dt><dd>sso-harness run --target reference --seed 1234 --dialect" in page

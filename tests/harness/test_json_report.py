@@ -110,7 +110,7 @@ def test_the_report_records_what_the_run_was_asked(tmp_path: Path) -> None:
         "paths": ["scenarios/sso_login", "scenarios/deprovisioning/it's here.yaml"],
         "select": "audience or deprov",
         "dialect": "okta",
-        "sp_flaws": ["accept-unsigned-assertion", "ignore-audience"],
+        "sp_flaws": ["accept-unsigned", "ignore-audience"],
         "idp_flaws": ["scim-boolean-as-string"],
         "workers": 2,
     }

@@ -120,7 +120,7 @@ def test_properties_say_what_the_run_was_asked() -> None:
             "paths": "scenarios/sso_login scenarios/deprovisioning/it's here.yaml",
             "select": "audience or deprov",
             "dialect": "okta",
-            "sp_flaws": "accept-unsigned-assertion,ignore-audience",
+            "sp_flaws": "accept-unsigned,ignore-audience",
             "idp_flaws": "scim-boolean-as-string",
             "workers": "2",
             "rerun": report(options=FLAWED).rerun,

@@ -76,18 +76,18 @@ def shows(flaw: str, idp: MockIdP, sp: FakeSP, sp_key: KeyPair) -> bool:
     root = root_of(sp_initiated(idp, sp))
     checks: dict[str, Callable[[], bool]] = {
         "no-destination": lambda: root.get("Destination") is None,
-        "sha1-only": lambda: attr(root, ".//ds:SignatureMethod", "Algorithm") == c.SIG_RSA_SHA1,
-        "assertion-unsigned": lambda: root.find("saml:Assertion/ds:Signature", NS) is None,
+        "sha1": lambda: attr(root, ".//ds:SignatureMethod", "Algorithm") == c.SIG_RSA_SHA1,
+        "unsigned-assertion": lambda: root.find("saml:Assertion/ds:Signature", NS) is None,
         "unsigned": lambda: root.find(".//ds:Signature", NS) is None,
-        "wrong-inresponseto": lambda: root.get("InResponseTo") != "_req0001",
-        "no-inresponseto": lambda: root.get("InResponseTo") is None,
+        "bad-in-response-to": lambda: root.get("InResponseTo") != "_req0001",
+        "no-in-response-to": lambda: root.get("InResponseTo") is None,
         "no-audience": lambda: root.find(".//saml:AudienceRestriction", NS) is None,
         "no-recipient": lambda: attr(root, SCD, "Recipient") is None,
         "no-subject-expiry": lambda: attr(root, SCD, "NotOnOrAfter") is None,
         "no-session-index": lambda: (
             attr(root, "saml:Assertion/saml:AuthnStatement", "SessionIndex") is None
         ),
-        "slow-clock": lambda: root.get("IssueInstant") == "2026-03-01T11:50:00Z",
+        "clock-skew": lambda: root.get("IssueInstant") == "2026-03-01T11:50:00Z",
         "mismatched-issuer": lambda: (
             root.find("saml:Issuer", NS).text  # type: ignore[union-attr]
             != root.find("saml:Assertion/saml:Issuer", NS).text

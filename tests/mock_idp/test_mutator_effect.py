@@ -40,7 +40,7 @@ def test_a_flaw_with_nothing_to_break_is_not_claimed(idp_key: KeyPair, sp: FakeS
     # No InResponseTo to leave out of an IdP-initiated response: the flaw stays a standing
     # behaviour (the sign-in goes on) but the journal must not say it broke this response.
     idp = MockIdP(
-        BASE, signing_keys=[idp_key], seed=1, clock=frozen_clock(), flaws=["no-inresponseto"]
+        BASE, signing_keys=[idp_key], seed=1, clock=frozen_clock(), flaws=["no-in-response-to"]
     )
     idp.register_sp_metadata(sp.metadata())
     idp.add_user(USER, email=USER)

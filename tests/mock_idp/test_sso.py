@@ -4,6 +4,7 @@ import httpx
 import pytest
 
 from harness.protocol.keys import KeyPair
+from harness.protocol.requirements import REQUIREMENTS
 from harness.protocol.saml import constants as c
 from harness.protocol.saml.metadata import parse_idp_metadata
 from mock_idp.idp import MockIdP
@@ -186,6 +187,7 @@ async def test_bad_requests_get_an_error_page_and_a_journal_entry(
     entry = idp.journal.last("AuthnRequest")
     assert entry is not None and entry.error is not None
     assert (entry.error["reason"], entry.error["rule"]) == (reason, rule)
+    assert rule in REQUIREMENTS  # the journal cites the rule by its one registered id
     assert entry.xml and "AuthnRequest" in entry.xml
 
 

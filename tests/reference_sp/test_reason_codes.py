@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 from lxml import etree
 
+from harness.protocol.requirements import REQUIREMENTS
 from harness.protocol.saml import constants as c
 from harness.protocol.saml.mutators import MutatorCall
 from harness.protocol.saml.signing import sign_element
@@ -38,6 +39,7 @@ def refused(world: World, message: OutgoingMessage | dict[str, str]) -> dict[str
     assert world.me().status_code == 401
     body = response.json()
     assert set(body) >= {"reason", "rule", "message"}
+    assert body["rule"] in REQUIREMENTS  # the page cites the rule by its one registered id
     return dict(body)
 
 
