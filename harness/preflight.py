@@ -17,10 +17,9 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 
+from harness.protocol.refusal import Refusal
 from harness.protocol.saml import constants as saml
-from harness.protocol.saml.errors import SAMLError
 from harness.protocol.saml.metadata import parse_sp_metadata
-from harness.protocol.xml import XMLSecurityError
 from harness.signin import ACCEPT, REDIRECTS
 from harness.targets import RemoteTarget
 
@@ -59,7 +58,7 @@ def _metadata(target: RemoteTarget) -> Probe:
         return Probe("metadata", False, f"cannot fetch {where} ({exc})")
     try:
         metadata = parse_sp_metadata(data)
-    except (SAMLError, XMLSecurityError, ValueError) as exc:
+    except (Refusal, ValueError) as exc:
         return Probe("metadata", False, f"{where} is not SP metadata ({exc})")
     posts = [e for e in metadata.acs_endpoints if e.binding == saml.BINDING_HTTP_POST]
     if not posts:

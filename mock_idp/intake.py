@@ -70,7 +70,7 @@ class Intake:
             if not value:
                 raise SAMLError("no-message", f"the form carries no SAML {kind}", "SAML-BIND-3.5.4")
             return decode_post_value(value), None, relay_state
-        except SAMLError as exc:
+        except Refusal as exc:
             raise self.refuse(exc.with_status(400), kind=kind, binding=binding) from exc
 
 

@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable
 from lxml import etree
 
 from harness.protocol.keys import KeyPair, generate_key_pair
+from harness.protocol.refusal import Refusal
 from harness.protocol.saml import constants as c
 from harness.protocol.saml.encryption import decrypt_element
 from harness.protocol.saml.errors import SAMLError, SignatureError
@@ -253,7 +254,7 @@ class FlawedValidation:
         for _ in range(len(_RETRIES) + 1):
             try:
                 return validate_response(data, expect)
-            except SAMLError as exc:
+            except Refusal as exc:
                 error = exc
             if (
                 error.reason == "assertion-count"

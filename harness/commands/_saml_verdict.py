@@ -19,6 +19,7 @@ from cryptography import x509
 from lxml import etree
 
 from harness.protocol.keys import PrivateKey
+from harness.protocol.refusal import Refusal
 from harness.protocol.saml import constants as c
 from harness.protocol.saml.authn_request import parse_authn_request
 from harness.protocol.saml.decode import DecodedMessage
@@ -45,7 +46,7 @@ class Verdict:
     accepted: bool
     facts: list[tuple[str, str]] = field(default_factory=list)  # what the core read
     caveats: list[str] = field(default_factory=list)  # what could not be judged, and why
-    error: SAMLError | None = None
+    error: Refusal | None = None
 
 
 def _text(root: etree._Element, path: str) -> str | None:
@@ -153,7 +154,7 @@ def judge(message: DecodedMessage, context: Context) -> Verdict:
             verdict.caveats.append(
                 f"no validation for a {message.kind}: it is not a protocol message"
             )
-    except SAMLError as exc:
+    except Refusal as exc:
         verdict.error = exc
         return verdict
     verdict.accepted = True

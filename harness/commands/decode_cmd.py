@@ -17,8 +17,8 @@ from pathlib import Path
 from harness.commands._saml_verdict import Context, NeedsKey, Verdict, judge
 from harness.exit_codes import ExitCode
 from harness.protocol.keys import KeyLoadError, load_certificate, load_private_key
+from harness.protocol.refusal import Refusal
 from harness.protocol.saml.decode import DecodedMessage, decode_message
-from harness.protocol.saml.errors import SAMLError
 from harness.protocol.xml import XMLSecurityError
 from harness.reporters._evidence import indent_xml, terminal_safe
 
@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         message = decode_message(_read(args.file))
     except _InputError as exc:
         return _fail(str(exc))
-    except (SAMLError, XMLSecurityError) as exc:
+    except Refusal as exc:
         return _fail(f"not a SAML message: {getattr(exc, 'message', exc)} [{exc.rule}]")
     try:
         verdict = judge(message, context)

@@ -20,7 +20,7 @@ from harness.scenario.loader import ScenarioError, discover
 from harness.scenario.model import DIALECTS, ScenarioRun
 from harness.selection import SelectionError, matches
 from harness.suites import resolve_paths
-from harness.targets import TargetError, load_target
+from harness.targets import RemoteTarget, TargetError, load_target
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -125,53 +125,15 @@ def artifacts_dir(args: argparse.Namespace) -> Path | None:
     return folder
 
 
+class _UsageError(Exception):
+    """The command line or a file it names cannot work: one line, exit 2, nothing run."""
+
+
 def run_command(args: argparse.Namespace) -> int:
-    if args.workers < 1:
-        return _usage("--workers must be at least 1")
-    try:  # before anything runs: a bad report path must not cost the run
-        for path in _reports(args):
-            check_report_path(path)
-    except ReportWriteError as exc:
-        return _usage(str(exc))
-    remote = None
-    if args.target != "reference":
-        try:
-            remote = load_target(args.target)
-        except TargetError as exc:
-            return _usage(str(exc))
-        if args.sp_flaw:
-            return _usage("--sp-flaw turns on flaws of the reference SP only, not of a target file")
-    problem = _check_flaws(args)
-    if problem:
-        return _usage(problem)
     try:
-        runs = select_runs(args)
-    except ScenarioError as exc:
+        remote, runs, artifacts, reporters = _prepare(args)
+    except (_UsageError, ReportWriteError, TargetError, ScenarioError, SelectionError) as exc:
         return _usage(str(exc))
-    except SelectionError as exc:
-        return _usage(str(exc))
-    if not runs:
-        return _usage("no scenario to run (check the paths and -k)")
-    if remote is not None:
-        # An SP that is not there, or a file that does not describe it, is one line, not a
-        # report of hundreds of errors (CONTRACT: `run` makes the preflight first).
-        problem = preflight(remote, full=False).first_problem()
-        if problem is not None:
-            return _usage(
-                f"{args.target}: the SP cannot be used: {problem} "
-                f"(see sso-harness target check {args.target})"
-            )
-    try:
-        artifacts = artifacts_dir(args)
-    except ReportWriteError as exc:
-        return _usage(str(exc))
-    reporters: list[Reporter] = [ConsoleReporter(verbose=args.verbose)]
-    if args.json:
-        reporters.append(JsonReporter(args.json))
-    if args.junit:
-        reporters.append(JUnitReporter(args.junit))
-    if args.html:
-        reporters.append(HtmlReporter(args.html))
     options = RunOptions(
         seed=args.seed,
         target=args.target,
@@ -194,6 +156,47 @@ def run_command(args: argparse.Namespace) -> int:
     except ReportWriteError as exc:  # its message begins "cannot write the report"
         return _usage(str(exc))
     return status
+
+
+def _prepare(
+    args: argparse.Namespace,
+) -> tuple[RemoteTarget | None, list[ScenarioRun], Path | None, list[Reporter]]:
+    """Everything checked before anything runs: a bad report path, target, flaw or selection
+    must not cost the run."""
+    if args.workers < 1:
+        raise _UsageError("--workers must be at least 1")
+    for path in _reports(args):
+        check_report_path(path)
+    remote = load_target(args.target) if args.target != "reference" else None
+    if remote is not None and args.sp_flaw:
+        raise _UsageError("--sp-flaw turns on flaws of the reference SP only, not of a target file")
+    problem = _check_flaws(args)
+    if problem:
+        raise _UsageError(problem)
+    runs = select_runs(args)
+    if not runs:
+        raise _UsageError("no scenario to run (check the paths and -k)")
+    if remote is not None:
+        # An SP that is not there, or a file that does not describe it, is one line, not a
+        # report of hundreds of errors (CONTRACT: `run` makes the preflight first).
+        problem = preflight(remote, full=False).first_problem()
+        if problem is not None:
+            raise _UsageError(
+                f"{args.target}: the SP cannot be used: {problem} "
+                f"(see sso-harness target check {args.target})"
+            )
+    return remote, runs, artifacts_dir(args), _reporters_for(args)
+
+
+def _reporters_for(args: argparse.Namespace) -> list[Reporter]:
+    reporters: list[Reporter] = [ConsoleReporter(verbose=args.verbose)]
+    if args.json:
+        reporters.append(JsonReporter(args.json))
+    if args.junit:
+        reporters.append(JUnitReporter(args.junit))
+    if args.html:
+        reporters.append(HtmlReporter(args.html))
+    return reporters
 
 
 def run(args: argparse.Namespace) -> int:

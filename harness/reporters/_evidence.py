@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from lxml import etree
 
+from harness.protocol.refusal import Refusal
 from harness.protocol.saml.decode import decode_message
-from harness.protocol.saml.errors import SAMLError
 from harness.protocol.xml import XMLSecurityError, parse_xml
 
 Kind = Literal["xml", "json", "text"]
@@ -86,7 +86,7 @@ def saml_message(value: str, *, key: str = "") -> Pretty | None:
         return None
     try:
         decoded = decode_message(value.strip())
-    except SAMLError:
+    except Refusal:
         return None
     indented = indent_xml(decoded.xml)
     if indented is None:

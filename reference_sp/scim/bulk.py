@@ -144,43 +144,37 @@ def _run_one(
     deviations: list[Deviation],
 ) -> dict[str, Any]:
     try:
-        if not isinstance(operation, dict):
-            raise errors.invalid_syntax("each operation is a JSON object")
-        method = str(operation.get("method", "")).upper()
-        path = operation.get("path")
-        if method not in ("POST", "PUT", "PATCH", "DELETE") or not isinstance(path, str):
-            raise errors.invalid_syntax("an operation needs a method and a path")
-        waiting = [r for r in _references(operation) if r not in created]
-        if waiting:
-            raise errors.ScimError(409, f"bulkId {sorted(waiting)[0]} was never created")
-        path = _substitute(path, created)
-        data = _substitute(operation.get("data"), created)
-        rt, resource_id = _target(path)
-        if method == "POST":
-            if resource_id is not None:
-                raise errors.invalid_path("POST goes to a resource type endpoint")
-            bulk_id = operation.get("bulkId")
-            if not isinstance(bulk_id, str) or not bulk_id:
-                raise errors.invalid_syntax("POST operations need a bulkId")
-        elif resource_id is None:
-            raise errors.invalid_path(f"{method} needs a resource path such as /Users/ID")
+        method, rt, resource_id, data = _read_operation(operation, created)
         version = operation.get("version")
         with conn.begin_nested():
             if method == "POST":
                 result = service.create(conn, org_pk, rt, data, base, Projection(), deviations)
             elif method == "PUT":
-                assert resource_id is not None
                 result = service.replace(
-                    conn, org_pk, rt, resource_id, data, base, Projection(), deviations, version
+                    conn,
+                    org_pk,
+                    rt,
+                    str(resource_id),
+                    data,
+                    base,
+                    Projection(),
+                    deviations,
+                    version,
                 )
             elif method == "PATCH":
-                assert resource_id is not None
                 result = service.patch(
-                    conn, org_pk, rt, resource_id, data, base, Projection(), deviations, version
+                    conn,
+                    org_pk,
+                    rt,
+                    str(resource_id),
+                    data,
+                    base,
+                    Projection(),
+                    deviations,
+                    version,
                 )
             else:
-                assert resource_id is not None
-                result = service.delete(conn, org_pk, rt, resource_id, version)
+                result = service.delete(conn, org_pk, rt, str(resource_id), version)
     except errors.ScimError as exc:
         return _failure(operation, exc)
     out: dict[str, Any] = {"method": method, "status": str(result.status)}
@@ -194,6 +188,30 @@ def _run_one(
     elif resource_id is not None:
         out["location"] = f"{base}{rt.endpoint}/{resource_id}"
     return out
+
+
+def _read_operation(operation: Any, created: dict[str, str]) -> tuple[str, Any, str | None, Any]:
+    """(method, resource type, resource id, data) of one operation, bulkIds resolved; a
+    ScimError for an operation that cannot run (RFC 7644 §3.7)."""
+    if not isinstance(operation, dict):
+        raise errors.invalid_syntax("each operation is a JSON object")
+    method = str(operation.get("method", "")).upper()
+    path = operation.get("path")
+    if method not in ("POST", "PUT", "PATCH", "DELETE") or not isinstance(path, str):
+        raise errors.invalid_syntax("an operation needs a method and a path")
+    waiting = [r for r in _references(operation) if r not in created]
+    if waiting:
+        raise errors.ScimError(409, f"bulkId {sorted(waiting)[0]} was never created")
+    rt, resource_id = _target(_substitute(path, created))
+    if method == "POST":
+        if resource_id is not None:
+            raise errors.invalid_path("POST goes to a resource type endpoint")
+        bulk_id = operation.get("bulkId")
+        if not isinstance(bulk_id, str) or not bulk_id:
+            raise errors.invalid_syntax("POST operations need a bulkId")
+    elif resource_id is None:
+        raise errors.invalid_path(f"{method} needs a resource path such as /Users/ID")
+    return method, rt, resource_id, _substitute(operation.get("data"), created)
 
 
 def _target(path: str) -> tuple[Any, str | None]:

@@ -27,18 +27,7 @@ def validate_resource(
 ) -> dict[str, Any]:
     """The document to store for ``body``; ``existing`` is the current document on PUT, whose
     immutable attributes may not change (RFC 7644 §3.5.1: 400 mutability)."""
-    if not isinstance(body, dict):
-        raise errors.invalid_syntax("the request body must be a JSON object")
-    declared = body.get("schemas")
-    if not isinstance(declared, list) or not all(isinstance(s, str) for s in declared):
-        raise errors.invalid_syntax("'schemas' must be a list of schema URIs")
-    if not any(s.lower() == rt.schema.id.lower() for s in declared):
-        raise errors.invalid_syntax(f"'schemas' must contain {rt.schema.id}")
-    for urn in declared:
-        if rt.schema_for(urn) is None:
-            deviations.append(
-                deviation("unknown-schema-urn", f"schemas lists {urn}, not used by {rt.name}")
-            )
+    declared = _declared_schemas(rt, body, deviations)
     doc: dict[str, Any] = {"schemas": [rt.schema.id]}
     for key, value in body.items():
         if key == "schemas":
@@ -55,17 +44,7 @@ def validate_resource(
                 doc[ext.id] = ext_doc
                 doc["schemas"].append(ext.id)
             continue
-        resolved = rt.resolve(key)
-        if resolved is None:
-            raise errors.invalid_syntax(f"unknown attribute {key!r} for {rt.name}")
-        attribute = resolved.attribute
-        if attribute.name in _DERIVED or attribute.mutability == "readOnly":
-            continue  # RFC 7643 §2.2: readOnly values sent by the client are ignored
-        if attribute.returned == "never":
-            continue  # password: accepted, never kept
-        coerced = coerce(attribute, value, attribute.name, deviations)
-        if coerced is not None and coerced != [] and coerced != {}:
-            doc[attribute.name] = coerced
+        _take_attribute(rt, key, value, doc, deviations)
     _require(rt.schema, doc, rt.name)
     for ext, required in rt.extensions:
         if required and ext.id not in doc:
@@ -73,6 +52,41 @@ def validate_resource(
     if existing is not None:
         _check_immutable(rt.schema, existing, doc)
     return doc
+
+
+def _declared_schemas(rt: ResourceType, body: Any, deviations: list[Deviation]) -> list[str]:
+    """The body's ``schemas``, which must name the resource type's core schema."""
+    if not isinstance(body, dict):
+        raise errors.invalid_syntax("the request body must be a JSON object")
+    declared = body.get("schemas")
+    if not isinstance(declared, list) or not all(isinstance(s, str) for s in declared):
+        raise errors.invalid_syntax("'schemas' must be a list of schema URIs")
+    if not any(s.lower() == rt.schema.id.lower() for s in declared):
+        raise errors.invalid_syntax(f"'schemas' must contain {rt.schema.id}")
+    for urn in declared:
+        if rt.schema_for(urn) is None:
+            deviations.append(
+                deviation("unknown-schema-urn", f"schemas lists {urn}, not used by {rt.name}")
+            )
+    return declared
+
+
+def _take_attribute(
+    rt: ResourceType, key: str, value: Any, doc: dict[str, Any], deviations: list[Deviation]
+) -> None:
+    """Store one core attribute of the body in ``doc``, coerced to its type, unless the server
+    ignores it (derived, readOnly, never returned)."""
+    resolved = rt.resolve(key)
+    if resolved is None:
+        raise errors.invalid_syntax(f"unknown attribute {key!r} for {rt.name}")
+    attribute = resolved.attribute
+    if attribute.name in _DERIVED or attribute.mutability == "readOnly":
+        return  # RFC 7643 §2.2: readOnly values sent by the client are ignored
+    if attribute.returned == "never":
+        return  # password: accepted, never kept
+    coerced = coerce(attribute, value, attribute.name, deviations)
+    if coerced is not None and coerced != [] and coerced != {}:
+        doc[attribute.name] = coerced
 
 
 def _validate_extension(ext: Schema, value: Any, deviations: list[Deviation]) -> dict[str, Any]:

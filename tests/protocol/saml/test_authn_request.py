@@ -2,13 +2,13 @@ import datetime as dt
 
 import pytest
 
+from harness.protocol.refusal import Refusal
 from harness.protocol.saml import constants as c
 from harness.protocol.saml.authn_request import (
     AuthnRequest,
     build_authn_request_xml,
     parse_authn_request,
 )
-from harness.protocol.saml.errors import SAMLError
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.UTC)
 
@@ -75,6 +75,6 @@ def test_bad_requests_name_the_rule(mutate, reason: str, rule: str) -> None:  # 
             acs_url="https://sp.test/acs",
         )
     )
-    with pytest.raises(SAMLError) as info:
+    with pytest.raises(Refusal) as info:
         parse_authn_request(mutate(xml))
     assert (info.value.reason, info.value.rule) == (reason, rule)
