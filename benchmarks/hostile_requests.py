@@ -62,7 +62,7 @@ def fresh_sp(db_url: str, timeout: float | None = None) -> ReferenceSP:
     if sp.db.engine.dialect.name == "postgresql":
         metadata.drop_all(sp.db.engine)
         metadata.create_all(sp.db.engine)
-    sp.add_organization("default", TOKEN)
+    sp.add_organisation("default", TOKEN)
     return sp
 
 

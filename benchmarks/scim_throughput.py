@@ -31,7 +31,7 @@ from pathlib import Path
 
 from harness.protocol.scim.schema import PATCH_OP_SCHEMA, USER_RESOURCE, USER_SCHEMA
 from reference_sp.db import Database, make_engine
-from reference_sp.orgs import Organizations
+from reference_sp.organisation_store import OrganisationStore
 from reference_sp.scim.store import ScimStore
 
 TOKEN = "bench-token"
@@ -164,7 +164,7 @@ def seed(db_url: str, count: int) -> list[str]:
     store = ScimStore()
     names = [f"seed{i:06d}@example.com" for i in range(count)]
     with db.transaction() as conn:
-        org = Organizations().ensure(conn, "default", TOKEN)
+        org = OrganisationStore().ensure(conn, "default", TOKEN)
         for name in names:
             store.create(conn, org, USER_RESOURCE, json.loads(user_body(name)))
     db.close()

@@ -50,7 +50,7 @@ def browser_sign_in(
         world.screenshots.append(str(page.screenshot(shot)))
     at = urlsplit(page.url)
     attempt.landed_on = at.path if at.netloc == urlsplit(world.sp_base).netloc else None
-    client = world.browser(session)
+    client = world.http_session(session)
     sp_host = urlsplit(world.sp_base).hostname
     for cookie in page.cookies():
         if cookie.get("domain") in (sp_host, f".{sp_host}"):

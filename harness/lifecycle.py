@@ -225,7 +225,7 @@ def lifecycle_machine(
         @invariant()
         def sessions_only_while_entitled(self) -> None:
             for ref in sorted(self.model.sessions):
-                if not self.world.has_browser(ref):
+                if not self.world.has_http_session(ref):
                     continue
                 open_now = identity_in(self.world, ref) is not None
                 if open_now and not self.model.entitled(ref):
@@ -241,9 +241,9 @@ def lifecycle_machine(
         def admin_exactly_while_in_group(self) -> None:
             if self.model.admin_group != ADMINS:  # nobody administers: ask each open session
                 for ref in sorted(self.model.sessions):
-                    if not self.world.has_browser(ref):
+                    if not self.world.has_http_session(ref):
                         continue
-                    answer = self.world.browser(ref).get(
+                    answer = self.world.http_session(ref).get(
                         self.world.url(self.world.probes.admin),
                         headers={"Accept": "application/json"},
                     )

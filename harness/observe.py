@@ -42,11 +42,11 @@ def _lacks(world: World, feature: str, what: str) -> str | None:
 def expect_session(world: World, ref: str, wanted: str, line: int) -> Verdict:
     check = catalog.SESSION_ENDED if wanted == "ended" else catalog.SESSION_ACTIVE
     not_open = world.broken.get(session_key(ref))
-    if not_open is None and not world.has_browser(ref):
+    if not_open is None and not world.has_http_session(ref):
         not_open = "they never signed in"
     identity, answer = None, None
     if not_open is None:
-        identity, answer = read_identity(world.browser(ref), world.sp_base, world.probes)
+        identity, answer = read_identity(world.http_session(ref), world.sp_base, world.probes)
     seen = SessionObservation(ref, world.user_name(ref), wanted, identity, not_open, answer)
     return judged(check, line, seen)
 
@@ -71,25 +71,25 @@ def sign_out(world: World, ref: str, line: int) -> Verdict:
             "the IdP cannot answer it in the browser"
         )
     elif before is not None:
-        not_started = _follow_logout(world, world.browser(ref), exchange)
+        not_started = _follow_logout(world, world.http_session(ref), exchange)
     after = identity_in(world, ref) if before is not None else None
     seen = LogoutObservation(ref, before, after, not_started, exchange)
     return judged(catalog.SIGNED_OUT, line, seen)
 
 
-def _follow_logout(world: World, browser: Any, exchange: list[dict[str, Any]]) -> str | None:
+def _follow_logout(world: World, client: Any, exchange: list[dict[str, Any]]) -> str | None:
     """Run the sign-out; why it could not be started (None: it was)."""
-    response = browser.get(world.url(world.probes.logout))
+    response = client.get(world.url(world.probes.logout))
     exchange.append({"request": f"GET {response.request.url}", "status": response.status_code})
     if response.status_code >= 400:
         return f"GET {world.probes.logout} answered {response.status_code}"
     form = form_with(response.text, str(response.url), action_contains="logout")
     if form is not None and response.status_code == 200:
-        response = browser.post(form.action, data=form.fields)
+        response = client.post(form.action, data=form.fields)
         exchange.append({"request": f"POST {form.action}", "status": response.status_code})
     for _ in range(MAX_LOGOUT_HOPS):
         if response.status_code in REDIRECTS and "location" in response.headers:
-            response = browser.get(response.url.join(response.headers["location"]))
+            response = client.get(response.url.join(response.headers["location"]))
             exchange.append({"request": str(response.request.url), "status": response.status_code})
             continue
         saml = form_with(response.text, str(response.url), "SAMLResponse") or form_with(
@@ -97,7 +97,7 @@ def _follow_logout(world: World, browser: Any, exchange: list[dict[str, Any]]) -
         )
         if saml is None:
             break
-        response = browser.post(saml.action, data=saml.fields)
+        response = client.post(saml.action, data=saml.fields)
         exchange.append({"request": f"POST {saml.action}", "status": response.status_code})
     return None
 
@@ -114,10 +114,10 @@ def expect_admin(world: World, ref: str, wanted: bool, line: int) -> Verdict:
     status = None
     custom = world.probes.custom.get("is_admin")
     if session is not None and custom is not None:
-        status = 200 if custom(world.browser(session), world.sp_base) else 403
+        status = 200 if custom(world.http_session(session), world.sp_base) else 403
         evidence = {"session": session, "is_admin": status == 200}
     elif session is not None:
-        response = world.browser(session).get(world.url(world.probes.admin), headers=ACCEPT)
+        response = world.http_session(session).get(world.url(world.probes.admin), headers=ACCEPT)
         status = response.status_code
         evidence = {"session": session, "admin probe": status}
     seen = AdminObservation(
@@ -142,7 +142,7 @@ def admin_view(world: World, exclude: str) -> dict[str, Any] | None:
         session, _ = session_for(world, ref)
         if session is None:
             continue
-        response = world.browser(session).get(world.url(world.probes.admin), headers=ACCEPT)
+        response = world.http_session(session).get(world.url(world.probes.admin), headers=ACCEPT)
         if response.status_code == 200:
             try:
                 view = response.json()
@@ -163,10 +163,10 @@ def expect_license(world: World, ref: str, wanted: str, line: int) -> Verdict:
     state: str | None
     custom = world.probes.custom.get("license_state")
     if session is not None and custom is not None:
-        state = str(custom(world.browser(session), world.sp_base))
+        state = str(custom(world.http_session(session), world.sp_base))
         evidence["license_state"] = state
     elif session is not None:
-        response = world.browser(session).get(world.url(world.probes.me), headers=ACCEPT)
+        response = world.http_session(session).get(world.url(world.probes.me), headers=ACCEPT)
         try:
             me = response.json()
         except ValueError:
@@ -255,7 +255,7 @@ def _activate_with_module(world: World, request: ActivateDevice, line: int) -> V
     reason: str | None = attempt.describe() if attempt and session is None else None
     if session is not None:
         handle, reason = world.probes.custom["activate_device"](
-            world.browser(session),
+            world.http_session(session),
             world.sp_base,
             product=request.product,
             client_version=request.client_version,
@@ -282,15 +282,15 @@ def _complete_activation(
     world: World, session: str, url: str, device: Device, evidence: dict[str, Any]
 ) -> tuple[str | None, bool, bool]:
     """Confirm the activation in the user's browser; (reason, reason told, activated)."""
-    browser = world.browser(session)
-    page = browser.get(url) if url else None
+    client = world.http_session(session)
+    page = client.get(url) if url else None
     form = (
         form_with(page.text, str(page.url), "csrf", action_contains="/activate/") if page else None
     )
     if page is None or form is None:
         evidence["activation page"] = page.text[:2000] if page is not None else "no activation URL"
         return "no-confirmation-form", False, False
-    done = browser.post(form.action, data=form.fields, headers=ACCEPT)
+    done = client.post(form.action, data=form.fields, headers=ACCEPT)
     evidence["confirm"] = {"status": done.status_code}
     if done.status_code >= 400:
         told = _json(done).get("reason")

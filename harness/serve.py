@@ -131,8 +131,8 @@ def build(args: argparse.Namespace) -> Served:
     from mock_idp.idp import MockIdP
     from mock_idp.keystore import load_or_create
     from mock_idp.provisioning import ProvisioningTarget
-    from reference_sp.app import DEFAULT_ORGANIZATION, ReferenceSP, Settings
-    from reference_sp.orgs import new_token
+    from reference_sp.app import DEFAULT_ORGANISATION, ReferenceSP, Settings
+    from reference_sp.organisation_store import new_token
 
     if args.demo_users < 1:
         raise ConfigError("--demo-users must be at least 1")
@@ -164,7 +164,7 @@ def build(args: argparse.Namespace) -> Served:
     )
     idp.register_sp(sp.saml.sp_metadata())
     token = args.scim_token or new_token()
-    sp.add_organization(DEFAULT_ORGANIZATION, token, idp_metadata=idp.metadata_xml())
+    sp.add_organisation(DEFAULT_ORGANISATION, token, idp_metadata=idp.metadata_xml())
     seed_demo_directory(idp.directory, args.demo_users, args.seed)
     idp.provision_to(
         ProvisioningTarget(scim_url=f"{sp.base_url}/scim/v2", token=token, dialect=args.dialect)

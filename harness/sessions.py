@@ -60,7 +60,7 @@ def attempt_sign_in(world: World, request: SignIn, run: ScenarioRun | None = Non
         if other.directory.get_user(user.user_name) is None:
             other.add_user(user.user_name, password=PASSWORD, email=user.user_name)
         attempt = sign_in(
-            world.browser(session),
+            world.http_session(session),
             sp_base=world.sp_base,
             idp_base=other.base_url,
             sp_entity_id=world.sp_entity_id,
@@ -87,7 +87,7 @@ def attempt_sign_in(world: World, request: SignIn, run: ScenarioRun | None = Non
             )
         else:
             attempt = sign_in(
-                world.browser(session),
+                world.http_session(session),
                 sp_base=world.sp_base,
                 idp_base=world.idp_base,
                 sp_entity_id=world.sp_entity_id,
@@ -112,9 +112,9 @@ def idp_vouches_for(world: World, ref: str) -> Iterator[None]:
 
 def identity_in(world: World, session: str) -> str | None:
     """Who the SP's me probe names in the browser ``session`` (None: nobody, or no browser)."""
-    if not world.has_browser(session):
+    if not world.has_http_session(session):
         return None
-    identity, _ = read_identity(world.browser(session), world.sp_base, world.probes)
+    identity, _ = read_identity(world.http_session(session), world.sp_base, world.probes)
     return identity
 
 
@@ -124,6 +124,6 @@ def session_for(world: World, ref: str) -> tuple[str | None, SignInAttempt | Non
     if identity_in(world, ref) is not None:
         return ref, None
     name = f"probe:{ref}"
-    world.forget_browser(name)
+    world.forget_http_session(name)
     attempt = attempt_sign_in(world, SignIn(user=ref, session=name))
     return (name if attempt.signed_in else None), attempt

@@ -87,13 +87,13 @@ def _refusal(response: httpx.Response, who: str, attempt: SignInAttempt) -> None
         attempt.reason = f"HTTP {response.status_code}"
 
 
-def read_identity(browser: httpx.Client, sp_base: str, probes: Probes) -> tuple[str | None, Any]:
-    """Who the SP's me probe names for this browser (None: nobody), and what it answered."""
+def read_identity(client: httpx.Client, sp_base: str, probes: Probes) -> tuple[str | None, Any]:
+    """Who the SP's me probe names for this client (None: nobody), and what it answered."""
     custom = probes.custom.get("who_am_i")
     if custom is not None:
-        named = custom(browser, sp_base)
+        named = custom(client, sp_base)
         return (str(named) if named else None), {"who_am_i": named}
-    response = browser.get(f"{sp_base}{probes.me}", headers=ACCEPT)
+    response = client.get(f"{sp_base}{probes.me}", headers=ACCEPT)
     identity = probes.identity(
         response.status_code, response.headers.get("content-type", ""), response.text
     )
@@ -122,7 +122,7 @@ def _saml_form(response: httpx.Response) -> Form | None:
 
 
 def sign_in(
-    browser: httpx.Client,
+    client: httpx.Client,
     *,
     sp_base: str,
     idp_base: str,
@@ -144,7 +144,7 @@ def sign_in(
         if relay_state:
             params["RelayState"] = relay_state
         start = str(httpx.URL(f"{idp_base}/saml/idp-init", params=params))
-    response = browser.get(start, headers=ACCEPT)
+    response = client.get(start, headers=ACCEPT)
     _record(attempt.exchange, response)
     for _ in range(MAX_HOPS):
         host = urlsplit(str(response.url)).netloc
@@ -156,7 +156,7 @@ def sign_in(
                 # After the response was delivered, a redirect within the SP is the landing.
                 attempt.landed_on = urlsplit(target).path
                 break
-            response = browser.get(target, headers=ACCEPT)
+            response = client.get(target, headers=ACCEPT)
             _record(attempt.exchange, response)
             continue
         if response.status_code >= 400:
@@ -165,7 +165,7 @@ def sign_in(
         login = form_with(response.text, str(response.url), "username", "password")
         if at_idp and login is not None:
             login.fields.update(username=user_name, password=password)
-            response = browser.post(login.action, data=login.fields, headers=ACCEPT)
+            response = client.post(login.action, data=login.fields, headers=ACCEPT)
             _record(attempt.exchange, response)
             continue
         saml = _saml_form(response) if at_idp else None
@@ -177,7 +177,7 @@ def sign_in(
             attempt.reason = "no-response" if at_idp else "no-authn-request"
             break
         attempt.delivered = urlsplit(saml.action).netloc == sp_host
-        response = browser.post(saml.action, data=saml.fields, headers=ACCEPT)
+        response = client.post(saml.action, data=saml.fields, headers=ACCEPT)
         _record(attempt.exchange, response)
         if response.status_code >= 400:
             _refusal(response, "sp", attempt)
@@ -186,7 +186,7 @@ def sign_in(
             attempt.landed_on = urlsplit(str(response.url)).path
             break
     # Judged by effect: who the SP's me probe names now, whatever the status codes said.
-    identity, answer = read_identity(browser, sp_base, probes)
+    identity, answer = read_identity(client, sp_base, probes)
     attempt.exchange.append({"request": f"GET {sp_base}{probes.me}", "answer": answer})
     attempt.identity = identity
     attempt.me_failed = me_probe_failure(answer)

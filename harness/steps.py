@@ -211,7 +211,7 @@ def _control(world: World, request: SignIn) -> SignInAttempt | None:
                 "browser": False,
             }
         )
-        world.forget_browser(f"control:{flow}")
+        world.forget_http_session(f"control:{flow}")
         attempt = attempt_sign_in(world, control)
         world.controls[flow] = attempt
     return world.controls.get(flow)
@@ -250,7 +250,7 @@ def _sign_in(
     if refusal and unjudgeable is None:
         unjudgeable = _provisioning_state(world, request.user)
     if refusal:
-        world.forget_browser(session)  # judged by effect: no session of an earlier sign-in
+        world.forget_http_session(session)  # judged by effect: no session of an earlier sign-in
     attempt = attempt_sign_in(world, request)
     if attempt.signed_in and not request.mutators and request.idp == "own":
         world.controls.setdefault(request.via, attempt)
@@ -281,7 +281,7 @@ def _expected_sign_in(world: World, expectation: Expectation, line: int) -> Iter
         expect=expectation.sign_in or "signed-in",
         reason=expectation.reason if expectation.sign_in == "refused" else None,
     )
-    world.forget_browser(f"expect:{ref}")
+    world.forget_http_session(f"expect:{ref}")
     # Whether SCIM was needed is decided on the user's state before the IdP vouches for them.
     unjudgeable = _provisioning_state(world, ref)
     with idp_vouches_for(world, ref):

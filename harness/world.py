@@ -149,7 +149,7 @@ class World:
     # The positive controls: the first unmutated sign-in that worked, by flow ("sp", "idp").
     controls: dict[str, SignInAttempt] = field(default_factory=dict)
     _other_idp: MockIdP | None = field(default=None, init=False)
-    _browsers: dict[str, httpx.Client] = field(default_factory=dict, init=False)
+    _http_sessions: dict[str, httpx.Client] = field(default_factory=dict, init=False)
     _chromium_sessions: dict[str, BrowserSession] = field(default_factory=dict, init=False)
 
     @classmethod
@@ -213,7 +213,7 @@ class World:
         self._clean_up_remote()
         for page in self._chromium_sessions.values():
             page.close()
-        for client in self._browsers.values():
+        for client in self._http_sessions.values():
             client.close()
 
     def other_idp(self) -> MockIdP:
@@ -231,7 +231,7 @@ class World:
         )
         self.transport.add("idp2.test", self.portal.serve(create_app(other)))
         other.register_sp_metadata(self._sp_metadata())
-        self.reference.add_organization(
+        self.reference.add_organisation(
             "globex",
             SCIM_TOKEN + "-globex",
             idp_metadata=other.metadata_xml(),
@@ -269,7 +269,7 @@ class World:
         if self.reference is None:
             return  # a real SP was configured to trust the IdP by whoever runs it
         org = self.run.scenario.given.organisation
-        self.reference.add_organization(
+        self.reference.add_organisation(
             ORGANISATION,
             SCIM_TOKEN,
             idp_metadata=self.idp.metadata_xml(),
@@ -318,19 +318,19 @@ class World:
         """A new HTTP client that reaches both apps (no cookies kept between clients)."""
         return httpx.Client(transport=self.transport, timeout=30, **kwargs)
 
-    def browser(self, name: str) -> httpx.Client:
-        """The named browser session: a client whose cookies persist across steps."""
-        if name not in self._browsers:
-            self._browsers[name] = self.client(headers={"User-Agent": "sso-harness"})
-        return self._browsers[name]
+    def http_session(self, name: str) -> httpx.Client:
+        """The named HTTP session: a client keeping its cookies across steps, as a browser does."""
+        if name not in self._http_sessions:
+            self._http_sessions[name] = self.client(headers={"User-Agent": "sso-harness"})
+        return self._http_sessions[name]
 
-    def forget_browser(self, name: str) -> None:
-        client = self._browsers.pop(name, None)
+    def forget_http_session(self, name: str) -> None:
+        client = self._http_sessions.pop(name, None)
         if client is not None:
             client.close()
 
-    def has_browser(self, name: str) -> bool:
-        return name in self._browsers
+    def has_http_session(self, name: str) -> bool:
+        return name in self._http_sessions
 
     def chromium_session(self, name: str) -> BrowserSession:
         """The named session in a real Chromium (started on first use; loopback worlds only)."""

@@ -44,7 +44,7 @@ from reference_sp.organisation import (
     Subscription,
 )
 from reference_sp.organisation_routing import OrganisationRouting
-from reference_sp.orgs import Organizations
+from reference_sp.organisation_store import OrganisationStore
 from reference_sp.saml_config import SamlConfig
 from reference_sp.saml_flaws import response_validation
 from reference_sp.saml_routes import SamlRoutes
@@ -63,14 +63,14 @@ from reference_sp.web import ActivationRoutes, PageRoutes
 
 __all__ = [
     "ACTIVATION_LIMIT",
-    "DEFAULT_ORGANIZATION",
+    "DEFAULT_ORGANISATION",
     "FORM_LIMIT",
     "SAML_POST_LIMIT",
     "ReferenceSP",
     "Settings",
 ]
 
-DEFAULT_ORGANIZATION = "default"
+DEFAULT_ORGANISATION = "default"
 _JOURNAL = "SP-JOURNAL"  # the rule of the journal's own refusals (bad page, no token)
 # Request bodies, in bytes, read at most (reference_sp.body_limit). The POST binding carries a
 # message of up to MAX_MESSAGE_BYTES in base64 (4/3) and form-encoded (+, / and = as %XX).
@@ -110,7 +110,7 @@ class ReferenceSP:
         self.key = self.settings.key or load_or_create_key()
         secret = self.settings.cookie_secret or load_or_create_secret()
         self.db = Database(make_engine(self.settings.db_url))
-        self.orgs = Organizations()
+        self.organisation_store = OrganisationStore()
         self.organisations = OrganisationRouting()
         self.accounts = Accounts(self.organisations, clock, self.flaws)
         self.sessions = Sessions(secret, clock, secure=self.site.secure)
@@ -124,7 +124,12 @@ class ReferenceSP:
         )
         self.scim.listeners.append(self.accounts.on_scim_change)
         self.scim_endpoints = ScimEndpoints(
-            self.db, self.orgs, self.scim, self.journal, clock, f"{self.base_url}/scim/v2"
+            self.db,
+            self.organisation_store,
+            self.scim,
+            self.journal,
+            clock,
+            f"{self.base_url}/scim/v2",
         )
         self.scim_endpoints.before_write.append(self.accounts.lock_organisation)
         self.saml = self._saml_routes()
@@ -194,7 +199,7 @@ class ReferenceSP:
         """Release the database (connections, and SQLite's file handles)."""
         self.db.close()
 
-    def add_organization(
+    def add_organisation(
         self,
         name: str,
         scim_token: str,
@@ -234,7 +239,7 @@ class ReferenceSP:
             raise ConfigError(f"subscription must be per-user or per-device, not {subscription!r}")
         profile = self.settings.profile
         with self.db.transaction() as conn:
-            org_pk = self.orgs.ensure(conn, name, scim_token)
+            org_pk = self.organisation_store.ensure(conn, name, scim_token)
             organisation = Organisation(
                 org_pk=org_pk,
                 name=name,
@@ -318,9 +323,8 @@ class ReferenceSP:
 
         def read() -> Response:
             with self.db.transaction() as conn:
-                org_pk = (
-                    self.orgs.by_token(conn, token.strip()) if scheme.lower() == "bearer" else None
-                )
+                bearer = scheme.lower() == "bearer"
+                org_pk = self.organisation_store.by_token(conn, token.strip()) if bearer else None
                 if org_pk is None:
                     message = "a valid SCIM bearer token is required"
                     refused = api_refusal(Refusal("unauthorized", message, _JOURNAL, status=401))

@@ -25,9 +25,9 @@ from harness.component_cli import (
     run_on_socket,
     serve_app,
 )
-from reference_sp.app import DEFAULT_ORGANIZATION, ReferenceSP, Settings
+from reference_sp.app import DEFAULT_ORGANISATION, ReferenceSP, Settings
 from reference_sp.flaws import FLAWS
-from reference_sp.orgs import new_token
+from reference_sp.organisation_store import new_token
 
 _ORG_KEYS: dict[str, type] = {
     "name": str,
@@ -105,7 +105,7 @@ class OrgConfig:
 def organisations(args: argparse.Namespace) -> list[OrgConfig]:
     found: list[OrgConfig] = []
     for position, source in enumerate(args.idp_metadata):
-        name = DEFAULT_ORGANIZATION if position == 0 else f"org-{position + 1}"
+        name = DEFAULT_ORGANISATION if position == 0 else f"org-{position + 1}"
         token = (args.scim_token if position == 0 else None) or new_token()
         metadata = read_source(source, "IdP metadata")
         found.append(OrgConfig(name, token, metadata, {"seats": args.seats}))
@@ -144,8 +144,8 @@ def organisations(args: argparse.Namespace) -> list[OrgConfig]:
                     options,
                 )
             )
-    if not any(o.name == DEFAULT_ORGANIZATION for o in found) and not args.org:
-        found.insert(0, OrgConfig(DEFAULT_ORGANIZATION, args.scim_token or new_token()))
+    if not any(o.name == DEFAULT_ORGANISATION for o in found) and not args.org:
+        found.insert(0, OrgConfig(DEFAULT_ORGANISATION, args.scim_token or new_token()))
     names = [o.name for o in found]
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate:
@@ -177,7 +177,7 @@ def _serve(args: argparse.Namespace, orgs: list[OrgConfig], sock: socket.socket)
         return refuse("sp", f"cannot open the database {where}: {describe(exc, args.db)}")
     try:
         for org in orgs:
-            sp.add_organization(
+            sp.add_organisation(
                 org.name, org.scim_token, idp_metadata=org.idp_metadata, **org.options
             )
     except (ConfigError, TypeError) as exc:

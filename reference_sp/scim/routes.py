@@ -32,7 +32,7 @@ from harness.protocol.scim.schema import (
     schema_by_id,
 )
 from reference_sp.db import Database, DatabaseUnavailableError, SerializationFailureError
-from reference_sp.orgs import Organizations
+from reference_sp.organisation_store import OrganisationStore
 from reference_sp.scim import discovery
 from reference_sp.scim.bulk import run_bulk
 from reference_sp.scim.journal import Journal
@@ -90,7 +90,7 @@ class ScimEndpoints:
     def __init__(
         self,
         db: Database,
-        orgs: Organizations,
+        organisation_store: OrganisationStore,
         service: ScimService,
         journal: Journal,
         clock: Callable[[], Any],
@@ -101,7 +101,7 @@ class ScimEndpoints:
         Host header: a client could forge it and have its own host written into resources."""
         self.base_url = base_url.rstrip("/")
         self.db = db
-        self.orgs = orgs
+        self.organisation_store = organisation_store
         self.service = service
         self.journal = journal
         self.clock = clock
@@ -217,7 +217,7 @@ class ScimEndpoints:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise errors.ScimError(401, "a bearer token is required (Authorization: Bearer ...)")
-        org_pk = self.orgs.by_token(conn, token.strip())
+        org_pk = self.organisation_store.by_token(conn, token.strip())
         if org_pk is None:
             raise errors.ScimError(401, "the bearer token is not valid")
         return org_pk

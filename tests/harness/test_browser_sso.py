@@ -54,7 +54,7 @@ def world() -> Iterator[tuple[str, str]]:
                 content=admin.get(f"{sp_url}/saml/metadata").content,
                 headers={"content-type": "application/xml"},
             ).raise_for_status()
-            sp.add_organization(
+            sp.add_organisation(
                 "Acme", TOKEN, idp_metadata=idp_metadata, email_domains=["acme.test"]
             )
             admin.post(

@@ -42,7 +42,7 @@ def make_sp(url: str) -> ReferenceSP:
     if sp.db.engine.dialect.name == "postgresql":  # a shared database: start empty
         metadata.drop_all(sp.db.engine)
         metadata.create_all(sp.db.engine)
-    sp.add_organization("default", TOKEN, seats=1000)
+    sp.add_organisation("default", TOKEN, seats=1000)
     return sp
 
 

@@ -49,7 +49,7 @@ def users_bulk(batch: int) -> dict[str, Any]:
 @pytest.fixture
 def base(tmp_path: Path) -> Iterator[str]:
     sp = ReferenceSP(Settings(db_url=f"sqlite:///{tmp_path / 'sp.sqlite3'}"))
-    sp.add_organization("default", TOKEN, seats=5000)
+    sp.add_organisation("default", TOKEN, seats=5000)
     try:
         with serve(sp.app) as url:
             with httpx.Client(base_url=url, headers=HEADERS, timeout=60) as http:

@@ -197,14 +197,14 @@ USER = "sigshape@acme.test"
 
 
 def test_sp_acs_control_signs_in(world: World) -> None:
-    browser = world.browser()
+    browser = world.http_session()
     response = world.post(world.response_for(USER, browser=browser), browser)
     assert response.status_code == 303, response.text
 
 
 @pytest.mark.parametrize("shape", sorted(SHAPES))
 def test_sp_acs_refuses_malformed_signature_with_a_reason(world: World, shape: str) -> None:
-    browser = world.browser()
+    browser = world.http_session()
     message = world.response_for(USER, browser=browser)
     xml = base64.b64decode(message.fields["SAMLResponse"])
     fields = dict(message.fields)

@@ -94,7 +94,7 @@ class World:
 
 def make_world(sp: ReferenceSP, dialect: str = "rfc", *, seed: int = 1, **target: Any) -> World:
     token = f"token-{next(_orgs)}"
-    org_pk = sp.add_organization(f"org-{token}", token)
+    org_pk = sp.add_organisation(f"org-{token}", token)
     clock = Clock()
     clock.freeze(NOW)
     idp = MockIdP("http://idp.test", signing_keys=[sample_key("idp")], seed=seed, clock=clock)

@@ -28,7 +28,7 @@ SIGNING_KEY = sample_key("idp")
 
 @pytest.fixture(scope="module")
 def sp_url(reference_sp: ReferenceSP) -> Iterator[str]:
-    reference_sp.add_organization("loopback", TOKEN)
+    reference_sp.add_organisation("loopback", TOKEN)
     with serve(reference_sp.app) as url:
         yield url
 

@@ -43,7 +43,7 @@ class World:
     scim: ScimClient
     org_pk: int
 
-    def browser(self) -> TestClient:
+    def http_session(self) -> TestClient:
         """Another browser (its own cookie jar)."""
         return TestClient(self.sp.app, base_url=SP_BASE, follow_redirects=False)
 
@@ -177,7 +177,7 @@ def make_world(
     )
     with TestClient(sp.app, base_url=SP_BASE, follow_redirects=False) as http:
         idp.register_sp_metadata(http.get("/saml/metadata").content)
-        org_pk = sp.add_organization(
+        org_pk = sp.add_organisation(
             "Acme",
             TOKEN,
             idp_metadata=idp.metadata_xml(),

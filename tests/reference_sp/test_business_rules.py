@@ -97,7 +97,7 @@ def test_parallels_profile_uses_its_admin_group() -> None:
 def test_deprovisioning_ends_everything_at_once(world: World, how: str) -> None:
     user = world.provision(USER, groups=(ADMINS,))
     world.sign_in(USER)
-    other = world.browser()
+    other = world.http_session()
     world.sign_in(USER, other)
     activation = activate(world)
     assert check_in(world, activation)["status"] == "active"
@@ -160,7 +160,7 @@ def test_waiting_list_gets_freed_seats_first_come(two_seats: World) -> None:
     license_c = world.me().json()["license"]
     assert (license_c["state"], license_c["waitingPosition"]) == ("waiting", 1)
     assert "waiting list" in world.http.get("/account").text
-    admin = world.browser()
+    admin = world.http_session()
     world.sign_in("a@acme.test", admin)
     seats = admin.get("/admin", headers={"accept": "application/json"}).json()["seats"]
     assert seats == {"total": 2, "held": 2, "waiting": ["c@acme.test", "d@acme.test"]}
@@ -289,7 +289,7 @@ def test_one_organisations_idp_never_signs_in_another_organisations_user(world: 
         "http://idp-b.test", signing_keys=[sample_key("idp-rollover")], seed=4, clock=world.clock
     )
     other_idp.register_sp_metadata(world.http.get("/saml/metadata").content)
-    world.sp.add_organization(
+    world.sp.add_organisation(
         "Beta", "beta-token", idp_metadata=other_idp.metadata_xml(), email_domains=["beta.test"]
     )
     beta = type(world.scim)(world.http, "beta-token")

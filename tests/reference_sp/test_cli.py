@@ -170,11 +170,11 @@ def test_idp_metadata_is_taken_as_bytes_text_or_parsed(form: str) -> None:
     given = {"bytes": xml, "str": xml.decode(), "parsed": parse_idp_metadata(xml)}[form]
     sp = ReferenceSP(Settings(db_url="sqlite://", base_url="http://sp.test"))
     try:
-        org = sp.add_organization("Acme", "token", idp_metadata=given)
+        org = sp.add_organisation("Acme", "token", idp_metadata=given)
         organisation = sp.organisations.get(org)
         assert organisation is not None and organisation.idp is not None
         assert organisation.idp.entity_id == "http://127.0.0.1:9/saml/metadata"
         with pytest.raises(TypeError, match="bytes or str"):
-            sp.add_organization("Other", "token-2", idp_metadata=123)  # type: ignore[arg-type]
+            sp.add_organisation("Other", "token-2", idp_metadata=123)  # type: ignore[arg-type]
     finally:
         sp.close()

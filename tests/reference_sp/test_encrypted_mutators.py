@@ -36,7 +36,7 @@ def test_broken_signature_inside_encrypted_assertion_is_refused(
     sp.settings.sign_assertion = True
     sp.settings.encryption_block = block
 
-    control = encrypting.browser()
+    control = encrypting.http_session()
     good = encrypting.response_for(USER, browser=control)
     assert parse_xml(good.xml).find(c.q(c.SAML, "EncryptedAssertion")) is not None
     assert encrypting.post(good, control).status_code == 303  # the positive control

@@ -92,7 +92,7 @@ def setup(tmp_path: Path) -> Iterator[tuple[ReferenceSP, TestClient, Server]]:
     )
     with TestClient(sp.app, base_url=SP_BASE, follow_redirects=False) as http:
         server = idp_server(tmp_path, http.get("/saml/metadata").content)
-        sp.add_organization(
+        sp.add_organisation(
             "Acme", "tok", idp_metadata=idp_metadata(server), email_domains=["acme.test"]
         )
         ScimClient(http, "tok").create_user(USER, active=True)

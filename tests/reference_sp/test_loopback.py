@@ -61,7 +61,7 @@ def servers() -> Iterator[tuple[str, str, MockIdP]]:
                 headers={"content-type": "application/xml"},
             )
             assert registered.status_code in (200, 201), registered.text
-        sp.add_organization("Acme", TOKEN, idp_metadata=idp_metadata, email_domains=["acme.test"])
+        sp.add_organisation("Acme", TOKEN, idp_metadata=idp_metadata, email_domains=["acme.test"])
         try:
             yield sp_url, idp_url, idp
         finally:

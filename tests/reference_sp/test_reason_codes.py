@@ -76,7 +76,7 @@ MUTATED = [
 def test_each_broken_rule_is_refused_with_its_code(
     plain: World, mutator: str, reason: str, rule: str
 ) -> None:
-    control = plain.browser()
+    control = plain.http_session()
     assert plain.post(plain.response_for(USER, browser=control), control).status_code == 303
     body = refused(plain, plain.response_for(USER, mutator))
     assert (body["reason"], body["rule"]) == (reason, rule)
@@ -217,7 +217,7 @@ def test_weak_key_transport_is_refused(world: World) -> None:
 def test_second_idp_key_is_accepted(plain: World) -> None:
     """P06/SDP-SP37: any of the metadata's signing keys."""
     plain.idp.rollover_key(sample_key("idp-rollover"))
-    plain.sp.add_organization(
+    plain.sp.add_organisation(
         "Acme",
         "acme-scim-token",
         idp_metadata=plain.idp.metadata_xml(),

@@ -103,7 +103,7 @@ def test_idp_initiated_sign_in(world: World) -> None:
 
 
 def test_idp_initiated_refused_when_the_organisation_disallows_it(world: World) -> None:
-    world.sp.add_organization(
+    world.sp.add_organisation(
         "Acme",
         "acme-scim-token",
         idp_metadata=world.idp.metadata_xml(),
@@ -118,7 +118,7 @@ def test_idp_initiated_refused_when_the_organisation_disallows_it(world: World) 
 
 def test_response_to_a_request_of_another_browser_is_refused(world: World) -> None:
     world.provision("dana@acme.test")
-    victim = world.browser()
+    victim = world.http_session()
     message = world.response_for("dana@acme.test", browser=world.http)
     response = world.post(message, victim, accept="application/json")
     assert response.json()["reason"] == "wrong-in-response-to"
@@ -153,10 +153,10 @@ def test_a_new_sign_in_ends_the_browsers_previous_session(world: World) -> None:
     old_cookie = world.http.cookies.get(SESSION_COOKIE)
     world.sign_in("eve@acme.test")
     assert world.me().json()["userName"] == "eve@acme.test"
-    current = world.browser()
+    current = world.http_session()
     current.cookies.set(SESSION_COOKIE, world.http.cookies.get(SESSION_COOKIE) or "")
     assert world.me(current).status_code == 200
-    stale = world.browser()
+    stale = world.http_session()
     stale.cookies.set(SESSION_COOKIE, old_cookie or "")
     assert world.me(stale).status_code == 401
 
@@ -181,7 +181,7 @@ def test_requests_are_signed_when_the_idp_wants_them_even_if_the_sp_would_not() 
             )
         )
         try:
-            sp.add_organization("Acme", "t", idp_metadata=idp.metadata_xml())
+            sp.add_organisation("Acme", "t", idp_metadata=idp.metadata_xml())
             with TestClient(sp.app, base_url=SP_BASE, follow_redirects=False) as http:
                 idp.register_sp_metadata(http.get("/saml/metadata").content)
                 location = http.get("/saml/login").headers["location"]
@@ -202,7 +202,7 @@ def test_a_post_without_the_browser_cookie_is_posted_again_from_this_site(world:
     the form again from its own site, where the cookie comes along."""
     world.provision("dana@acme.test")
     message = world.response_for("dana@acme.test")  # started by world.http (has the cookie)
-    cross_site = world.browser()  # what the ACS sees of the IdP's cross-site POST: no cookie
+    cross_site = world.http_session()  # what the ACS sees of the IdP's cross-site POST: no cookie
     page = cross_site.post("/saml/acs", data=message.fields)
     assert page.status_code == 200
     assert 'name="sp_resubmitted" value="1"' in page.text

@@ -63,7 +63,7 @@ def test_sp_initiated_logout_ends_both_sessions(world: World) -> None:
 def test_idp_initiated_logout_ends_the_session_here(world: World) -> None:
     world.provision(USER)
     world.sign_in(USER)
-    other = world.browser()
+    other = world.http_session()
     world.sign_in(USER, other)
     sessions = world.idp.sessions.all()
     request = world.idp.logout.start(sessions[0])

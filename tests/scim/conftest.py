@@ -90,7 +90,7 @@ def reset_tables(sp: ReferenceSP) -> None:
 def reference_sp(request: pytest.FixtureRequest) -> Iterator[ReferenceSP]:
     sp = ReferenceSP(Settings(db_url=request.param))
     reset_tables(sp)
-    sp.add_organization("default", TOKEN)
+    sp.add_organisation("default", TOKEN)
     yield sp
     sp.close()
 

@@ -41,7 +41,7 @@ def test_wrong_token_is_401(scim: ScimClient, header: str) -> None:
 
 
 def test_each_organisation_sees_only_its_own_resources(scim: ScimClient, reference_sp: Any) -> None:
-    reference_sp.add_organization("other", "other-token")
+    reference_sp.add_organisation("other", "other-token")
     user = scim.create_user("dana")
     other = ScimClient(scim.http, token="other-token")
     assert other.get(f"/Users/{user['id']}").status_code == 404

@@ -203,7 +203,7 @@ def test_journal_is_bounded(scim: ScimClient, reference_sp: Any, monkeypatch: An
 
 
 def test_journal_over_http_for_the_token_holder_only(scim: ScimClient, reference_sp: Any) -> None:
-    reference_sp.add_organization("other", "other-token")
+    reference_sp.add_organisation("other", "other-token")
     scim.create_user("dana")
     scim.create_user("eli")
     mine = scim.http.get("/api/scim/journal", headers={"Authorization": "Bearer test-token"})

@@ -29,7 +29,7 @@ from harness.protocol.scim.filter import (
 )
 from harness.protocol.scim.schema import USER_RESOURCE
 from reference_sp.db import Database, make_engine
-from reference_sp.orgs import Organizations
+from reference_sp.organisation_store import OrganisationStore
 from reference_sp.scim.index import sortable_datetime
 from reference_sp.scim.query import FilterCompiler
 from reference_sp.scim.store import ScimStore
@@ -62,7 +62,7 @@ def test_sql_and_reference_evaluation_agree(
     with database.transaction() as conn:
         for table in (memberships, attribute_values, resources):
             conn.execute(delete(table))
-        org = Organizations().ensure(conn, "property", "token")
+        org = OrganisationStore().ensure(conn, "property", "token")
         for doc in users:
             stored = {k: v for k, v in doc.items() if k not in ("id", "meta")}
             created = store.create(conn, org, USER_RESOURCE, stored)
@@ -108,7 +108,7 @@ def test_the_index_follows_replaced_documents(
     with database.transaction() as conn:
         for table in (memberships, attribute_values, resources):
             conn.execute(delete(table))
-        org = Organizations().ensure(conn, "property", "token")
+        org = OrganisationStore().ensure(conn, "property", "token")
         for before, after in pairs:
             stored = store.create(conn, org, USER_RESOURCE, _stored_form(before))
             new_doc = _stored_form(after) | {"userName": before["userName"]}

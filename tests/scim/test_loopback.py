@@ -29,7 +29,7 @@ def base(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         port = probe.getsockname()[1]
     sp = ReferenceSP(Settings(db_url=url, base_url=f"http://127.0.0.1:{port}"))
     reset_tables(sp)
-    sp.add_organization("default", "loop")
+    sp.add_organisation("default", "loop")
     with serve(sp.app, port=port) as served:
         assert served == sp.base_url  # the URLs the SP writes are the configured ones
         yield f"{served}/scim/v2"

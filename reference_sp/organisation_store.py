@@ -24,7 +24,7 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-class Organizations:
+class OrganisationStore:
     def __init__(self) -> None:
         self._by_digest: dict[str, int] = {}
 
