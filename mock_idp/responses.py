@@ -14,12 +14,10 @@ from harness.protocol.saml.mutators import (
     Draft,
     MutationContext,
     MutatorNoEffect,
-    build_mutated,
     get_mutator,
     mutate,
 )
 from harness.protocol.saml.response import Protection, ResponseSpec
-from harness.protocol.xml import to_bytes
 
 from .directory import Directory, User
 from .drafting import ResponseDraft, draft_response
@@ -82,6 +80,7 @@ class Responder:
             identity,
             login,
             mutated.root,
+            mutated.wire,
             user=user.user_name,
             mutators=tuple(call.name for call in mutated.applied),
             verdicts=verdicts,
@@ -111,8 +110,10 @@ class Responder:
         context = MutationContext(
             now=now, rng=identity.rng, attacker_key=self.keys.attacker_if_made
         )
-        root = build_mutated(Draft(spec, protection), (), context)
-        return self._deliver(identity, login, root, user=None, mutators=(), verdicts=())
+        built = mutate(Draft(spec, protection), (), context)
+        return self._deliver(
+            identity, login, built.root, built.wire, user=None, mutators=(), verdicts=()
+        )
 
     def _draft(
         self, identity: IdPIdentity, login: LoginRequest, user: User, session: IdPSession
@@ -155,13 +156,13 @@ class Responder:
         identity: IdPIdentity,
         login: LoginRequest,
         root: etree._Element,
+        xml: bytes,
         *,
         user: str | None,
         mutators: tuple[str, ...],
         verdicts: Sequence[Verdict],
         not_applied: Sequence[str] = (),
     ) -> OutgoingMessage:
-        xml = to_bytes(root)
         details: dict[str, object] = {"acs": login.acs.location, "flaws": sorted(identity.flaws)}
         if not_applied:  # a flaw's mutator with nothing to break here: not claimed as applied
             details["mutators_not_applied"] = list(not_applied)

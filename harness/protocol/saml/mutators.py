@@ -4,9 +4,13 @@ Each names the requirement id it breaks and acts at one or more stages of buildi
 ``on_draft`` on the content and protection before any XML exists; ``on_assertion`` on the
 assertion after its signature and *before* encryption (so an EncryptedAssertion carries the
 damage: an SP must decrypt to see it); ``on_response`` on the finished, signed Response (the
-envelope). A mutator that changes nothing in the message it was given raises
-:class:`MutatorNoEffect`: a journal must never claim a rule was broken when it was not.
-The registry is an explicit tuple; duplicate names fail at import.
+envelope); ``on_wire`` on its bytes (a DOCTYPE, entities: what no element tree holds). Stages
+run in that order, so any mutators compose: a wrapping inside an encrypted assertion, a
+comment-split NameID signed by the IdP, each under any signing and encryption choice. A
+mutator that changes nothing in the message it was given raises :class:`MutatorNoEffect`: a
+journal must never claim a rule was broken when it was not. The registry is an explicit tuple
+of this module's protocol mutators and those of :mod:`.wrapping` and :mod:`.parser_attacks`;
+duplicate names fail at import.
 """
 
 from __future__ import annotations
@@ -14,19 +18,34 @@ from __future__ import annotations
 import base64
 import copy
 import datetime as dt
-import random
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from lxml import etree
 
-from ..keys import KeyPair
-from ..requirements import requirement
 from ..xml import to_bytes
 from . import constants as c
+from .mutation import (
+    AssertionStep,
+    Built,
+    Draft,
+    DraftStep,
+    MutationContext,
+    Mutator,
+    MutatorCall,
+    MutatorNoEffect,
+    MutatorParamError,
+    Params,
+    ResponseStep,
+    UnknownMutatorError,
+    WireStep,
+    int_param,
+    str_param,
+    with_protection,
+    with_spec,
+)
+from .parser_attacks import PARSER_MUTATORS
 from .response import (
-    Protection,
-    ResponseSpec,
     build_assertion,
     build_response_element,
     envelope,
@@ -34,114 +53,47 @@ from .response import (
     signed_assertion,
 )
 from .signing import SignatureChoice
+from .wrapping import WRAPPING_MUTATORS
 
-Params = Mapping[str, object]
-
-
-@dataclass(frozen=True)
-class Draft:
-    spec: ResponseSpec
-    protection: Protection
-
-
-@dataclass(frozen=True)
-class MutationContext:
-    now: dt.datetime
-    rng: random.Random
-    attacker_key: KeyPair | None = None
-
-
-@dataclass(frozen=True)
-class Built:
-    """A Response as it will leave the IdP, and what a mutator needs to reach inside it."""
-
-    response: etree._Element
-    # The plaintext assertion as signed (None when the Response carries none); also given
-    # when the Response carries it encrypted, with ``seal`` to encrypt a changed copy again.
-    assertion: etree._Element | None
-    seal: Callable[[etree._Element], etree._Element]
-
-
-DraftStep = Callable[[Draft, Params, MutationContext], Draft]
-AssertionStep = Callable[[etree._Element, Params, MutationContext], etree._Element]
-ResponseStep = Callable[[Built, Params, MutationContext], etree._Element]
-
-
-@dataclass(frozen=True)
-class Mutator:
-    name: str
-    rule: str
-    description: str
-    on_draft: DraftStep | None = None
-    on_assertion: AssertionStep | None = None
-    on_response: ResponseStep | None = None
-
-    def __post_init__(self) -> None:
-        requirement(self.rule)  # an unregistered rule id fails at import
-
-
-@dataclass(frozen=True)
-class MutatorCall:
-    name: str
-    params: Mapping[str, object]
-
-
-class UnknownMutatorError(KeyError):
-    pass
-
-
-class MutatorParamError(ValueError):
-    pass
-
-
-class MutatorNoEffect(Exception):  # noqa: N818 - named for what happened
-    """A mutator had nothing to break in this message (e.g. corrupt-signature on an unsigned
-    one). The harness's fault, not the peer's: the response must not be sent as if broken."""
-
-    def __init__(self, name: str, why: str) -> None:
-        super().__init__(f"mutator {name!r} changes nothing in this response: {why}")
-        self.name = name
-        self.why = why
-
-
-def _int(params: Params, name: str, default: int) -> int:
-    value = params.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise MutatorParamError(f"parameter {name!r} must be an integer")
-    return value
-
-
-def _str(params: Params, name: str, default: str) -> str:
-    value = params.get(name, default)
-    if not isinstance(value, str):
-        raise MutatorParamError(f"parameter {name!r} must be a string")
-    return value
-
-
-def _spec(draft: Draft, **changes: object) -> Draft:
-    return replace(draft, spec=replace(draft.spec, **changes))  # type: ignore[arg-type]
-
-
-def _protection(draft: Draft, **changes: object) -> Draft:
-    return replace(draft, protection=replace(draft.protection, **changes))  # type: ignore[arg-type]
+__all__ = [
+    "MUTATORS",
+    "MUTATORS_BY_NAME",
+    "AssertionStep",
+    "Built",
+    "Draft",
+    "DraftStep",
+    "Mutated",
+    "MutationContext",
+    "Mutator",
+    "MutatorCall",
+    "MutatorNoEffect",
+    "MutatorParamError",
+    "Params",
+    "ResponseStep",
+    "UnknownMutatorError",
+    "WireStep",
+    "build_mutated",
+    "get_mutator",
+    "mutate",
+]
 
 
 def _unsigned(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
-    return _protection(draft, sign_assertion=False, sign_response=False)
+    return with_protection(draft, sign_assertion=False, sign_response=False)
 
 
 def _unsigned_assertion(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
-    return _protection(draft, sign_assertion=False, sign_response=True)
+    return with_protection(draft, sign_assertion=False, sign_response=True)
 
 
 def _unsigned_response(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
-    return _protection(draft, sign_assertion=True, sign_response=False)
+    return with_protection(draft, sign_assertion=True, sign_response=False)
 
 
 def _expired(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
-    ago = dt.timedelta(seconds=_int(params, "seconds", 3600))
+    ago = dt.timedelta(seconds=int_param(params, "seconds", 3600))
     past = ctx.now - ago
-    return _spec(
+    return with_spec(
         draft,
         issue_instant=past - dt.timedelta(minutes=5),
         authn_instant=past - dt.timedelta(minutes=5),
@@ -152,80 +104,84 @@ def _expired(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
 
 
 def _not_yet_valid(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
-    ahead = ctx.now + dt.timedelta(seconds=_int(params, "seconds", 3600))
-    return _spec(draft, not_before=ahead, not_on_or_after=ahead + dt.timedelta(minutes=5))
+    ahead = ctx.now + dt.timedelta(seconds=int_param(params, "seconds", 3600))
+    return with_spec(draft, not_before=ahead, not_on_or_after=ahead + dt.timedelta(minutes=5))
 
 
 def _subject_expired(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
-    past = ctx.now - dt.timedelta(seconds=_int(params, "seconds", 3600))
-    return _spec(draft, subject_not_on_or_after=past)
+    past = ctx.now - dt.timedelta(seconds=int_param(params, "seconds", 3600))
+    return with_spec(draft, subject_not_on_or_after=past)
 
 
 def _no_subject_expiry(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
-    return _spec(draft, subject_not_on_or_after=None)
+    return with_spec(draft, subject_not_on_or_after=None)
 
 
 def _session_expired(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
-    past = ctx.now - dt.timedelta(seconds=_int(params, "seconds", 60))
-    return _spec(draft, session_not_on_or_after=past)
+    past = ctx.now - dt.timedelta(seconds=int_param(params, "seconds", 60))
+    return with_spec(draft, session_not_on_or_after=past)
 
 
 def _wrong_audience(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
-    audience = _str(params, "audience", "https://other-sp.example/saml/metadata")
-    return _spec(draft, audience_restrictions=((audience,),))
+    audience = str_param(params, "audience", "https://other-sp.example/saml/metadata")
+    return with_spec(draft, audience_restrictions=((audience,),))
 
 
 def _no_audience(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
-    return _spec(draft, audience_restrictions=())
+    return with_spec(draft, audience_restrictions=())
 
 
 def _wrong_recipient(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
-    return _spec(draft, recipient=_str(params, "recipient", "https://other-sp.example/acs"))
+    return with_spec(
+        draft, recipient=str_param(params, "recipient", "https://other-sp.example/acs")
+    )
 
 
 def _no_recipient(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
-    return _spec(draft, recipient=None)
+    return with_spec(draft, recipient=None)
 
 
 def _wrong_destination(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
-    return _spec(draft, destination=_str(params, "destination", "https://other-sp.example/acs"))
+    return with_spec(
+        draft, destination=str_param(params, "destination", "https://other-sp.example/acs")
+    )
 
 
 def _no_destination(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
-    return _spec(draft, destination=None)
+    return with_spec(draft, destination=None)
 
 
 def _wrong_issuer(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
-    issuer = _str(params, "issuer", "https://unknown-idp.example/saml/metadata")
-    return _spec(draft, issuer=issuer, assertion_issuer=None)
+    issuer = str_param(params, "issuer", "https://unknown-idp.example/saml/metadata")
+    return with_spec(draft, issuer=issuer, assertion_issuer=None)
 
 
 def _mismatched_issuer(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
-    issuer = _str(params, "issuer", "https://unknown-idp.example/saml/metadata")
-    return _spec(draft, assertion_issuer=issuer)
+    issuer = str_param(params, "issuer", "https://unknown-idp.example/saml/metadata")
+    return with_spec(draft, assertion_issuer=issuer)
 
 
 def _bad_in_response_to(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
-    value = _str(params, "value", f"_{ctx.rng.getrandbits(160):040x}")
-    return _spec(draft, in_response_to=value, subject_in_response_to=value)
+    value = str_param(params, "value", f"_{ctx.rng.getrandbits(160):040x}")
+    return with_spec(draft, in_response_to=value, subject_in_response_to=value)
 
 
 def _no_in_response_to(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
-    return _spec(draft, in_response_to=None, subject_in_response_to=None)
+    return with_spec(draft, in_response_to=None, subject_in_response_to=None)
 
 
 def _no_session_index(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
-    return _spec(draft, session_index=None)
+    return with_spec(draft, session_index=None)
 
 
 def _clock_skew(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
-    shift = dt.timedelta(seconds=_int(params, "seconds", -600))
+    shift = dt.timedelta(seconds=int_param(params, "seconds", -600))
     spec = draft.spec
 
     def moved(value: dt.datetime | None) -> dt.datetime | None:
         return value + shift if value is not None else None
 
-    return _spec(
+    return with_spec(
         draft,
         issue_instant=spec.issue_instant + shift,
         authn_instant=moved(spec.authn_instant),
@@ -238,11 +194,11 @@ def _clock_skew(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
 
 def _status(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
     keep = params.get("keep_assertion", True)
-    return _spec(
+    return with_spec(
         draft,
-        status_code=_str(params, "code", c.STATUS_RESPONDER),
-        status_subcode=_str(params, "subcode", c.STATUS_AUTHN_FAILED),
-        status_message=_str(params, "message", "authentication failed"),
+        status_code=str_param(params, "code", c.STATUS_RESPONDER),
+        status_subcode=str_param(params, "subcode", c.STATUS_AUTHN_FAILED),
+        status_message=str_param(params, "message", "authentication failed"),
         include_assertion=bool(keep),
     )
 
@@ -250,27 +206,27 @@ def _status(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
 def _wrong_key(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
     if ctx.attacker_key is None:
         raise MutatorParamError("wrong-key needs an attacker key in the mutation context")
-    return _protection(draft, key=ctx.attacker_key)
+    return with_protection(draft, key=ctx.attacker_key)
 
 
 def _sha1(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
-    return _protection(draft, signature=SignatureChoice("rsa-sha1", "sha1"))
+    return with_protection(draft, signature=SignatureChoice("rsa-sha1", "sha1"))
 
 
 def _sender_vouches(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
-    return _spec(draft, confirmation_method=c.CM_SENDER_VOUCHES)
+    return with_spec(draft, confirmation_method=c.CM_SENDER_VOUCHES)
 
 
 def _no_authn_statement(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
-    return _spec(draft, include_authn_statement=False)
+    return with_spec(draft, include_authn_statement=False)
 
 
 def _wrong_version(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
-    return _spec(draft, version=_str(params, "version", "1.1"))
+    return with_spec(draft, version=str_param(params, "version", "1.1"))
 
 
 def _name_id(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
-    return _spec(draft, name_id=_str(params, "value", "admin@example.com"))
+    return with_spec(draft, name_id=str_param(params, "value", "admin@example.com"))
 
 
 def _own_signature(element: etree._Element) -> etree._Element | None:
@@ -289,7 +245,7 @@ def _tamper_signed_assertion(
     # A signed assertion is edited after its signature and before encryption, so the damage
     # is inside the EncryptedAssertion, where an SP that verifies after decrypting finds it.
     if _own_signature(assertion) is not None:
-        _retarget_name_id(assertion, _str(params, "value", "admin@example.com"))
+        _retarget_name_id(assertion, str_param(params, "value", "admin@example.com"))
     return assertion
 
 
@@ -303,7 +259,7 @@ def _tamper_under_response_signature(
     if _own_signature(built.response) is None:
         return built.response
     edited = copy.deepcopy(built.assertion)
-    _retarget_name_id(edited, _str(params, "value", "admin@example.com"))
+    _retarget_name_id(edited, str_param(params, "value", "admin@example.com"))
     payload = _payload(built.response)
     if payload is not None:
         payload.getparent().replace(payload, built.seal(edited))  # type: ignore[union-attr]
@@ -330,7 +286,7 @@ def _flip_signature_value(element: etree._Element) -> None:
 
 
 def _which(params: Params) -> str:
-    which = _str(params, "which", "every")
+    which = str_param(params, "which", "every")
     if which not in ("every", "assertion", "response"):
         raise MutatorParamError("parameter 'which' must be every, assertion or response")
     return which
@@ -352,7 +308,7 @@ def _corrupt_response_signature(
     return built.response
 
 
-MUTATORS: tuple[Mutator, ...] = (
+_PROTOCOL_MUTATORS: tuple[Mutator, ...] = (
     Mutator(
         "unsigned", "SAML-PROF-4.1.4.5", "no signature on the response or the assertion", _unsigned
     ),
@@ -496,6 +452,9 @@ MUTATORS: tuple[Mutator, ...] = (
 )
 
 
+MUTATORS: tuple[Mutator, ...] = (*_PROTOCOL_MUTATORS, *WRAPPING_MUTATORS, *PARSER_MUTATORS)
+
+
 def _index(mutators: Sequence[Mutator]) -> dict[str, Mutator]:
     index: dict[str, Mutator] = {}
     for mutator in mutators:
@@ -519,6 +478,7 @@ def get_mutator(name: str) -> Mutator:
 class Mutated:
     root: etree._Element
     applied: tuple[MutatorCall, ...]
+    wire: bytes = b""  # the message as sent: ``root`` serialised, then every ``on_wire`` step
     # Standing calls (an IdP flaw's) that had nothing to break in this response.
     inapplicable: tuple[MutatorNoEffect, ...] = ()
 
@@ -593,6 +553,13 @@ def mutate(
             response = mutator.on_response(Built(response, plain, seal), call.params, context)
             mark(position, _snapshot(response) != before_bytes)
 
+    wire = to_bytes(response)
+    for position, (call, mutator, _) in enumerate(ordered):
+        if mutator.on_wire is not None:
+            before_wire = wire
+            wire = mutator.on_wire(wire, call.params, context)
+            mark(position, wire != before_wire)
+
     applied: list[MutatorCall] = []
     inapplicable: list[MutatorNoEffect] = []
     for position, (call, mutator, is_standing) in enumerate(ordered):
@@ -603,7 +570,7 @@ def mutate(
         if not is_standing:
             raise error
         inapplicable.append(error)
-    return Mutated(response, tuple(applied), tuple(inapplicable))
+    return Mutated(response, tuple(applied), wire, tuple(inapplicable))
 
 
 def _why(mutator: Mutator, draft: Draft) -> str:
