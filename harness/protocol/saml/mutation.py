@@ -57,6 +57,7 @@ class Mutator:
     rule: str
     description: str
     on_draft: DraftStep | None = None
+    on_content: AssertionStep | None = None
     on_assertion: AssertionStep | None = None
     on_response: ResponseStep | None = None
     on_wire: WireStep | None = None

@@ -1,7 +1,8 @@
 """Mutators: pure functions that break exactly one rule of a good response.
 
 Each names the requirement id it breaks and acts at one or more stages of building:
-``on_draft`` on the content and protection before any XML exists; ``on_assertion`` on the
+``on_draft`` on the content and protection before any XML exists; ``on_content`` on the
+assertion before it is signed (a change the IdP vouches for); ``on_assertion`` on the
 assertion after its signature and *before* encryption (so an EncryptedAssertion carries the
 damage: an SP must decrypt to see it); ``on_response`` on the finished, signed Response (the
 envelope); ``on_wire`` on its bytes (a DOCTYPE, entities: what no element tree holds). Stages
@@ -534,7 +535,16 @@ def mutate(
             draft = mutator.on_draft(draft, call.params, context)
             mark(position, _effect(draft) != before)
     protection = draft.protection
-    assertion = signed_assertion(draft.spec, protection)
+
+    def content(assertion: etree._Element) -> etree._Element:
+        for position, (call, mutator, _) in enumerate(ordered):
+            if mutator.on_content is not None:
+                before_bytes = _snapshot(assertion)
+                assertion = mutator.on_content(assertion, call.params, context)
+                mark(position, _snapshot(assertion) != before_bytes)
+        return assertion
+
+    assertion = signed_assertion(draft.spec, protection, content)
     for position, (call, mutator, _) in enumerate(ordered):
         if mutator.on_assertion is not None and assertion is not None:
             before_bytes = _snapshot(assertion)

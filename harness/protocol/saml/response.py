@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cryptography import x509
@@ -210,11 +211,18 @@ def build_response_element(spec: ResponseSpec, payload: etree._Element | None) -
     return response
 
 
-def signed_assertion(spec: ResponseSpec, protection: Protection) -> etree._Element | None:
-    """The assertion, signed when ``protection`` says so; None for a response without one."""
+def signed_assertion(
+    spec: ResponseSpec,
+    protection: Protection,
+    content: Callable[[etree._Element], etree._Element] | None = None,
+) -> etree._Element | None:
+    """The assertion, signed when ``protection`` says so; None for a response without one.
+    ``content`` edits the assertion before it is signed (what the IdP itself vouches for)."""
     if not spec.include_assertion:
         return None
     assertion = build_assertion(spec)
+    if content is not None:
+        assertion = content(assertion)
     if protection.sign_assertion and protection.key is not None:
         assertion = sign_element(
             assertion,
