@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.browser import BrowserUnavailable, close_shared_browser
-from harness.checks.model import Check
+from harness.checks.model import Check, CheckWarned
 from harness.events import (
     CheckFinished,
     Event,
@@ -86,15 +86,21 @@ def _result(run: ScenarioRun, verdict: Verdict) -> CheckResult:
     check: Check = verdict.check
     failure = verdict.failure
     evidence = {}
+    expected = observed = None
     if verdict.skipped is not None:
         outcome, message = Outcome.SKIP, verdict.skipped.reason
         evidence = verdict.skipped.evidence
     elif failure is None:
         outcome, message = Outcome.PASS, check.title
+        if verdict.held is not None:
+            expected, observed = verdict.held.expected, verdict.held.observed
+            evidence = verdict.held.evidence
     else:
-        outcome = Outcome.WARN if check.level != "MUST" else Outcome.FAIL
+        warned = check.level != "MUST" or isinstance(failure, CheckWarned)
+        outcome = Outcome.WARN if warned else Outcome.FAIL
         message = failure.message
         evidence = failure.evidence
+        expected, observed = failure.expected, failure.observed
     return CheckResult(
         suite=run.suite,
         scenario=run.name,
@@ -105,8 +111,8 @@ def _result(run: ScenarioRun, verdict: Verdict) -> CheckResult:
         message=message,
         evidence=evidence,
         duration_s=round(verdict.duration_s, 4),
-        expected=failure.expected if failure else None,
-        observed=failure.observed if failure else None,
+        expected=expected,
+        observed=observed,
         line=verdict.line or None,
         path=run.path,
     )

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from harness.checks.model import Check, CheckFailed, CheckSkipped
+from harness.checks.model import Check, CheckFailed, CheckSkipped, Observed
 
 
 class StepError(Exception):
@@ -25,6 +25,7 @@ class Verdict:
     duration_s: float
     line: int
     skipped: CheckSkipped | None = None
+    held: Observed | None = None  # what a check that held saw, when its judge said
 
 
 def judged(check: Check, line: int, observation: Any) -> Verdict:
@@ -34,13 +35,14 @@ def judged(check: Check, line: int, observation: Any) -> Verdict:
     started = time.perf_counter()
     failure: CheckFailed | None = None
     skipped: CheckSkipped | None = None
+    held: Observed | None = None
     try:
-        check.judge(observation)
+        held = check.judge(observation)
     except CheckFailed as exc:
         failure = exc
     except CheckSkipped as exc:
         skipped = exc
-    return Verdict(check, failure, time.perf_counter() - started, line, skipped)
+    return Verdict(check, failure, time.perf_counter() - started, line, skipped, held)
 
 
 def not_judged(checks: Iterable[Check], line: int, reason: str) -> Iterator[Verdict]:

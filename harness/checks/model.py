@@ -2,9 +2,10 @@
 
 A check's judge is a top-level function of one observation (what the steps saw at the peer). It
 raises ``CheckFailed`` with what it expected, what it observed and the evidence (the runner
-turns that into a FAIL, or a WARN for a SHOULD), or ``CheckSkipped`` with the reason when the
-observation cannot decide (its positive control failed, the message never reached the peer, a
-step it depends on failed): never a pass it did not earn.
+turns that into a FAIL, or a WARN for a SHOULD; ``CheckWarned`` is always a WARN), or
+``CheckSkipped`` with the reason when the observation cannot decide (its positive control
+failed, the message never reached the peer, a step it depends on failed): never a pass it did
+not earn. A judge that holds may return :class:`Observed` to report what it saw.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ class Check:
     title: str  # what it verifies, in one line a QA engineer would search for
     clause: str = ""  # the text of the requirement, quoted
     # The function that judges an observation (None: judged by the step that runs it).
-    judge: Callable[[Any], None] | None = field(default=None, compare=False, repr=False)
+    judge: Callable[[Any], Observed | None] | None = field(default=None, compare=False, repr=False)
 
 
 class CheckFailed(Exception):  # noqa: N818 - it is the outcome's name
@@ -41,6 +42,22 @@ class CheckFailed(Exception):  # noqa: N818 - it is the outcome's name
         self.expected = expected
         self.observed = observed
         self.evidence: dict[str, Any] = evidence or {}
+
+
+class CheckWarned(CheckFailed):
+    """Reported as a WARN whatever the check's level: the peer did something a strict peer
+    would not, without the harm the check is about (a wrapped response accepted, but only for
+    the subject the IdP signed)."""
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What a judge that held saw, when that is worth reporting (a policy: the SP accepted
+    SHA-1; a refusal: who was signed in, nobody). Returned by the judge, never raised."""
+
+    observed: str
+    expected: str | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
 
 
 class CheckSkipped(Exception):  # noqa: N818 - it is the outcome's name

@@ -81,6 +81,18 @@ _ALL: Final = (
         "An assertion restricted to audiences is invalid for a relying party not among them.",
     ),
     Requirement(
+        "SAML-CORE-2.5.1.5",
+        "MUST",
+        f"{_CORE} §2.5.1.5 (<OneTimeUse>)",
+        "An assertion with a OneTimeUse condition is used once: a second use is refused.",
+    ),
+    Requirement(
+        "SAML-CORE-2.5.1",
+        "MUST",
+        f"{_CORE} §2.5.1 (<Conditions>)",
+        "A condition the relying party does not understand makes the assertion invalid.",
+    ),
+    Requirement(
         "SAML-CORE-3.2.1",
         "MUST",
         f"{_CORE} §3.2.1 (RequestAbstractType)",
@@ -370,6 +382,12 @@ _ALL: Final = (
         "A response holds exactly one assertion.",
     ),
     Requirement(
+        "SDP-SP09",
+        "MUST",
+        f"{_SDP} SDP-SP09",
+        "The SP's AssertionConsumerService is reached over TLS only.",
+    ),
+    Requirement(
         "SDP-SP10",
         "MUST",
         f"{_SDP} SDP-SP10",
@@ -544,6 +562,27 @@ _ALL: Final = (
         "the mock IdP's control API",
         "A control-API call is carried out exactly as asked or refused whole, naming the field "
         "at fault.",
+    ),
+    Requirement(
+        "SP-REDIRECT",
+        "MUST",
+        "OWASP unvalidated redirects",
+        "After sign-in the SP follows a RelayState only to a path of its own, never to another "
+        "site or a script URL.",
+    ),
+    Requirement(
+        "SP-LIFETIME",
+        "SHOULD",
+        "the SP's session policy",
+        "An assertion valid for years, or an authentication days old, is refused: a forged or "
+        "stolen assertion should not outlive the sign-in it claims.",
+    ),
+    Requirement(
+        "SP-ADDRESS",
+        "MAY",
+        f"{_PROF} §4.1.4.3 (Address)",
+        "The SP may refuse a bearer assertion whose SubjectConfirmationData Address is not the "
+        "browser's.",
     ),
     Requirement(
         "IDP-LOGIN",

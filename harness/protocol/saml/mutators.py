@@ -20,7 +20,7 @@ import base64
 import copy
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lxml import etree
 
@@ -309,7 +309,109 @@ def _corrupt_response_signature(
     return built.response
 
 
-_PROTOCOL_MUTATORS: tuple[Mutator, ...] = (
+def _subject_not_yet_valid(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
+    ahead = ctx.now + dt.timedelta(seconds=int_param(params, "seconds", 3600))
+    return with_spec(draft, subject_not_before=ahead)
+
+
+def _inverted_validity(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
+    # Both instants around now, NotBefore after NotOnOrAfter: a window no instant is in.
+    return with_spec(
+        draft,
+        not_before=ctx.now + dt.timedelta(minutes=1),
+        not_on_or_after=ctx.now - dt.timedelta(minutes=1),
+    )
+
+
+def _extra_audience_restriction(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
+    other = str_param(params, "audience", "https://other-sp.example/saml/metadata")
+    return with_spec(draft, audience_restrictions=(*draft.spec.audience_restrictions, (other,)))
+
+
+def _one_time_use(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
+    return with_spec(draft, one_time_use=True)
+
+
+def _subject_address(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
+    return with_spec(draft, address=str_param(params, "address", "203.0.113.7"))
+
+
+def _long_lived(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
+    years = dt.timedelta(days=365 * int_param(params, "years", 10))
+    return with_spec(
+        draft,
+        not_on_or_after=ctx.now + years,
+        subject_not_on_or_after=ctx.now + years,
+        session_not_on_or_after=ctx.now + years,
+    )
+
+
+def _stale_authn_instant(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
+    return with_spec(draft, authn_instant=ctx.now - dt.timedelta(days=int_param(params, "days", 3)))
+
+
+def _weak_key_transport(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
+    choice = draft.protection.encryption
+    return with_protection(draft, encryption=replace(choice, transport="rsa-1_5"))
+
+
+def _cbc_encryption(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
+    choice = draft.protection.encryption
+    return with_protection(draft, encryption=replace(choice, block="aes128-cbc"))
+
+
+def _unknown_condition(
+    assertion: etree._Element, params: Params, ctx: MutationContext
+) -> etree._Element:
+    # A Condition of a type no SP knows, signed by the IdP: Core 2.5.1 makes it invalid.
+    conditions = assertion.find(c.q(c.SAML, "Conditions"))
+    if conditions is not None:
+        condition = etree.SubElement(
+            conditions,
+            c.q(c.SAML, "Condition"),
+            nsmap={"ext": "urn:sso-harness:unknown-condition", "xsi": c.XSI},
+        )
+        condition.set(c.q(c.XSI, "type"), "ext:UnknownCondition")
+    return assertion
+
+
+def _odd_issuer_format(
+    assertion: etree._Element, params: Params, ctx: MutationContext
+) -> etree._Element:
+    issuer = assertion.find(c.q(c.SAML, "Issuer"))
+    if issuer is not None:
+        issuer.set("Format", str_param(params, "format", c.NAMEID_EMAIL))
+    return assertion
+
+
+def _no_assertion_issuer(
+    assertion: etree._Element, params: Params, ctx: MutationContext
+) -> etree._Element:
+    issuer = assertion.find(c.q(c.SAML, "Issuer"))
+    if issuer is not None:
+        assertion.remove(issuer)
+    return assertion
+
+
+def _plaintext_beside_encrypted(
+    built: Built, params: Params, ctx: MutationContext
+) -> etree._Element:
+    # Beside the EncryptedAssertion, a plaintext one naming the attacker's choice: an SP that
+    # reads the first plaintext Assertion it finds signs them in.
+    encrypted = built.response.find(c.q(c.SAML, "EncryptedAssertion"))
+    if encrypted is None or built.assertion is None:
+        return built.response
+    plain = copy.deepcopy(built.assertion)
+    signature = _own_signature(plain)
+    if signature is not None:
+        plain.remove(signature)
+    plain.set("ID", f"_{ctx.rng.getrandbits(160):040x}")
+    _retarget_name_id(plain, str_param(params, "value", "admin@example.com"))
+    encrypted.addprevious(plain)
+    return built.response
+
+
+PROTOCOL_MUTATORS: tuple[Mutator, ...] = (
     Mutator(
         "unsigned", "SAML-PROF-4.1.4.5", "no signature on the response or the assertion", _unsigned
     ),
@@ -450,10 +552,83 @@ _PROTOCOL_MUTATORS: tuple[Mutator, ...] = (
         on_assertion=_corrupt_assertion_signature,
         on_response=_corrupt_response_signature,
     ),
+    Mutator(
+        "subject-not-yet-valid",
+        "SAML-PROF-4.1.4.2",
+        "SubjectConfirmationData NotBefore `seconds` ahead (bearer data has none)",
+        _subject_not_yet_valid,
+    ),
+    Mutator(
+        "inverted-validity",
+        "SAML-CORE-2.5.1.2",
+        "Conditions NotBefore after NotOnOrAfter",
+        _inverted_validity,
+    ),
+    Mutator(
+        "extra-audience-restriction",
+        "SAML-CORE-2.5.1.4",
+        "a second AudienceRestriction naming only another SP (`audience`): restrictions AND",
+        _extra_audience_restriction,
+    ),
+    Mutator("one-time-use", "SAML-CORE-2.5.1.5", "a OneTimeUse condition", _one_time_use),
+    Mutator(
+        "unknown-condition",
+        "SAML-CORE-2.5.1",
+        "a Condition of a type no SP understands, signed by the IdP",
+        on_content=_unknown_condition,
+    ),
+    Mutator(
+        "issuer-format",
+        "SAML-PROF-4.1.4.2",
+        "the Assertion's Issuer has a Format other than entity (`format`), signed by the IdP",
+        on_content=_odd_issuer_format,
+    ),
+    Mutator(
+        "no-assertion-issuer",
+        "SAML-CORE-2.3.3",
+        "the Assertion has no Issuer, signed so by the IdP",
+        on_content=_no_assertion_issuer,
+    ),
+    Mutator(
+        "subject-address",
+        "SP-ADDRESS",
+        "SubjectConfirmationData Address names another client (`address`)",
+        _subject_address,
+    ),
+    Mutator(
+        "long-lived",
+        "SP-LIFETIME",
+        "every validity window ends `years` (10) ahead",
+        _long_lived,
+    ),
+    Mutator(
+        "stale-authn-instant",
+        "SP-LIFETIME",
+        "AuthnInstant `days` (3) ago",
+        _stale_authn_instant,
+    ),
+    Mutator(
+        "weak-key-transport",
+        "IIP-ALG08",
+        "the EncryptedAssertion's key sent with RSA PKCS#1 v1.5 (rsa-1_5)",
+        _weak_key_transport,
+    ),
+    Mutator(
+        "cbc-encryption",
+        "SDP-ALG01",
+        "the EncryptedAssertion in AES-128-CBC",
+        _cbc_encryption,
+    ),
+    Mutator(
+        "plaintext-beside-encrypted",
+        "SDP-IDP10",
+        "an unsigned plaintext Assertion naming `value` beside the EncryptedAssertion",
+        on_response=_plaintext_beside_encrypted,
+    ),
 )
 
 
-MUTATORS: tuple[Mutator, ...] = (*_PROTOCOL_MUTATORS, *WRAPPING_MUTATORS, *PARSER_MUTATORS)
+MUTATORS: tuple[Mutator, ...] = (*PROTOCOL_MUTATORS, *WRAPPING_MUTATORS, *PARSER_MUTATORS)
 
 
 def _index(mutators: Sequence[Mutator]) -> dict[str, Mutator]:

@@ -8,12 +8,14 @@ from lxml import etree
 
 from harness.protocol.keys import KeyPair
 from harness.protocol.saml import constants as c
+from harness.protocol.saml.encryption import EncryptionChoice
 from harness.protocol.saml.errors import SignatureError
 from harness.protocol.saml.mutators import (
-    MUTATORS,
+    PROTOCOL_MUTATORS,
     Draft,
     MutationContext,
     MutatorCall,
+    MutatorNoEffect,
     UnknownMutatorError,
     build_mutated,
 )
@@ -22,7 +24,7 @@ from harness.protocol.saml.signing import verify_element
 
 from .test_response import NOW, NS, spec
 
-RULE_ID = re.compile(r"^(SAML-(CORE|PROF|BIND|MD)-[0-9.]+|SDP-[A-Z0-9]+|IIP-[A-Z0-9]+)$")
+RULE_ID = re.compile(r"^(SAML-(CORE|PROF|BIND|MD)-[0-9.]+|SDP-[A-Z0-9]+|IIP-[A-Z0-9]+|SP-[A-Z]+)$")
 
 
 def build(idp_key: KeyPair, attacker_key: KeyPair, *names: str) -> etree._Element:
@@ -107,21 +109,42 @@ EXPECTED: dict[str, Check] = {
     ),
     "no-authn-statement": lambda r, k: r.find(".//saml:AuthnStatement", NS) is None,
     "wrong-version": lambda r, k: r.get("Version") != "2.0",
-    "name-id": lambda r, k: (
-        text(r, ".//saml:NameID") == "admin@example.com" and not signatures_fail(r, k)
-    ),
+    "name-id": lambda r, k: text(r, ".//saml:NameID") == "admin@example.com",
     "tamper-after-signing": lambda r, k: (
         text(r, ".//saml:NameID") == "admin@example.com" and signatures_fail(r, k)
     ),
     "corrupt-signature": signatures_fail,
+    "subject-not-yet-valid": lambda r, k: (
+        text(r, SCD, "NotBefore") is not None and not in_past(text(r, SCD, "NotBefore"))
+    ),
+    "inverted-validity": lambda r, k: (
+        str(text(r, "saml:Assertion/saml:Conditions", "NotBefore"))
+        > str(text(r, "saml:Assertion/saml:Conditions", "NotOnOrAfter"))
+    ),
+    "extra-audience-restriction": lambda r, k: (
+        len(r.findall(".//saml:AudienceRestriction", NS)) == 2
+    ),
+    "one-time-use": lambda r, k: r.find(".//saml:Conditions/saml:OneTimeUse", NS) is not None,
+    "unknown-condition": lambda r, k: r.find(".//saml:Conditions/saml:Condition", NS) is not None,
+    "issuer-format": lambda r, k: text(r, "saml:Assertion/saml:Issuer", "Format") == c.NAMEID_EMAIL,
+    "no-assertion-issuer": lambda r, k: r.find("saml:Assertion/saml:Issuer", NS) is None,
+    "subject-address": lambda r, k: text(r, SCD, "Address") == "203.0.113.7",
+    "long-lived": lambda r, k: str(
+        text(r, "saml:Assertion/saml:Conditions", "NotOnOrAfter")
+    ).startswith("2036"),
+    "stale-authn-instant": lambda r, k: str(
+        text(r, "saml:Assertion/saml:AuthnStatement", "AuthnInstant")
+    ).startswith("2026-02-26"),
 }
+# Mutators of the encryption: they need an EncryptedAssertion (see test_encryption_mutators).
+ENCRYPTION_ONLY = {"weak-key-transport", "cbc-encryption", "plaintext-beside-encrypted"}
 
 
 def test_every_mutator_is_covered_and_names_a_rule() -> None:
-    assert {m.name for m in MUTATORS} == set(EXPECTED)
-    for mutator in MUTATORS:
+    assert {m.name for m in PROTOCOL_MUTATORS} == set(EXPECTED) | ENCRYPTION_ONLY
+    for mutator in PROTOCOL_MUTATORS:
         assert RULE_ID.match(mutator.rule), mutator
-        xml_steps = (mutator.on_assertion, mutator.on_response)
+        xml_steps = (mutator.on_content, mutator.on_assertion, mutator.on_response)
         # A mutator either rewrites the draft or edits built XML, never both.
         assert (mutator.on_draft is None) != all(step is None for step in xml_steps)
 
@@ -150,3 +173,27 @@ def test_params_and_unknown_names(idp_key: KeyPair) -> None:
         build_mutated(draft, [MutatorCall("nope", {})], context)
     with pytest.raises(ValueError, match="integer"):
         build_mutated(draft, [MutatorCall("expired", {"seconds": "soon"})], context)
+
+
+@pytest.mark.parametrize("name", sorted(ENCRYPTION_ONLY))
+def test_encryption_mutators_need_an_encrypted_assertion(
+    name: str, idp_key: KeyPair, sp_key: KeyPair, attacker_key: KeyPair
+) -> None:
+    context = MutationContext(now=NOW, rng=random.Random(3), attacker_key=attacker_key)
+    plain = Draft(spec(), Protection(idp_key))
+    with pytest.raises(MutatorNoEffect, match=name):
+        build_mutated(plain, [MutatorCall(name, {})], context)
+    encrypted = Draft(spec(), Protection(idp_key, encrypt_to=sp_key.certificate))
+    root = build_mutated(encrypted, [MutatorCall(name, {"value": "mallory@example.com"})], context)
+    method = root.find(".//xenc:EncryptedData/xenc:EncryptionMethod", NS)
+    transport = root.find(".//xenc:EncryptedKey/xenc:EncryptionMethod", NS)
+    assert method is not None and transport is not None
+    if name == "weak-key-transport":
+        assert transport.get("Algorithm") == c.KT_RSA_1_5
+    elif name == "cbc-encryption":
+        assert method.get("Algorithm") == c.ENC_AES128_CBC
+    else:
+        assert root.find("saml:EncryptedAssertion", NS) is not None
+        assert text(root, "saml:Assertion/saml:Subject/saml:NameID") == "mallory@example.com"
+        assert root.find("saml:Assertion/ds:Signature", NS) is None
+    assert EncryptionChoice().transport != "rsa-1_5"  # the default is the strong one
