@@ -32,6 +32,7 @@ class SignInAttempt:
     rule: str | None = None
     refused_by: str | None = None  # "sp" or "idp"
     landed_on: str | None = None  # the SP path the browser ended on
+    left_site: str | None = None  # where the SP sent the browser off-site after the response
     delivered: bool = False  # the IdP's SAMLResponse was posted to the SP
     reached_idp: bool = False  # the start reached the IdP (SP-initiated: the SP sent us there)
     identity: str | None = None  # who the me probe names afterwards
@@ -155,6 +156,9 @@ def sign_in(
             if attempt.delivered and not at_idp and urlsplit(target).netloc == sp_host:
                 # After the response was delivered, a redirect within the SP is the landing.
                 attempt.landed_on = urlsplit(target).path
+                break
+            if attempt.delivered and not at_idp and urlsplit(target).netloc != idp_host:
+                attempt.left_site = target  # an open redirect: never followed
                 break
             response = client.get(target, headers=ACCEPT)
             _record(attempt.exchange, response)

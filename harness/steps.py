@@ -41,6 +41,7 @@ from harness.scenario.model import (
     UserAttributes,
     UserRef,
 )
+from harness.security_steps import run_case
 from harness.sessions import attempt_sign_in, idp_vouches_for, user_of
 from harness.signin import SignInAttempt
 from harness.verdicts import StepError, Verdict, judged, not_judged
@@ -319,6 +320,7 @@ STEP_HANDLERS: dict[str, Callable[[World, Any, int], Iterable[Verdict]]] = {
     "sign_in": _sign_in,
     "sign_out": _sign_out,
     "activate_device": _activate_device,
+    "case": run_case,
     "expect": _expect,
 }
 

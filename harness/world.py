@@ -17,7 +17,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import uvicorn
@@ -116,6 +116,14 @@ class Device:
     check_in_url: str | None
 
 
+class OutOfBandRecorder(Protocol):
+    """A listener that records what was fetched from it, by token (harness.out_of_band)."""
+
+    def url(self, token: str) -> str: ...
+
+    def hits(self, token: str) -> list[dict[str, Any]]: ...
+
+
 @dataclass(eq=False, kw_only=True)
 class World:
     """One scenario's world. Made by ``World.open`` (which starts and stops its servers); the
@@ -148,6 +156,8 @@ class World:
     broken: dict[str, str] = field(default_factory=dict)
     # The positive controls: the first unmutated sign-in that worked, by flow ("sp", "idp").
     controls: dict[str, SignInAttempt] = field(default_factory=dict)
+    # Where payloads that make an SP fetch something point (the security suite's XXE cases).
+    out_of_band: OutOfBandRecorder | None = None
     _other_idp: MockIdP | None = field(default=None, init=False)
     _http_sessions: dict[str, httpx.Client] = field(default_factory=dict, init=False)
     _chromium_sessions: dict[str, BrowserSession] = field(default_factory=dict, init=False)
@@ -331,6 +341,12 @@ class World:
 
     def has_http_session(self, name: str) -> bool:
         return name in self._http_sessions
+
+    def out_of_band_url(self, token: str) -> str:
+        return self.out_of_band.url(token) if self.out_of_band is not None else ""
+
+    def out_of_band_hits(self, token: str) -> list[dict[str, Any]]:
+        return self.out_of_band.hits(token) if self.out_of_band is not None else []
 
     def chromium_session(self, name: str) -> BrowserSession:
         """The named session in a real Chromium (started on first use; loopback worlds only)."""

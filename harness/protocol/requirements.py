@@ -376,6 +376,12 @@ _ALL: Final = (
         "PKCS#1 v1.5 key transport and AES-CBC are weak or broken.",
     ),
     Requirement(
+        "SDP-IDP09",
+        "MUST",
+        f"{_SDP} SDP-IDP09",
+        "The IdP signs the Response itself.",
+    ),
+    Requirement(
         "SDP-IDP10",
         "MUST",
         f"{_SDP} SDP-IDP10",
@@ -386,6 +392,13 @@ _ALL: Final = (
         "MUST",
         f"{_SDP} SDP-SP09",
         "The SP's AssertionConsumerService is reached over TLS only.",
+    ),
+    Requirement(
+        "SDP-SP11",
+        "MUST",
+        f"{_SDP} SDP-SP11",
+        "The SP handles a Response whose status is not Success: no sign-in, and an error the "
+        "user can read.",
     ),
     Requirement(
         "SDP-SP10",

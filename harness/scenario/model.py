@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from harness.checks.security_catalogue import CASES_BY_ID
+
 Dialect = Literal["rfc", "entra", "entra-compat", "okta", "ping"]
 Preset = Literal["generic", "entra", "okta", "ping"]
 NameIdFormat = Literal["emailAddress", "persistent", "transient", "unspecified"]
@@ -129,6 +131,22 @@ class ActivateDevice(_Strict):
     reason: str | None = None
 
 
+class SecurityCaseStep(_Strict):
+    """A case of the SAML security catalogue (harness.checks.security_catalogue), run for
+    ``user`` (the subject the IdP signs) with ``attacker`` as the user a forgery would sign in."""
+
+    case: str
+    user: str = "victor"
+    attacker: str = "mallory"
+
+    @field_validator("case")
+    @classmethod
+    def _known_case(cls, value: str) -> str:
+        if value not in CASES_BY_ID:
+            raise ValueError(f"unknown security case {value!r} (known: {', '.join(CASES_BY_ID)})")
+        return value
+
+
 class Provision(_Strict):
     cycle: Literal["initial", "incremental"]
     dialect: Dialect | None = None  # default: the scenario's dialect
@@ -183,6 +201,7 @@ STEP_SHORTHAND: dict[str, str] = {
     "delete": "user",
     "delete_group": "group",
     "provision": "cycle",
+    "case": "case",
 }
 
 
@@ -209,6 +228,7 @@ STEP_MODELS: dict[str, type[BaseModel]] = {
     "sign_in": SignIn,
     "sign_out": UserRef,
     "activate_device": ActivateDevice,
+    "case": SecurityCaseStep,
     "expect": Expectation,  # a list of expectations is several expect steps
 }
 

@@ -1,0 +1,449 @@
+"""The SAML security catalogue: one case per row of the SP attack catalogue, each with the
+mutators that build its response(s), the rule it enforces and the kind of finding it makes.
+
+Kinds, reported apart:
+
+- ``control``: a response an SP must accept (P01 decides whether anything can be judged), or
+  whose acceptance is the SP's policy (P02, P03, P06);
+- ``forged-sign-in``: the SP would sign in a user the IdP did not vouch for (wrapping, unsigned
+  or re-signed content, comment truncation, a foreign key);
+- ``protocol``: a rule of the SAML profiles (replay, audience, recipient, validity...);
+- ``hardening``: what a careful SP refuses (DTDs, weak algorithms, lifetimes), reported as
+  observed where it is a policy, failed where harm is seen (an out-of-band fetch).
+
+A mutator parameter may name a value of the run: ``{attacker}`` (the user name the attacker
+wants to be), ``{attacker_suffixed}`` (that name with ``.evil.example`` appended, which a
+comment splits back to the attacker's) and ``{out_of_band}`` (the out-of-band listener's URL
+for this case). The catalogue is checked at import: every mutator and rule must exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from harness.protocol.requirements import requirement
+from harness.protocol.saml.mutators import MUTATORS_BY_NAME, MutatorCall
+
+Kind = Literal["control", "forged-sign-in", "protocol", "hardening"]
+# What the SP must do: sign the user in, refuse (no session), either (a policy, observed),
+# keep the browser on its own site after sign-in, or take responses over TLS only.
+Expect = Literal["signed-in", "refused", "observed", "on-site", "tls"]
+# Special flows beside a plain sign-in with a mutated response.
+Flow = Literal["sign-in", "replay", "relay-state", "acs-scheme", "other-browser"]
+Need = Literal["encryption", "idp_initiated", "out_of_band"]
+
+ATTACKER_SUFFIX = ".evil.example"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One response of a case (a case may break its rule in several ways)."""
+
+    name: str
+    mutators: tuple[MutatorCall, ...] = ()
+    via: Literal["sp", "idp"] = "sp"
+    relay_state: str | None = None  # for the relay-state flow
+
+
+@dataclass(frozen=True)
+class SecurityCase:
+    id: str  # the catalogue row: "P01", "S03", "W01", "X05", "C10"...
+    title: str
+    kind: Kind
+    rule: str  # the registered requirement it enforces
+    expect: Expect
+    variants: tuple[Variant, ...]
+    references: tuple[str, ...] = ()  # clauses and CVEs beyond the rule
+    needs: tuple[Need, ...] = ()
+    flow: Flow = "sign-in"
+    # What signing in the subject the IdP signed means, where the attacker's choice differs:
+    # "fail" (the SP accepted what it must refuse), "warn" (a wrapping the SP accepted while
+    # reading only the signed part: no forgery, but a strict SP refuses the message), "pass"
+    # (a comment-split NameID read whole, as it was signed).
+    if_signed_subject: Literal["fail", "warn", "pass"] = "fail"
+    slow_after_s: float | None = None  # an answer slower than this fails (expansion, size)
+    notes: str = ""
+
+    def check_id(self, variant: Variant) -> str:
+        return f"saml-security.{self.id}.{variant.name}"
+
+
+def _call(name: str, **params: object) -> MutatorCall:
+    return MutatorCall(name, params)
+
+
+def _one(name: str, **params: object) -> tuple[Variant, ...]:
+    """A case of one variant named after its one mutator."""
+    return (Variant(name, (_call(name, **params),)),)
+
+
+def _each(*names: str, **params: object) -> tuple[Variant, ...]:
+    return tuple(Variant(name, (_call(name, **params),)) for name in names)
+
+
+_FORGED = {"value": "{attacker}"}
+
+CONTROLS: tuple[SecurityCase, ...] = (
+    SecurityCase(
+        "P01",
+        "Response and Assertion both signed (RSA-SHA256), every field right: signs in",
+        "control",
+        "SAML-PROF-4.1.4.3",
+        "signed-in",
+        (Variant("both-signed"),),
+        ("SAML-PROF-4.1.4.2",),
+    ),
+    SecurityCase(
+        "P02",
+        "Only the Assertion signed (the SP's policy on unsigned Responses)",
+        "control",
+        "IIP-SP13",
+        "observed",
+        _one("unsigned-response"),
+        ("SAML-PROF-4.1.4.5",),
+    ),
+    SecurityCase(
+        "P03",
+        "Only the Response signed (the SP's policy on unsigned Assertions)",
+        "control",
+        "SAML-PROF-4.1.4.5",
+        "observed",
+        _one("unsigned-assertion"),
+        ("SDP-IDP09",),
+    ),
+    SecurityCase(
+        "P04",
+        "EncryptedAssertion (AES-256-GCM, RSA-OAEP) in a signed Response: signs in",
+        "control",
+        "SDP-SP10",
+        "signed-in",
+        (Variant("encrypted"),),
+        needs=("encryption",),
+    ),
+    SecurityCase(
+        "P05",
+        "Every instant skewed by two minutes either way: signs in",
+        "control",
+        "SDP-G01",
+        "signed-in",
+        (
+            Variant("two-minutes-slow", (_call("clock-skew", seconds=-120),)),
+            Variant("two-minutes-fast", (_call("clock-skew", seconds=120),)),
+        ),
+    ),
+)
+
+SIGNATURES: tuple[SecurityCase, ...] = (
+    SecurityCase(
+        "S01",
+        "Every signature removed and the NameID changed",
+        "forged-sign-in",
+        "SAML-PROF-4.1.4.5",
+        "refused",
+        (Variant("unsigned-name-id", (_call("unsigned"), _call("name-id", **_FORGED))),),
+        ("CVE-2020-12676",),
+    ),
+    SecurityCase(
+        "S02",
+        "A corrupted SignatureValue, or the NameID edited after signing",
+        "forged-sign-in",
+        "SAML-CORE-5.4",
+        "refused",
+        (
+            Variant("corrupt-signature", (_call("corrupt-signature"),)),
+            Variant("tamper-after-signing", (_call("tamper-after-signing", **_FORGED),)),
+        ),
+        ("XMLDSIG-4",),
+    ),
+    SecurityCase(
+        "S04",
+        "Signed with a key the IdP's metadata does not hold, its certificate in KeyInfo",
+        "forged-sign-in",
+        "SAML-CORE-5.4.5",
+        "refused",
+        (Variant("wrong-key", (_call("wrong-key"), _call("name-id", **_FORGED))),),
+        ("CVE-2015-5372", "CVE-2021-21239"),
+    ),
+)
+
+PROTOCOL: tuple[SecurityCase, ...] = (
+    SecurityCase(
+        "C01",
+        "Destination wrong, or missing on a signed Response",
+        "protocol",
+        "SAML-CORE-3.2.2",
+        "refused",
+        _each("wrong-destination", "no-destination"),
+        ("SAML-BIND-3.5.5.2",),
+    ),
+    SecurityCase(
+        "C02",
+        "SubjectConfirmationData Recipient wrong or missing",
+        "protocol",
+        "SAML-PROF-4.1.4.3",
+        "refused",
+        _each("wrong-recipient", "no-recipient"),
+        ("SAML-PROF-4.1.4.2",),
+    ),
+    SecurityCase(
+        "C03",
+        "SubjectConfirmationData NotOnOrAfter past the skew allowance, or missing",
+        "protocol",
+        "SAML-PROF-4.1.4.3",
+        "refused",
+        _each("subject-expired", "no-subject-expiry"),
+    ),
+    SecurityCase(
+        "C04",
+        "SubjectConfirmationData NotBefore in the future",
+        "protocol",
+        "SAML-PROF-4.1.4.2",
+        "refused",
+        _one("subject-not-yet-valid"),
+    ),
+    SecurityCase(
+        "C05",
+        "No bearer SubjectConfirmation (sender-vouches)",
+        "protocol",
+        "SAML-PROF-4.1.4.2",
+        "refused",
+        _one("sender-vouches"),
+    ),
+    SecurityCase(
+        "C06",
+        "InResponseTo names a request the SP never sent",
+        "protocol",
+        "SAML-CORE-3.2.2",
+        "refused",
+        _one("bad-in-response-to"),
+        ("SAML-PROF-4.1.4.3",),
+    ),
+    SecurityCase(
+        "C08",
+        "Unsolicited response (IdP-initiated) without InResponseTo: accepted only where the "
+        "SP allows IdP-initiated sign-in",
+        "protocol",
+        "SAML-PROF-4.1.5",
+        "signed-in",
+        (Variant("unsolicited", via="idp"),),
+        needs=("idp_initiated",),
+    ),
+    SecurityCase(
+        "C09",
+        "Unsolicited response that carries an InResponseTo",
+        "protocol",
+        "SAML-PROF-4.1.5",
+        "refused",
+        (Variant("unsolicited-in-response-to", (_call("bad-in-response-to"),), via="idp"),),
+        needs=("idp_initiated",),
+    ),
+    SecurityCase(
+        "C10",
+        "Replay: the same Response posted again from another browser",
+        "protocol",
+        "SAML-PROF-4.1.4.5",
+        "refused",
+        (Variant("same-response"),),
+        flow="replay",
+    ),
+    SecurityCase(
+        "C11",
+        "Conditions not yet valid, expired, or NotBefore after NotOnOrAfter",
+        "protocol",
+        "SAML-CORE-2.5.1.2",
+        "refused",
+        _each("not-yet-valid", "expired", "inverted-validity"),
+    ),
+    SecurityCase(
+        "C12",
+        "Audience names another SP",
+        "protocol",
+        "SAML-CORE-2.5.1.4",
+        "refused",
+        _one("wrong-audience"),
+        ("SAML-PROF-4.1.4.2",),
+    ),
+    SecurityCase(
+        "C13",
+        "A second AudienceRestriction without this SP (restrictions AND), or none at all",
+        "protocol",
+        "SAML-CORE-2.5.1.4",
+        "refused",
+        _each("extra-audience-restriction", "no-audience"),
+        ("SAML-PROF-4.1.4.2",),
+    ),
+    SecurityCase(
+        "C14",
+        "A Condition of a type the SP cannot understand",
+        "protocol",
+        "SAML-CORE-2.5.1",
+        "refused",
+        _one("unknown-condition"),
+        ("SAML-PROF-4.1.4.2",),
+    ),
+    SecurityCase(
+        "C15",
+        "An unknown Issuer, Response and Assertion Issuers that differ, an Issuer Format other "
+        "than entity, or no Assertion Issuer",
+        "protocol",
+        "SAML-PROF-4.1.4.2",
+        "refused",
+        _each("wrong-issuer", "mismatched-issuer", "issuer-format", "no-assertion-issuer"),
+        ("SAML-CORE-2.3.3",),
+    ),
+    SecurityCase(
+        "C16",
+        "StatusCode other than Success, with a valid assertion inside",
+        "protocol",
+        "SAML-CORE-3.2.2.2",
+        "refused",
+        _one("status"),
+        ("SDP-SP11",),
+    ),
+    SecurityCase(
+        "C17",
+        "Version other than 2.0, or no AuthnStatement",
+        "protocol",
+        "SAML-CORE-3.2.2",
+        "refused",
+        _each("wrong-version", "no-authn-statement"),
+        ("SAML-PROF-4.1.4.2",),
+    ),
+    SecurityCase(
+        "C18",
+        "SessionNotOnOrAfter in the past: no session (or one already over)",
+        "protocol",
+        "SAML-PROF-4.1.4.3",
+        "refused",
+        _one("session-expired"),
+    ),
+    SecurityCase(
+        "C19",
+        "SubjectConfirmationData Address names another client (the SP's policy)",
+        "protocol",
+        "SP-ADDRESS",
+        "observed",
+        _one("subject-address"),
+        ("SAML-PROF-4.1.4.3",),
+    ),
+)
+
+HARDENING: tuple[SecurityCase, ...] = (
+    SecurityCase(
+        "A01",
+        "RSA-SHA1 signature and SHA-1 digest (the SP's algorithm policy)",
+        "hardening",
+        "SDP-ALG01",
+        "observed",
+        _one("sha1"),
+        ("IIP-ALG08",),
+    ),
+    SecurityCase(
+        "A02",
+        "EncryptedAssertion with RSA PKCS#1 v1.5 key transport, or in AES-CBC",
+        "hardening",
+        "IIP-ALG08",
+        "observed",
+        _each("weak-key-transport", "cbc-encryption"),
+        ("SDP-ALG01",),
+        needs=("encryption",),
+    ),
+    SecurityCase(
+        "E01",
+        "EncryptedAssertion whose Assertion is unsigned, in an unsigned Response",
+        "forged-sign-in",
+        "SAML-PROF-4.1.4.5",
+        "refused",
+        (Variant("unsigned-encrypted", (_call("unsigned"), _call("name-id", **_FORGED))),),
+        ("IIP-SP13", "CVE-2024-4985"),
+        needs=("encryption",),
+    ),
+    SecurityCase(
+        "E03",
+        "An EncryptedAssertion plus an unsigned plaintext Assertion naming another user",
+        "forged-sign-in",
+        "SDP-IDP10",
+        "refused",
+        _one("plaintext-beside-encrypted", **_FORGED),
+        needs=("encryption",),
+        if_signed_subject="warn",
+    ),
+    SecurityCase(
+        "R01",
+        "RelayState naming another site or a script URL: no redirect off the SP",
+        "hardening",
+        "SP-REDIRECT",
+        "on-site",
+        (
+            Variant("absolute", relay_state="https://evil.example/landing"),
+            Variant("scheme-relative", relay_state="//evil.example/landing"),
+            Variant("backslash", relay_state="/\\evil.example/landing"),
+            Variant("javascript", relay_state="javascript:alert(document.domain)"),
+        ),
+        flow="relay-state",
+    ),
+    SecurityCase(
+        "G01",
+        "Validity ten years ahead, or an AuthnInstant days old (the SP's lifetime policy)",
+        "hardening",
+        "SP-LIFETIME",
+        "observed",
+        _each("long-lived", "stale-authn-instant"),
+    ),
+    SecurityCase(
+        "T01",
+        "The AssertionConsumerService is reached over TLS",
+        "hardening",
+        "SDP-SP09",
+        "tls",
+        (Variant("acs-scheme"),),
+        flow="acs-scheme",
+    ),
+)
+
+CASES: tuple[SecurityCase, ...] = (*CONTROLS, *SIGNATURES, *PROTOCOL, *HARDENING)
+
+
+def _index(cases: tuple[SecurityCase, ...]) -> Mapping[str, SecurityCase]:
+    index: dict[str, SecurityCase] = {}
+    for case in cases:
+        if case.id in index:
+            raise ValueError(f"duplicate security case {case.id}")
+        requirement(case.rule)
+        for variant in case.variants:
+            for call in variant.mutators:
+                if call.name not in MUTATORS_BY_NAME:
+                    raise ValueError(f"security case {case.id}: no mutator {call.name!r}")
+        index[case.id] = case
+    return index
+
+
+CASES_BY_ID: Mapping[str, SecurityCase] = _index(CASES)
+
+
+@dataclass(frozen=True)
+class CaseValues:
+    """The values of one run that mutator parameters may name."""
+
+    attacker: str
+    out_of_band: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def bound(calls: tuple[MutatorCall, ...], values: CaseValues) -> tuple[MutatorCall, ...]:
+    """The calls with ``{attacker}``, ``{attacker_suffixed}`` and ``{out_of_band}`` filled."""
+    names = {
+        "{attacker}": values.attacker,
+        "{attacker_suffixed}": values.attacker + ATTACKER_SUFFIX,
+        "{out_of_band}": values.out_of_band,
+        **values.extra,
+    }
+    return tuple(
+        MutatorCall(
+            call.name,
+            {k: names.get(v, v) if isinstance(v, str) else v for k, v in call.params.items()},
+        )
+        for call in calls
+    )

@@ -1,0 +1,202 @@
+"""Running a case of the SAML security catalogue against the SP under test: each variant from a
+fresh browser and a fresh SP-initiated request (IdP-initiated where the case is about
+unsolicited responses), the mock IdP sending the case's mutated response, and the SP's me probe
+asked who is signed in afterwards. What it saw goes to :func:`harness.checks.security.judge_case`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from lxml import etree
+
+from harness.checks.security import SECURITY_CHECKS, CaseRun
+from harness.checks.security_catalogue import (
+    ATTACKER_SUFFIX,
+    CASES_BY_ID,
+    CaseValues,
+    SecurityCase,
+    Variant,
+    bound,
+)
+from harness.protocol.saml.bindings import encode_post_value
+from harness.protocol.saml.mutators import get_mutator
+from harness.scenario.model import SecurityCaseStep, SignIn
+from harness.sessions import attempt_sign_in
+from harness.signin import SignInAttempt, read_identity, same_user
+from harness.verdicts import Verdict, judged, not_judged
+from harness.world import World
+
+MAX_SHOWN = 20_000  # characters of the response kept as evidence
+
+
+def run_case(world: World, step: SecurityCaseStep, line: int) -> Iterator[Verdict]:
+    case = CASES_BY_ID[step.case]
+    for variant in case.variants:
+        check = SECURITY_CHECKS[case.check_id(variant)]
+        blocked = _blocked(world, case)
+        if blocked is not None:
+            yield from not_judged([check], line, blocked)
+            continue
+        yield judged(check, line, _run_variant(world, step, case, variant))
+
+
+def _encrypts(world: World) -> bool:
+    registered = world.idp.sps.get(world.sp_entity_id)
+    if registered is None:
+        return False
+    if registered.settings.encrypt is not None:
+        return registered.settings.encrypt
+    return bool(registered.metadata.encryption_certificates)
+
+
+def _blocked(world: World, case: SecurityCase) -> str | None:
+    """Why the case cannot run against this target (None: it can)."""
+    if (broken := world.broken.get("provisioning")) is not None:
+        return broken
+    if "encryption" in case.needs and not _encrypts(world):
+        return "the SP's metadata offers no encryption key: the IdP cannot encrypt to it"
+    if "idp_initiated" in case.needs and not world.features.idp_initiated:
+        return "the target has no IdP-initiated sign-in (features.idp_initiated)"
+    if "out_of_band" in case.needs and world.out_of_band is None:
+        return "no out-of-band listener runs in this world"
+    return None
+
+
+def _control(world: World, step: SecurityCaseStep, via: str) -> SignInAttempt | None:
+    """P01 through ``via`` in this world: the first unmutated sign-in that worked, run now when
+    none has (an IdP-initiated control only where the SP takes unsolicited responses)."""
+    if via not in world.controls and (via == "sp" or world.features.idp_initiated):
+        session = f"control:{via}"
+        world.forget_http_session(session)
+        attempt = attempt_sign_in(world, SignIn(user=step.user, session=session, via=via))  # type: ignore[arg-type]
+        world.controls[via] = attempt
+    return world.controls.get(via)
+
+
+def _signed_subject(world: World, step: SecurityCaseStep, variant: Variant) -> str:
+    named = [call.params.get("value") for call in variant.mutators]
+    if "{attacker_suffixed}" in named:
+        return world.user_name(step.attacker) + ATTACKER_SUFFIX
+    return world.user_name(step.user)
+
+
+def _sent(world: World) -> dict[str, Any]:
+    """The Response the IdP sent last, as evidence: pretty-printed where it parses, with the
+    mutators applied and the rule each breaks."""
+    entry = world.idp.journal.last("Response")
+    if entry is None or entry.xml is None:
+        return {}
+    shown = entry.xml
+    try:  # the evidence only: never resolve anything a hostile payload declares
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+        root = etree.fromstring(entry.xml.encode(), parser)
+        shown = etree.tostring(root, pretty_print=True, encoding="unicode")
+    except etree.XMLSyntaxError:
+        pass
+    mutations = [
+        {"mutator": name, "rule": get_mutator(name).rule, "does": get_mutator(name).description}
+        for name in entry.mutators
+    ]
+    return {"response_sent": shown[:MAX_SHOWN], "mutations": mutations}
+
+
+def _no_effect(world: World, since: int) -> str | None:
+    """The IdP's reason when it could not apply the case's mutators to this response."""
+    for entry in world.idp.journal.entries():
+        error = entry.error or {}
+        if entry.seq > since and error.get("reason") == "mutator-no-effect":
+            return error.get("message")
+    return None
+
+
+def _journal_seq(world: World) -> int:
+    last = world.idp.journal.last()
+    return last.seq if last is not None else 0
+
+
+def _run_variant(
+    world: World, step: SecurityCaseStep, case: SecurityCase, variant: Variant
+) -> CaseRun:
+    signed_subject = _signed_subject(world, step, variant)
+    attacker = world.user_name(step.attacker)
+    control = attempt = None
+    if case.id != "P01":
+        control = _control(world, step, variant.via)
+    session = f"case:{case.id}:{variant.name}"
+    world.forget_http_session(session)
+    out_of_band = world.out_of_band_url(case.check_id(variant))
+    calls = bound(variant.mutators, CaseValues(attacker, out_of_band))
+    since = _journal_seq(world)
+    if calls:
+        world.idp.plan_next(*calls, sp=world.sp_entity_id)
+    started = time.perf_counter()
+    try:
+        request = SignIn(
+            user=step.user, session=session, via=variant.via, relay_state=variant.relay_state
+        )
+        attempt = attempt_sign_in(world, request)
+    finally:
+        world.idp.plan.clear()  # a response never drawn must not break the next case's
+    answer_s = time.perf_counter() - started
+    if case.id == "P01" and attempt.signed_in:
+        world.controls.setdefault(variant.via, attempt)
+    run = CaseRun(
+        case,
+        variant,
+        signed_subject,
+        attacker,
+        attempt,
+        control,
+        answer_s=answer_s,
+        out_of_band=world.out_of_band_hits(case.check_id(variant)),
+        evidence=_sent(world),
+    )
+    if (why := _no_effect(world, since)) is not None:
+        run.evidence["not_sent"] = why
+    if case.flow == "replay":
+        _replay(world, run)
+    elif case.flow == "acs-scheme":
+        run.evidence["acs"] = _acs(world)
+        run.evidence["in_process"] = not world.loopback  # reached without any network
+    return run
+
+
+def _acs(world: World) -> str | None:
+    registered = world.idp.sps.get(world.sp_entity_id)
+    if registered is None or not registered.post_acs_endpoints():
+        return None
+    return registered.post_acs_endpoints()[0].location
+
+
+def _replay(world: World, run: CaseRun) -> None:
+    """Post the Response the user was just signed in with again, from another browser: the
+    first use is the control, the second must open no session."""
+    first = run.attempt
+    entry = world.idp.journal.last("Response")
+    run.control = first
+    if entry is None or entry.xml is None or not first.signed_in:
+        return
+    fields = {"SAMLResponse": encode_post_value(entry.xml.encode())}
+    if entry.relay_state is not None:
+        fields["RelayState"] = entry.relay_state
+    acs = str(entry.details.get("acs") or _acs(world))
+    session = f"replay:{run.case.id}"
+    world.forget_http_session(session)
+    client = world.http_session(session)
+    answer = client.post(acs, data=fields, headers={"Accept": "application/json"})
+    identity, me = read_identity(client, world.sp_base, world.probes)
+    replayed = SignInAttempt(
+        signed_in=same_user(identity, run.signed_subject),
+        delivered=urlsplit(acs).netloc == urlsplit(world.sp_base).netloc,
+        reached_idp=True,
+        identity=identity,
+        exchange=[
+            {"request": f"POST {acs} (the same SAMLResponse again)", "status": answer.status_code},
+            {"request": f"GET {world.sp_base}{world.probes.me}", "answer": me},
+        ],
+    )
+    run.attempt = replayed
