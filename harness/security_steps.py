@@ -37,7 +37,7 @@ def run_case(world: World, step: SecurityCaseStep, line: int) -> Iterator[Verdic
     case = CASES_BY_ID[step.case]
     for variant in case.variants:
         check = SECURITY_CHECKS[case.check_id(variant)]
-        blocked = _blocked(world, case)
+        blocked = _blocked(world, case, variant)
         if blocked is not None:
             yield from not_judged([check], line, blocked)
             continue
@@ -53,13 +53,14 @@ def _encrypts(world: World) -> bool:
     return bool(registered.metadata.encryption_certificates)
 
 
-def _blocked(world: World, case: SecurityCase) -> str | None:
+def _blocked(world: World, case: SecurityCase, variant: Variant) -> str | None:
     """Why the case cannot run against this target (None: it can)."""
     if (broken := world.broken.get("provisioning")) is not None:
         return broken
     if "encryption" in case.needs and not _encrypts(world):
         return "the SP's metadata offers no encryption key: the IdP cannot encrypt to it"
-    if "idp_initiated" in case.needs and not world.features.idp_initiated:
+    idp_initiated = "idp_initiated" in case.needs or variant.via == "idp"
+    if idp_initiated and not world.features.idp_initiated:
         return "the target has no IdP-initiated sign-in (features.idp_initiated)"
     if "out_of_band" in case.needs and world.out_of_band is None:
         return "no out-of-band listener runs in this world"

@@ -241,11 +241,12 @@ PROTOCOL: tuple[SecurityCase, ...] = (
     ),
     SecurityCase(
         "C10",
-        "Replay: the same Response posted again from another browser",
+        "Replay: the same Response posted again from another browser (an unsolicited one is "
+        "stopped by nothing but the SP's replay cache)",
         "protocol",
         "SAML-PROF-4.1.4.5",
         "refused",
-        (Variant("same-response"),),
+        (Variant("solicited"), Variant("unsolicited", via="idp")),
         flow="replay",
     ),
     SecurityCase(
