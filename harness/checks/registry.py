@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from harness.checks import catalog
 from harness.checks.model import Check
+from harness.checks.security import SECURITY_CHECKS
 
-CHECKS: tuple[Check, ...] = catalog.ALL
+CHECKS: tuple[Check, ...] = (*catalog.ALL, *SECURITY_CHECKS.values())
 
 
 def check_by_id() -> dict[str, Check]:

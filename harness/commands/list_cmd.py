@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.exit_codes import ExitCode
+from harness.reporters.check_catalogue import render_markdown
 
 Listing = dict[str, Any]
 
@@ -23,6 +24,12 @@ Listing = dict[str, Any]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("what", choices=sorted(LISTINGS), help="what to list")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--format",
+        choices=("text", "json", "markdown"),
+        default=None,
+        help="text (default), json (as --json), or markdown (the page docs/ commits)",
+    )
     parser.add_argument(
         "--scenarios",
         metavar="DIR",
@@ -86,9 +93,38 @@ def list_checks(_: Path | None) -> Listing:
                 "level": check.level,
                 "title": check.title,
                 "clause": check.clause,
+                **_security_case_of(check.id),
             }
             for check in CHECKS
         ]
+    }
+
+
+def _security_case_of(check_id: str) -> dict[str, Any]:
+    """What a security check sends and expects (nothing for the other checks)."""
+    from harness.checks.security_catalogue import CASES_BY_ID
+    from harness.protocol.saml.mutators import get_mutator
+
+    parts = check_id.split(".")
+    if len(parts) != 3 or parts[0] != "saml-security" or parts[1] not in CASES_BY_ID:
+        return {}
+    case = CASES_BY_ID[parts[1]]
+    variant = next(v for v in case.variants if v.name == parts[2])
+    sends = []
+    for call in variant.mutators:
+        params = ", ".join(f"{k}={v}" for k, v in call.params.items())
+        named = f"{call.name}({params})" if params else call.name
+        sends.append(f"{named}: {get_mutator(call.name).description}")
+    if variant.via == "idp":
+        sends.append("IdP-initiated (unsolicited)")
+    if variant.relay_state is not None:
+        sends.append(f"RelayState {variant.relay_state}")
+    return {
+        "case": case.id,
+        "kind": case.kind,
+        "expect": case.expect,
+        "sends": sends,
+        "references": list(case.references),
     }
 
 
@@ -180,13 +216,19 @@ def render_text(what: str, listing: Listing) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    output = args.format or ("json" if args.json else "text")
+    if output == "markdown" and args.what != "checks":
+        print("sso-harness list: --format markdown lists checks only", file=sys.stderr)
+        return ExitCode.USAGE
     try:
         listing = LISTINGS[args.what](args.scenarios)
     except _UsageError as exc:
         print(f"sso-harness list: {exc}", file=sys.stderr)
         return ExitCode.USAGE
-    if args.json:
+    if output == "json":
         print(json.dumps(listing, indent=2, ensure_ascii=False))
+    elif output == "markdown":
+        print(render_markdown(listing), end="")
     else:
         print(render_text(args.what, listing))
     invalid = [f["file"] for s in listing.get("suites", []) for f in s["files"] if "error" in f]

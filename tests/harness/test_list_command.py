@@ -107,3 +107,16 @@ def test_dialects(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_an_unknown_listing_is_a_usage_error() -> None:
     assert main(["list", "everything"]) == 2
+
+
+def test_the_checks_page_is_the_listing() -> None:
+    """docs/checks.md is `sso-harness list checks --format markdown`, so it cannot drift."""
+    from pathlib import Path
+
+    from harness.commands.list_cmd import list_checks
+    from harness.reporters.check_catalogue import render_markdown
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "checks.md"
+    assert page.read_text() == render_markdown(list_checks(None)), (
+        "regenerate: sso-harness list checks --format markdown > docs/checks.md"
+    )
