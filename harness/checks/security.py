@@ -195,7 +195,7 @@ def judge_case(run: CaseRun) -> Observed | None:
 
 
 def _check(case: SecurityCase, variant: Variant) -> Check:
-    rule = requirement(case.rule)
+    rule = requirement(variant.rule or case.rule)
     # A policy is observed, never failed: the check asks for nothing beyond the report.
     level = "MAY" if case.expect == "observed" else rule.level
     title = f"{case.id} {case.title}"

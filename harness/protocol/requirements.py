@@ -591,6 +591,13 @@ _ALL: Final = (
         "stolen assertion should not outlive the sign-in it claims.",
     ),
     Requirement(
+        "SP-ISSUER-FORMAT",
+        "SHOULD",
+        f"{_PROF} §4.1.4.2 (Issuer Format)",
+        "The SP should refuse an assertion whose Issuer has a Format other than entity: the "
+        "profile lets the IdP send only entity or no Format.",
+    ),
+    Requirement(
         "SP-ADDRESS",
         "MAY",
         f"{_PROF} §4.1.4.3 (Address)",
