@@ -85,24 +85,31 @@ def _signed_subject(world: World, step: SecurityCaseStep, variant: Variant) -> s
     return world.user_name(step.user)
 
 
+def _pretty(xml: str) -> str:
+    try:  # the evidence only: never resolve anything a hostile payload declares
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+        root = etree.fromstring(xml.encode(), parser)
+        return etree.tostring(root, pretty_print=True, encoding="unicode")[:MAX_SHOWN]
+    except etree.XMLSyntaxError:
+        return xml[:MAX_SHOWN]
+
+
 def _sent(world: World) -> dict[str, Any]:
-    """The Response the IdP sent last, as evidence: pretty-printed where it parses, with the
-    mutators applied and the rule each breaks."""
+    """The Response the IdP sent last, as evidence: pretty-printed where it parses, the
+    assertion as it was before encryption, and the mutators applied with the rule each
+    breaks."""
     entry = world.idp.journal.last("Response")
     if entry is None or entry.xml is None:
         return {}
-    shown = entry.xml
-    try:  # the evidence only: never resolve anything a hostile payload declares
-        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-        root = etree.fromstring(entry.xml.encode(), parser)
-        shown = etree.tostring(root, pretty_print=True, encoding="unicode")
-    except etree.XMLSyntaxError:
-        pass
     mutations = [
         {"mutator": name, "rule": get_mutator(name).rule, "does": get_mutator(name).description}
         for name in entry.mutators
     ]
-    return {"response_sent": shown[:MAX_SHOWN], "mutations": mutations}
+    sent: dict[str, Any] = {"response_sent": _pretty(entry.xml), "mutations": mutations}
+    plaintext = entry.details.get("assertion_before_encryption")
+    if isinstance(plaintext, str):
+        sent["assertion_decrypted"] = _pretty(plaintext)
+    return sent
 
 
 def _no_effect(world: World, since: int) -> str | None:

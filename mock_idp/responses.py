@@ -18,6 +18,7 @@ from harness.protocol.saml.mutators import (
     mutate,
 )
 from harness.protocol.saml.response import Protection, ResponseSpec
+from harness.protocol.xml import to_bytes
 
 from .directory import Directory, User
 from .drafting import ResponseDraft, draft_response
@@ -85,6 +86,7 @@ class Responder:
             mutators=tuple(call.name for call in mutated.applied),
             verdicts=verdicts,
             not_applied=[str(skipped) for skipped in mutated.inapplicable],
+            plaintext=mutated.sealed_plaintext,
         )
 
     def issue_status(
@@ -162,8 +164,11 @@ class Responder:
         mutators: tuple[str, ...],
         verdicts: Sequence[Verdict],
         not_applied: Sequence[str] = (),
+        plaintext: etree._Element | None = None,
     ) -> OutgoingMessage:
         details: dict[str, object] = {"acs": login.acs.location, "flaws": sorted(identity.flaws)}
+        if plaintext is not None:  # what the SP finds once it decrypts: for reports to show
+            details["assertion_before_encryption"] = to_bytes(plaintext).decode()
         if not_applied:  # a flaw's mutator with nothing to break here: not claimed as applied
             details["mutators_not_applied"] = list(not_applied)
         fields = {"SAMLResponse": encode_post_value(xml)}

@@ -655,6 +655,9 @@ class Mutated:
     root: etree._Element
     applied: tuple[MutatorCall, ...]
     wire: bytes = b""  # the message as sent: ``root`` serialised, then every ``on_wire`` step
+    # The assertion as it was encrypted (None when the Response carries it in clear, or none):
+    # what an SP decrypting it finds, for a report to show.
+    sealed_plaintext: etree._Element | None = None
     # Standing calls (an IdP flaw's) that had nothing to break in this response.
     inapplicable: tuple[MutatorNoEffect, ...] = ()
 
@@ -755,7 +758,8 @@ def mutate(
         if not is_standing:
             raise error
         inapplicable.append(error)
-    return Mutated(response, tuple(applied), wire, tuple(inapplicable))
+    sealed = plain if protection.encrypt_to is not None else None
+    return Mutated(response, tuple(applied), wire, sealed, tuple(inapplicable))
 
 
 def _why(mutator: Mutator, draft: Draft) -> str:
