@@ -375,7 +375,7 @@ def _doctype_differential_wire(wire: bytes, params: Params, ctx: MutationContext
         + head
         + b"<![CDATA[-->\n"
         + inner
-        + b"<!--]]>-->\n"
+        + b"<!--]]>-->"  # no white space: it would be text inside the signed original
         + end_tag
     )
 
