@@ -16,13 +16,22 @@ from harness.protocol.saml.mutators import (
     MutatorCall,
     UnknownMutatorError,
     build_mutated,
+    mutate,
+)
+from harness.protocol.saml.parser_attacks import (
+    BASE64_TRANSFORM,
+    FOREIGN_SAML,
+    XPATH_TRANSFORM,
+    XSLT_TRANSFORM,
 )
 from harness.protocol.saml.response import Protection
 from harness.protocol.saml.signing import verify_element
 
 from .test_response import NOW, NS, spec
 
-RULE_ID = re.compile(r"^(SAML-(CORE|PROF|BIND|MD)-[0-9.]+|SDP-[A-Z0-9]+|IIP-[A-Z0-9]+)$")
+RULE_ID = re.compile(
+    r"^(SAML-(CORE|PROF|BIND|MD)-[0-9.]+|XMLDSIG-[0-9.]+|SDP-[A-Z0-9]+|IIP-[A-Z0-9]+)$"
+)
 
 
 def build(idp_key: KeyPair, attacker_key: KeyPair, *names: str) -> etree._Element:
@@ -114,16 +123,58 @@ EXPECTED: dict[str, Check] = {
         text(r, ".//saml:NameID") == "admin@example.com" and signatures_fail(r, k)
     ),
     "corrupt-signature": signatures_fail,
+    # Parser attacks whose payload an element tree holds (the others: WIRE_EXPECTED).
+    "xslt-transform": lambda r, k: has_transform(r, XSLT_TRANSFORM),
+    "xpath-transform": lambda r, k: has_transform(r, XPATH_TRANSFORM),
+    "base64-transform": lambda r, k: has_transform(r, BASE64_TRANSFORM),
+    "comment-in-name-id": lambda r, k: (
+        any(isinstance(n, etree._Comment) for n in r.find(".//saml:NameID", NS))
+        and not signatures_fail(r, k)
+    ),
+    "prefix-redeclared": lambda r, k: any(
+        etree.QName(e).localname == "Assertion" and etree.QName(e).namespace == FOREIGN_SAML
+        for e in r
+        if isinstance(e.tag, str)
+    ),
+}
+
+
+def has_transform(root: etree._Element, algorithm: str) -> bool:
+    return root.find(f".//ds:Transform[@Algorithm='{algorithm}']", NS) is not None
+
+
+# Parser attacks that only the bytes on the wire carry (a DOCTYPE, entities), judged there.
+WIRE_EXPECTED: dict[str, Callable[[bytes], object]] = {
+    # In the NameID, or the Issuer when the assertion is encrypted.
+    "external-entity": lambda w: (
+        b'<!ENTITY oob SYSTEM "http' in w and re.search(rb"&oob;</saml:(NameID|Issuer)>", w)
+    ),
+    "external-dtd": lambda w: re.match(rb'<!DOCTYPE [\w:]+ SYSTEM "http', w) is not None,
+    "entity-expansion": lambda w: (
+        b"<!ENTITY lol10 " in w and re.search(rb"&lol10;</saml:(NameID|Issuer)>", w)
+    ),
+    "xsw10": lambda w: b'ID="&idViaEntity;"' in w and b"<ds:Object>" in w,
+    "doctype-differential": lambda w: w.startswith(b"<!DOCTYPE") and b"<![CDATA[-->" in w,
+    "namespace-differential": lambda w: b"<!ATTLIST Signature xmlns CDATA #FIXED" in w,
 }
 
 
 def test_every_mutator_is_covered_and_names_a_rule() -> None:
-    assert {m.name for m in MUTATORS} == set(EXPECTED)
+    assert {m.name for m in MUTATORS} == set(EXPECTED) | set(WIRE_EXPECTED)
+    assert not set(EXPECTED) & set(WIRE_EXPECTED)
     for mutator in MUTATORS:
         assert RULE_ID.match(mutator.rule), mutator
-        xml_steps = (mutator.on_assertion, mutator.on_response)
-        # A mutator either rewrites the draft or edits built XML, never both.
+        xml_steps = (mutator.on_content, mutator.on_assertion, mutator.on_response, mutator.on_wire)
+        # A mutator either rewrites the draft or edits built XML or bytes, never both.
         assert (mutator.on_draft is None) != all(step is None for step in xml_steps)
+
+
+@pytest.mark.parametrize("name", sorted(WIRE_EXPECTED))
+def test_wire_mutator_sends_its_payload(name: str, idp_key: KeyPair, attacker_key: KeyPair) -> None:
+    context = MutationContext(now=NOW, rng=random.Random(3), attacker_key=attacker_key)
+    draft = Draft(spec(), Protection(idp_key))
+    assert not WIRE_EXPECTED[name](mutate(draft, [], context).wire)
+    assert WIRE_EXPECTED[name](mutate(draft, [MutatorCall(name, {})], context).wire)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
