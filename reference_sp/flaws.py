@@ -83,8 +83,7 @@ _ALL = (
     Flaw(
         "resolve-entities",
         "SDP-G03",
-        "parse a message's DTD: expand its entities and fetch external DTDs and entities over "
-        "HTTP",
+        "parse a message's DTD: expand its entities and fetch external DTDs and entities over HTTP",
     ),
     Flaw(
         "run-transforms",
