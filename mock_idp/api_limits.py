@@ -17,6 +17,8 @@ MAX_PARAM_TEXT = 4096
 
 # What the mutators in harness.protocol.saml.mutators read; any other parameter is text.
 _INT_PARAMS = frozenset({"seconds"})
+# Small counts and positions (entity-expansion, comment-in-name-id): the mutator bounds them.
+_COUNT_PARAMS = frozenset({"levels", "width", "split"})
 _BOOL_PARAMS = frozenset({"keep_assertion"})
 _CHOICE_PARAMS = {"which": ("every", "assertion", "response")}
 
@@ -29,6 +31,9 @@ def mutator_param_problem(params: Mapping[str, object]) -> str | None:
                 return f"parameter {name!r} must be an integer"
             if abs(value) > MAX_SHIFT_SECONDS:
                 return f"parameter {name!r} must be within ±{MAX_SHIFT_SECONDS} (100 years)"
+        elif name in _COUNT_PARAMS:
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 4096:
+                return f"parameter {name!r} must be an integer from 0 to 4096"
         elif name in _BOOL_PARAMS:
             if not isinstance(value, bool):
                 return f"parameter {name!r} must be true or false"

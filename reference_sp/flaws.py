@@ -75,6 +75,35 @@ _ALL = (
         "from the first (signature wrapping)",
     ),
     Flaw(
+        "name-id-first-text",
+        "XMLDSIG-8.1.3",
+        "read the identity from the NameID's first text node only: a comment, processing "
+        "instruction or CDATA section inside the signed NameID cuts it short (CVE-2017-11427)",
+    ),
+    Flaw(
+        "resolve-entities",
+        "SDP-G03",
+        "parse a message's DTD: expand its entities and fetch external DTDs and entities over HTTP",
+    ),
+    Flaw(
+        "run-transforms",
+        "SAML-CORE-5.4.4",
+        "run a Reference's XSLT, XPath or Base64 transforms (XSLT document() over the network) "
+        "before judging the signature",
+    ),
+    Flaw(
+        "match-prefixes",
+        "SAML-CORE-1.2",
+        "find the assertion by its prefixed name: a saml:Assertion look-alike in another "
+        "namespace is read, the real one's signature verified",
+    ),
+    Flaw(
+        "two-parsers",
+        "SDP-G03",
+        "verify signatures on what a lax parser sees (a DOCTYPE ends at its first '>') and read "
+        "the identity from what a conforming one sees (CVE-2025-25291)",
+    ),
+    Flaw(
         "ignore-expiry",
         "SAML-CORE-2.5.1.2",
         "ignore NotBefore/NotOnOrAfter of the assertion and its subject confirmation",

@@ -19,6 +19,23 @@ Each flaw lets through exactly the responses that break its one rule:
 - ``ignore-status``: a non-Success StatusCode is read as Success when an assertion is there.
 - ``process-first-assertion-unverified``: among several assertions the signed one is
   verified, but the identity is read from the first one in the document (signature wrapping).
+- ``name-id-first-text``: the identity is the NameID's first text node only, so a comment,
+  processing instruction or CDATA section the IdP signed inside it cuts it short (X05,
+  CVE-2017-11427). A CDATA split shows only in a NameID sent in clear: decryption parses the
+  plaintext with the hardened parser, which merges CDATA into the text.
+- ``resolve-entities``: a message with a DOCTYPE is parsed with its DTD, entities expanded and
+  external DTDs and entities fetched over HTTP (so an out-of-band listener sees the fetch),
+  and the expanded document is judged strictly (X01, X02; libxml2's amplification limit keeps
+  our own process safe from X02, so the refusal merely comes after the expansion).
+- ``run-transforms``: a Reference's transforms other than enveloped and exclusive C14N are run
+  (XSLT with ``document()`` over the network, XPath, Base64) before the signature is judged
+  strictly (X03: the fetch is the failure; X04 is still refused, for its signature).
+- ``match-prefixes``: elements are found by their prefixed names: an element written
+  ``saml:Assertion`` in another namespace is read as the assertion, while the real one's
+  signature is verified (X06).
+- ``two-parsers``: signatures are verified on what a lax parser sees, which ends a DOCTYPE's
+  SYSTEM literal at its first double quote, and the identity is read from what a conforming
+  parser sees (W11, CVE-2025-25291 in ruby-saml).
 
 An EncryptedAssertion is decrypted first (with the SP's own keys) and the flaw then applies
 to the plaintext, as a flawed SP that decrypts and then skips the check would.
@@ -26,9 +43,15 @@ to the plaintext, as a flawed SP that decrypts and then skips the check would.
 
 from __future__ import annotations
 
+import base64
+import copy
 import dataclasses
 import datetime as dt
+import re
+import urllib.request
 from collections.abc import Callable, Iterable
+from typing import Any
+from xml.sax.saxutils import unescape
 
 from lxml import etree
 
@@ -56,10 +79,16 @@ SAML_FLAWS = frozenset(
         "skip-in-response-to",
         "ignore-status",
         "process-first-assertion-unverified",
+        "name-id-first-text",
+        "resolve-entities",
+        "run-transforms",
+        "match-prefixes",
+        "two-parsers",
     }
 )
+# Flaws that read a message carrying a DOCTYPE (the strict ACS refuses it on arrival).
+DOCTYPE_FLAWS = frozenset({"resolve-entities", "two-parsers"})
 _FOREVER = dt.timedelta(days=36500)
-_WRAPPING = "process-first-assertion-unverified"
 
 
 class StandInKey:
@@ -82,11 +111,16 @@ def _parse(data: bytes) -> etree._Element | None:
         return None
 
 
-def _plain(data: bytes, expect: SPExpectations) -> etree._Element | None:
-    """The Response with each EncryptedAssertion replaced by its plaintext Assertion."""
+def _plain(
+    data: bytes, expect: SPExpectations, *, keep_cdata: bool = False
+) -> etree._Element | None:
+    """The Response with each EncryptedAssertion replaced by its plaintext Assertion;
+    ``keep_cdata`` keeps CDATA sections apart from the text around them."""
     root = _parse(data)
     if root is None:
         return None
+    if keep_cdata:  # the hardened parse above has vetted these bytes
+        root = etree.fromstring(data, parser=_lax_parser(strip_cdata=False))
     for encrypted in root.findall(c.q(c.SAML, "EncryptedAssertion")):
         try:
             decrypted = decrypt_element(encrypted, expect.decryption_keys).element
@@ -195,6 +229,168 @@ def _status(data: bytes, expect: SPExpectations, stand_in: StandInKey) -> Retrie
     return _vouch(root, expect, stand_in)
 
 
+# ----------------------------------------------------------------- parser flaws (X01-X06, W11)
+
+_FETCH_TIMEOUT = 2.0
+_FETCH_LIMIT = 65536
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
+
+
+def _fetch(url: str) -> str:
+    """What a careless parser does with a SYSTEM identifier: an HTTP GET (bounded)."""
+    if not url.startswith(("http://", "https://")):
+        return ""
+    try:
+        with _DIRECT.open(url, timeout=_FETCH_TIMEOUT) as answer:
+            return bytes(answer.read(_FETCH_LIMIT)).decode("utf-8", "replace")
+    except (OSError, ValueError):
+        return ""  # a 404 or no listener: the entity is empty and parsing goes on
+
+
+class _Fetching(etree.Resolver):
+    def resolve(self, system_url: str, public_id: str, context: Any = None) -> Any:
+        return self.resolve_string(_fetch(system_url), context, base_url=system_url)
+
+
+class _Nothing(etree.Resolver):
+    def resolve(self, system_url: str, public_id: str, context: Any = None) -> Any:
+        return self.resolve_string("", context, base_url=system_url)
+
+
+def _lax_parser(*, fetch: bool = False, strip_cdata: bool = True) -> etree.XMLParser:
+    """A parser that honours a DTD: entities expanded, attribute defaults applied, external
+    resources fetched when ``fetch`` (else read as empty). libxml2's amplification limit
+    still bounds an expansion, which keeps this process alive under billion laughs."""
+    parser = etree.XMLParser(
+        load_dtd=fetch,
+        resolve_entities=fetch,
+        attribute_defaults=fetch,
+        no_network=True,
+        huge_tree=False,
+        strip_cdata=strip_cdata,
+    )
+    parser.resolvers.add(_Fetching() if fetch else _Nothing())
+    return parser
+
+
+def routing_root(data: bytes) -> etree._Element:
+    """The Response read with its DTD but without fetching or expanding anything, to route a
+    message a DOCTYPE flaw will judge; an unreadable DTD (billion laughs trips libxml2's
+    amplification limit even unexpanded) is malformed XML, refused after parsing the DTD."""
+    try:
+        return etree.fromstring(data, parser=_lax_parser())
+    except etree.XMLSyntaxError as exc:
+        raise XMLSecurityError("malformed", f"not well-formed XML: {exc}", "XML-1.0") from exc
+
+
+def _resolve_entities(data: bytes, expect: SPExpectations, stand_in: StandInKey) -> Retried:
+    try:
+        root = etree.fromstring(data, parser=_lax_parser(fetch=True))
+    except etree.XMLSyntaxError as exc:
+        raise XMLSecurityError("malformed", f"not well-formed XML: {exc}", "XML-1.0") from exc
+    return to_bytes(root), expect  # the expanded document, without its DOCTYPE
+
+
+_XSLT = "http://www.w3.org/TR/1999/REC-xslt-19991116"
+_XPATH = "http://www.w3.org/TR/1999/REC-xpath-19991116"
+_BASE64 = "http://www.w3.org/2000/09/xmldsig#base64"
+_READ_NETWORK = etree.XSLTAccessControl(  # type: ignore[call-arg]  # lxml-stubs lag lxml
+    read_file=False, write_file=False, create_dir=False, read_network=True, write_network=False
+)
+
+
+def _run(transform: etree._Element, target: etree._Element) -> None:
+    algorithm = transform.get("Algorithm")
+    try:
+        if algorithm == _XSLT and len(transform):
+            source = etree.tostring(transform[0])
+            stylesheet = etree.fromstring(source, parser=_lax_parser(fetch=True))
+            etree.XSLT(stylesheet, access_control=_READ_NETWORK)(copy.deepcopy(target))
+        elif algorithm == _XPATH:
+            expression = "".join(str(t) for t in transform.itertext())
+            target.xpath(expression, namespaces={"saml": c.SAML, "ds": c.DS})
+        elif algorithm == _BASE64:
+            base64.b64decode("".join(str(t) for t in target.itertext()))
+    except (etree.Error, ValueError):
+        pass  # a transform that fails makes the digest fail: the strict verdict stands
+
+
+def _run_transforms(data: bytes, expect: SPExpectations, stand_in: StandInKey) -> Retried:
+    root = _plain(data, expect)
+    if root is None:
+        return None
+    for signature in list(root.iter(c.q(c.DS, "Signature"))):
+        target = signature.getparent()
+        for transform in signature.iter(c.q(c.DS, "Transform")):
+            if target is not None:
+                _run(transform, target)
+    return None  # the transforms ran (and fetched); the signature is judged as before
+
+
+def _name_id_of(assertion: etree._Element) -> etree._Element | None:
+    return assertion.find(f"{c.q(c.SAML, 'Subject')}/{c.q(c.SAML, 'NameID')}")
+
+
+def _whole_text(element: etree._Element) -> str:
+    return "".join(str(t) for t in element.itertext()).strip()
+
+
+def _first_text_node(login: ValidatedLogin, data: bytes, expect: SPExpectations) -> ValidatedLogin:
+    root = _plain(data, expect, keep_cdata=True)
+    assertion = root.find(c.q(c.SAML, "Assertion")) if root is not None else None
+    name_id = _name_id_of(assertion) if assertion is not None else None
+    if name_id is None:
+        return login
+    inner = etree.tostring(name_id, encoding="unicode", with_tail=False).split(">", 1)[1]
+    first = unescape(inner.split("<", 1)[0]).strip()
+    return dataclasses.replace(login, name_id=first) if first else login
+
+
+def _prefix_matched(data: bytes, expect: SPExpectations) -> ValidatedLogin | None:
+    root = _plain(data, expect)
+    if root is None or root.find(c.q(c.DS, "Signature")) is not None:
+        return None  # a signed Response covers the look-alike: its signature would fail
+    lookalikes = [
+        child
+        for child in root
+        if isinstance(child.tag, str)
+        and etree.QName(child).localname == "Assertion"
+        and etree.QName(child).namespace != c.SAML
+    ]
+    if not lookalikes:
+        return None
+    name_id = next(
+        (e for e in lookalikes[0].iter() if isinstance(e.tag, str) and e.tag.endswith("}NameID")),
+        None,
+    )
+    for lookalike in lookalikes:
+        root.remove(lookalike)
+    login = validate_response(to_bytes(root), expect)
+    if name_id is None or not _whole_text(name_id):
+        return login
+    return dataclasses.replace(login, name_id=_whole_text(name_id))
+
+
+_LAX_DOCTYPE = re.compile(rb"<!DOCTYPE[^>]*>")
+
+
+def _two_parsers(data: bytes, expect: SPExpectations) -> ValidatedLogin | None:
+    # The lax parser ends the DOCTYPE at its first ">", even inside a quoted literal.
+    lax = _LAX_DOCTYPE.sub(b"", data, count=1)
+    if lax == data:
+        return None
+    login = validate_response(lax, expect)
+    try:
+        conforming = etree.fromstring(data, parser=_lax_parser())
+    except etree.XMLSyntaxError:
+        return None
+    assertion = conforming.find(c.q(c.SAML, "Assertion"))
+    name_id = _name_id_of(assertion) if assertion is not None else None
+    if name_id is None or not _whole_text(name_id):
+        return login
+    return dataclasses.replace(login, name_id=_whole_text(name_id))
+
+
 _RETRIES: dict[str, tuple[frozenset[str], Attempt]] = {
     "skip-destination": (frozenset({"wrong-destination"}), _destination),
     "skip-issuer": (frozenset({"wrong-issuer"}), _issuer),
@@ -203,6 +399,8 @@ _RETRIES: dict[str, tuple[frozenset[str], Attempt]] = {
     "accept-unsigned": (frozenset({"unsigned"}), _unsigned),
     "skip-audience": (frozenset({"wrong-audience"}), _audience),
     "skip-recipient": (frozenset({"wrong-recipient", "no-recipient"}), _recipient),
+    "resolve-entities": (frozenset({"doctype"}), _resolve_entities),
+    "run-transforms": (frozenset({"bad-transform"}), _run_transforms),
 }
 
 
@@ -234,6 +432,19 @@ def _first_assertion_unverified(data: bytes, expect: SPExpectations) -> Validate
     return dataclasses.replace(login, name_id=(name_id.text or "").strip())
 
 
+Reader = Callable[[bytes, SPExpectations], ValidatedLogin | None]
+# Flaws that read the identity elsewhere than the strict check does, by the refusal they
+# answer; the first that applies decides.
+_READERS: dict[str, tuple[frozenset[str], Reader]] = {
+    "process-first-assertion-unverified": (
+        frozenset({"assertion-count"}),
+        _first_assertion_unverified,
+    ),
+    "match-prefixes": (frozenset({"unexpected-element"}), _prefix_matched),
+    "two-parsers": (frozenset({"doctype"}), _two_parsers),
+}
+
+
 class FlawedValidation:
     """:func:`validate_response`, weakened by the named SAML ``flaws`` (see the module
     docstring); it keeps its own stand-in key."""
@@ -251,20 +462,18 @@ class FlawedValidation:
             )
         if "ignore-expiry" in remaining:
             expect = dataclasses.replace(expect, clock_skew=_FOREVER)
-        for _ in range(len(_RETRIES) + 1):
+        for _ in range(len(_RETRIES) + len(_READERS) + 1):
             try:
-                return validate_response(data, expect)
+                return self._identity(validate_response(data, expect), data, expect)
             except Refusal as exc:
                 error = exc
-            if (
-                error.reason == "assertion-count"
-                and "process-first-assertion-unverified" in remaining
-            ):
-                remaining.discard("process-first-assertion-unverified")
-                login = _first_assertion_unverified(data, expect)
-                if login is not None:
-                    return login
-                raise error
+            for flaw, (reasons, read) in _READERS.items():
+                if flaw in remaining and error.reason in reasons:
+                    remaining.discard(flaw)
+                    login = read(data, expect)
+                    if login is None:
+                        raise error
+                    return self._identity(login, data, expect)
             for flaw, (reasons, attempt) in _RETRIES.items():
                 if flaw in remaining and error.reason in reasons:
                     remaining.discard(flaw)
@@ -276,6 +485,13 @@ class FlawedValidation:
             else:
                 raise error
         raise error
+
+    def _identity(
+        self, login: ValidatedLogin, data: bytes, expect: SPExpectations
+    ) -> ValidatedLogin:
+        if "name-id-first-text" in self.flaws:
+            return _first_text_node(login, data, expect)
+        return login
 
 
 def response_validation(flaws: Iterable[str]) -> ResponseValidation:

@@ -17,6 +17,7 @@ from reference_sp.http import refusal, render, wants_json
 from reference_sp.organisation_routing import OrganisationRouting
 from reference_sp.relay_state import DEFAULT_LANDING, safe_relay_state
 from reference_sp.saml_config import SamlConfig
+from reference_sp.saml_flaws import DOCTYPE_FLAWS, routing_root
 from reference_sp.sessions import Sessions
 from reference_sp.sign_in import SignInService, read_posted_response
 from reference_sp.single_logout import SingleLogout
@@ -116,7 +117,8 @@ class SamlRoutes:
                 "no-saml-response", "no SAMLResponse was posted", _BINDING_RULE, status=400
             )
         relay_state = relay_posted if isinstance(relay_posted, str) else None
-        posted = read_posted_response(value, relay_state)
+        reader = routing_root if self.flaws & DOCTYPE_FLAWS else None
+        posted = read_posted_response(value, relay_state, reader)
         browser = self.sessions.browser_id(request)
         resubmit = posted.in_response_to and browser is None and "sp_resubmitted" not in form
         if resubmit and not wants_json(request):

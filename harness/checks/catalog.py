@@ -12,7 +12,7 @@ from typing import Any
 from harness.checks import business, scim, session, sign_in
 from harness.checks.model import Check
 from harness.protocol.requirements import requirement
-from harness.protocol.saml.mutators import MUTATORS
+from harness.protocol.saml.mutators import PROTOCOL_MUTATORS
 
 
 def _check(
@@ -79,8 +79,9 @@ SCIM_STATE = _check(
     "scim.state", "RFC7644-3", "the SP holds what the IdP provisioned", scim.scim_state
 )
 
-# One check per mutator of the core: a response broken in exactly that way is refused, citing
-# the rule the mutator breaks.
+# One check per protocol mutator of the core: a response broken in exactly that way is refused,
+# citing the rule the mutator breaks. (Wrapping and parser attacks are judged by the security
+# suite's cases, which tell a forgery from a refusal.)
 REFUSES_MUTATED: dict[str, Check] = {
     m.name: _check(
         f"sso.refuses.{m.name}",
@@ -88,7 +89,7 @@ REFUSES_MUTATED: dict[str, Check] = {
         f"the SP refuses a response that breaks {m.rule}: {m.description}",
         sign_in.refuses,
     )
-    for m in MUTATORS
+    for m in PROTOCOL_MUTATORS
 }
 
 ALL: tuple[Check, ...] = (

@@ -44,6 +44,13 @@ _BIZ = "business rule"
 _ALL: Final = (
     # SAML 2.0 Core
     Requirement(
+        "SAML-CORE-1.2",
+        "MUST",
+        f"{_CORE} §1.2 (notation: namespace prefixes)",
+        "An element is known by its namespace and local name; a prefix is only notation, so "
+        "a familiar prefix bound to another namespace does not make an element SAML or XML-DSig.",
+    ),
+    Requirement(
         "SAML-CORE-1.3.3",
         "MUST",
         f"{_CORE} §1.3.3 (time values)",
@@ -154,6 +161,13 @@ _ALL: Final = (
         "MUST",
         f"{_CORE} §5.4.2 (references)",
         "The signature has one Reference, whose URI is the ID of the element it is a child of.",
+    ),
+    Requirement(
+        "SAML-CORE-5.4.4",
+        "MUST",
+        f"{_CORE} §5.4.4 (transforms)",
+        "A Reference uses only the enveloped-signature and exclusive canonicalisation "
+        "transforms; a verifier refuses any other transform before running it.",
     ),
     Requirement(
         "SAML-CORE-5.4.5",
@@ -353,6 +367,14 @@ _ALL: Final = (
         "XML Signature Syntax and Processing §4 (core signature syntax)",
         "A signature's digests and signature value verify over the canonicalised references.",
     ),
+    Requirement(
+        "XMLDSIG-8.1.3",
+        "MUST",
+        "XML Signature Syntax and Processing §8.1.3 (see what is signed)",
+        "An application acts on what the signature covers, as canonicalised: a comment, "
+        "processing instruction or CDATA section inside signed text does not cut the value "
+        "read short.",
+    ),
     # saml2int v2.0
     Requirement(
         "SDP-G01",
@@ -407,6 +429,13 @@ _ALL: Final = (
         "The SP decrypts an EncryptedAssertion with its own key.",
     ),
     # SAML V2.0 Implementation Profile for Federation Interoperability v1.1
+    Requirement(
+        "IIP-G03",
+        "MUST",
+        "SAML2Int implementation profile v1.1 IIP-G03",
+        "An implementation can refuse every message carrying a DTD, so no external DTD or "
+        "entity is ever fetched.",
+    ),
     Requirement(
         "IIP-SP13",
         "MUST",

@@ -1,5 +1,7 @@
 """The JSON control API: directory, SPs, clock, plan, rules, flaws, journal."""
 
+import base64
+
 import httpx
 import pytest
 
@@ -9,7 +11,7 @@ from harness.protocol.saml.errors import SignatureError
 from harness.protocol.saml.metadata import parse_idp_metadata
 from mock_idp.idp import MockIdP
 
-from .fake_sp import FakeSP, read_response
+from .fake_sp import FakeSP, form_fields, read_response
 
 pytestmark = pytest.mark.anyio
 
@@ -291,3 +293,40 @@ async def test_odd_name_id_templates_never_fail(
     await client.post("/api/rules", json={"set": {"name_id": "{nope} {0} {userName}"}})
     read = await idp_init(client, sp, idp_key)
     assert read.name_id == "{nope} {0} alice@example.com"
+
+
+@pytest.mark.parametrize(
+    ("mutator", "params", "payload"),
+    [
+        (
+            "external-entity",
+            {"url": "http://127.0.0.1:9/case-7/x"},
+            b'[<!ENTITY oob SYSTEM "http://127.0.0.1:9/case-7/x">]>',
+        ),
+        ("entity-expansion", {"levels": 3, "width": 4}, b"&lol3;</saml:NameID>"),
+        (
+            "comment-in-name-id",
+            {"value": "admin@example.com.evil.example", "kind": "pi"},
+            b">admin@example.com<?split ?>.evil.example</saml:NameID>",
+        ),
+    ],
+)
+async def test_a_planned_parser_attack_is_sent_as_planned(
+    client: httpx.AsyncClient, sp: FakeSP, mutator: str, params: dict[str, object], payload: bytes
+) -> None:
+    planned = await client.post(
+        "/api/plan", json={"mutators": [{"name": mutator, "params": params}]}
+    )
+    assert planned.status_code == 201, planned.text
+    page = await client.get(
+        "/saml/idp-init", params={"sp": sp.entity_id, "user": "alice@example.com"}
+    )
+    sent = base64.b64decode(form_fields(page.text)[1]["SAMLResponse"])
+    assert payload in sent
+
+
+async def test_parser_attack_counts_are_checked_up_front(client: httpx.AsyncClient) -> None:
+    refused = await client.post(
+        "/api/plan", json={"mutators": [{"name": "entity-expansion", "params": {"levels": "ten"}}]}
+    )
+    assert refused.status_code == 422 and "levels" in refused.text

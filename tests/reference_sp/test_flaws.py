@@ -18,6 +18,10 @@ from reference_sp.flaws import FLAWS, UnknownFlawError
 from .conftest import ADMINS, World, make_world
 
 USER = "dana@acme.test"
+# Proven in test_parser_flaws.py, with the out-of-band listener.
+PARSER_FLAWS = frozenset(
+    {"name-id-first-text", "resolve-entities", "run-transforms", "match-prefixes", "two-parsers"}
+)
 
 
 def worlds(flaw: str, **options: object) -> Iterator[tuple[World, World]]:
@@ -216,6 +220,8 @@ def test_every_flaw_has_a_test() -> None:
         "sessions-last-one-request",
         # two organisations: proven end to end in tests/harness/test_checks_can_fail.py
         "match-users-across-organisations",
+        # parser attacks: proven in test_parser_flaws.py
+        *PARSER_FLAWS,
     }
     assert tested == set(FLAWS)
 

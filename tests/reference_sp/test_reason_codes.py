@@ -69,6 +69,11 @@ MUTATED = [
     ("tamper-after-signing", "bad-signature", "SAML-CORE-5.4"),
     ("corrupt-signature", "bad-signature", "SAML-CORE-5.4"),
     ("clock-skew", "subject-expired", "SAML-PROF-4.1.4.3"),
+    ("external-entity", "doctype", "SDP-G03"),
+    ("entity-expansion", "doctype", "SDP-G03"),
+    ("xslt-transform", "bad-transform", "SAML-CORE-5.4.4"),
+    ("xpath-transform", "bad-transform", "SAML-CORE-5.4.4"),
+    ("prefix-redeclared", "unexpected-element", "SAML-CORE-3.2.2"),
 ]
 
 

@@ -54,6 +54,11 @@ DEFAULT_DIGEST: dict[str, str] = {
     "ecdsa-sha512": "sha512",
 }
 SHA1_METHODS = frozenset({c.SIG_RSA_SHA1, c.DIGEST_SHA1})
+# SAML Core 5.4.4: the enveloped-signature transform and exclusive C14N, nothing else. Refused
+# before signxml sees the signature, so no XSLT or XPath of the peer's ever runs.
+ALLOWED_TRANSFORMS = frozenset(
+    {c.TRANSFORM_ENVELOPED, c.C14N_EXCLUSIVE, c.C14N_EXCLUSIVE + "WithComments"}
+)
 
 
 @dataclass(frozen=True)
@@ -216,6 +221,12 @@ def _check_shape(signature: etree._Element) -> list[etree._Element]:
             "bad-reference", f"signature has {len(references)} References, not 1", "SAML-CORE-5.4.2"
         )
     _algorithm(references[0], "DigestMethod", tuple(DIGEST_METHODS.values()), "ds:Reference")
+    for transform in references[0].iter(c.q(c.DS, "Transform")):
+        algorithm = transform.get("Algorithm", "")
+        if algorithm not in ALLOWED_TRANSFORMS:
+            raise SignatureError(
+                "bad-transform", f"transform {algorithm[:200]!r} is not allowed", "SAML-CORE-5.4.4"
+            )
     _base64_value(_one(references[0], "DigestValue", "ds:Reference"), "ds:DigestValue")
     return references
 

@@ -76,6 +76,36 @@ def _instant(element: etree._Element, name: str) -> dt.datetime | None:
     return parse_instant(value, field=name) if value is not None else None
 
 
+# What samlp:Response may hold (Core 3.2.2, 3.3.3): anything else, e.g. a look-alike
+# saml:Assertion in another namespace, is refused rather than ignored.
+_RESPONSE_CHILDREN = frozenset(
+    {
+        c.q(c.SAML, "Issuer"),
+        c.q(c.DS, "Signature"),
+        c.q(c.SAMLP, "Extensions"),
+        c.q(c.SAMLP, "Status"),
+        c.q(c.SAML, "Assertion"),
+        c.q(c.SAML, "EncryptedAssertion"),
+    }
+)
+
+
+def _text(element: etree._Element) -> str:
+    """All the character data of ``element``: a comment or processing instruction inside it
+    does not end the value (exclusive C14N signs the text on both sides of it)."""
+    return "".join(str(part) for part in element.itertext())
+
+
+def _check_response_children(root: etree._Element) -> None:
+    for child in root:
+        if isinstance(child.tag, str) and child.tag not in _RESPONSE_CHILDREN:
+            raise SAMLError(
+                "unexpected-element",
+                f"samlp:Response holds {child.tag[:200]}, which it may not",
+                "SAML-CORE-3.2.2",
+            )
+
+
 def _check_unique_ids(root: etree._Element) -> None:
     ids = Counter(e.get("ID") for e in root.iter() if isinstance(e.tag, str) and e.get("ID"))
     duplicates = [value for value, count in ids.items() if count > 1]
@@ -107,6 +137,7 @@ def validate_response(data: bytes, expect: SPExpectations) -> ValidatedLogin:
             "wrong-message", f"expected samlp:Response, got {root.tag}", "SAML-CORE-3.2.2"
         )
     _check_unique_ids(root)
+    _check_response_children(root)
     notes: list[str] = []
 
     response_signed = root.find(c.q(c.DS, "Signature")) is not None
@@ -239,7 +270,7 @@ def _judge_assertion(
 ) -> dict[str, object]:
     subject = assertion.find(c.q(c.SAML, "Subject"))
     name_id = subject.find(c.q(c.SAML, "NameID")) if subject is not None else None
-    if subject is None or name_id is None or not (name_id.text or "").strip():
+    if subject is None or name_id is None or not _text(name_id).strip():
         raise SAMLError("no-subject", "the assertion has no Subject NameID", "SAML-PROF-4.1.4.2")
     confirmed_until = _judge_subject_confirmations(subject, expect, now, skew)
     conditions_end = _judge_conditions(assertion, expect, now, skew, notes)
@@ -259,10 +290,10 @@ def _judge_assertion(
     class_ref = statement.find(_q(c.SAML, "AuthnContext/AuthnContextClassRef"))
     attributes: dict[str, list[str]] = {}
     for attribute in assertion.iter(c.q(c.SAML, "Attribute")):
-        values = [(v.text or "") for v in attribute.findall(c.q(c.SAML, "AttributeValue"))]
+        values = [_text(v) for v in attribute.findall(c.q(c.SAML, "AttributeValue"))]
         attributes.setdefault(attribute.get("Name", ""), []).extend(values)
     return {
-        "name_id": (name_id.text or "").strip(),
+        "name_id": _text(name_id).strip(),
         "name_id_format": name_id.get("Format"),
         "assertion_id": assertion.get("ID", ""),
         "attributes": attributes,

@@ -11,6 +11,7 @@ from harness.protocol.saml import constants as c
 from harness.protocol.saml.encryption import EncryptionChoice
 from harness.protocol.saml.errors import SignatureError
 from harness.protocol.saml.mutators import (
+    MUTATORS,
     PROTOCOL_MUTATORS,
     Draft,
     MutationContext,
@@ -18,13 +19,23 @@ from harness.protocol.saml.mutators import (
     MutatorNoEffect,
     UnknownMutatorError,
     build_mutated,
+    mutate,
+)
+from harness.protocol.saml.parser_attacks import (
+    BASE64_TRANSFORM,
+    FOREIGN_SAML,
+    PARSER_MUTATORS,
+    XPATH_TRANSFORM,
+    XSLT_TRANSFORM,
 )
 from harness.protocol.saml.response import Protection
 from harness.protocol.saml.signing import verify_element
 
 from .test_response import NOW, NS, spec
 
-RULE_ID = re.compile(r"^(SAML-(CORE|PROF|BIND|MD)-[0-9.]+|SDP-[A-Z0-9]+|IIP-[A-Z0-9]+|SP-[A-Z]+)$")
+RULE_ID = re.compile(
+    r"^(SAML-(CORE|PROF|BIND|MD)-[0-9.]+|XMLDSIG-[0-9.]+|SDP-[A-Z0-9]+|IIP-[A-Z0-9]+|SP-[A-Z-]+)$"
+)
 
 
 def build(idp_key: KeyPair, attacker_key: KeyPair, *names: str) -> etree._Element:
@@ -135,18 +146,61 @@ EXPECTED: dict[str, Check] = {
     "stale-authn-instant": lambda r, k: str(
         text(r, "saml:Assertion/saml:AuthnStatement", "AuthnInstant")
     ).startswith("2026-02-26"),
+    # Parser attacks whose payload an element tree holds (the others: WIRE_EXPECTED).
+    "xslt-transform": lambda r, k: has_transform(r, XSLT_TRANSFORM),
+    "xpath-transform": lambda r, k: has_transform(r, XPATH_TRANSFORM),
+    "base64-transform": lambda r, k: has_transform(r, BASE64_TRANSFORM),
+    "comment-in-name-id": lambda r, k: (
+        any(isinstance(n, etree._Comment) for n in r.find(".//saml:NameID", NS))
+        and not signatures_fail(r, k)
+    ),
+    "prefix-redeclared": lambda r, k: any(
+        etree.QName(e).localname == "Assertion" and etree.QName(e).namespace == FOREIGN_SAML
+        for e in r
+        if isinstance(e.tag, str)
+    ),
+}
+
+
+def has_transform(root: etree._Element, algorithm: str) -> bool:
+    return root.find(f".//ds:Transform[@Algorithm='{algorithm}']", NS) is not None
+
+
+# Parser attacks that only the bytes on the wire carry (a DOCTYPE, entities), judged there.
+WIRE_EXPECTED: dict[str, Callable[[bytes], object]] = {
+    # In the NameID, or the Issuer when the assertion is encrypted.
+    "external-entity": lambda w: (
+        b'<!ENTITY oob SYSTEM "http' in w and re.search(rb"&oob;</saml:(NameID|Issuer)>", w)
+    ),
+    "external-dtd": lambda w: re.match(rb'<!DOCTYPE [\w:]+ SYSTEM "http', w) is not None,
+    "entity-expansion": lambda w: (
+        b"<!ENTITY lol10 " in w and re.search(rb"&lol10;</saml:(NameID|Issuer)>", w)
+    ),
+    "xsw10": lambda w: b'ID="&idViaEntity;"' in w and b"<ds:Object>" in w,
+    "doctype-differential": lambda w: w.startswith(b"<!DOCTYPE") and b"<![CDATA[-->" in w,
+    "namespace-differential": lambda w: b"<!ATTLIST Signature xmlns CDATA #FIXED" in w,
 }
 # Mutators of the encryption: they need an EncryptedAssertion (see test_encryption_mutators).
 ENCRYPTION_ONLY = {"weak-key-transport", "cbc-encryption", "plaintext-beside-encrypted"}
 
 
 def test_every_mutator_is_covered_and_names_a_rule() -> None:
-    assert {m.name for m in PROTOCOL_MUTATORS} == set(EXPECTED) | ENCRYPTION_ONLY
-    for mutator in PROTOCOL_MUTATORS:
+    covered = set(EXPECTED) | set(WIRE_EXPECTED) | ENCRYPTION_ONLY
+    assert {m.name for m in (*PROTOCOL_MUTATORS, *PARSER_MUTATORS)} == covered
+    assert not set(EXPECTED) & set(WIRE_EXPECTED)
+    for mutator in MUTATORS:
         assert RULE_ID.match(mutator.rule), mutator
-        xml_steps = (mutator.on_content, mutator.on_assertion, mutator.on_response)
-        # A mutator either rewrites the draft or edits built XML, never both.
+        xml_steps = (mutator.on_content, mutator.on_assertion, mutator.on_response, mutator.on_wire)
+        # A mutator either rewrites the draft or edits built XML or bytes, never both.
         assert (mutator.on_draft is None) != all(step is None for step in xml_steps)
+
+
+@pytest.mark.parametrize("name", sorted(WIRE_EXPECTED))
+def test_wire_mutator_sends_its_payload(name: str, idp_key: KeyPair, attacker_key: KeyPair) -> None:
+    context = MutationContext(now=NOW, rng=random.Random(3), attacker_key=attacker_key)
+    draft = Draft(spec(), Protection(idp_key))
+    assert not WIRE_EXPECTED[name](mutate(draft, [], context).wire)
+    assert WIRE_EXPECTED[name](mutate(draft, [MutatorCall(name, {})], context).wire)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
