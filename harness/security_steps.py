@@ -62,8 +62,6 @@ def _blocked(world: World, case: SecurityCase, variant: Variant) -> str | None:
     idp_initiated = "idp_initiated" in case.needs or variant.via == "idp"
     if idp_initiated and not world.features.idp_initiated:
         return "the target has no IdP-initiated sign-in (features.idp_initiated)"
-    if "out_of_band" in case.needs and world.out_of_band is None:
-        return "no out-of-band listener runs in this world"
     return None
 
 
@@ -136,7 +134,9 @@ def _run_variant(
         control = _control(world, step, variant.via)
     session = f"case:{case.id}:{variant.name}"
     world.forget_http_session(session)
-    out_of_band = world.out_of_band_url(case.check_id(variant))
+    named = {v for call in variant.mutators for v in call.params.values()}
+    token = case.check_id(variant)
+    out_of_band = world.out_of_band_url(token) if "{out_of_band}" in named else ""
     calls = bound(variant.mutators, CaseValues(attacker, out_of_band))
     since = _journal_seq(world)
     if calls:
@@ -160,7 +160,7 @@ def _run_variant(
         attempt,
         control,
         answer_s=answer_s,
-        out_of_band=world.out_of_band_hits(case.check_id(variant)),
+        out_of_band=world.out_of_band_hits(token) if out_of_band else [],
         evidence=_sent(world),
     )
     if (why := _no_effect(world, since)) is not None:

@@ -17,7 +17,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 import uvicorn
@@ -25,6 +25,7 @@ import uvicorn
 from harness.browser import BrowserSession, shared_browser
 from harness.component_cli import base_url, bound_port
 from harness.home import data_dir
+from harness.out_of_band import OutOfBandListener
 from harness.protocol.keys import KeyPair, generate_key_pair
 from harness.protocol.saml import constants as saml
 from harness.scenario.model import ScenarioRun
@@ -116,14 +117,6 @@ class Device:
     check_in_url: str | None
 
 
-class OutOfBandRecorder(Protocol):
-    """A listener that records what was fetched from it, by token (harness.out_of_band)."""
-
-    def url(self, token: str) -> str: ...
-
-    def hits(self, token: str) -> list[dict[str, Any]]: ...
-
-
 @dataclass(eq=False, kw_only=True)
 class World:
     """One scenario's world. Made by ``World.open`` (which starts and stops its servers); the
@@ -156,8 +149,9 @@ class World:
     broken: dict[str, str] = field(default_factory=dict)
     # The positive controls: the first unmutated sign-in that worked, by flow ("sp", "idp").
     controls: dict[str, SignInAttempt] = field(default_factory=dict)
-    # Where payloads that make an SP fetch something point (the security suite's XXE cases).
-    out_of_band: OutOfBandRecorder | None = None
+    # Where payloads that make an SP fetch something point (the security suite's XXE cases):
+    # a loopback listener, started on first use.
+    out_of_band: OutOfBandListener | None = None
     _other_idp: MockIdP | None = field(default=None, init=False)
     _http_sessions: dict[str, httpx.Client] = field(default_factory=dict, init=False)
     _chromium_sessions: dict[str, BrowserSession] = field(default_factory=dict, init=False)
@@ -221,6 +215,8 @@ class World:
 
     def _close(self) -> None:
         self._clean_up_remote()
+        if self.out_of_band is not None:
+            self.out_of_band.stop()
         for page in self._chromium_sessions.values():
             page.close()
         for client in self._http_sessions.values():
@@ -343,10 +339,25 @@ class World:
         return name in self._http_sessions
 
     def out_of_band_url(self, token: str) -> str:
-        return self.out_of_band.url(token) if self.out_of_band is not None else ""
+        """The URL a payload names for ``token``; a request to it is recorded as a hit."""
+        if self.out_of_band is None:
+            self.out_of_band = OutOfBandListener().start()
+        return self.out_of_band.url(token)
 
     def out_of_band_hits(self, token: str) -> list[dict[str, Any]]:
-        return self.out_of_band.hits(token) if self.out_of_band is not None else []
+        if self.out_of_band is None:
+            return []
+        return [
+            {
+                "method": hit.method,
+                "path": hit.path,
+                "query": hit.query,
+                "headers": dict(hit.headers),
+                "at": hit.at.isoformat(),
+                "client": hit.client,
+            }
+            for hit in self.out_of_band.hits(token)
+        ]
 
     def chromium_session(self, name: str) -> BrowserSession:
         """The named session in a real Chromium (started on first use; loopback worlds only)."""

@@ -196,8 +196,9 @@ def judge_case(run: CaseRun) -> Observed | None:
 
 def _check(case: SecurityCase, variant: Variant) -> Check:
     rule = requirement(variant.rule or case.rule)
-    # A policy is observed, never failed: the check asks for nothing beyond the report.
-    level = "MAY" if case.expect == "observed" else rule.level
+    # A policy is observed, never failed: the check asks for nothing beyond the report, unless
+    # harm can be seen (a fetch, a hang), which fails at the rule's level.
+    level = "MAY" if case.expect == "observed" and not case.can_harm else rule.level
     title = f"{case.id} {case.title}"
     if len(case.variants) > 1:
         title += f" [{variant.name}]"

@@ -32,7 +32,7 @@ Kind = Literal["control", "forged-sign-in", "protocol", "hardening"]
 Expect = Literal["signed-in", "refused", "observed", "on-site", "tls"]
 # Special flows beside a plain sign-in with a mutated response.
 Flow = Literal["sign-in", "replay", "relay-state", "acs-scheme", "other-browser"]
-Need = Literal["encryption", "idp_initiated", "out_of_band"]
+Need = Literal["encryption", "idp_initiated"]
 
 ATTACKER_SUFFIX = ".evil.example"
 
@@ -66,6 +66,14 @@ class SecurityCase:
     if_signed_subject: Literal["fail", "warn", "pass"] = "fail"
     slow_after_s: float | None = None  # an answer slower than this fails (expansion, size)
     notes: str = ""
+
+    @property
+    def can_harm(self) -> bool:
+        """Whether something worse than acceptance can be seen: an out-of-band fetch, a hang."""
+        named = {
+            v for variant in self.variants for c in variant.mutators for v in c.params.values()
+        }
+        return "{out_of_band}" in named or self.slow_after_s is not None
 
     def check_id(self, variant: Variant) -> str:
         return f"saml-security.{self.id}.{variant.name}"
@@ -409,7 +417,114 @@ HARDENING: tuple[SecurityCase, ...] = (
     ),
 )
 
-CASES: tuple[SecurityCase, ...] = (*CONTROLS, *SIGNATURES, *PROTOCOL, *HARDENING)
+_OOB = {"url": "{out_of_band}"}
+
+PARSING: tuple[SecurityCase, ...] = (
+    SecurityCase(
+        "X01",
+        "A DOCTYPE with an external entity, or an external DTD, at the out-of-band URL",
+        "hardening",
+        "SP-NO-FETCH",
+        "observed",
+        _each("external-entity", "external-dtd", **_OOB),
+        ("SDP-G03", "IIP-G03", "CVE-2016-10149", "CVE-2017-1000061"),
+    ),
+    SecurityCase(
+        "X02",
+        "Internal entities expanding exponentially (billion laughs): a quick answer",
+        "hardening",
+        "SDP-G03",
+        "observed",
+        _one("entity-expansion"),
+        slow_after_s=10.0,
+    ),
+    SecurityCase(
+        "X03",
+        "An XSLT transform whose document() names the out-of-band URL",
+        "hardening",
+        "SP-NO-FETCH",
+        "observed",
+        _one("xslt-transform", **_OOB),
+        ("SAML-CORE-5.4.4", "CVE-2022-34169"),
+    ),
+    SecurityCase(
+        "X04",
+        "An XPath or Base64 transform in the signature's Reference (the SP's policy)",
+        "hardening",
+        "SAML-CORE-5.4.4",
+        "observed",
+        _each("xpath-transform", "base64-transform"),
+    ),
+    SecurityCase(
+        "X05",
+        "The IdP signs mallory@….evil.example with a comment, processing instruction or CDATA "
+        "inside: the identity is the whole string, never mallory",
+        "forged-sign-in",
+        "XMLDSIG-8.1.3",
+        "refused",
+        tuple(
+            Variant(
+                kind,
+                (_call("comment-in-name-id", value="{attacker_suffixed}", kind=kind),),
+            )
+            for kind in ("comment", "pi", "cdata")
+        ),
+        ("CVE-2017-11427", "CVE-2017-11428", "CVE-2017-11429", "CVE-2018-0489"),
+        if_signed_subject="pass",
+    ),
+    SecurityCase(
+        "X06",
+        "A look-alike Assertion whose saml:/ds: prefixes are bound to other namespaces",
+        "forged-sign-in",
+        "SAML-CORE-1.2",
+        "refused",
+        _one("prefix-redeclared", **_FORGED),
+        if_signed_subject="warn",
+    ),
+)
+
+PARSER_WRAPPING: tuple[SecurityCase, ...] = (
+    SecurityCase(
+        "W09",
+        "XSW10: the Assertion's signature moved into the Response with a ds:Object copy, IDs "
+        "from DTD entities",
+        "forged-sign-in",
+        "SDP-G03",
+        "refused",
+        _one("xsw10", **_FORGED),
+        ("CVE-2025-23369",),
+        if_signed_subject="warn",
+    ),
+    SecurityCase(
+        "W11",
+        "A DOCTYPE, comment and CDATA wrapper that two parsers read differently",
+        "forged-sign-in",
+        "SDP-G03",
+        "refused",
+        _one("doctype-differential", **_FORGED),
+        ("CVE-2025-25291",),
+        if_signed_subject="warn",
+    ),
+    SecurityCase(
+        "W12",
+        "A namespace differential through an ATTLIST default xmlns",
+        "forged-sign-in",
+        "SDP-G03",
+        "refused",
+        _one("namespace-differential", **_FORGED),
+        ("CVE-2025-25292",),
+        if_signed_subject="warn",
+    ),
+)
+
+CASES: tuple[SecurityCase, ...] = (
+    *CONTROLS,
+    *SIGNATURES,
+    *PARSER_WRAPPING,
+    *PARSING,
+    *PROTOCOL,
+    *HARDENING,
+)
 
 
 def _index(cases: tuple[SecurityCase, ...]) -> Mapping[str, SecurityCase]:

@@ -164,10 +164,10 @@ _ALL: Final = (
     ),
     Requirement(
         "SAML-CORE-5.4.4",
-        "MUST",
+        "SHOULD",
         f"{_CORE} §5.4.4 (transforms)",
-        "A Reference uses only the enveloped-signature and exclusive canonicalisation "
-        "transforms; a verifier refuses any other transform before running it.",
+        "A SAML signature uses only the enveloped-signature and exclusive canonicalisation "
+        "transforms; a verifier may refuse any other as invalid, before running it.",
     ),
     Requirement(
         "SAML-CORE-5.4.5",
@@ -618,6 +618,13 @@ _ALL: Final = (
         "the SP's session policy",
         "An assertion valid for years, or an authentication days old, is refused: a forged or "
         "stolen assertion should not outlive the sign-in it claims.",
+    ),
+    Requirement(
+        "SP-NO-FETCH",
+        "MUST",
+        "OWASP XXE and SSRF prevention",
+        "Reading a SAML message never makes the SP fetch a URL the message names: no external "
+        "entity or DTD, no XSLT document(), no remote transform.",
     ),
     Requirement(
         "SP-ISSUER-FORMAT",
