@@ -118,6 +118,32 @@ def same_user(identity: str | None, user_name: str) -> bool:
     return identity is not None and identity.strip().lower() == user_name.lower()
 
 
+def _browser_target(base: str, location: str) -> str:
+    """Where a browser goes for a Location header: for http(s), a backslash before the query
+    reads as a slash (WHATWG URL), so ``/\\evil.example`` leaves the site as ``//evil.example``."""
+    if urlsplit(base).scheme in ("http", "https"):
+        head, sep, tail = location.partition("?")
+        head, hash_sep, fragment = head.partition("#")
+        location = head.replace("\\", "/") + hash_sep + fragment + sep + tail
+    return urljoin(base, location)
+
+
+def _post(client: httpx.Client, url: str, fields: dict[str, str]) -> httpx.Response:
+    """``client.post``, keeping the answer when its Location is no URL httpx can build a
+    request for (``javascript:...``): a redirect the caller judges, not a harness error."""
+    seen: list[httpx.Response] = []
+    hooks = client.event_hooks
+    client.event_hooks = {**hooks, "response": [*hooks["response"], seen.append]}
+    try:
+        return client.post(url, data=fields, headers=ACCEPT)
+    except httpx.InvalidURL:
+        if not seen or "location" not in seen[-1].headers:
+            raise
+        return seen[-1]
+    finally:
+        client.event_hooks = hooks
+
+
 def _saml_form(response: httpx.Response) -> Form | None:
     return form_with(response.text, str(response.url), "SAMLResponse")
 
@@ -152,7 +178,7 @@ def sign_in(
         at_idp = host == idp_host
         attempt.reached_idp |= at_idp
         if response.status_code in REDIRECTS and "location" in response.headers:
-            target = urljoin(str(response.url), response.headers["location"])
+            target = _browser_target(str(response.url), response.headers["location"])
             if attempt.delivered and not at_idp and urlsplit(target).netloc == sp_host:
                 # After the response was delivered, a redirect within the SP is the landing.
                 attempt.landed_on = urlsplit(target).path
@@ -181,7 +207,7 @@ def sign_in(
             attempt.reason = "no-response" if at_idp else "no-authn-request"
             break
         attempt.delivered = urlsplit(saml.action).netloc == sp_host
-        response = client.post(saml.action, data=saml.fields, headers=ACCEPT)
+        response = _post(client, saml.action, saml.fields)
         _record(attempt.exchange, response)
         if response.status_code >= 400:
             _refusal(response, "sp", attempt)

@@ -37,7 +37,12 @@ _ALL = (
         "SAML-CORE-5.4.5",
         "also trust the certificate the message carries in ds:KeyInfo, not only the metadata's",
     ),
-    Flaw("skip-audience", "SAML-CORE-2.5.1.4", "accept an assertion addressed to another SP"),
+    Flaw(
+        "skip-audience",
+        "SAML-CORE-2.5.1.4",
+        "no audience check: accept an assertion addressed to another SP, restricted to another "
+        "SP as well as this one, or to no one",
+    ),
     Flaw(
         "skip-recipient",
         "SAML-PROF-4.1.4.3",
@@ -51,12 +56,13 @@ _ALL = (
     Flaw(
         "skip-destination",
         "SAML-CORE-3.2.2",
-        "accept a Response whose Destination is another endpoint than this ACS",
+        "accept a Response whose Destination is another endpoint than this ACS, or missing",
     ),
     Flaw(
         "skip-issuer",
         "SAML-PROF-4.1.4.2",
-        "take the response's Issuer for the organisation's IdP (a trusted key still signs)",
+        "take any Issuer of the Response and Assertion (unknown, differing, not of entity "
+        "Format, missing) for the organisation's IdP (a trusted key still signs)",
     ),
     Flaw(
         "skip-in-response-to",
@@ -71,8 +77,8 @@ _ALL = (
     Flaw(
         "process-first-assertion-unverified",
         "SDP-IDP10",
-        "when a Response holds several assertions, verify the signed one but read the identity "
-        "from the first (signature wrapping)",
+        "when a Response holds several assertions, verify the signed one (as if it were the "
+        "only one) but read the identity from the first (signature wrapping)",
     ),
     Flaw(
         "name-id-first-text",
@@ -106,7 +112,39 @@ _ALL = (
     Flaw(
         "ignore-expiry",
         "SAML-CORE-2.5.1.2",
-        "ignore NotBefore/NotOnOrAfter of the assertion and its subject confirmation",
+        "enforce no validity window: NotBefore/NotOnOrAfter of the assertion and its subject "
+        "confirmation (passed, inverted or missing) and SessionNotOnOrAfter",
+    ),
+    Flaw(
+        "any-confirmation-method",
+        "SAML-PROF-4.1.4.2",
+        "take a SubjectConfirmation of any Method (sender-vouches...) for bearer",
+    ),
+    Flaw(
+        "ignore-unknown-conditions",
+        "SAML-CORE-2.5.1",
+        "ignore a Condition the SP does not understand instead of refusing the assertion",
+    ),
+    Flaw(
+        "skip-version-check",
+        "SAML-CORE-3.2.2",
+        "accept a Response or Assertion whose Version is not 2.0",
+    ),
+    Flaw(
+        "no-authn-statement-needed",
+        "SAML-PROF-4.1.4.2",
+        "sign in with an assertion that holds no AuthnStatement",
+    ),
+    Flaw(
+        "skip-signature-verification",
+        "SAML-CORE-5.4",
+        "require signatures but never verify them (corrupt values, content edited after "
+        "signing and untrusted keys all pass)",
+    ),
+    Flaw(
+        "open-redirect",
+        "SP-REDIRECT",
+        "after sign-in, follow any RelayState, another site or a javascript: URL included",
     ),
     Flaw(
         "keep-sessions-on-deprovision",

@@ -15,7 +15,7 @@ from harness.protocol.saml.errors import SAMLError
 from harness.protocol.saml.metadata import SPMetadata, build_sp_metadata
 from reference_sp.http import refusal, render, wants_json
 from reference_sp.organisation_routing import OrganisationRouting
-from reference_sp.relay_state import DEFAULT_LANDING, safe_relay_state
+from reference_sp.relay_state import DEFAULT_LANDING, OPEN_REDIRECT, relay_state_kept
 from reference_sp.saml_config import SamlConfig
 from reference_sp.saml_flaws import DOCTYPE_FLAWS, routing_root
 from reference_sp.sessions import Sessions
@@ -70,7 +70,8 @@ class SamlRoutes:
 
     async def login(self, request: Request) -> Response:
         email = request.query_params.get("email", "").strip()[:320]
-        relay_state = safe_relay_state(request.query_params.get("RelayState")) or DEFAULT_LANDING
+        relay = request.query_params.get("RelayState")
+        relay_state = relay_state_kept(relay, self.flaws) or DEFAULT_LANDING
         organisation = self.organisations.by_email(email)
         if organisation is None or organisation.idp is None:
             return self._find_organisation(email, relay_state)
@@ -125,6 +126,13 @@ class SamlRoutes:
             return self._resubmit(value, relay_state)
         admitted = self.sign_in.admit(posted, browser, self.sessions.session_token(request))
         response = RedirectResponse(admitted.landing, status_code=303)
+        if (
+            OPEN_REDIRECT in self.flaws
+            and admitted.landing.isascii()
+            and admitted.landing.isprintable()
+        ):
+            # as the RelayState came, unquoted: a browser reads /\\host as //host
+            response.headers["location"] = admitted.landing
         self.sessions.set_session_cookie(response, admitted.token, admitted.max_age)
         return response
 

@@ -31,7 +31,7 @@ from reference_sp.accounts import Accounts
 from reference_sp.db import Database
 from reference_sp.organisation import Organisation
 from reference_sp.organisation_routing import OrganisationRouting
-from reference_sp.relay_state import landing
+from reference_sp.relay_state import landing_after_sign_in
 from reference_sp.saml_config import SamlConfig
 from reference_sp.saml_flaws import ResponseValidation
 from reference_sp.saml_store import (
@@ -191,7 +191,9 @@ class SignInService:
             if previous is not None:  # one session per browser
                 self.sessions.end(conn, previous.token_sha256, "replaced")
         relay_state = pending.relay_state if pending is not None else None
-        return Admitted(token, max_age, landing(relay_state, posted.relay_state))
+        return Admitted(
+            token, max_age, landing_after_sign_in(self.flaws, relay_state, posted.relay_state)
+        )
 
     def _pending(
         self, posted: PostedResponse, browser: str | None, now: datetime

@@ -45,8 +45,8 @@ def reason(world: World, fields: dict[str, str]) -> str:
     return str(response.json()["reason"])
 
 
-def mutated(mutator: str) -> Callable[[World], dict[str, str]]:
-    return lambda world: world.response_for(USER, mutator).fields
+def mutated(*mutators: str) -> Callable[[World], dict[str, str]]:
+    return lambda world: world.response_for(USER, *mutators).fields
 
 
 def two_assertions(world: World) -> dict[str, str]:
@@ -77,6 +77,21 @@ SAML_CASES = [
     ("skip-issuer", mutated("wrong-issuer"), "wrong-issuer"),
     ("skip-in-response-to", mutated("bad-in-response-to"), "wrong-in-response-to"),
     ("ignore-status", mutated("status"), "status-not-success"),
+    ("skip-destination", mutated("no-destination"), "no-destination"),
+    ("skip-issuer", mutated("mismatched-issuer"), "wrong-issuer"),
+    ("skip-issuer", mutated("issuer-format"), "bad-issuer-format"),
+    ("skip-issuer", mutated("no-assertion-issuer"), "no-issuer"),
+    ("skip-audience", mutated("no-audience"), "no-audience"),
+    ("skip-audience", mutated("extra-audience-restriction"), "wrong-audience"),
+    ("ignore-expiry", mutated("inverted-validity"), "bad-conditions"),
+    ("ignore-expiry", mutated("subject-not-yet-valid"), "confirmation-not-before"),
+    ("ignore-expiry", mutated("no-subject-expiry"), "no-subject-expiry"),
+    ("ignore-expiry", mutated("session-expired"), "session-expired"),
+    ("any-confirmation-method", mutated("sender-vouches"), "no-bearer"),
+    ("ignore-unknown-conditions", mutated("unknown-condition"), "unknown-condition"),
+    ("skip-version-check", mutated("wrong-version"), "version-mismatch"),
+    ("no-authn-statement-needed", mutated("no-authn-statement"), "no-authn-statement"),
+    ("skip-signature-verification", mutated("corrupt-signature"), "bad-signature"),
 ]
 
 
@@ -97,6 +112,25 @@ def test_flawed_validation_still_enforces_the_other_rules() -> None:
     for _strict, flawed in worlds("skip-audience"):
         assert reason(flawed, mutated("wrong-recipient")(flawed)) == "wrong-recipient"
         assert reason(flawed, mutated("wrong-key")(flawed)) == "bad-signature"
+
+
+def test_an_edited_message_keeps_its_other_signature_rules() -> None:
+    # The flawed SP re-signs only what was signed: the signature policy still holds.
+    for _strict, flawed in worlds("skip-destination"):
+        both = mutated("wrong-destination", "unsigned-assertion")
+        assert reason(flawed, both(flawed)) == "unsigned"
+    for _strict, flawed in worlds("skip-signature-verification"):
+        assert reason(flawed, mutated("unsigned")(flawed)) == "unsigned"
+
+
+def test_open_redirect() -> None:
+    for strict, flawed in worlds("open-redirect"):
+        for world, landing in ((strict, "/account"), (flawed, "https://evil.example/x")):
+            location = world.start(email="x@acme.test", RelayState="https://evil.example/x")
+            message = world.idp.sso_from_redirect(location, USER)
+            response = world.http.post("/saml/acs", data=message.fields)
+            assert response.status_code == 303
+            assert response.headers["location"] == landing
 
 
 def test_process_first_assertion_signs_in_the_attackers_choice() -> None:
@@ -222,6 +256,7 @@ def test_every_flaw_has_a_test() -> None:
         "match-users-across-organisations",
         # parser attacks: proven in test_parser_flaws.py
         *PARSER_FLAWS,
+        "open-redirect",
     }
     assert tested == set(FLAWS)
 

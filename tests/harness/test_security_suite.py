@@ -1,0 +1,164 @@
+"""The saml_security suite against the reference SP: clean, every check passes (T01 alone is
+skipped in-process); under each SAML flaw of the reference SP, exactly the checks of the rule
+the flaw breaks fail, and no others; and every check that asks the SP to refuse, sign in or
+keep the browser on its site is shown to fail under some flaw (a check no flaw can break would
+prove nothing)."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import pytest
+
+from harness.checks.security_catalogue import CASES
+from harness.events import CheckFinished
+from harness.results import CheckResult, Outcome
+from harness.runner import RunOptions, run_scenario
+from harness.scenario.loader import discover
+from reference_sp.saml_flaws import SAML_FLAWS
+
+SUITE = Path(__file__).resolve().parents[2] / "scenarios" / "saml_security"
+PREFIX = "saml-security."
+SEEN = {Outcome.FAIL, Outcome.WARN}
+
+# The flaws, one or a few together, and the checks (without the prefix) each must fail or warn.
+SP_CASES: list[tuple[tuple[str, ...], set[str]]] = [
+    (("accept-unsigned",), {"S01.unsigned-name-id", "E01.unsigned-encrypted"}),
+    # An SP that never verifies signatures cannot tell a foreign key's from the IdP's (S04).
+    (
+        ("skip-signature-verification",),
+        {"S02.corrupt-signature", "S02.tamper-after-signing", "S04.wrong-key"},
+    ),
+    (("trust-keyinfo-cert",), {"S04.wrong-key"}),
+    (("process-first-assertion-unverified",), {"E03.plaintext-beside-encrypted"}),
+    (("skip-destination",), {"C01.wrong-destination", "C01.no-destination"}),
+    (("skip-recipient",), {"C02.wrong-recipient", "C02.no-recipient"}),
+    (
+        ("ignore-expiry",),
+        {
+            "C03.subject-expired",
+            "C03.no-subject-expiry",
+            "C04.subject-not-yet-valid",
+            "C11.not-yet-valid",
+            "C11.expired",
+            "C11.inverted-validity",
+            "C18.session-expired",
+        },
+    ),
+    (("any-confirmation-method",), {"C05.sender-vouches"}),
+    (("skip-in-response-to",), {"C06.bad-in-response-to", "C09.unsolicited-in-response-to"}),
+    (("no-replay-cache",), {"C10.unsolicited"}),
+    # A solicited replay from another browser meets two defences: the request is bound to the
+    # browser that made it, and the assertion ID to its first use.
+    (
+        ("skip-in-response-to", "no-replay-cache"),
+        {
+            "C06.bad-in-response-to",
+            "C09.unsolicited-in-response-to",
+            "C10.solicited",
+            "C10.unsolicited",
+        },
+    ),
+    (
+        ("skip-audience",),
+        {"C12.wrong-audience", "C13.extra-audience-restriction", "C13.no-audience"},
+    ),
+    (("ignore-unknown-conditions",), {"C14.unknown-condition"}),
+    (
+        ("skip-issuer",),
+        {
+            "C15.wrong-issuer",
+            "C15.mismatched-issuer",
+            "C15.issuer-format",
+            "C15.no-assertion-issuer",
+        },
+    ),
+    (("ignore-status",), {"C16.status"}),
+    (("skip-version-check",), {"C17.wrong-version"}),
+    (("no-authn-statement-needed",), {"C17.no-authn-statement"}),
+    (
+        ("open-redirect",),
+        {"R01.absolute", "R01.scheme-relative", "R01.backslash", "R01.javascript"},
+    ),
+]
+# An IdP that signs nothing fails the positive control; every other case is then skipped.
+IDP_CASES: list[tuple[tuple[str, ...], set[str]]] = [
+    (("unsigned",), {"P01.both-signed"}),
+]
+
+# Checks no flaw can make fail, and why (reported to the catalogue's owner).
+UNPROVABLE = {
+    # The IdP encrypts every response to an SP that offers a key, P01 included: P04 is P01,
+    # and when P01 fails, P04 is skipped for want of a positive control.
+    "P04.encrypted": "identical to its own positive control P01",
+    # Its control is the unmutated IdP-initiated sign-in, which is this very case.
+    "C08.unsolicited": "identical to its own positive control",
+    # Only an SP stricter than the rules (no clock skew allowed) would refuse these.
+    "P05.two-minutes-slow": "no flaw removes the clock skew allowance",
+    "P05.two-minutes-fast": "no flaw removes the clock skew allowance",
+}
+
+
+@functools.cache
+def results(
+    sp_flaws: tuple[str, ...] = (), idp_flaws: tuple[str, ...] = ()
+) -> dict[str, list[CheckResult]]:
+    """Every result of the suite's security checks by check id (without the prefix)."""
+    options = RunOptions(sp_flaws=sp_flaws, idp_flaws=idp_flaws)
+    found: dict[str, list[CheckResult]] = {}
+    for run in discover([SUITE]):
+        for event in run_scenario(run, options):
+            if isinstance(event, CheckFinished):
+                found.setdefault(event.result.check.removeprefix(PREFIX), []).append(event.result)
+    return found
+
+
+def outcomes(found: dict[str, list[CheckResult]], wanted: set[Outcome]) -> set[str]:
+    return {check for check, seen in found.items() if {r.outcome for r in seen} & wanted}
+
+
+def test_the_reference_sp_passes_the_suite() -> None:
+    found = results()
+    assert not outcomes(found, {Outcome.FAIL, Outcome.WARN, Outcome.ERROR})
+    assert outcomes(found, {Outcome.SKIP}) == {"T01.acs-scheme"}  # in-process: no transport
+    every = {case.check_id(v).removeprefix(PREFIX) for case in CASES for v in case.variants}
+    assert every <= found.keys()
+
+
+@pytest.mark.parametrize(
+    ("flaws", "broken"), SP_CASES, ids=["+".join(flaws) for flaws, _ in SP_CASES]
+)
+def test_each_sp_flaw_fails_exactly_its_checks(flaws: tuple[str, ...], broken: set[str]) -> None:
+    found = results(sp_flaws=flaws)
+    assert not outcomes(found, {Outcome.ERROR})
+    assert outcomes(found, SEEN) == broken
+
+
+@pytest.mark.parametrize(("flaws", "broken"), IDP_CASES, ids=[f[0] for f, _ in IDP_CASES])
+def test_an_idp_flaw_fails_the_positive_control(flaws: tuple[str, ...], broken: set[str]) -> None:
+    found = results(idp_flaws=flaws)
+    assert not outcomes(found, {Outcome.ERROR})
+    assert outcomes(found, SEEN) == broken
+
+
+def test_every_saml_flaw_is_in_the_table() -> None:
+    assert {flaw for flaws, _ in SP_CASES for flaw in flaws} >= SAML_FLAWS | {"open-redirect"}
+
+
+def test_every_judged_check_is_shown_to_fail() -> None:
+    judged = {
+        case.check_id(variant).removeprefix(PREFIX)
+        for case in CASES
+        for variant in case.variants
+        if case.expect in ("refused", "signed-in", "on-site")
+    }
+    proven = set().union(*(broken for _, broken in SP_CASES + IDP_CASES))
+    assert UNPROVABLE.keys() <= judged
+    assert judged - proven == UNPROVABLE.keys()
+
+
+def test_a_flaw_changes_a_policy_observation() -> None:
+    observed = results(sp_flaws=("accept-unsigned",))["P03.unsigned-assertion"][0].observed
+    assert results()["P03.unsigned-assertion"][0].observed.startswith("refused")  # type: ignore[union-attr]
+    assert observed is not None and observed.startswith("accepted")
