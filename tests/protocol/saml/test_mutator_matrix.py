@@ -30,7 +30,6 @@ from harness.protocol.saml.encryption import (
 )
 from harness.protocol.saml.errors import SignatureError
 from harness.protocol.saml.mutators import (
-    MUTATORS,
     Draft,
     MutationContext,
     MutatorCall,
@@ -41,7 +40,7 @@ from harness.protocol.saml.response import Protection
 from harness.protocol.saml.signing import verify_element
 from harness.protocol.xml import parse_xml, to_bytes
 
-from .test_mutators import EXPECTED
+from .test_mutators import EXPECTED, PROTOCOL_MUTATORS
 from .test_response import NOW, NS, spec
 
 SIGNING = {"assertion": (True, False), "response": (False, True), "both": (True, True)}
@@ -140,7 +139,7 @@ def posted(
     return to_bytes(build_mutated(Draft(spec(), protection), calls, context))
 
 
-@pytest.mark.parametrize("name", [m.name for m in MUTATORS])
+@pytest.mark.parametrize("name", [m.name for m in PROTOCOL_MUTATORS])
 def test_every_mutator_breaks_its_rule_under_every_protection(
     name: str, idp_key: KeyPair, sp_key: KeyPair, attacker_key: KeyPair
 ) -> None:
