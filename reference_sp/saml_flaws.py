@@ -17,8 +17,22 @@ Each flaw lets through exactly the responses that break its one rule:
 - ``skip-in-response-to``: the response's InResponseTo is taken as the request this browser
   made.
 - ``ignore-status``: a non-Success StatusCode is read as Success when an assertion is there.
-- ``process-first-assertion-unverified``: among several assertions the signed one is
-  verified, but the identity is read from the first one in the document (signature wrapping).
+- ``process-first-assertion-unverified``: among several assertions (anywhere in the
+  document, however nested) the first signed one is verified, but the identity is read from
+  the first one in the document (signature wrapping: XSW3, 4, 7, duplicate IDs).
+- ``verify-by-reference``: a signature is checked over any element carrying its Reference's
+  ID, found anywhere in the document, not over the element it sits in (XSW1, 2, 5, 6, 8).
+- ``skip-reference-uri``: a signature's digest is checked over the element it sits in,
+  without comparing the Reference URI with that element's ID.
+- ``trust-keyinfo-hmac``: an HMAC signature is verified with the key the message carries.
+- ``digest-first-node``: a DigestValue is read from its first child node, a comment included.
+- ``first-signed-info``: the SignatureValue is checked over the first SignedInfo, the digest
+  taken from the last.
+- ``digest-from-document``: the digest is compared with the first ds:DigestValue anywhere in
+  the document, not its Reference's.
+
+The signature flaws (the last six) check the Response's own signature and that of its first
+assertion their way (:mod:`reference_sp.lax_signatures`), then judge everything else strictly.
 
 An EncryptedAssertion is decrypted first (with the SP's own keys) and the flaw then applies
 to the plaintext, as a flawed SP that decrypts and then skips the check would.
@@ -26,6 +40,7 @@ to the plaintext, as a flawed SP that decrypts and then skips the check would.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable
@@ -37,10 +52,45 @@ from harness.protocol.refusal import Refusal
 from harness.protocol.saml import constants as c
 from harness.protocol.saml.encryption import decrypt_element
 from harness.protocol.saml.errors import SAMLError, SignatureError
-from harness.protocol.saml.keyinfo import keyinfo_certificates
 from harness.protocol.saml.signing import sign_element, verify_element
 from harness.protocol.saml.sp_validation import SPExpectations, ValidatedLogin, validate_response
 from harness.protocol.xml import XMLSecurityError, parse_xml, to_bytes
+
+from .lax_signatures import (
+    LaxCheck,
+    by_reference,
+    carried_certificates,
+    decrypted_in_place,
+    digest_first_node,
+    digest_from_document,
+    first_signed_info,
+    ignoring_reference_uri,
+    keyinfo_hmac,
+    lax_vouch,
+)
+
+# The signature flaws: each checks signatures its own wrong way (see lax_signatures).
+SIGNATURE_CHECKS: dict[str, LaxCheck] = {
+    "verify-by-reference": by_reference,
+    "skip-reference-uri": ignoring_reference_uri,
+    "trust-keyinfo-hmac": keyinfo_hmac,
+    "digest-first-node": digest_first_node,
+    "first-signed-info": first_signed_info,
+    "digest-from-document": digest_from_document,
+}
+# How the strict check refuses what each signature flaw takes as signed.
+_SIGNATURE_REASONS: dict[str, frozenset[str]] = {
+    "verify-by-reference": frozenset(
+        {"bad-reference", "bad-signature", "duplicate-id", "assertion-count"}
+    ),
+    "skip-reference-uri": frozenset({"bad-reference"}),
+    "trust-keyinfo-hmac": frozenset({"bad-signature"}),
+    "digest-first-node": frozenset({"bad-signature"}),
+    "first-signed-info": frozenset({"bad-signature"}),
+    "digest-from-document": frozenset({"bad-signature"}),
+}
+# How the strict check refuses several assertions, however they are arranged.
+_SEVERAL_ASSERTIONS = frozenset({"assertion-count", "duplicate-id", "unsigned"})
 
 ResponseValidation = Callable[[bytes, SPExpectations], ValidatedLogin]
 
@@ -56,10 +106,10 @@ SAML_FLAWS = frozenset(
         "skip-in-response-to",
         "ignore-status",
         "process-first-assertion-unverified",
+        *SIGNATURE_CHECKS,
     }
 )
 _FOREVER = dt.timedelta(days=36500)
-_WRAPPING = "process-first-assertion-unverified"
 
 
 class StandInKey:
@@ -206,27 +256,45 @@ _RETRIES: dict[str, tuple[frozenset[str], Attempt]] = {
 }
 
 
+def _signature_attempt(check: LaxCheck) -> Attempt:
+    def attempt(data: bytes, expect: SPExpectations, stand_in: StandInKey) -> Retried:
+        return lax_vouch(data, expect, check, stand_in.get(expect.now))
+
+    return attempt
+
+
+_RETRIES.update(
+    {
+        flaw: (_SIGNATURE_REASONS[flaw], _signature_attempt(check))
+        for flaw, check in SIGNATURE_CHECKS.items()
+    }
+)
+
+
+def _verifies(assertion: etree._Element, expect: SPExpectations) -> bool:
+    try:
+        verify_element(assertion, expect.trusted_certificates, allow_sha1=expect.allow_sha1)
+    except SignatureError:
+        return False
+    return True
+
+
 def _first_assertion_unverified(data: bytes, expect: SPExpectations) -> ValidatedLogin | None:
-    root = _plain(data, expect)
+    root = decrypted_in_place(data, expect)
     if root is None:
         return None
-    assertions = _assertions(root)
+    assertions = list(root.iter(c.q(c.SAML, "Assertion")))  # document order, nested ones too
     if len(assertions) < 2:
         return None
-    verified = None
-    for assertion in assertions:
-        try:
-            verify_element(assertion, expect.trusted_certificates, allow_sha1=expect.allow_sha1)
-        except SignatureError:
-            continue
-        verified = assertion
-        break
+    verified = next((a for a in assertions if _verifies(a, expect)), None)
     if verified is None:
         return None
-    first = assertions[0]
+    first, kept = assertions[0], copy.deepcopy(verified)
     for assertion in assertions:
-        if assertion is not verified:
-            root.remove(assertion)
+        parent = assertion.getparent()
+        if parent is not None:
+            parent.remove(assertion)
+    root.append(kept)
     login = validate_response(to_bytes(root), expect)
     name_id = first.find(f"{c.q(c.SAML, 'Subject')}/{c.q(c.SAML, 'NameID')}")
     if name_id is None or not (name_id.text or "").strip():
@@ -245,7 +313,7 @@ class FlawedValidation:
     def __call__(self, data: bytes, expect: SPExpectations) -> ValidatedLogin:
         remaining = set(self.flaws)
         if "trust-keyinfo-cert" in remaining:
-            extra = keyinfo_certificates(data)
+            extra = carried_certificates(data, expect)
             expect = dataclasses.replace(
                 expect, trusted_certificates=(*expect.trusted_certificates, *extra)
             )
@@ -257,14 +325,13 @@ class FlawedValidation:
             except Refusal as exc:
                 error = exc
             if (
-                error.reason == "assertion-count"
+                error.reason in _SEVERAL_ASSERTIONS
                 and "process-first-assertion-unverified" in remaining
             ):
                 remaining.discard("process-first-assertion-unverified")
                 login = _first_assertion_unverified(data, expect)
                 if login is not None:
                     return login
-                raise error
             for flaw, (reasons, attempt) in _RETRIES.items():
                 if flaw in remaining and error.reason in reasons:
                     remaining.discard(flaw)
