@@ -596,6 +596,8 @@ def mutate(
 
 
 def _why(mutator: Mutator, draft: Draft) -> str:
+    if mutator.needs is not None:
+        return f"it needs {mutator.needs}, which this response lacks"
     if mutator.on_draft is not None:
         return "the response already says what it would make it say"
     protection = draft.protection
@@ -603,8 +605,6 @@ def _why(mutator: Mutator, draft: Draft) -> str:
         return "the response carries no assertion"
     if protection.key is None or not (protection.sign_assertion or protection.sign_response):
         return "nothing in the response is signed"
-    if mutator.needs is not None:
-        return f"it needs {mutator.needs}, which this response lacks"
     return "the part it breaks is not signed in this response (see its `which`)"
 
 

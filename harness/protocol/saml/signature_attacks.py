@@ -55,6 +55,7 @@ _HMAC = {
 }
 DEFAULT_HMAC_KEY = "sso-harness-attacker-hmac-key"
 EXTERNAL_REFERENCE = "https://attacker.example/signed.xml"
+A_SIGNATURE = "a signed Response or Assertion"
 
 # Changes an element's own signature so that a flawed verifier takes it as covering the
 # element's current (forged) content.
@@ -250,6 +251,7 @@ SIGNATURE_MUTATORS: tuple[Mutator, ...] = (
         "certificate copying the IdP certificate's subject, issuer and serial",
         _keyinfo_self_signed,
         uses_attacker_key=True,
+        needs=A_SIGNATURE,
     ),
     Mutator(
         "hmac-signature",
@@ -258,6 +260,7 @@ SIGNATURE_MUTATORS: tuple[Mutator, ...] = (
         "carried in KeyInfo (xmlsec1's HMACKeyValue)",
         on_assertion=_on_assertion(_hmac),
         on_response=_on_response(_hmac),
+        needs=A_SIGNATURE,
     ),
     Mutator(
         "reference-uri",
@@ -266,6 +269,7 @@ SIGNATURE_MUTATORS: tuple[Mutator, ...] = (
         "element's (`to`: empty, other or external); the Assertion's when signed, else the "
         "Response's",
         on_response=_reference_uri,
+        needs=A_SIGNATURE,
     ),
     Mutator(
         "two-signed-info",
@@ -274,6 +278,7 @@ SIGNATURE_MUTATORS: tuple[Mutator, ...] = (
         "second one digesting the forged element",
         on_assertion=_on_assertion(_second_signed_info),
         on_response=_on_response(_second_signed_info),
+        needs=A_SIGNATURE,
     ),
     Mutator(
         "digest-comment",
@@ -282,6 +287,7 @@ SIGNATURE_MUTATORS: tuple[Mutator, ...] = (
         "the forged element's digest, the original text after it",
         on_assertion=_on_assertion(_digest_comment),
         on_response=_on_response(_digest_comment),
+        needs=A_SIGNATURE,
     ),
     Mutator(
         "duplicate-id",

@@ -4,6 +4,7 @@ attacker's NameID where a naive reader looks, and the strict SP refuses it."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 
 import pytest
@@ -12,7 +13,15 @@ from lxml import etree
 from harness.protocol.keys import KeyPair
 from harness.protocol.saml import constants as c
 from harness.protocol.saml.errors import SignatureError
-from harness.protocol.saml.mutators import MutatorNoEffect
+from harness.protocol.saml.mutators import (
+    Draft,
+    MutationContext,
+    MutatorCall,
+    MutatorNoEffect,
+    mutate,
+)
+from harness.protocol.saml.response import Protection
+from harness.protocol.saml.signature_attacks import SIGNATURE_MUTATORS
 from harness.protocol.saml.signature_parts import (
     element_digest,
     elements_with_id,
@@ -37,7 +46,7 @@ from .attacks import (
     strict_refusal,
     top_assertions,
 )
-from .test_response import NS
+from .test_response import NOW, NS, spec
 
 Keys = tuple[KeyPair, KeyPair, KeyPair]
 Check = Callable[[Sent, KeyPair], None]
@@ -206,3 +215,15 @@ def test_a_missing_signature_is_said(keys: Keys) -> None:
         send(keys, "xsw1", "assertion")
     with pytest.raises(MutatorNoEffect, match="a signed Assertion"):
         send(keys, "xsw5", "response")
+
+
+@pytest.mark.parametrize(
+    "name", sorted({m.name for m in (*WRAPPING_MUTATORS, *SIGNATURE_MUTATORS)})
+)
+def test_nothing_to_attack_once_unsigned(name: str, keys: Keys) -> None:
+    idp_key, sp_key, attacker_key = keys
+    protection = Protection(idp_key, encrypt_to=sp_key.certificate)
+    context = MutationContext(now=NOW, rng=random.Random(3), attacker_key=attacker_key)
+    calls = [MutatorCall("unsigned", {}), MutatorCall(name, {})]
+    with pytest.raises(MutatorNoEffect, match="it needs a signed"):
+        mutate(Draft(spec(), protection), calls, context)
