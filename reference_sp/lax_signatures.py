@@ -100,7 +100,10 @@ def by_reference(
     if not uri.startswith("#"):
         return False
     trusted = expect.trusted_certificates
-    return any(verifies_over(sig, target, trusted) for target in elements_with_id(root, uri[1:]))
+    return any(
+        verifies_over(sig, target, trusted, allow_sha1=expect.allow_sha1)
+        for target in elements_with_id(root, uri[1:])
+    )
 
 
 def ignoring_reference_uri(
