@@ -135,7 +135,8 @@ class Responder:
 
     def _mutation_context(self, identity: IdPIdentity, drafted: ResponseDraft) -> MutationContext:
         now = identity.clock.now()
-        if any(call.name == "wrong-key" for call in drafted.standing + drafted.asked):
+        calls = drafted.standing + drafted.asked
+        if any(get_mutator(call.name).uses_attacker_key for call in calls):
             self.keys.attacker(now)  # made on first use: making a key is slow
         return MutationContext(now=now, rng=identity.rng, attacker_key=self.keys.attacker_if_made)
 

@@ -1,6 +1,7 @@
 """The IdP's signing keys: the active one first, older ones still published (rollover).
 
-Also the attacker's key for the ``wrong-key`` mutator: made on first use only, since making a
+Also the attacker's key for the mutators that sign with it (``wrong-key``,
+``keyinfo-self-signed``): made on first use only, since making a
 key costs more than most scenarios spend on keys at all.
 """
 

@@ -77,8 +77,9 @@ _ALL = (
     Flaw(
         "process-first-assertion-unverified",
         "SDP-IDP10",
-        "when a Response holds several assertions, verify the signed one (as if it were the "
-        "only one) but read the identity from the first (signature wrapping)",
+        "when a Response holds several assertions (nested ones too), verify the signed one (as "
+        "if it were the only one) but read the identity from the first in the document "
+        "(signature wrapping)",
     ),
     Flaw(
         "name-id-first-text",
@@ -108,6 +109,40 @@ _ALL = (
         "SDP-G03",
         "verify signatures on what a lax parser sees (a DOCTYPE ends at its first '>') and read "
         "the identity from what a conforming one sees (CVE-2025-25291)",
+    ),
+    Flaw(
+        "verify-by-reference",
+        "SAML-CORE-5.4.2",
+        "check a signature over any element carrying its Reference's ID, anywhere in the "
+        "document, not over the element it sits in (signature wrapping)",
+    ),
+    Flaw(
+        "skip-reference-uri",
+        "SAML-CORE-5.4.2",
+        "check a signature's digest over the element it sits in without comparing the "
+        "Reference URI with that element's ID",
+    ),
+    Flaw(
+        "trust-keyinfo-hmac",
+        "SAML-CORE-5.4.5",
+        "verify an HMAC signature with the key the message carries in ds:KeyInfo",
+    ),
+    Flaw(
+        "digest-first-node",
+        "XMLDSIG-4",
+        "read a DigestValue from its first child node, a comment included (CVE-2025-29775)",
+    ),
+    Flaw(
+        "first-signed-info",
+        "XMLDSIG-4",
+        "check the SignatureValue over the first SignedInfo and the digest of the last "
+        "(CVE-2025-29774)",
+    ),
+    Flaw(
+        "digest-from-document",
+        "XMLDSIG-4",
+        "compare the digest with the first ds:DigestValue anywhere in the document "
+        "(CVE-2024-45409)",
     ),
     Flaw(
         "ignore-expiry",

@@ -20,10 +20,24 @@ Each flaw lets through exactly the responses that break its one rule:
 - ``skip-in-response-to``: the response's InResponseTo is taken as the request this browser
   made.
 - ``ignore-status``: a non-Success StatusCode is read as Success when an assertion is there.
-- ``process-first-assertion-unverified``: among several assertions the signed one is
-  verified (the message judged as if it held only that one, so a Response signature the
-  extra assertions broke verifies again), but the identity is read from the first one in the
-  document (signature wrapping).
+- ``process-first-assertion-unverified``: among several assertions (anywhere in the
+  document, however nested) the first signed one is verified (the message judged as if it
+  held only that one, so a Response signature the extra assertions broke verifies again), but
+  the identity is read from the first one in the document (signature wrapping: XSW3, 4, 7,
+  duplicate IDs, a plaintext assertion beside an encrypted one).
+- ``verify-by-reference``: a signature is checked over any element carrying its Reference's
+  ID, found anywhere in the document, not over the element it sits in (XSW1, 2, 5, 6, 8).
+- ``skip-reference-uri``: a signature's digest is checked over the element it sits in,
+  without comparing the Reference URI with that element's ID.
+- ``trust-keyinfo-hmac``: an HMAC signature is verified with the key the message carries.
+- ``digest-first-node``: a DigestValue is read from its first child node, a comment included.
+- ``first-signed-info``: the SignatureValue is checked over the first SignedInfo, the digest
+  taken from the last.
+- ``digest-from-document``: the digest is compared with the first ds:DigestValue anywhere in
+  the document, not its Reference's.
+
+The signature flaws (the last six) check the Response's own signature and that of its first
+assertion their way (:mod:`reference_sp.lax_signatures`), then judge everything else strictly.
 - ``name-id-first-text``: the identity is the NameID's first text node only, so a comment,
   processing instruction or CDATA section the IdP signed inside it cuts it short (X05,
   CVE-2017-11427). A CDATA split shows only in a NameID sent in clear: decryption parses the
@@ -77,10 +91,44 @@ from harness.protocol.saml import constants as c
 from harness.protocol.saml.encryption import decrypt_element
 from harness.protocol.saml.errors import SAMLError, SignatureError
 from harness.protocol.saml.ids import format_instant
-from harness.protocol.saml.keyinfo import keyinfo_certificates
 from harness.protocol.saml.signing import sign_element, verify_element
 from harness.protocol.saml.sp_validation import SPExpectations, ValidatedLogin, validate_response
 from harness.protocol.xml import XMLSecurityError, parse_xml, to_bytes
+
+from .lax_signatures import (
+    LaxCheck,
+    by_reference,
+    carried_certificates,
+    decrypted_in_place,
+    digest_first_node,
+    digest_from_document,
+    first_signed_info,
+    ignoring_reference_uri,
+    keyinfo_hmac,
+    lax_vouch,
+)
+
+# The signature flaws: each checks signatures its own wrong way (see lax_signatures).
+SIGNATURE_CHECKS: dict[str, LaxCheck] = {
+    "verify-by-reference": by_reference,
+    "skip-reference-uri": ignoring_reference_uri,
+    "trust-keyinfo-hmac": keyinfo_hmac,
+    "digest-first-node": digest_first_node,
+    "first-signed-info": first_signed_info,
+    "digest-from-document": digest_from_document,
+}
+# How the strict check refuses what each signature flaw takes as signed.
+_SIGNATURE_REASONS: dict[str, frozenset[str]] = {
+    "verify-by-reference": frozenset(
+        {"bad-reference", "bad-signature", "duplicate-id", "assertion-count"}
+    ),
+    "skip-reference-uri": frozenset({"bad-reference"}),
+    "trust-keyinfo-hmac": frozenset({"bad-signature"}),
+    "digest-first-node": frozenset({"bad-signature"}),
+    "first-signed-info": frozenset({"bad-signature"}),
+    "digest-from-document": frozenset({"bad-signature"}),
+}
+# How the strict check refuses several assertions, however they are arranged.
 
 ResponseValidation = Callable[[bytes, SPExpectations], ValidatedLogin]
 
@@ -106,6 +154,7 @@ SAML_FLAWS = frozenset(
         "skip-version-check",
         "no-authn-statement-needed",
         "skip-signature-verification",
+        *SIGNATURE_CHECKS,
     }
 )
 # Flaws that read a message carrying a DOCTYPE (the strict ACS refuses it on arrival).
@@ -600,7 +649,51 @@ _RETRIES: dict[str, tuple[frozenset[str], Attempt]] = {
 }
 
 
+def _signature_attempt(check: LaxCheck) -> Attempt:
+    def attempt(data: bytes, expect: SPExpectations, stand_in: StandInKey) -> Retried:
+        return lax_vouch(data, expect, check, stand_in.get(expect.now))
+
+    return attempt
+
+
+_RETRIES.update(
+    {
+        flaw: (_SIGNATURE_REASONS[flaw], _signature_attempt(check))
+        for flaw, check in SIGNATURE_CHECKS.items()
+    }
+)
+
+
+def _verifies(assertion: etree._Element, expect: SPExpectations) -> bool:
+    try:
+        verify_element(assertion, expect.trusted_certificates, allow_sha1=expect.allow_sha1)
+    except SignatureError:
+        return False
+    return True
+
+
 def _first_assertion_unverified(data: bytes, expect: SPExpectations) -> ValidatedLogin | None:
+    """The identity read from the first assertion in the document, after the message is
+    judged with only its first verified assertion left: as sent (encrypted where it was) when
+    the assertions sit in the Response itself, else decrypted in place (nested ones)."""
+    for judge in (_only_the_verified_as_sent, _only_the_verified_nested):
+        try:
+            login = judge(data, expect)
+        except Refusal:
+            continue
+        if login is not None:
+            return login
+    return None
+
+
+def _read_first(login: ValidatedLogin, first: etree._Element) -> ValidatedLogin:
+    name_id = first.find(f"{c.q(c.SAML, 'Subject')}/{c.q(c.SAML, 'NameID')}")
+    if name_id is None or not (name_id.text or "").strip():
+        return login
+    return dataclasses.replace(login, name_id=(name_id.text or "").strip())
+
+
+def _only_the_verified_as_sent(data: bytes, expect: SPExpectations) -> ValidatedLogin | None:
     """The message judged as if it held only its first verified assertion (as sent: encrypted
     where it was), then the identity read from the first assertion in the document."""
     sent = _parse(data)
@@ -624,11 +717,26 @@ def _first_assertion_unverified(data: bytes, expect: SPExpectations) -> Validate
     for index, element in enumerate(carried):
         if index != verified:
             sent.remove(element)
-    login = validate_response(to_bytes(sent), expect)
-    name_id = assertions[0].find(f"{c.q(c.SAML, 'Subject')}/{c.q(c.SAML, 'NameID')}")
-    if name_id is None or not (name_id.text or "").strip():
-        return login
-    return dataclasses.replace(login, name_id=(name_id.text or "").strip())
+    return _read_first(validate_response(to_bytes(sent), expect), assertions[0])
+
+
+def _only_the_verified_nested(data: bytes, expect: SPExpectations) -> ValidatedLogin | None:
+    root = decrypted_in_place(data, expect)
+    if root is None:
+        return None
+    assertions = list(root.iter(c.q(c.SAML, "Assertion")))  # document order, nested ones too
+    if len(assertions) < 2:
+        return None
+    verified = next((a for a in assertions if _verifies(a, expect)), None)
+    if verified is None:
+        return None
+    first, kept = assertions[0], copy.deepcopy(verified)
+    for assertion in assertions:
+        parent = assertion.getparent()
+        if parent is not None:
+            parent.remove(assertion)
+    root.append(kept)
+    return _read_first(validate_response(to_bytes(root), expect), first)
 
 
 Reader = Callable[[bytes, SPExpectations], ValidatedLogin | None]
@@ -651,7 +759,7 @@ class FlawedValidation:
     def __call__(self, data: bytes, expect: SPExpectations) -> ValidatedLogin:
         remaining = set(self.flaws)
         if "trust-keyinfo-cert" in remaining:
-            extra = keyinfo_certificates(data)
+            extra = carried_certificates(data, expect)
             expect = dataclasses.replace(
                 expect, trusted_certificates=(*expect.trusted_certificates, *extra)
             )

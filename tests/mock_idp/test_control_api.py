@@ -7,11 +7,14 @@ import pytest
 
 from harness.protocol.keys import KeyPair
 from harness.protocol.saml import constants as c
+from harness.protocol.saml.encryption import decrypt_element
 from harness.protocol.saml.errors import SignatureError
 from harness.protocol.saml.metadata import parse_idp_metadata
+from harness.protocol.saml.signing import verify_element
+from harness.protocol.xml import parse_xml
 from mock_idp.idp import MockIdP
 
-from .fake_sp import FakeSP, form_fields, read_response
+from .fake_sp import NS, FakeSP, form_fields, read_response
 
 pytestmark = pytest.mark.anyio
 
@@ -330,3 +333,36 @@ async def test_parser_attack_counts_are_checked_up_front(client: httpx.AsyncClie
         "/api/plan", json={"mutators": [{"name": "entity-expansion", "params": {"levels": "ten"}}]}
     )
     assert refused.status_code == 422 and "levels" in refused.text
+
+
+async def test_a_planned_wrapping_attack_names_the_attackers_user(
+    client: httpx.AsyncClient, sp: FakeSP, idp_key: KeyPair
+) -> None:
+    listed = {m["name"] for m in (await client.get("/api/mutators")).json()["mutators"]}
+    assert {"xsw8", "keyinfo-self-signed"} <= listed
+    for name in ("xsw8", "keyinfo-self-signed"):
+        planned = await client.post(
+            "/api/plan",
+            json={"mutators": [{"name": name, "params": {"value": "mallory@example.com"}}]},
+        )
+        assert planned.status_code == 201
+        answer = await client.get(
+            "/saml/idp-init", params={"sp": sp.entity_id, "user": "alice@example.com"}
+        )
+        _, fields = form_fields(answer.text)
+        root = parse_xml(base64.b64decode(fields["SAMLResponse"]))
+        for encrypted in root.findall("saml:EncryptedAssertion", NS):
+            root.replace(encrypted, decrypt_element(encrypted, [sp.key.private_key]).element)
+        assertion = root.find("saml:Assertion", NS)
+        assert assertion.findtext("saml:Subject/saml:NameID", namespaces=NS) == (
+            "mallory@example.com"
+        )
+        if name == "xsw8":  # the real user's assertion rides inside the signature
+            wrapped = assertion.find("ds:Signature/ds:Object/saml:Assertion", NS)
+            assert wrapped.get("ID") == assertion.get("ID")
+            assert wrapped.findtext("saml:Subject/saml:NameID", namespaces=NS) == (
+                "alice@example.com"
+            )
+        else:  # signed with the attacker key the IdP made on demand
+            with pytest.raises(SignatureError):
+                verify_element(assertion, [idp_key.certificate])

@@ -11,6 +11,7 @@ import pytest
 from lxml import etree
 
 from harness.protocol.saml import constants as c
+from harness.protocol.saml.mutators import MutatorCall
 from harness.protocol.xml import to_bytes
 from reference_sp.app import ReferenceSP, Settings
 from reference_sp.flaws import FLAWS, UnknownFlawError
@@ -241,23 +242,27 @@ def test_sessions_last_one_request() -> None:
 
 
 def test_every_flaw_has_a_test() -> None:
-    tested = {f for f, _, _ in SAML_CASES} | {
-        "no-replay-cache",
-        "keep-sessions-on-deprovision",
-        "keep-license-on-deactivate",
-        "admin-by-stale-group",
-        "keep-activations-on-deprovision",
-        "sign-in-inactive-users",
-        "keep-session-on-logout",
-        "allow-old-clients",
-        "scim-ignore-deactivation",
-        "sessions-last-one-request",
-        # two organisations: proven end to end in tests/harness/test_checks_can_fail.py
-        "match-users-across-organisations",
-        # parser attacks: proven in test_parser_flaws.py
-        *PARSER_FLAWS,
-        "open-redirect",
-    }
+    tested = (
+        {f for f, _, _ in SAML_CASES}
+        | {f for f, _, _, _ in SIGNATURE_ATTACKS}
+        | {
+            "no-replay-cache",
+            "keep-sessions-on-deprovision",
+            "keep-license-on-deactivate",
+            "admin-by-stale-group",
+            "keep-activations-on-deprovision",
+            "sign-in-inactive-users",
+            "keep-session-on-logout",
+            "allow-old-clients",
+            "scim-ignore-deactivation",
+            "sessions-last-one-request",
+            # two organisations: proven end to end in tests/harness/test_checks_can_fail.py
+            "match-users-across-organisations",
+            # parser attacks: proven in test_parser_flaws.py
+            *PARSER_FLAWS,
+            "open-redirect",
+        }
+    )
     assert tested == set(FLAWS)
 
 
@@ -273,3 +278,85 @@ def test_banner_while_a_flaw_is_on() -> None:
 def test_unknown_flaw_is_refused() -> None:
     with pytest.raises(UnknownFlawError, match="no-such-flaw"):
         ReferenceSP(Settings(db_url="sqlite://", flaws=("no-such-flaw",)))
+
+
+BOSS = "boss@acme.test"  # the user the attacker wants to be
+
+
+def attack(mutator: str, **params: object) -> Callable[[World], dict[str, str]]:
+    """The mock IdP signs dana in; the mutator makes the message name the attacker's BOSS
+    (provisioned too: the SP would refuse an unknown user whatever the signature)."""
+
+    def make(world: World) -> dict[str, str]:
+        world.idp.plan_next(MutatorCall(mutator, {"value": BOSS, **params}))
+        return world.idp.sso_from_redirect(world.start(), USER).fields
+
+    return make
+
+
+# (flaw, the attack it lets through, its parameters, how the strict SP refuses it)
+SIGNATURE_ATTACKS: list[tuple[str, str, dict[str, object], str]] = [
+    ("process-first-assertion-unverified", "extra-assertion", {}, "assertion-count"),
+    ("process-first-assertion-unverified", "duplicate-id", {}, "duplicate-id"),
+    ("process-first-assertion-unverified", "xsw3", {}, "assertion-count"),
+    ("process-first-assertion-unverified", "xsw4", {}, "unsigned"),
+    ("process-first-assertion-unverified", "xsw7", {}, "duplicate-id"),
+    ("verify-by-reference", "xsw1", {}, "duplicate-id"),
+    ("verify-by-reference", "xsw2", {}, "duplicate-id"),
+    ("verify-by-reference", "xsw5", {}, "assertion-count"),
+    ("verify-by-reference", "xsw6", {}, "bad-reference"),
+    ("verify-by-reference", "xsw8", {}, "duplicate-id"),
+    ("trust-keyinfo-cert", "keyinfo-self-signed", {}, "bad-signature"),
+    ("trust-keyinfo-hmac", "hmac-signature", {}, "bad-signature"),
+    ("skip-reference-uri", "reference-uri", {"to": "empty"}, "bad-reference"),
+    ("skip-reference-uri", "reference-uri", {"to": "other"}, "bad-reference"),
+    ("skip-reference-uri", "reference-uri", {"to": "external"}, "bad-reference"),
+    ("first-signed-info", "two-signed-info", {}, "bad-signature"),
+    ("digest-first-node", "digest-comment", {}, "bad-signature"),
+    ("digest-from-document", "stray-digest", {}, "bad-signature"),
+]
+
+
+@pytest.mark.parametrize(
+    ("flaw", "mutator", "params", "strict_reason"),
+    SIGNATURE_ATTACKS,
+    ids=[f"{f}-{m}-{'-'.join(map(str, p.values()))}" for f, m, p, _ in SIGNATURE_ATTACKS],
+)
+def test_signature_flaw_signs_the_attacker_in(
+    flaw: str, mutator: str, params: dict[str, object], strict_reason: str
+) -> None:
+    for strict, flawed in worlds(flaw):
+        strict.provision(BOSS)
+        flawed.provision(BOSS)
+        assert reason(strict, attack(mutator, **params)(strict)) == strict_reason
+        assert strict.me().status_code == 401
+        assert reason(flawed, attack(mutator, **params)(flawed)) == "signed-in"
+        assert flawed.me().json()["userName"] == BOSS
+
+
+@pytest.mark.parametrize(
+    ("flaw", "mutator"),
+    [
+        ("verify-by-reference", "xsw8"),
+        ("digest-first-node", "digest-comment"),
+        ("trust-keyinfo-cert", "keyinfo-self-signed"),
+    ],
+)
+def test_signature_flaw_reads_inside_the_encrypted_assertion(flaw: str, mutator: str) -> None:
+    for flawed in make_world("sqlite://", encrypt=True, flaws=(flaw,)):
+        flawed.provision(USER)
+        flawed.provision(BOSS)
+        assert reason(flawed, attack(mutator)(flawed)) == "signed-in"
+        assert flawed.me().json()["userName"] == BOSS
+
+
+NEW_SIGNATURE_FLAWS = sorted({f for f, _, _, _ in SIGNATURE_ATTACKS} - {"trust-keyinfo-cert"})
+
+
+@pytest.mark.parametrize("flaw", NEW_SIGNATURE_FLAWS)
+def test_a_signature_flaw_lets_only_its_own_shape_through(flaw: str) -> None:
+    others = {m for f, m, _, _ in SIGNATURE_ATTACKS if f != flaw}
+    for _strict, flawed in worlds(flaw):
+        flawed.provision(BOSS)
+        for mutator in sorted(others | {"tamper-after-signing", "corrupt-signature", "wrong-key"}):
+            assert reason(flawed, attack(mutator)(flawed)) != "signed-in", mutator

@@ -87,6 +87,12 @@ SIG_ECDSA_SHA512: Final = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512"
 DIGEST_SHA1: Final = "http://www.w3.org/2000/09/xmldsig#sha1"
 DIGEST_SHA256: Final = "http://www.w3.org/2001/04/xmlenc#sha256"
 DIGEST_SHA512: Final = "http://www.w3.org/2001/04/xmlenc#sha512"
+# HMAC "signatures" are keyed with a shared secret: never what an IdP's metadata key makes.
+SIG_HMAC_SHA1: Final = "http://www.w3.org/2000/09/xmldsig#hmac-sha1"
+SIG_HMAC_SHA256: Final = "http://www.w3.org/2001/04/xmldsig-more#hmac-sha256"
+SIG_HMAC_SHA512: Final = "http://www.w3.org/2001/04/xmldsig-more#hmac-sha512"
+# xmlsec1's own KeyInfo child carrying an HMAC key (what CVE-2021-21239 let through).
+XMLSEC: Final = "http://www.aleksey.com/xmlsec/2002"
 
 # XML-Enc algorithms
 ENC_AES128_CBC: Final = "http://www.w3.org/2001/04/xmlenc#aes128-cbc"

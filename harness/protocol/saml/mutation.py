@@ -42,6 +42,8 @@ class Built:
     # when the Response carries it encrypted, with ``seal`` to encrypt a changed copy again.
     assertion: etree._Element | None
     seal: Callable[[etree._Element], etree._Element]
+    # How the IdP signed and encrypted it: the key, for a row where the IdP itself signs oddly.
+    protection: Protection | None = None
 
 
 DraftStep = Callable[[Draft, Params, MutationContext], Draft]
@@ -61,6 +63,10 @@ class Mutator:
     on_assertion: AssertionStep | None = None
     on_response: ResponseStep | None = None
     on_wire: WireStep | None = None
+    # What the message must hold for the mutator to break anything (e.g. "a signed Assertion"),
+    # said when it holds none; and whether it signs with the context's attacker key.
+    needs: str | None = None
+    uses_attacker_key: bool = False
 
     def __post_init__(self) -> None:
         requirement(self.rule)  # an unregistered rule id fails at import

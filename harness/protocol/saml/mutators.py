@@ -53,6 +53,7 @@ from .response import (
     seal_assertion,
     signed_assertion,
 )
+from .signature_attacks import SIGNATURE_MUTATORS
 from .signing import SignatureChoice
 from .wrapping import WRAPPING_MUTATORS
 
@@ -509,7 +510,11 @@ PROTOCOL_MUTATORS: tuple[Mutator, ...] = (
         _status,
     ),
     Mutator(
-        "wrong-key", "SAML-CORE-5.4.5", "signed with a key not in the IdP metadata", _wrong_key
+        "wrong-key",
+        "SAML-CORE-5.4.5",
+        "signed with a key not in the IdP metadata",
+        _wrong_key,
+        uses_attacker_key=True,
     ),
     Mutator("sha1", "SDP-ALG01", "RSA-SHA1 signature and SHA-1 digest", _sha1),
     Mutator(
@@ -628,7 +633,12 @@ PROTOCOL_MUTATORS: tuple[Mutator, ...] = (
 )
 
 
-MUTATORS: tuple[Mutator, ...] = (*PROTOCOL_MUTATORS, *WRAPPING_MUTATORS, *PARSER_MUTATORS)
+MUTATORS: tuple[Mutator, ...] = (
+    *PROTOCOL_MUTATORS,
+    *SIGNATURE_MUTATORS,
+    *WRAPPING_MUTATORS,
+    *PARSER_MUTATORS,
+)
 
 
 def _index(mutators: Sequence[Mutator]) -> dict[str, Mutator]:
@@ -738,7 +748,9 @@ def mutate(
     for position, (call, mutator, _) in enumerate(ordered):
         if mutator.on_response is not None:
             before_bytes = _snapshot(response)
-            response = mutator.on_response(Built(response, plain, seal), call.params, context)
+            response = mutator.on_response(
+                Built(response, plain, seal, protection), call.params, context
+            )
             mark(position, _snapshot(response) != before_bytes)
 
     wire = to_bytes(response)
@@ -763,6 +775,8 @@ def mutate(
 
 
 def _why(mutator: Mutator, draft: Draft) -> str:
+    if mutator.needs is not None:
+        return f"it needs {mutator.needs}, which this response lacks"
     if mutator.on_draft is not None:
         return "the response already says what it would make it say"
     protection = draft.protection

@@ -229,10 +229,14 @@ def _the_assertion(root: etree._Element, expect: SPExpectations) -> tuple[etree.
     """The one assertion of the Response (decrypted if need be) and whether it was encrypted."""
     plain = root.findall(c.q(c.SAML, "Assertion"))
     encrypted = root.findall(c.q(c.SAML, "EncryptedAssertion"))
-    if len(plain) + len(encrypted) != 1:
+    # An assertion anywhere else in the envelope (Extensions, StatusDetail, a wrapped copy)
+    # counts too: a reader searching the document would find it (XSW7).
+    tags = (c.q(c.SAML, "Assertion"), c.q(c.SAML, "EncryptedAssertion"))
+    stray = sum(len(list(child.iter(*tags))) for child in root if child.tag not in tags)
+    if len(plain) + len(encrypted) + stray != 1:
         raise SAMLError(
             "assertion-count",
-            f"expected exactly one assertion, found {len(plain) + len(encrypted)}",
+            f"expected exactly one assertion, found {len(plain) + len(encrypted) + stray}",
             "SDP-IDP10",
         )
     if not encrypted:
