@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from harness.protocol.requirements import requirement
-from harness.protocol.saml.mutators import MUTATORS_BY_NAME, MutatorCall
+from harness.protocol.saml.mutators import MUTATORS_BY_NAME, MutatorCall, get_mutator
 
 Kind = Literal["control", "forged-sign-in", "protocol", "hardening"]
 # What the SP must do: sign the user in, refuse (no session), either (a policy, observed),
@@ -167,14 +167,127 @@ SIGNATURES: tuple[SecurityCase, ...] = (
         ("XMLDSIG-4",),
     ),
     SecurityCase(
+        "S03",
+        "An unsigned Response holding the signed assertion and an attacker's unsigned one, "
+        "placed first and then last",
+        "forged-sign-in",
+        "SDP-IDP10",
+        "refused",
+        (
+            Variant("first", (_call("extra-assertion", position="first", **_FORGED),)),
+            Variant("last", (_call("extra-assertion", position="last", **_FORGED),)),
+        ),
+        ("CVE-2022-41912", "CVE-2021-28091"),
+        if_signed_subject="warn",
+    ),
+    SecurityCase(
         "S04",
-        "Signed with a key the IdP's metadata does not hold, its certificate in KeyInfo",
+        "Signed with the attacker's key, a certificate in KeyInfo (another key, or a clone of "
+        "the IdP's certificate)",
         "forged-sign-in",
         "SAML-CORE-5.4.5",
         "refused",
-        (Variant("wrong-key", (_call("wrong-key"), _call("name-id", **_FORGED))),),
+        (
+            Variant("wrong-key", (_call("wrong-key"), _call("name-id", **_FORGED))),
+            Variant("keyinfo-self-signed", (_call("keyinfo-self-signed", **_FORGED),)),
+        ),
         ("CVE-2015-5372", "CVE-2021-21239"),
     ),
+    SecurityCase(
+        "S05",
+        "An HMAC SignatureMethod keyed with a key the attacker chose",
+        "forged-sign-in",
+        "SAML-CORE-5.4.5",
+        "refused",
+        _one("hmac-signature", **_FORGED),
+        ("CVE-2021-21239", "CVE-2009-0217"),
+    ),
+    SecurityCase(
+        "S06",
+        "A Reference URI that is empty, names another element, or is external",
+        "forged-sign-in",
+        "SAML-CORE-5.4.2",
+        "refused",
+        tuple(
+            Variant(to, (_call("reference-uri", to=to, **_FORGED),))
+            for to in ("empty", "other", "external")
+        ),
+    ),
+    SecurityCase(
+        "S07",
+        "Two SignedInfo elements: the value checked over one, the digest taken from the other",
+        "forged-sign-in",
+        "XMLDSIG-4",
+        "refused",
+        _one("two-signed-info", **_FORGED),
+        ("SAML-CORE-5.4.2", "CVE-2025-29774"),
+        if_signed_subject="warn",
+    ),
+    SecurityCase(
+        "S08",
+        "A comment inside DigestValue, the assertion altered",
+        "forged-sign-in",
+        "XMLDSIG-4",
+        "refused",
+        _one("digest-comment", **_FORGED),
+        ("CVE-2025-29775",),
+        if_signed_subject="warn",
+    ),
+    SecurityCase(
+        "S09",
+        "An unsigned assertion carrying the signed one's ID",
+        "forged-sign-in",
+        "SAML-CORE-1.3.4",
+        "refused",
+        _one("duplicate-id", **_FORGED),
+        if_signed_subject="warn",
+    ),
+)
+
+_XSW = (
+    (
+        "W01",
+        "xsw1",
+        "XSW1: an evil Response at the root, the unsigned original inside ds:Signature",
+    ),
+    (
+        "W02",
+        "xsw2",
+        "XSW2: an evil Response at the root, the unsigned original before ds:Signature",
+    ),
+    ("W03", "xsw3", "XSW3: an evil unsigned Assertion before the signed one"),
+    ("W04", "xsw4", "XSW4: an evil Assertion wrapping the signed original"),
+    (
+        "W05",
+        "xsw5",
+        "XSW5: the Assertion edited under a new ID, its Signature kept; the original appended",
+    ),
+    ("W06", "xsw6", "XSW6: as XSW5, the original inside the edited Assertion's Signature"),
+    (
+        "W07",
+        "xsw7",
+        "XSW7: an Extensions element before the Assertion holding an edited same-ID copy",
+    ),
+    (
+        "W08",
+        "xsw8",
+        "XSW8: the Assertion edited in place, the original inside ds:Object in its Signature",
+    ),
+    ("W10", "stray-digest", "A forged Assertion plus a stray DigestValue in StatusDetail"),
+)
+
+WRAPPING: tuple[SecurityCase, ...] = tuple(
+    SecurityCase(
+        row,
+        title,
+        "forged-sign-in",
+        get_mutator(name).rule,
+        "refused",
+        _one(name, **_FORGED),
+        ("Somorovsky et al. 2012",) if name.startswith("xsw") else ("CVE-2024-45409",),
+        if_signed_subject="warn",
+    )
+    for row, name, title in _XSW
 )
 
 PROTOCOL: tuple[SecurityCase, ...] = (
@@ -520,6 +633,7 @@ PARSER_WRAPPING: tuple[SecurityCase, ...] = (
 CASES: tuple[SecurityCase, ...] = (
     *CONTROLS,
     *SIGNATURES,
+    *WRAPPING,
     *PARSER_WRAPPING,
     *PARSING,
     *PROTOCOL,
