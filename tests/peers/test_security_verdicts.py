@@ -52,6 +52,10 @@ EXPECTED_FAILURES: dict[str, set[str]] = {
         # get_audiences gathers every Audience; "if valid_audiences and sp_entity_id not in ..."
         "C13.extra-audience-restriction",
         "C13.no-audience",
+        # onelogin/saml2/xml_utils.py OneLogin_Saml2_XML.element_text strips comments only
+        # (etree.strip_tags(node, etree.Comment)) and returns node.text: a processing
+        # instruction the IdP signed inside the NameID cuts it to mallory's name (a forgery)
+        "X05.pi",
     },
 }
 EXPECTED_WARNINGS: dict[str, set[str]] = {
