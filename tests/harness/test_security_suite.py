@@ -7,16 +7,19 @@ prove nothing)."""
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 
 import pytest
 
 from harness.checks.security_catalogue import CASES
+from harness.cli import main
 from harness.events import CheckFinished
 from harness.results import CheckResult, Outcome
 from harness.runner import RunOptions, run_scenario
 from harness.scenario.loader import discover
 from reference_sp.saml_flaws import SAML_FLAWS
+from tests.support.reference_process import reference_sp_process
 
 SUITE = Path(__file__).resolve().parents[2] / "scenarios" / "saml_security"
 PREFIX = "saml-security."
@@ -122,6 +125,7 @@ SP_CASES: list[tuple[tuple[str, ...], set[str]]] = [
         {"R01.absolute", "R01.scheme-relative", "R01.backslash", "R01.javascript"},
     ),
 ]
+SP_CASES_BY_FLAW = {flaws[0]: broken for flaws, broken in SP_CASES if len(flaws) == 1}
 # An IdP that signs nothing fails the positive control; every other case is then skipped.
 IDP_CASES: list[tuple[tuple[str, ...], set[str]]] = [
     (("unsigned",), {"P01.both-signed"}),
@@ -211,3 +215,27 @@ def test_a_flaw_changes_a_policy_observation() -> None:
     observed = results(sp_flaws=("accept-unsigned",))["P03.unsigned-assertion"][0].observed
     assert results()["P03.unsigned-assertion"][0].observed.startswith("refused")  # type: ignore[union-attr]
     assert observed is not None and observed.startswith("accepted")
+
+
+@pytest.mark.loopback
+@pytest.mark.parametrize(
+    ("sp_options", "broken"),
+    [((), set()), (("--flaw", "verify-by-reference"), SP_CASES_BY_FLAW["verify-by-reference"])],
+    ids=["strict", "verify-by-reference"],
+)
+def test_the_suite_judges_the_reference_sp_as_a_file_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sp_options: tuple[str, ...], broken: set[str]
+) -> None:
+    """The same cases against `sso-harness sp` in its own process, through a target file: the
+    strict SP passes them all (T01 is skipped on loopback), a flawed one fails exactly its own."""
+    monkeypatch.setenv("REMOTE_SCIM_TOKEN", "remote-token")
+    with reference_sp_process(tmp_path, *sp_options) as target:
+        report = tmp_path / "report.json"
+        status = main(["run", str(SUITE), "--target", str(target), "--json", str(report)])
+    found: dict[str, set[str]] = {}
+    for result in json.loads(report.read_text())["results"]:
+        found.setdefault(result["outcome"], set()).add(result["check"].removeprefix(PREFIX))
+    assert found.get("error", set()) == set()
+    assert found.get("fail", set()) | found.get("warn", set()) == broken
+    assert found.get("skip", set()) == {"T01.acs-scheme"}
+    assert status == (1 if broken else 0)
