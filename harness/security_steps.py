@@ -26,9 +26,9 @@ from harness.protocol.saml.bindings import encode_post_value
 from harness.protocol.saml.mutators import get_mutator
 from harness.scenario.model import SecurityCaseStep, SignIn
 from harness.sessions import attempt_sign_in
-from harness.signin import SignInAttempt, read_identity, same_user
+from harness.signin import MAX_HOPS, SignInAttempt, read_identity, same_user, sign_in
 from harness.verdicts import Verdict, judged, not_judged
-from harness.world import World
+from harness.world import PASSWORD, World
 
 MAX_SHOWN = 20_000  # characters of the response kept as evidence
 
@@ -143,10 +143,13 @@ def _run_variant(
         world.idp.plan_next(*calls, sp=world.sp_entity_id)
     started = time.perf_counter()
     try:
-        request = SignIn(
-            user=step.user, session=session, via=variant.via, relay_state=variant.relay_state
-        )
-        attempt = attempt_sign_in(world, request)
+        if case.flow == "other-browser":
+            attempt = _sign_in_from_another_browser(world, step, session)
+        else:
+            request = SignIn(
+                user=step.user, session=session, via=variant.via, relay_state=variant.relay_state
+            )
+            attempt = attempt_sign_in(world, request)
     finally:
         world.idp.plan.clear()  # a response never drawn must not break the next case's
     answer_s = time.perf_counter() - started
@@ -165,12 +168,38 @@ def _run_variant(
     )
     if (why := _no_effect(world, since)) is not None:
         run.evidence["not_sent"] = why
-    if case.flow == "replay":
+    if case.flow == "replay" or variant.replayed:
         _replay(world, run)
     elif case.flow == "acs-scheme":
         run.evidence["acs"] = _acs(world)
         run.evidence["in_process"] = not world.loopback  # reached without any network
     return run
+
+
+def _sign_in_from_another_browser(
+    world: World, step: SecurityCaseStep, session: str
+) -> SignInAttempt:
+    """A login CSRF: one browser asks the SP to sign in and is sent to the IdP; another browser
+    (the victim's) completes that IdP step and carries the response to the SP."""
+    user_name = world.user_name(step.user)
+    starter = world.http_session(f"{session}:starter")
+    url = world.probes.login_url(world.sp_base, user_name, None)
+    idp_host = urlsplit(world.idp_base).netloc
+    for _ in range(MAX_HOPS):
+        answer = starter.get(url, headers={"Accept": "application/json"})
+        if urlsplit(url).netloc == idp_host or "location" not in answer.headers:
+            break
+        url = str(answer.url.join(answer.headers["location"]))
+    return sign_in(
+        world.http_session(session),
+        sp_base=world.sp_base,
+        idp_base=world.idp_base,
+        sp_entity_id=world.sp_entity_id,
+        user_name=user_name,
+        password=PASSWORD,
+        probes=world.probes,
+        start=url,
+    )
 
 
 def _acs(world: World) -> str | None:

@@ -148,6 +148,24 @@ def _saml_form(response: httpx.Response) -> Form | None:
     return form_with(response.text, str(response.url), "SAMLResponse")
 
 
+def _start(
+    probes: Probes,
+    sp_base: str,
+    idp_base: str,
+    sp_entity_id: str,
+    user_name: str,
+    via: str,
+    relay_state: str | None,
+) -> str:
+    """Where a sign-in starts: the SP's login URL, or the IdP's unsolicited start."""
+    if via == "sp":
+        return probes.login_url(sp_base, user_name, relay_state)
+    params = {"sp": sp_entity_id, "user": user_name}
+    if relay_state:
+        params["RelayState"] = relay_state
+    return str(httpx.URL(f"{idp_base}/saml/idp-init", params=params))
+
+
 def sign_in(
     client: httpx.Client,
     *,
@@ -159,18 +177,14 @@ def sign_in(
     via: str = "sp",
     relay_state: str | None = None,
     probes: Probes | None = None,
+    start: str | None = None,
 ) -> SignInAttempt:
     probes = probes or Probes()
     attempt = SignInAttempt(signed_in=False)
     idp_host = urlsplit(idp_base).netloc
     sp_host = urlsplit(sp_base).netloc
-    if via == "sp":
-        start = probes.login_url(sp_base, user_name, relay_state)
-    else:
-        params = {"sp": sp_entity_id, "user": user_name}
-        if relay_state:
-            params["RelayState"] = relay_state
-        start = str(httpx.URL(f"{idp_base}/saml/idp-init", params=params))
+    if start is None:  # given: a sign-in picked up where another browser left it (login CSRF)
+        start = _start(probes, sp_base, idp_base, sp_entity_id, user_name, via, relay_state)
     response = client.get(start, headers=ACCEPT)
     _record(attempt.exchange, response)
     for _ in range(MAX_HOPS):

@@ -49,7 +49,19 @@ class CaseRun:
         return f"signed in as {identity}"
 
     def found(self) -> dict[str, Any]:
-        out = {"observed": self.who(), "exchange": self.attempt.exchange, **self.evidence}
+        case = self.case
+        out = {
+            "case": {
+                "id": case.id,
+                "title": case.title,
+                "kind": case.kind,
+                "variant": self.variant.name,
+                "references": [case.rule, *case.references],
+            },
+            "observed": self.who(),
+            "exchange": self.attempt.exchange,
+            **self.evidence,
+        }
         if self.answer_s:
             out["answer_s"] = round(self.answer_s, 3)
         if self.out_of_band:

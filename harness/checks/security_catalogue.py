@@ -46,6 +46,7 @@ class Variant:
     via: Literal["sp", "idp"] = "sp"
     relay_state: str | None = None  # for the relay-state flow
     rule: str | None = None  # where this variant's rule is not the case's (a SHOULD beside MUSTs)
+    replayed: bool = False  # posted again from another browser after its first use
 
 
 @dataclass(frozen=True)
@@ -343,6 +344,17 @@ PROTOCOL: tuple[SecurityCase, ...] = (
         ("SAML-PROF-4.1.4.3",),
     ),
     SecurityCase(
+        "C07",
+        "A response to a request another browser started (login CSRF): the browser that "
+        "receives it made no request",
+        "protocol",
+        "SAML-CORE-3.2.2",
+        "refused",
+        (Variant("other-browser"),),
+        ("SAML-PROF-4.1.4.3",),
+        flow="other-browser",
+    ),
+    SecurityCase(
         "C08",
         "Unsolicited response (IdP-initiated) without InResponseTo: accepted only where the "
         "SP allows IdP-initiated sign-in",
@@ -399,11 +411,20 @@ PROTOCOL: tuple[SecurityCase, ...] = (
     ),
     SecurityCase(
         "C14",
-        "A Condition of a type the SP cannot understand",
+        "A Condition of a type the SP cannot understand; a OneTimeUse assertion used twice",
         "protocol",
         "SAML-CORE-2.5.1",
         "refused",
-        _one("unknown-condition"),
+        (
+            *_one("unknown-condition"),
+            Variant(
+                "one-time-use",
+                (_call("one-time-use"),),
+                via="idp",
+                rule="SAML-CORE-2.5.1.5",
+                replayed=True,
+            ),
+        ),
         ("SAML-PROF-4.1.4.2",),
     ),
     SecurityCase(

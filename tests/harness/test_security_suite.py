@@ -90,17 +90,22 @@ SP_CASES: list[tuple[tuple[str, ...], set[str]]] = [
         },
     ),
     (("any-confirmation-method",), {"C05.sender-vouches"}),
-    (("skip-in-response-to",), {"C06.bad-in-response-to", "C09.unsolicited-in-response-to"}),
-    (("no-replay-cache",), {"C10.unsolicited"}),
+    (
+        ("skip-in-response-to",),
+        {"C06.bad-in-response-to", "C07.other-browser", "C09.unsolicited-in-response-to"},
+    ),
+    (("no-replay-cache",), {"C10.unsolicited", "C14.one-time-use"}),
     # A solicited replay from another browser meets two defences: the request is bound to the
     # browser that made it, and the assertion ID to its first use.
     (
         ("skip-in-response-to", "no-replay-cache"),
         {
             "C06.bad-in-response-to",
+            "C07.other-browser",
             "C09.unsolicited-in-response-to",
             "C10.solicited",
             "C10.unsolicited",
+            "C14.one-time-use",
         },
     ),
     (
