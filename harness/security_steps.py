@@ -6,6 +6,7 @@ asked who is signed in afterwards. What it saw goes to :func:`harness.checks.sec
 
 from __future__ import annotations
 
+import resource
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -141,6 +142,8 @@ def _run_variant(
     since = _journal_seq(world)
     if calls:
         world.idp.plan_next(*calls, sp=world.sp_entity_id)
+    measured = world.reference is not None and case.slow_after_s is not None
+    rss_before = _max_rss_kib() if measured else 0
     started = time.perf_counter()
     try:
         if case.flow == "other-browser":
@@ -168,6 +171,11 @@ def _run_variant(
     )
     if (why := _no_effect(world, since)) is not None:
         run.evidence["not_sent"] = why
+    if measured:  # the in-process SP shares this process: its peak is ours
+        run.evidence["memory"] = {
+            "max_rss_kib_before": rss_before,
+            "max_rss_kib_after": _max_rss_kib(),
+        }
     if case.flow == "replay" or variant.replayed:
         _replay(world, run)
     elif case.flow == "acs-scheme":
@@ -200,6 +208,12 @@ def _sign_in_from_another_browser(
         probes=world.probes,
         start=url,
     )
+
+
+def _max_rss_kib() -> int:
+    """This process's peak resident memory so far (KiB on Linux): a case that grows it shows
+    what parsing the message cost, C allocations (libxml2's) included."""
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def _acs(world: World) -> str | None:
