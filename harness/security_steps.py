@@ -6,6 +6,7 @@ asked who is signed in afterwards. What it saw goes to :func:`harness.checks.sec
 
 from __future__ import annotations
 
+import contextlib
 import resource
 import time
 from collections.abc import Iterator
@@ -148,6 +149,9 @@ def _run_variant(
     try:
         if case.flow == "other-browser":
             attempt = _sign_in_from_another_browser(world, step, session)
+        elif case.flow == "second-key":
+            with _signing_with_a_second_key(world):
+                attempt = attempt_sign_in(world, SignIn(user=step.user, session=session))
         else:
             request = SignIn(
                 user=step.user, session=session, via=variant.via, relay_state=variant.relay_state
@@ -208,6 +212,17 @@ def _sign_in_from_another_browser(
         probes=world.probes,
         start=url,
     )
+
+
+@contextlib.contextmanager
+def _signing_with_a_second_key(world: World) -> Iterator[None]:
+    """Mid-rollover: the IdP publishes a new key first and the SP re-reads the metadata (both
+    keys), while the IdP still signs with the old one, now the metadata's second (SDP-SP37).
+    Both stay published afterwards."""
+    world.idp.rollover_key()
+    world.trust_idp_metadata()
+    world.idp.keys.activate(1)
+    yield
 
 
 def _max_rss_kib() -> int:

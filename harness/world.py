@@ -274,6 +274,13 @@ class World:
         )
         if self.reference is None:
             return  # a real SP was configured to trust the IdP by whoever runs it
+        self.trust_idp_metadata()
+
+    def trust_idp_metadata(self) -> None:
+        """The in-process reference SP (re)reads the IdP's metadata for the scenario's
+        organisation, as an administrator would after an IdP key rollover."""
+        if self.reference is None:
+            raise RuntimeError("only the in-process reference SP can be told to re-read metadata")
         org = self.run.scenario.given.organisation
         self.reference.add_organisation(
             ORGANISATION,

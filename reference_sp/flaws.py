@@ -82,6 +82,12 @@ _ALL = (
         "(signature wrapping)",
     ),
     Flaw(
+        "first-signing-key-only",
+        "SDP-SP37",
+        "trust only the first signing certificate of the IdP's metadata (an IdP mid-rollover "
+        "that signs with its other key is refused)",
+    ),
+    Flaw(
         "name-id-first-text",
         "XMLDSIG-8.1.3",
         "read the identity from the NameID's first text node only: a comment, processing "

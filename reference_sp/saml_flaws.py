@@ -38,6 +38,8 @@ Each flaw lets through exactly the responses that break its one rule:
 
 The signature flaws (the last six) check the Response's own signature and that of its first
 assertion their way (:mod:`reference_sp.lax_signatures`), then judge everything else strictly.
+- ``first-signing-key-only``: only the first signing certificate of the IdP's metadata is
+  trusted, so an IdP mid-rollover that still signs with its other key is refused (SDP-SP37).
 - ``name-id-first-text``: the identity is the NameID's first text node only, so a comment,
   processing instruction or CDATA section the IdP signed inside it cuts it short (X05,
   CVE-2017-11427). A CDATA split shows only in a NameID sent in clear: decryption parses the
@@ -144,6 +146,7 @@ SAML_FLAWS = frozenset(
         "skip-in-response-to",
         "ignore-status",
         "process-first-assertion-unverified",
+        "first-signing-key-only",
         "name-id-first-text",
         "resolve-entities",
         "run-transforms",
@@ -765,6 +768,10 @@ class FlawedValidation:
             )
         if "ignore-expiry" in remaining:
             expect = dataclasses.replace(expect, clock_skew=_FOREVER)
+        if "first-signing-key-only" in remaining:
+            expect = dataclasses.replace(
+                expect, trusted_certificates=expect.trusted_certificates[:1]
+            )
         for _ in range(len(_RETRIES) + len(_READERS) + 1):
             try:
                 return self._identity(validate_response(data, expect), data, expect)

@@ -31,8 +31,10 @@ Kind = Literal["control", "forged-sign-in", "protocol", "hardening"]
 # keep the browser on its own site after sign-in, or take responses over TLS only.
 Expect = Literal["signed-in", "refused", "observed", "on-site", "tls"]
 # Special flows beside a plain sign-in with a mutated response.
-Flow = Literal["sign-in", "replay", "relay-state", "acs-scheme", "other-browser"]
-Need = Literal["encryption", "idp_initiated"]
+Flow = Literal["sign-in", "replay", "relay-state", "acs-scheme", "other-browser", "second-key"]
+# "rollover": the SP can be made to trust a second IdP key (only the in-process reference SP:
+# a real SP read the IdP's metadata before the run).
+Need = Literal["encryption", "idp_initiated", "rollover"]
 
 ATTACKER_SUFFIX = ".evil.example"
 
@@ -131,6 +133,17 @@ CONTROLS: tuple[SecurityCase, ...] = (
         "signed-in",
         (Variant("encrypted"),),
         needs=("encryption",),
+    ),
+    SecurityCase(
+        "P06",
+        "Signed with the second key of the IdP's metadata (after a rollover): signs in",
+        "control",
+        "SDP-SP37",
+        "signed-in",
+        (Variant("second-key"),),
+        ("IIP-MD07",),
+        needs=("rollover",),
+        flow="second-key",
     ),
     SecurityCase(
         "P05",

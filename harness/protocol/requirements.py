@@ -410,6 +410,13 @@ _ALL: Final = (
         "A response holds exactly one assertion.",
     ),
     Requirement(
+        "SDP-SP37",
+        "MUST",
+        f"{_SDP} SDP-SP37",
+        "The SP accepts a message signed with any of the signing keys in the IdP's metadata, "
+        "so that the IdP can roll its key over.",
+    ),
+    Requirement(
         "SDP-SP09",
         "MUST",
         f"{_SDP} SDP-SP09",
@@ -441,6 +448,13 @@ _ALL: Final = (
         "MUST",
         "SAML2Int implementation profile v1.1 IIP-SP13",
         "By default the SP refuses a Response that is not itself signed.",
+    ),
+    Requirement(
+        "IIP-MD07",
+        "MUST",
+        "SAML2Int implementation profile v1.1 IIP-MD07",
+        "An implementation verifies a signature with every key of the peer's metadata until one "
+        "verifies.",
     ),
     Requirement(
         "IIP-ALG08",
