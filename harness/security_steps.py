@@ -64,6 +64,11 @@ def _blocked(world: World, case: SecurityCase, variant: Variant) -> str | None:
     idp_initiated = "idp_initiated" in case.needs or variant.via == "idp"
     if idp_initiated and not world.features.idp_initiated:
         return "the target has no IdP-initiated sign-in (features.idp_initiated)"
+    if "rollover" in case.needs and world.reference is None:
+        return (
+            "the SP read the IdP's metadata before the run: a second signing key cannot be "
+            "published to it from here (the in-process reference SP only)"
+        )
     return None
 
 
