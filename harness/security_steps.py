@@ -24,8 +24,15 @@ from harness.checks.security_catalogue import (
     Variant,
     bound,
 )
+from harness.protocol.refusal import Refusal
+from harness.protocol.saml.authn_request import parse_authn_request
 from harness.protocol.saml.bindings import encode_post_value
+from harness.protocol.saml.decode import decode_message
+from harness.protocol.saml.ids import new_id
+from harness.protocol.saml.logout import LogoutResponse, build_logout_response
 from harness.protocol.saml.mutators import get_mutator
+from harness.protocol.saml.signing import sign_element
+from harness.protocol.xml import to_bytes
 from harness.scenario.model import SecurityCaseStep, SignIn
 from harness.sessions import attempt_sign_in
 from harness.signin import MAX_HOPS, SignInAttempt, read_identity, same_user, sign_in
@@ -152,9 +159,12 @@ def _run_variant(
     rss_before = _max_rss_kib() if measured else 0
     started = time.perf_counter()
     try:
-        if case.flow == "other-browser":
+        flow = case.flow_of(variant)
+        if flow == "other-browser":
             attempt = _sign_in_from_another_browser(world, step, session)
-        elif case.flow == "second-key":
+        elif flow == "logout-response":
+            attempt = _logout_response_at_the_acs(world, step, session)
+        elif flow == "second-key":
             with _signing_with_a_second_key(world):
                 attempt = attempt_sign_in(world, SignIn(user=step.user, session=session))
         else:
@@ -185,12 +195,71 @@ def _run_variant(
             "max_rss_kib_before": rss_before,
             "max_rss_kib_after": _max_rss_kib(),
         }
-    if case.flow == "replay" or variant.replayed:
+    if case.flow_of(variant) == "replay" or variant.replayed:
         _replay(world, run)
-    elif case.flow == "acs-scheme":
+    elif case.flow_of(variant) == "acs-scheme":
         run.evidence["acs"] = _acs(world)
         run.evidence["in_process"] = not world.loopback  # reached without any network
     return run
+
+
+def _to_the_idp(world: World, client: Any, user_name: str) -> str:
+    """Start an SP-initiated sign-in and stop at the IdP: the URL the SP sent the browser to."""
+    url = world.probes.login_url(world.sp_base, user_name, None)
+    idp_host = urlsplit(world.idp_base).netloc
+    for _ in range(MAX_HOPS):
+        answer = client.get(url, headers={"Accept": "application/json"})
+        if urlsplit(url).netloc == idp_host or "location" not in answer.headers:
+            break
+        url = str(answer.url.join(answer.headers["location"]))
+    return url
+
+
+def _pending_request_id(url: str) -> str | None:
+    """The ID of the AuthnRequest an HTTP-Redirect URL carries (None: not one)."""
+    try:
+        decoded = decode_message(url)
+        return parse_authn_request(decoded.xml).id
+    except Refusal:
+        return None
+
+
+def _logout_response_at_the_acs(
+    world: World, step: SecurityCaseStep, session: str
+) -> SignInAttempt:
+    """S11: with a sign-in pending, the IdP's own signed LogoutResponse answering that request
+    is posted to the ACS, where only a Response belongs."""
+    client = world.http_session(session)
+    user_name = world.user_name(step.user)
+    url = _to_the_idp(world, client, user_name)
+    acs = _acs(world) or world.url("/saml/acs")
+    message = build_logout_response(
+        LogoutResponse(
+            id=new_id(world.idp.identity().rng),
+            issue_instant=world.idp.clock.now(),
+            issuer=world.idp.entity_id,
+            in_response_to=_pending_request_id(url),
+            destination=acs,
+        )
+    )
+    signed = to_bytes(sign_element(message, world.idp.signing_key))
+    answer = client.post(
+        acs,
+        data={"SAMLResponse": encode_post_value(signed)},
+        headers={"Accept": "application/json"},
+    )
+    identity, me = read_identity(client, world.sp_base, world.probes)
+    return SignInAttempt(
+        signed_in=same_user(identity, user_name),
+        delivered=urlsplit(acs).netloc == urlsplit(world.sp_base).netloc,
+        reached_idp=urlsplit(url).netloc == urlsplit(world.idp_base).netloc,
+        identity=identity,
+        exchange=[
+            {"request": f"GET {url}", "note": "the SP's AuthnRequest, left pending"},
+            {"request": f"POST {acs} (an IdP-signed LogoutResponse)", "status": answer.status_code},
+            {"request": f"GET {world.sp_base}{world.probes.me}", "answer": me},
+        ],
+    )
 
 
 def _sign_in_from_another_browser(
@@ -199,14 +268,7 @@ def _sign_in_from_another_browser(
     """A login CSRF: one browser asks the SP to sign in and is sent to the IdP; another browser
     (the victim's) completes that IdP step and carries the response to the SP."""
     user_name = world.user_name(step.user)
-    starter = world.http_session(f"{session}:starter")
-    url = world.probes.login_url(world.sp_base, user_name, None)
-    idp_host = urlsplit(world.idp_base).netloc
-    for _ in range(MAX_HOPS):
-        answer = starter.get(url, headers={"Accept": "application/json"})
-        if urlsplit(url).netloc == idp_host or "location" not in answer.headers:
-            break
-        url = str(answer.url.join(answer.headers["location"]))
+    url = _to_the_idp(world, world.http_session(f"{session}:starter"), user_name)
     return sign_in(
         world.http_session(session),
         sp_base=world.sp_base,

@@ -31,7 +31,15 @@ Kind = Literal["control", "forged-sign-in", "protocol", "hardening"]
 # keep the browser on its own site after sign-in, or take responses over TLS only.
 Expect = Literal["signed-in", "refused", "observed", "on-site", "tls"]
 # Special flows beside a plain sign-in with a mutated response.
-Flow = Literal["sign-in", "replay", "relay-state", "acs-scheme", "other-browser", "second-key"]
+Flow = Literal[
+    "sign-in",
+    "replay",
+    "relay-state",
+    "acs-scheme",
+    "other-browser",
+    "second-key",
+    "logout-response",
+]
 # "rollover": the SP can be made to trust a second IdP key (only the in-process reference SP:
 # a real SP read the IdP's metadata before the run).
 Need = Literal["encryption", "idp_initiated", "rollover"]
@@ -49,6 +57,7 @@ class Variant:
     relay_state: str | None = None  # for the relay-state flow
     rule: str | None = None  # where this variant's rule is not the case's (a SHOULD beside MUSTs)
     replayed: bool = False  # posted again from another browser after its first use
+    flow: Flow | None = None  # where this variant's flow is not the case's
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,9 @@ class SecurityCase:
             v for variant in self.variants for c in variant.mutators for v in c.params.values()
         }
         return "{out_of_band}" in named or self.slow_after_s is not None
+
+    def flow_of(self, variant: Variant) -> Flow:
+        return variant.flow or self.flow
 
     def check_id(self, variant: Variant) -> str:
         return f"saml-security.{self.id}.{variant.name}"
@@ -206,6 +218,27 @@ SIGNATURES: tuple[SecurityCase, ...] = (
             Variant("keyinfo-self-signed", (_call("keyinfo-self-signed", **_FORGED),)),
         ),
         ("CVE-2015-5372", "CVE-2021-21239"),
+    ),
+    SecurityCase(
+        "S11",
+        "An IdP-signed message of another kind at the ACS: a LogoutResponse answering the "
+        "pending request, or a Response the IdP made for another SP",
+        "forged-sign-in",
+        "SAML-CORE-3.2.2",
+        "refused",
+        (
+            Variant("logout-response", flow="logout-response"),
+            Variant(
+                "another-sps-response",
+                (
+                    _call("wrong-audience"),
+                    _call("wrong-recipient"),
+                    _call("wrong-destination"),
+                    _call("bad-in-response-to"),
+                ),
+            ),
+        ),
+        ("SAML-PROF-4.1.4.3",),
     ),
     SecurityCase(
         "S05",

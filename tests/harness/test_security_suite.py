@@ -113,6 +113,24 @@ SP_CASES: list[tuple[tuple[str, ...], set[str]]] = [
         ("skip-audience",),
         {"C12.wrong-audience", "C13.extra-audience-restriction", "C13.no-audience"},
     ),
+    # A Response the IdP made for another SP breaks four rules at once: only an SP that checks
+    # none of them takes it.
+    (
+        ("skip-audience", "skip-recipient", "skip-destination", "skip-in-response-to"),
+        {
+            "C01.no-destination",
+            "C01.wrong-destination",
+            "C02.no-recipient",
+            "C02.wrong-recipient",
+            "C06.bad-in-response-to",
+            "C07.other-browser",
+            "C09.unsolicited-in-response-to",
+            "C12.wrong-audience",
+            "C13.extra-audience-restriction",
+            "C13.no-audience",
+            "S11.another-sps-response",
+        },
+    ),
     (("ignore-unknown-conditions",), {"C14.unknown-condition"}),
     (
         ("skip-issuer",),
@@ -156,6 +174,8 @@ UNPROVABLE = {
     "W09.xsw10": "no flaw models the parser quirk it exploits",
     "W12.namespace-differential": "no flaw models the parser quirk it exploits",
     "X02.entity-expansion": "libxml2's limits answer quickly even in the flawed SP",
+    # A LogoutResponse names nobody: no SP, however flawed, finds an identity in it.
+    "S11.logout-response": "the message names no user to sign in",
 }
 
 
