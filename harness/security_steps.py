@@ -24,6 +24,7 @@ from harness.checks.security_catalogue import (
     Variant,
     bound,
 )
+from harness.protocol.keys import KeyPair
 from harness.protocol.refusal import Refusal
 from harness.protocol.saml.authn_request import parse_authn_request
 from harness.protocol.saml.bindings import encode_post_value
@@ -71,6 +72,11 @@ def _blocked(world: World, case: SecurityCase, variant: Variant) -> str | None:
     idp_initiated = "idp_initiated" in case.needs or variant.via == "idp"
     if idp_initiated and not world.features.idp_initiated:
         return "the target has no IdP-initiated sign-in (features.idp_initiated)"
+    if "second_idp" in case.needs and (world.reference is None or world.loopback):
+        return (
+            "no second IdP that the SP trusts for another organisation (the in-process "
+            "reference SP's second organisation only)"
+        )
     if "rollover" in case.needs and world.reference is None:
         return (
             "the SP read the IdP's metadata before the run: a second signing key cannot be "
@@ -164,6 +170,9 @@ def _run_variant(
             attempt = _sign_in_from_another_browser(world, step, session)
         elif flow == "logout-response":
             attempt = _logout_response_at_the_acs(world, step, session)
+        elif flow == "foreign-key":
+            with _attacks_signed_by(world, world.other_idp().signing_key):
+                attempt = attempt_sign_in(world, SignIn(user=step.user, session=session))
         elif flow == "second-key":
             with _signing_with_a_second_key(world):
                 attempt = attempt_sign_in(world, SignIn(user=step.user, session=session))
@@ -279,6 +288,16 @@ def _sign_in_from_another_browser(
         probes=world.probes,
         start=url,
     )
+
+
+@contextlib.contextmanager
+def _attacks_signed_by(world: World, key: KeyPair) -> Iterator[None]:
+    """The attacker's signatures (wrong-key) made with ``key``: another IdP's the SP trusts."""
+    previous = world.idp.keys.swap_attacker(key)
+    try:
+        yield
+    finally:
+        world.idp.keys.swap_attacker(previous)
 
 
 @contextlib.contextmanager

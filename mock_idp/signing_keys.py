@@ -57,6 +57,12 @@ class SigningKeys:
         if not 0 <= index < len(self.keys):
             raise ValueError(f"no signing key {index}")
 
+    def swap_attacker(self, key: KeyPair | None) -> KeyPair | None:
+        """Let ``key`` (another IdP's, say) make the attacks from now on; the key it replaces
+        is returned, to be swapped back."""
+        previous, self._attacker = self._attacker, key
+        return previous
+
     def attacker(self, now: dt.datetime) -> KeyPair:
         if self._attacker is None:
             self._attacker = generate_key_pair("attacker.invalid", now=now)

@@ -82,6 +82,12 @@ _ALL = (
         "(signature wrapping)",
     ),
     Flaw(
+        "trust-every-organisation-key",
+        "SAML-PROF-4.1.4.2",
+        "verify a response with the signing keys of every organisation's IdP, not only the "
+        "keys of the IdP its Issuer names",
+    ),
+    Flaw(
         "first-signing-key-only",
         "SDP-SP37",
         "trust only the first signing certificate of the IdP's metadata (an IdP mid-rollover "

@@ -39,10 +39,12 @@ Flow = Literal[
     "other-browser",
     "second-key",
     "logout-response",
+    "foreign-key",
 ]
 # "rollover": the SP can be made to trust a second IdP key (only the in-process reference SP:
 # a real SP read the IdP's metadata before the run).
-Need = Literal["encryption", "idp_initiated", "rollover"]
+# "second_idp": another organisation's IdP the SP trusts (the in-process reference SP's).
+Need = Literal["encryption", "idp_initiated", "rollover", "second_idp"]
 
 ATTACKER_SUFFIX = ".evil.example"
 
@@ -218,6 +220,18 @@ SIGNATURES: tuple[SecurityCase, ...] = (
             Variant("keyinfo-self-signed", (_call("keyinfo-self-signed", **_FORGED),)),
         ),
         ("CVE-2015-5372", "CVE-2021-21239"),
+    ),
+    SecurityCase(
+        "S10",
+        "Signed with the key of another IdP the SP trusts (another organisation's), while the "
+        "Issuer names this organisation's IdP",
+        "forged-sign-in",
+        "SAML-PROF-4.1.4.2",
+        "refused",
+        (Variant("another-idps-key", (_call("wrong-key"), _call("name-id", **_FORGED))),),
+        ("SAML-CORE-5.4.5",),
+        needs=("second_idp",),
+        flow="foreign-key",
     ),
     SecurityCase(
         "S11",

@@ -47,6 +47,7 @@ SP_CASES: list[tuple[tuple[str, ...], set[str]]] = [
     (("trust-keyinfo-cert",), {"S04.wrong-key", "S04.keyinfo-self-signed"}),
     (("trust-keyinfo-hmac",), {"S05.hmac-signature"}),
     (("first-signing-key-only",), {"P06.second-key"}),
+    (("trust-every-organisation-key",), {"S10.another-idps-key"}),
     (("skip-reference-uri",), {"S06.empty", "S06.other", "S06.external"}),
     (("first-signed-info",), {"S07.two-signed-info"}),
     (("digest-first-node",), {"S08.digest-comment"}),
@@ -263,6 +264,7 @@ def test_the_suite_judges_the_reference_sp_as_a_file_target(
         found.setdefault(result["outcome"], set()).add(result["check"].removeprefix(PREFIX))
     assert found.get("error", set()) == set()
     assert found.get("fail", set()) | found.get("warn", set()) == broken
-    # T01: on loopback; P06: a real SP read the IdP's metadata before the run.
-    assert found.get("skip", set()) == {"T01.acs-scheme", "P06.second-key"}
+    # T01: on loopback; P06: a real SP read the IdP's metadata before the run; S10: no second
+    # organisation's IdP.
+    assert found.get("skip", set()) == {"T01.acs-scheme", "P06.second-key", "S10.another-idps-key"}
     assert status == (1 if broken else 0)

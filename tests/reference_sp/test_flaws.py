@@ -263,6 +263,8 @@ def test_every_flaw_has_a_test() -> None:
             "open-redirect",
             # a key rollover: proven end to end in tests/harness/test_security_suite.py (P06)
             "first-signing-key-only",
+            # a second organisation's IdP: proven in tests/harness/test_security_suite.py (S10)
+            "trust-every-organisation-key",
         }
     )
     assert tested == set(FLAWS)
