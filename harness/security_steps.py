@@ -31,7 +31,7 @@ from harness.protocol.saml.bindings import encode_post_value
 from harness.protocol.saml.decode import decode_message
 from harness.protocol.saml.ids import new_id
 from harness.protocol.saml.logout import LogoutResponse, build_logout_response
-from harness.protocol.saml.mutators import get_mutator
+from harness.protocol.saml.mutators import MutatorCall, get_mutator
 from harness.protocol.saml.signing import sign_element
 from harness.protocol.xml import to_bytes
 from harness.scenario.model import SecurityCaseStep, SignIn
@@ -163,13 +163,16 @@ def _run_variant(
         world.idp.plan_next(*calls, sp=world.sp_entity_id)
     measured = world.reference is not None and case.slow_after_s is not None
     rss_before = _max_rss_kib() if measured else 0
+    flow = case.flow_of(variant)
+    probes: list[dict[str, Any]] = []  # the oracle flow's answers
     started = time.perf_counter()
     try:
-        flow = case.flow_of(variant)
         if flow == "other-browser":
             attempt = _sign_in_from_another_browser(world, step, session)
         elif flow == "logout-response":
             attempt = _logout_response_at_the_acs(world, step, session)
+        elif flow == "oracle":
+            attempt = _broken_ciphertexts(world, step, session, probes)
         elif flow == "foreign-key":
             with _attacks_signed_by(world, world.other_idp().signing_key):
                 attempt = attempt_sign_in(world, SignIn(user=step.user, session=session))
@@ -199,6 +202,8 @@ def _run_variant(
     )
     if (why := _no_effect(world, since)) is not None:
         run.evidence["not_sent"] = why
+    if flow == "oracle":
+        run.evidence["oracle_probes"] = probes
     if measured:  # the in-process SP shares this process: its peak is ours
         run.evidence["memory"] = {
             "max_rss_kib_before": rss_before,
@@ -210,6 +215,44 @@ def _run_variant(
         run.evidence["acs"] = _acs(world)
         run.evidence["in_process"] = not world.loopback  # reached without any network
     return run
+
+
+ORACLE_PARTS = ("last-byte", "first-byte", "key")
+
+
+def _broken_ciphertexts(
+    world: World, step: SecurityCaseStep, session: str, probes: list[dict[str, Any]]
+) -> SignInAttempt:
+    """E02: one sign-in per broken part of an AES-CBC EncryptedAssertion in an unsigned
+    Response, each from a fresh browser; what the SP answered each (status, reason, time) goes
+    to ``probes``."""
+    attempt = SignInAttempt(signed_in=False)
+    for part in ORACLE_PARTS:
+        name = f"{session}:{part}"
+        world.forget_http_session(name)
+        # The Response unsigned: a signature over the ciphertext would stop the SP before it
+        # decrypts, and the decryption's answers are what an oracle leaks.
+        calls = [MutatorCall(name, {}) for name in ("unsigned-response", "cbc-encryption")]
+        calls.append(MutatorCall("corrupt-ciphertext", {"part": part}))
+        world.idp.plan_next(*calls, sp=world.sp_entity_id)
+        started = time.perf_counter()
+        try:
+            attempt = attempt_sign_in(world, SignIn(user=step.user, session=name))
+        finally:
+            world.idp.plan.clear()
+        posted = [e for e in attempt.exchange if "/acs" in str(e.get("request", "")).lower()]
+        probes.append(
+            {
+                "part": part,
+                "status": posted[-1].get("status") if posted else None,
+                "reason": attempt.reason,
+                "identity": attempt.identity,
+                "answer_s": round(time.perf_counter() - started, 3),
+            }
+        )
+        if attempt.identity is not None:
+            break
+    return attempt
 
 
 def _to_the_idp(world: World, client: Any, user_name: str) -> str:

@@ -88,6 +88,12 @@ _ALL = (
         "keys of the IdP its Issuer names",
     ),
     Flaw(
+        "tell-decryption-errors",
+        "SP-NO-ORACLE",
+        "refuse a ciphertext that decrypts to garbage as malformed XML, apart from a bad padding "
+        "or key (a decryption oracle)",
+    ),
+    Flaw(
         "first-signing-key-only",
         "SDP-SP37",
         "trust only the first signing certificate of the IdP's metadata (an IdP mid-rollover "

@@ -40,6 +40,8 @@ The signature flaws (the last six) check the Response's own signature and that o
 assertion their way (:mod:`reference_sp.lax_signatures`), then judge everything else strictly.
 - ``first-signing-key-only``: only the first signing certificate of the IdP's metadata is
   trusted, so an IdP mid-rollover that still signs with its other key is refused (SDP-SP37).
+- ``tell-decryption-errors``: a ciphertext that decrypts to what is not XML is refused as
+  malformed XML (400), apart from a bad padding or key (403): a decryption oracle (E02).
 - ``name-id-first-text``: the identity is the NameID's first text node only, so a comment,
   processing instruction or CDATA section the IdP signed inside it cuts it short (X05,
   CVE-2017-11427). A CDATA split shows only in a NameID sent in clear: decryption parses the
@@ -91,7 +93,7 @@ from harness.protocol.keys import KeyPair, generate_key_pair
 from harness.protocol.refusal import Refusal
 from harness.protocol.saml import constants as c
 from harness.protocol.saml.encryption import decrypt_element
-from harness.protocol.saml.errors import SAMLError, SignatureError
+from harness.protocol.saml.errors import EncryptionError, SAMLError, SignatureError
 from harness.protocol.saml.ids import format_instant
 from harness.protocol.saml.signing import sign_element, verify_element
 from harness.protocol.saml.sp_validation import SPExpectations, ValidatedLogin, validate_response
@@ -147,6 +149,7 @@ SAML_FLAWS = frozenset(
         "ignore-status",
         "process-first-assertion-unverified",
         "first-signing-key-only",
+        "tell-decryption-errors",
         "name-id-first-text",
         "resolve-entities",
         "run-transforms",
@@ -742,6 +745,16 @@ def _only_the_verified_nested(data: bytes, expect: SPExpectations) -> ValidatedL
     return _read_first(validate_response(to_bytes(root), expect), first)
 
 
+def _told_apart(error: Refusal) -> Refusal:
+    """The refusal a careless SP gives a ciphertext that decrypted to garbage: the XML
+    parser's, apart from a bad padding or key (the oracle of Jager and Somorovsky)."""
+    if isinstance(error, EncryptionError) and error.cause.startswith("decrypted to"):
+        return Refusal(
+            "malformed", f"decrypted content refused: {error.cause}", "XML-1.0", status=400
+        )
+    return error
+
+
 Reader = Callable[[bytes, SPExpectations], ValidatedLogin | None]
 # Flaws that read the identity elsewhere than the strict check does, by the refusal they
 # answer; the first that applies decides.
@@ -776,7 +789,7 @@ class FlawedValidation:
             try:
                 return self._identity(validate_response(data, expect), data, expect)
             except Refusal as exc:
-                error = exc
+                error = _told_apart(exc) if "tell-decryption-errors" in remaining else exc
             if _WRAPPING in remaining:  # several assertions, whatever the strict check said
                 remaining.discard(_WRAPPING)
                 login = _first_assertion_unverified(data, expect)

@@ -186,11 +186,42 @@ def _stays_on_site(run: CaseRun) -> Observed:
     return Observed(f"stayed on the SP ({where}; {run.who()})", "no off-site redirect", run.found())
 
 
+def _alike(run: CaseRun) -> Observed:
+    """E02: every broken ciphertext refused, and refused the same way (status and reason)."""
+    probes = run.evidence.get("oracle_probes", [])
+    if not probes:
+        raise CheckSkipped("no broken ciphertext reached the SP", evidence=run.found())
+    signed = [p for p in probes if p.get("identity")]
+    if signed:
+        raise CheckFailed(
+            f"a session exists after a ciphertext that cannot decrypt ({signed[0]['part']})",
+            expected="refused, no session",
+            observed=f"signed in as {signed[0]['identity']}",
+            evidence=run.found(),
+        )
+    answers = {(p.get("status"), p.get("reason")) for p in probes}
+    if len(answers) > 1:
+        told = "; ".join(f"{p['part']}: {p.get('status')} {p.get('reason')}" for p in probes)
+        raise CheckFailed(
+            "the SP answers broken ciphertexts differently, telling which part is wrong",
+            expected="one answer for every broken ciphertext",
+            observed=told,
+            evidence=run.found(),
+        )
+    status, reason = answers.pop()
+    return Observed(f"all refused alike ({status} {reason})", "one answer", run.found())
+
+
 def judge_case(run: CaseRun) -> Observed | None:
     """The verdict of one variant of a security case."""
     case = run.case
     if case.expect == "tls":
         return _over_tls(run)
+    if case.expect == "uniform":
+        why = _unjudgeable(run)
+        if why is not None:
+            raise CheckSkipped(why, evidence=run.found())
+        return _alike(run)
     if case.id == "P01":
         return _signs_in(run)
     why_not = _unjudgeable(run)

@@ -28,8 +28,9 @@ from harness.protocol.saml.mutators import MUTATORS_BY_NAME, MutatorCall, get_mu
 
 Kind = Literal["control", "forged-sign-in", "protocol", "hardening"]
 # What the SP must do: sign the user in, refuse (no session), either (a policy, observed),
-# keep the browser on its own site after sign-in, or take responses over TLS only.
-Expect = Literal["signed-in", "refused", "observed", "on-site", "tls"]
+# keep the browser on its own site after sign-in, take responses over TLS only, or refuse
+# broken ciphertexts all alike.
+Expect = Literal["signed-in", "refused", "observed", "on-site", "tls", "uniform"]
 # Special flows beside a plain sign-in with a mutated response.
 Flow = Literal[
     "sign-in",
@@ -40,6 +41,7 @@ Flow = Literal[
     "second-key",
     "logout-response",
     "foreign-key",
+    "oracle",
 ]
 # "rollover": the SP can be made to trust a second IdP key (only the in-process reference SP:
 # a real SP read the IdP's metadata before the run).
@@ -567,6 +569,18 @@ HARDENING: tuple[SecurityCase, ...] = (
         (Variant("unsigned-encrypted", (_call("unsigned"), _call("name-id", **_FORGED))),),
         ("IIP-SP13", "CVE-2024-4985"),
         needs=("encryption",),
+    ),
+    SecurityCase(
+        "E02",
+        "AES-CBC ciphertexts broken at the padding, at the first byte and in the wrapped key, "
+        "in an unsigned Response: refused alike, with no session",
+        "hardening",
+        "SP-NO-ORACLE",
+        "uniform",
+        (Variant("padding-oracle"),),
+        ("IIP-ALG08",),
+        needs=("encryption",),
+        flow="oracle",
     ),
     SecurityCase(
         "E03",

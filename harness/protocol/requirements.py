@@ -641,6 +641,13 @@ _ALL: Final = (
         "entity or DTD, no XSLT document(), no remote transform.",
     ),
     Requirement(
+        "SP-NO-ORACLE",
+        "MUST",
+        "Jager and Somorovsky, How to break XML Encryption (CCS 2011)",
+        "An EncryptedAssertion that does not decrypt is refused the same way whatever is wrong "
+        "in it (padding, data or wrapped key): no answer tells an attacker which.",
+    ),
+    Requirement(
         "SP-ISSUER-FORMAT",
         "SHOULD",
         f"{_PROF} §4.1.4.2 (Issuer Format)",

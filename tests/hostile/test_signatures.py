@@ -118,9 +118,9 @@ SHAPES: dict[str, tuple[Callable[[etree._Element], None], str, str]] = {
         "bad-signature",
         "CanonicalizationMethod",
     ),
-    "unknown Transform": (
+    "unknown Transform": (  # refused before any transform runs (Core 5.4.4)
         _set(f"{REFERENCE}/{ds('Transforms')}/{ds('Transform')}", "Algorithm", "urn:x:unknown"),
-        "bad-signature",
+        "bad-transform",
         "",
     ),
 }

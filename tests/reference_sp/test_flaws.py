@@ -265,6 +265,8 @@ def test_every_flaw_has_a_test() -> None:
             "first-signing-key-only",
             # a second organisation's IdP: proven in tests/harness/test_security_suite.py (S10)
             "trust-every-organisation-key",
+            # a decryption oracle: proven in tests/harness/test_security_suite.py (E02)
+            "tell-decryption-errors",
         }
     )
     assert tested == set(FLAWS)

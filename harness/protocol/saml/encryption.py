@@ -123,10 +123,11 @@ class Decrypted:
 
 def _fail(detail: str) -> EncryptionError:
     # One message for every cause: distinguishing padding from MAC errors builds an oracle.
-    del detail
-    return EncryptionError(
+    error = EncryptionError(
         "decryption-failed", "the encrypted element could not be decrypted", "SDP-SP10"
     )
+    error.cause = detail
+    return error
 
 
 def _text(element: etree._Element | None) -> bytes:
@@ -193,9 +194,9 @@ def decrypt_element(
     try:
         element = parse_xml(plaintext)
     except XMLSecurityError as exc:
-        raise EncryptionError(
-            exc.reason, f"decrypted content refused: {exc.message}", exc.rule
-        ) from exc
+        # The same refusal as a bad padding or key: telling "decrypted to garbage" apart from
+        # "did not decrypt" is the oracle of Jager and Somorovsky's attack on XML Encryption.
+        raise _fail(f"decrypted to what is not XML ({exc.reason})") from exc
     return Decrypted(element, block_name, transport)
 
 

@@ -28,3 +28,6 @@ class MetadataError(SAMLError):
 
 class EncryptionError(SAMLError):
     """An EncryptedAssertion could not be decrypted (one reason for every cause: no oracle)."""
+
+    # What went wrong, for the SP's own logs: never told to the sender (it would be an oracle).
+    cause: str = ""

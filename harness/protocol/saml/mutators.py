@@ -394,6 +394,28 @@ def _no_assertion_issuer(
     return assertion
 
 
+def _corrupt_ciphertext(built: Built, params: Params, ctx: MutationContext) -> etree._Element:
+    # One byte of the EncryptedAssertion's ciphertext changed where a padding or key oracle
+    # would tell: the last byte (the padding of a CBC block), the first, or the wrapped key.
+    part = str_param(params, "part", "last-byte")
+    if part not in ("last-byte", "first-byte", "key"):
+        raise MutatorParamError("parameter 'part' must be last-byte, first-byte or key")
+    encrypted = built.response.find(c.q(c.SAML, "EncryptedAssertion"))
+    if encrypted is None:
+        return built.response
+    values = list(encrypted.iter(c.q(c.XENC, "CipherValue")))
+    keys = [v for v in values if v.getparent().getparent().tag == c.q(c.XENC, "EncryptedKey")]  # type: ignore[union-attr]
+    data = [v for v in values if v not in keys]
+    target = (keys if part == "key" else data)[:1]
+    for value in target:
+        raw = bytearray(base64.b64decode("".join((value.text or "").split())))
+        index = 0 if part == "first-byte" else len(raw) // 2 if part == "key" else len(raw) - 1
+        if raw:
+            raw[index] ^= 0x5A
+        value.text = base64.b64encode(bytes(raw)).decode("ascii")
+    return built.response
+
+
 def _plaintext_beside_encrypted(
     built: Built, params: Params, ctx: MutationContext
 ) -> etree._Element:
@@ -623,6 +645,12 @@ PROTOCOL_MUTATORS: tuple[Mutator, ...] = (
         "SDP-ALG01",
         "the EncryptedAssertion in AES-128-CBC",
         _cbc_encryption,
+    ),
+    Mutator(
+        "corrupt-ciphertext",
+        "SP-NO-ORACLE",
+        "one byte of the EncryptedAssertion changed (`part`: last-byte, first-byte or key)",
+        on_response=_corrupt_ciphertext,
     ),
     Mutator(
         "plaintext-beside-encrypted",

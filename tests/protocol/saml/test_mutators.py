@@ -181,7 +181,12 @@ WIRE_EXPECTED: dict[str, Callable[[bytes], object]] = {
     "namespace-differential": lambda w: b"<!ATTLIST Signature xmlns CDATA #FIXED" in w,
 }
 # Mutators of the encryption: they need an EncryptedAssertion (see test_encryption_mutators).
-ENCRYPTION_ONLY = {"weak-key-transport", "cbc-encryption", "plaintext-beside-encrypted"}
+ENCRYPTION_ONLY = {
+    "weak-key-transport",
+    "cbc-encryption",
+    "plaintext-beside-encrypted",
+    "corrupt-ciphertext",
+}
 
 
 def test_every_mutator_is_covered_and_names_a_rule() -> None:
@@ -246,6 +251,8 @@ def test_encryption_mutators_need_an_encrypted_assertion(
         assert transport.get("Algorithm") == c.KT_RSA_1_5
     elif name == "cbc-encryption":
         assert method.get("Algorithm") == c.ENC_AES128_CBC
+    elif name == "corrupt-ciphertext":
+        assert root.find("saml:EncryptedAssertion", NS) is not None
     else:
         assert root.find("saml:EncryptedAssertion", NS) is not None
         assert text(root, "saml:Assertion/saml:Subject/saml:NameID") == "mallory@example.com"

@@ -35,7 +35,12 @@ ACCEPTED = {
     "stale-authn-instant",
     "one-time-use",  # its first use; the second is the replay case's
 }
-ENCRYPTION_ONLY = {"weak-key-transport", "cbc-encryption", "plaintext-beside-encrypted"}
+ENCRYPTION_ONLY = {
+    "weak-key-transport",
+    "cbc-encryption",
+    "plaintext-beside-encrypted",
+    "corrupt-ciphertext",
+}
 
 
 def expectations(idp_key: KeyPair, **changes: object) -> SPExpectations:
