@@ -37,6 +37,7 @@ _EXPECTED = {
     "observed": "policy (observed)",
     "on-site": "no off-site redirect",
     "tls": "ACS over https",
+    "uniform": "every one refused alike",
 }
 
 
