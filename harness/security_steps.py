@@ -151,7 +151,9 @@ def _run_variant(
     attacker = world.user_name(step.attacker)
     control = attempt = None
     if case.id != "P01":
-        control = _control(world, step, variant.via)
+        # A response the SP must accept is controlled by P01 (SP-initiated): an IdP-initiated
+        # one (C08) is what is judged, not a control of itself.
+        control = _control(world, step, "sp" if case.expect == "signed-in" else variant.via)
     session = f"case:{case.id}:{variant.name}"
     world.forget_http_session(session)
     named = {v for call in variant.mutators for v in call.params.values()}

@@ -88,6 +88,16 @@ _ALL = (
         "keys of the IdP its Issuer names",
     ),
     Flaw(
+        "no-clock-skew",
+        "SDP-G01",
+        "allow no clock skew: an IdP clock a little off is refused",
+    ),
+    Flaw(
+        "refuse-unsolicited",
+        "SAML-PROF-4.1.5",
+        "refuse IdP-initiated (unsolicited) responses although the organisation allows them",
+    ),
+    Flaw(
         "tell-decryption-errors",
         "SP-NO-ORACLE",
         "refuse a ciphertext that decrypts to garbage as malformed XML, apart from a bad padding "

@@ -265,8 +265,10 @@ class SignInService:
             trusted_certificates=trusted,
             now=now,
             request_id=request_id,
-            allow_unsolicited=organisation.allow_idp_initiated,
-            clock_skew=config.clock_skew,
+            allow_unsolicited=(
+                organisation.allow_idp_initiated and "refuse-unsolicited" not in self.flaws
+            ),
+            clock_skew=timedelta(0) if "no-clock-skew" in self.flaws else config.clock_skew,
             decryption_keys=(config.key.private_key,),
             allow_sha1=config.allow_sha1,
         )

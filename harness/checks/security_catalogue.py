@@ -163,13 +163,14 @@ CONTROLS: tuple[SecurityCase, ...] = (
     ),
     SecurityCase(
         "P05",
-        "Every instant skewed by two minutes either way: signs in",
+        "A clock two minutes off, within the skew every SP allows: NotBefore two minutes ahead, "
+        "or every window ended two minutes ago",
         "control",
         "SDP-G01",
         "signed-in",
         (
-            Variant("two-minutes-slow", (_call("clock-skew", seconds=-120),)),
-            Variant("two-minutes-fast", (_call("clock-skew", seconds=120),)),
+            Variant("two-minutes-ahead", (_call("not-yet-valid", seconds=120),)),
+            Variant("two-minutes-late", (_call("expired", seconds=120),)),
         ),
     ),
 )

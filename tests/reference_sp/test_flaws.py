@@ -267,6 +267,9 @@ def test_every_flaw_has_a_test() -> None:
             "trust-every-organisation-key",
             # a decryption oracle: proven in tests/harness/test_security_suite.py (E02)
             "tell-decryption-errors",
+            # proven in tests/harness/test_security_suite.py (P05, C08)
+            "no-clock-skew",
+            "refuse-unsolicited",
         }
     )
     assert tested == set(FLAWS)
