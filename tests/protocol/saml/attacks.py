@@ -113,3 +113,7 @@ def no_effect(keys: tuple[KeyPair, KeyPair, KeyPair], name: str, signing: str) -
     except MutatorNoEffect:
         return True
     return False
+
+
+# The IdP's, the SP's and the attacker's keys (the ``keys`` fixture of conftest.py).
+Keys = tuple[KeyPair, KeyPair, KeyPair]

@@ -36,3 +36,11 @@ def sp_key() -> KeyPair:
 @pytest.fixture(scope="session")
 def attacker_key() -> KeyPair:
     return sample_key("attacker")
+
+
+@pytest.fixture(scope="module")
+def keys(
+    idp_key: KeyPair, sp_key: KeyPair, attacker_key: KeyPair
+) -> tuple[KeyPair, KeyPair, KeyPair]:
+    """The IdP's, the SP's and the attacker's keys, as the attack tests take them."""
+    return idp_key, sp_key, attacker_key

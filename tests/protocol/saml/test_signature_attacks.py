@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pytest
 from lxml import etree
 
-from harness.protocol.keys import KeyPair, load_certificate
+from harness.protocol.keys import load_certificate
 from harness.protocol.saml import constants as c
 from harness.protocol.saml.errors import SignatureError
 from harness.protocol.saml.mutators import (
@@ -44,6 +44,7 @@ from .attacks import (
     ENCRYPTION,
     REAL,
     SIGNING,
+    Keys,
     Sent,
     first_assertion,
     name_id,
@@ -54,13 +55,7 @@ from .attacks import (
 )
 from .test_response import NOW, NS, spec
 
-Keys = tuple[KeyPair, KeyPair, KeyPair]
 Check = Callable[[Sent, Keys], None]
-
-
-@pytest.fixture(scope="module")
-def keys(idp_key: KeyPair, sp_key: KeyPair, attacker_key: KeyPair) -> Keys:
-    return idp_key, sp_key, attacker_key
 
 
 def signatures(sent: Sent) -> list[tuple[etree._Element, etree._Element]]:

@@ -38,6 +38,7 @@ from .attacks import (
     ENCRYPTION,
     REAL,
     SIGNING,
+    Keys,
     Sent,
     first_assertion,
     name_id,
@@ -48,13 +49,7 @@ from .attacks import (
 )
 from .test_response import NOW, NS, spec
 
-Keys = tuple[KeyPair, KeyPair, KeyPair]
 Check = Callable[[Sent, KeyPair], None]
-
-
-@pytest.fixture(scope="module")
-def keys(idp_key: KeyPair, sp_key: KeyPair, attacker_key: KeyPair) -> Keys:
-    return idp_key, sp_key, attacker_key
 
 
 def reference_target(signature: etree._Element, document: etree._Element) -> etree._Element:
