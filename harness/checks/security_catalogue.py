@@ -627,6 +627,7 @@ HARDENING: tuple[SecurityCase, ...] = (
 )
 
 _OOB = {"url": "{out_of_band}"}
+_SUFFIXED = "{attacker_suffixed}"
 
 PARSING: tuple[SecurityCase, ...] = (
     SecurityCase(
@@ -671,12 +672,21 @@ PARSING: tuple[SecurityCase, ...] = (
         "forged-sign-in",
         "XMLDSIG-8.1.3",
         "refused",
-        tuple(
+        (
+            *(
+                Variant(
+                    kind, (_call("comment-in-name-id", value="{attacker_suffixed}", kind=kind),)
+                )
+                for kind in ("comment", "pi")
+            ),
+            # In clear: a decrypting parser merges a CDATA section into the text around it.
             Variant(
-                kind,
-                (_call("comment-in-name-id", value="{attacker_suffixed}", kind=kind),),
-            )
-            for kind in ("comment", "pi", "cdata")
+                "cdata",
+                (
+                    _call("comment-in-name-id", value=_SUFFIXED, kind="cdata"),
+                    _call("no-encryption"),
+                ),
+            ),
         ),
         ("CVE-2017-11427", "CVE-2017-11428", "CVE-2017-11429", "CVE-2018-0489"),
         if_signed_subject="pass",

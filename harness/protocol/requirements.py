@@ -430,6 +430,12 @@ _ALL: Final = (
         "user can read.",
     ),
     Requirement(
+        "SDP-IDP11",
+        "MUST",
+        f"{_SDP} SDP-IDP11",
+        "The IdP encrypts the assertion it posts to an SP that offers an encryption key.",
+    ),
+    Requirement(
         "SDP-SP10",
         "MUST",
         f"{_SDP} SDP-SP10",

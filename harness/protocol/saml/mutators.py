@@ -356,6 +356,10 @@ def _weak_key_transport(draft: Draft, params: Params, ctx: MutationContext) -> D
     return with_protection(draft, encryption=replace(choice, transport="rsa-1_5"))
 
 
+def _no_encryption(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
+    return with_protection(draft, encrypt_to=None)
+
+
 def _cbc_encryption(draft: Draft, params: Params, ctx: MutationContext) -> Draft:
     choice = draft.protection.encryption
     return with_protection(draft, encryption=replace(choice, block="aes128-cbc"))
@@ -639,6 +643,12 @@ PROTOCOL_MUTATORS: tuple[Mutator, ...] = (
         "IIP-ALG08",
         "the EncryptedAssertion's key sent with RSA PKCS#1 v1.5 (rsa-1_5)",
         _weak_key_transport,
+    ),
+    Mutator(
+        "no-encryption",
+        "SDP-IDP11",
+        "the assertion sent in clear to an SP that offers an encryption key",
+        _no_encryption,
     ),
     Mutator(
         "cbc-encryption",

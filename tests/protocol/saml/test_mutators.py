@@ -186,6 +186,7 @@ ENCRYPTION_ONLY = {
     "cbc-encryption",
     "plaintext-beside-encrypted",
     "corrupt-ciphertext",
+    "no-encryption",
 }
 
 
@@ -244,6 +245,10 @@ def test_encryption_mutators_need_an_encrypted_assertion(
         build_mutated(plain, [MutatorCall(name, {})], context)
     encrypted = Draft(spec(), Protection(idp_key, encrypt_to=sp_key.certificate))
     root = build_mutated(encrypted, [MutatorCall(name, {"value": "mallory@example.com"})], context)
+    if name == "no-encryption":
+        assert root.find("saml:EncryptedAssertion", NS) is None
+        assert root.find("saml:Assertion", NS) is not None
+        return
     method = root.find(".//xenc:EncryptedData/xenc:EncryptionMethod", NS)
     transport = root.find(".//xenc:EncryptedKey/xenc:EncryptionMethod", NS)
     assert method is not None and transport is not None
