@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 from lxml import etree
 
 from harness.checks.security import SECURITY_CHECKS, CaseRun
@@ -169,23 +170,9 @@ def _run_variant(
     probes: list[dict[str, Any]] = []  # the oracle flow's answers
     started = time.perf_counter()
     try:
-        if flow == "other-browser":
-            attempt = _sign_in_from_another_browser(world, step, session)
-        elif flow == "logout-response":
-            attempt = _logout_response_at_the_acs(world, step, session)
-        elif flow == "oracle":
-            attempt = _broken_ciphertexts(world, step, session, probes)
-        elif flow == "foreign-key":
-            with _attacks_signed_by(world, world.other_idp().signing_key):
-                attempt = attempt_sign_in(world, SignIn(user=step.user, session=session))
-        elif flow == "second-key":
-            with _signing_with_a_second_key(world):
-                attempt = attempt_sign_in(world, SignIn(user=step.user, session=session))
-        else:
-            request = SignIn(
-                user=step.user, session=session, via=variant.via, relay_state=variant.relay_state
-            )
-            attempt = attempt_sign_in(world, request)
+        attempt = _send(world, step, variant, flow, session, probes)
+    except httpx.TimeoutException as exc:  # a hang: judged, never an error of the harness
+        attempt = SignInAttempt(signed_in=False, reason=f"no answer in time ({exc})")
     finally:
         world.idp.plan.clear()  # a response never drawn must not break the next case's
     answer_s = time.perf_counter() - started
@@ -211,9 +198,9 @@ def _run_variant(
             "max_rss_kib_before": rss_before,
             "max_rss_kib_after": _max_rss_kib(),
         }
-    if case.flow_of(variant) == "replay" or variant.replayed:
+    if flow == "replay" or variant.replayed:
         _replay(world, run)
-    elif case.flow_of(variant) == "acs-scheme":
+    elif flow == "acs-scheme":
         run.evidence["acs"] = _acs(world)
         run.evidence["in_process"] = not world.loopback  # reached without any network
     return run
@@ -242,10 +229,14 @@ def _broken_ciphertexts(
             attempt = attempt_sign_in(world, SignIn(user=step.user, session=name))
         finally:
             world.idp.plan.clear()
-        posted = [e for e in attempt.exchange if "/acs" in str(e.get("request", "")).lower()]
+        # The answer to the response's POST: the last POST that went to the SP, whatever its ACS
+        # path is called (/acs, /Shibboleth.sso/SAML2/POST...).
+        sp_post = f"POST {world.sp_base}"
+        posted = [e for e in attempt.exchange if str(e.get("request", "")).startswith(sp_post)]
         probes.append(
             {
                 "part": part,
+                "delivered": attempt.delivered,
                 "status": posted[-1].get("status") if posted else None,
                 "reason": attempt.reason,
                 "identity": attempt.identity,
@@ -323,6 +314,9 @@ def _sign_in_from_another_browser(
     (the victim's) completes that IdP step and carries the response to the SP."""
     user_name = world.user_name(step.user)
     url = _to_the_idp(world, world.http_session(f"{session}:starter"), user_name)
+    if urlsplit(url).netloc != urlsplit(world.idp_base).netloc:
+        # Never sent to the IdP: the victim's browser must not start a sign-in of its own.
+        return SignInAttempt(signed_in=False, reason="the SP sent the first browser nowhere")
     return sign_in(
         world.http_session(session),
         sp_base=world.sp_base,
@@ -360,6 +354,34 @@ def _max_rss_kib() -> int:
     """This process's peak resident memory so far (KiB on Linux): a case that grows it shows
     what parsing the message cost, C allocations (libxml2's) included."""
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+def _send(
+    world: World,
+    step: SecurityCaseStep,
+    variant: Variant,
+    flow: str,
+    session: str,
+    probes: list[dict[str, Any]],
+) -> SignInAttempt:
+    """The variant's message(s) sent the way its flow says, from the ``session`` browser."""
+    if flow == "other-browser":
+        return _sign_in_from_another_browser(world, step, session)
+    if flow == "logout-response":
+        return _logout_response_at_the_acs(world, step, session)
+    if flow == "oracle":
+        return _broken_ciphertexts(world, step, session, probes)
+    plain = SignIn(user=step.user, session=session)
+    if flow == "foreign-key":
+        with _attacks_signed_by(world, world.other_idp().signing_key):
+            return attempt_sign_in(world, plain)
+    if flow == "second-key":
+        with _signing_with_a_second_key(world):
+            return attempt_sign_in(world, plain)
+    request = SignIn(
+        user=step.user, session=session, via=variant.via, relay_state=variant.relay_state
+    )
+    return attempt_sign_in(world, request)
 
 
 def _acs(world: World) -> str | None:

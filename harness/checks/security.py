@@ -191,6 +191,12 @@ def _alike(run: CaseRun) -> Observed:
     probes = run.evidence.get("oracle_probes", [])
     if not probes:
         raise CheckSkipped("no broken ciphertext reached the SP", evidence=run.found())
+    lost = [p["part"] for p in probes if not p.get("delivered")]
+    if lost:  # an answer to a message the SP never saw says nothing of its decryption
+        raise CheckSkipped(
+            f"the broken ciphertext never reached the SP ({', '.join(lost)})",
+            evidence=run.found(),
+        )
     signed = [p for p in probes if p.get("identity")]
     if signed:
         raise CheckFailed(

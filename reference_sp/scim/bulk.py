@@ -149,20 +149,9 @@ def _run_one(
         with conn.begin_nested():
             if method == "POST":
                 result = service.create(conn, org_pk, rt, data, base, Projection(), deviations)
-            elif method == "PUT":
-                result = service.replace(
-                    conn,
-                    org_pk,
-                    rt,
-                    str(resource_id),
-                    data,
-                    base,
-                    Projection(),
-                    deviations,
-                    version,
-                )
-            elif method == "PATCH":
-                result = service.patch(
+            elif method in ("PUT", "PATCH"):
+                change = service.replace if method == "PUT" else service.patch
+                result = change(
                     conn,
                     org_pk,
                     rt,
