@@ -6,23 +6,10 @@ Requirements, their levels and clauses live in one registry,
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from harness.checks import business, scim, session, sign_in
 from harness.checks.model import Check
-from harness.protocol.requirements import requirement
+from harness.checks.model import cited as _check
 from harness.protocol.saml.mutators import PROTOCOL_MUTATORS
-
-
-def _check(
-    check_id: str, rule_id: str, title: str, judge: Callable[[Any], None] | None = None
-) -> Check:
-    """A check citing a registered rule: its level and clause come from the registry, and an
-    unknown id fails here, at import."""
-    found = requirement(rule_id)
-    return Check(check_id, found.id, found.level, title, found.text, judge)
-
 
 SIGNS_IN = _check(
     "sso.signs-in", "BIZ-SIGNIN-1", "an active provisioned user signs in", sign_in.signs_in

@@ -27,6 +27,9 @@ class SpSide:
     encryption_wanted: bool  # the SP's metadata publishes an encryption key (SDP-IDP11)
     decryption_keys: tuple[PrivateKey, ...] = ()  # the SP's, so the judges can read what it read
     clock_skew: dt.timedelta = dt.timedelta(minutes=3)  # saml2int SDP-G01
+    # WantAssertionsSigned in the SP's metadata: the Assertion needs a signature of its own,
+    # the Response's does not do (Metadata 2.4.4); the reference SP says true.
+    want_assertions_signed: bool = True
 
 
 @dataclass(frozen=True)

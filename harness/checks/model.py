@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.protocol.requirements import requirement
 from harness.results import Level
 
 
@@ -67,3 +68,15 @@ class CheckSkipped(Exception):  # noqa: N818 - it is the outcome's name
         super().__init__(reason)
         self.reason = reason
         self.evidence: dict[str, Any] = evidence or {}
+
+
+def cited(
+    check_id: str,
+    rule_id: str,
+    title: str,
+    judge: Callable[[Any], Observed | None] | None = None,
+) -> Check:
+    """A check citing a registered rule: its level and clause come from the registry, and an
+    unknown id fails here, at import."""
+    found = requirement(rule_id)
+    return Check(check_id, found.id, found.level, title, found.text, judge)

@@ -4,10 +4,16 @@ error at start)."""
 from __future__ import annotations
 
 from harness.checks import catalog
+from harness.checks.idp_saml import IDP_LOGOUT_CHECKS, IDP_RESPONSE_CHECKS
 from harness.checks.model import Check
 from harness.checks.security import SECURITY_CHECKS
 
-CHECKS: tuple[Check, ...] = (*catalog.ALL, *SECURITY_CHECKS.values())
+CHECKS: tuple[Check, ...] = (
+    *catalog.ALL,
+    *SECURITY_CHECKS.values(),
+    *IDP_RESPONSE_CHECKS,
+    *IDP_LOGOUT_CHECKS,
+)
 
 
 def check_by_id() -> dict[str, Check]:

@@ -185,6 +185,13 @@ _ALL: Final = (
     ),
     # SAML 2.0 Bindings
     Requirement(
+        "SAML-CORE-8.3.7",
+        "MUST",
+        f"{_CORE} §8.3.7 (persistent identifier)",
+        "A persistent NameID is the same for a principal at one SP at every sign-in; an email "
+        "NameID stays the user's address: an SP keys its account on either.",
+    ),
+    Requirement(
         "SAML-BIND-3.4.3",
         "MUST",
         f"{_BIND} §3.4.3 (RelayState, HTTP-Redirect)",
@@ -313,6 +320,19 @@ _ALL: Final = (
     ),
     # SAML 2.0 Metadata
     Requirement(
+        "SAML-PROF-4.4.4",
+        "MUST",
+        f"{_PROF} §4.4.4.1, §4.4.4.2 (<Issuer>)",
+        "A LogoutRequest or LogoutResponse names its sender as Issuer, its entityID, with no "
+        "Format or the entity Format.",
+    ),
+    Requirement(
+        "SAML-MD-2.2.1",
+        "MUST",
+        f"{_MD} §2.2.1 (entityIDType), {_CORE} §8.3.6",
+        "An entityID is an absolute URI of at most 1024 characters that names the entity.",
+    ),
+    Requirement(
         "SAML-MD-2.2.2",
         "MUST",
         f"{_MD} §2.2.2 (EndpointType)",
@@ -329,6 +349,12 @@ _ALL: Final = (
         "MUST",
         f"{_MD} §2.3.2 (<EntityDescriptor>)",
         "Metadata is an EntityDescriptor (or an EntitiesDescriptor) with an entityID.",
+    ),
+    Requirement(
+        "SAML-MD-2.4.1",
+        "MUST",
+        f"{_MD} §2.3.1, §2.3.2, §2.4.1 (validUntil)",
+        "Metadata is relied on only until its validUntil, on the document, the entity or the role.",
     ),
     Requirement(
         "SAML-MD-2.4.1.1",
@@ -672,6 +698,19 @@ _ALL: Final = (
         "MUST",
         "the IdP's own sign-in",
         "The IdP signs a person in only with the right password, for an active user.",
+    ),
+    Requirement(
+        "IDP-LIFETIME",
+        "SHOULD",
+        "Golden SAML (CyberArk, 2017): lifetime limits bound a forged assertion",
+        "An IdP issues assertions valid for minutes, not days: a stolen or forged one should "
+        "not outlive the sign-in it was made for.",
+    ),
+    Requirement(
+        "IDP-TLS",
+        "SHOULD",
+        "saml2int v2.0 SDP-SP09, applied to the IdP's endpoints",
+        "The IdP's SSO and SLO endpoints are reached over TLS (https), as the SP's ACS is.",
     ),
 )
 

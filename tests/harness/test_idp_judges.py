@@ -1,0 +1,271 @@
+"""The judges of the IdP-under-test suite, on messages the project's own mock IdP sends: a good
+one passes every judge that applies, each flaw fails exactly the checks of the rule it breaks."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+
+import pytest
+from lxml import etree
+
+from harness.checks.idp_observations import IdpResponseSeen, SpSide
+from harness.checks.idp_saml import IDP_RESPONSE_CHECKS
+from harness.checks.model import Check, CheckFailed, CheckSkipped, CheckWarned
+from harness.protocol.saml import constants as c
+from harness.protocol.saml.metadata import parse_idp_metadata
+from harness.protocol.saml.signing import sign_element
+from harness.protocol.xml import parse_xml, to_bytes
+from mock_idp.idp import MockIdP
+from tests.mock_idp.conftest import BASE, NOW, frozen_clock, sample_key
+from tests.mock_idp.fake_sp import FakeSP
+
+SSO = f"{BASE}/saml/sso"
+IDP_KEY = sample_key("idp")
+SP_KEY = sample_key("sp")
+ATTACKER = sample_key("attacker")
+BY_ID = {check.id: check for check in IDP_RESPONSE_CHECKS}
+
+
+def outcome(check: Check, seen: object) -> str:
+    assert check.judge is not None
+    try:
+        check.judge(seen)
+    except CheckWarned:
+        return "warn"
+    except CheckFailed:
+        return "fail"
+    except CheckSkipped:
+        return "skip"
+    return "pass"
+
+
+def failing(checks: tuple[Check, ...], seen: object) -> set[str]:
+    return {check.id for check in checks if outcome(check, seen) == "fail"}
+
+
+def make_idp(*flaws: str, encrypt: bool = False) -> tuple[MockIdP, FakeSP]:
+    sp = FakeSP(key=SP_KEY, encrypt=encrypt)
+    idp = MockIdP(BASE, signing_keys=[IDP_KEY], seed=7, clock=frozen_clock(), attacker_key=ATTACKER)
+    idp.set_flaws(flaws)
+    idp.register_sp_metadata(sp.metadata())
+    idp.add_user("alice@example.com", password="pw", email="alice@example.com")
+    return idp, sp
+
+
+def sign_in(idp: MockIdP, sp: FakeSP, **fields: object) -> IdpResponseSeen:
+    """An SP-initiated sign-in of alice, as the plumbing would record it."""
+    request = sp.authn_request(NOW, SSO, **fields)
+    query = sp.redirect_query(request, relay_state="/rs")
+    login = idp.receive_authn_request(c.BINDING_HTTP_REDIRECT, query=query)
+    user = idp.directory.get_user("alice@example.com")
+    assert user is not None
+    message = idp.issue_response(login, user)
+    metadata = parse_idp_metadata(idp.metadata_xml())
+    side = SpSide(
+        entity_id=sp.entity_id,
+        acs_url=sp.acs,
+        slo_url=sp.slo,
+        encryption_wanted=sp.encrypt,
+        decryption_keys=(SP_KEY.private_key,),
+    )
+    return IdpResponseSeen(
+        xml=message.xml,
+        sp=side,
+        idp=metadata,
+        received_at=NOW + dt.timedelta(seconds=2),
+        request_id=request.id,
+        name_id_format_asked=request.nameid_format,
+        relay_state_sent="/rs",
+        relay_state_returned=message.relay_state,
+        posted_to=message.url,
+        single_logout_offered=bool(metadata.slo_endpoints),
+    )
+
+
+GOOD_SKIPS = {
+    "idp.response.name-id-format",  # no NameIDPolicy Format asked
+    "idp.response.name-id-stable",  # the first sign-in
+    "idp.response.encrypted",  # the SP did not ask
+    "idp.response.encryption-algorithms",  # nothing encrypted
+}
+
+
+def test_a_good_response_passes_every_judge_that_applies() -> None:
+    seen = sign_in(*make_idp())
+    outcomes = {check.id: outcome(check, seen) for check in IDP_RESPONSE_CHECKS}
+    assert {k for k, v in outcomes.items() if v == "skip"} == GOOD_SKIPS
+    assert {k for k, v in outcomes.items() if v not in ("pass", "skip")} == set()
+
+
+# flaw -> exactly the response checks that fail. Surprises, explained:
+# - bad-in-response-to / no-in-response-to change both InResponseTo values (Response and
+#   SubjectConfirmationData), so both checks fail.
+# - sha1 fails only the algorithm check: the signatures still verify (SHA-1 is read, then
+#   judged by SDP-ALG01), so the content is trusted and judged.
+# - unsigned fails both signature checks; every content judge skips (nothing trusted).
+# - clock-skew (-10 min) moves every instant: the windows ended before arrival, while the
+#   lifetime itself is unchanged.
+FLAW_TABLE: dict[str, set[str]] = {
+    "no-destination": {"idp.response.destination"},
+    "sha1": {"idp.response.signature-algorithms"},
+    "unsigned-assertion": {"idp.response.assertion-signed"},
+    "unsigned": {"idp.response.response-signed", "idp.response.assertion-signed"},
+    "bad-in-response-to": {"idp.response.in-response-to", "idp.response.subject-confirmation"},
+    "no-in-response-to": {"idp.response.in-response-to", "idp.response.subject-confirmation"},
+    "no-audience": {"idp.response.audience"},
+    "no-recipient": {"idp.response.subject-confirmation"},
+    "no-subject-expiry": {"idp.response.subject-confirmation"},
+    "no-session-index": {"idp.response.session-index"},
+    "clock-skew": {"idp.response.validity-window"},
+    "mismatched-issuer": {"idp.response.issuer"},
+    "drop-relay-state": {"idp.response.relay-state"},
+}
+
+
+@pytest.mark.parametrize("flaw", sorted(FLAW_TABLE))
+def test_each_idp_flaw_fails_exactly_its_checks(flaw: str) -> None:
+    assert failing(IDP_RESPONSE_CHECKS, sign_in(*make_idp(flaw))) == FLAW_TABLE[flaw]
+
+
+def test_weak_encryption_fails_the_algorithm_check_only() -> None:
+    good = sign_in(*make_idp(encrypt=True))
+    assert outcome(BY_ID["idp.response.encrypted"], good) == "pass"
+    assert failing(IDP_RESPONSE_CHECKS, good) == set()
+    weak = sign_in(*make_idp("weak-encryption", encrypt=True))
+    assert failing(IDP_RESPONSE_CHECKS, weak) == {"idp.response.encryption-algorithms"}
+
+
+def test_ignore_nameid_policy_fails_the_format_check() -> None:
+    asked = {"nameid_format": c.NAMEID_PERSISTENT}
+    assert outcome(BY_ID["idp.response.name-id-format"], sign_in(*make_idp(), **asked)) == "pass"
+    flawed = sign_in(*make_idp("ignore-nameid-policy"), **asked)
+    assert failing(IDP_RESPONSE_CHECKS, flawed) == {"idp.response.name-id-format"}
+
+
+# ------------------------------------------------------------------ judges on edited messages
+
+
+def edited(seen: IdpResponseSeen, edit: Callable[[etree._Element], None]) -> IdpResponseSeen:
+    """``seen`` with its Response edited, then re-signed by the IdP (Response and Assertion)."""
+    root = parse_xml(seen.xml)
+    for signature in list(root.iter(c.q(c.DS, "Signature"))):
+        signature.getparent().remove(signature)  # type: ignore[union-attr]
+    edit(root)
+    assertion = root.find(c.q(c.SAML, "Assertion"))
+    if assertion is not None:
+        root.replace(assertion, sign_element(assertion, IDP_KEY))
+    return dataclasses.replace(seen, xml=to_bytes(sign_element(root, IDP_KEY)))
+
+
+def _set(path: str, name: str, value: str | None) -> Callable[[etree._Element], None]:
+    def edit(root: etree._Element) -> None:
+        ns = {"samlp": c.SAMLP, "saml": c.SAML}
+        element = root if path == "." else root.find(path, ns)
+        assert element is not None
+        if value is None:
+            element.attrib.pop(name, None)
+        else:
+            element.set(name, value)
+
+    return edit
+
+
+A = "saml:Assertion"
+SCD = f"{A}/saml:Subject/saml:SubjectConfirmation/saml:SubjectConfirmationData"
+CASES: list[tuple[str, Callable[[etree._Element], None]]] = [
+    ("idp.response.destination", _set(".", "Destination", "https://other.example/acs")),
+    ("idp.response.issuer", _set(f"{A}/saml:Issuer", "Format", c.NAMEID_EMAIL)),
+    ("idp.response.subject-confirmation", _set(SCD, "NotBefore", "2026-03-01T11:59:00Z")),
+    (
+        "idp.response.validity-window",
+        _set(f"{A}/saml:Conditions", "NotBefore", "2026-03-01T13:00:00Z"),
+    ),
+    (
+        "idp.response.status-success",
+        _set("samlp:Status/samlp:StatusCode", "Value", c.STATUS_RESPONDER),
+    ),
+    ("idp.response.well-formed", _set(".", "Version", "1.1")),
+]
+
+
+@pytest.mark.parametrize(("check_id", "edit"), CASES, ids=[c[0] for c in CASES])
+def test_an_edited_response_fails_the_judge_of_that_field(
+    check_id: str, edit: Callable[[etree._Element], None]
+) -> None:
+    seen = sign_in(*make_idp())
+    assert outcome(BY_ID[check_id], edited(seen, lambda root: None)) == "pass"
+    assert check_id in failing(IDP_RESPONSE_CHECKS, edited(seen, edit))
+
+
+def test_lifetime_of_years_is_a_should_failure() -> None:
+    seen = edited(
+        sign_in(*make_idp()), _set(f"{A}/saml:Conditions", "NotOnOrAfter", "2036-03-01T12:00:00Z")
+    )
+    assert BY_ID["idp.response.lifetime"].level == "SHOULD"
+    assert outcome(BY_ID["idp.response.lifetime"], seen) == "fail"  # the runner makes it a WARN
+
+
+def test_two_assertions_fail_one_assertion() -> None:
+    def twice(root: etree._Element) -> None:
+        root.append(etree.fromstring(etree.tostring(root.find(c.q(c.SAML, "Assertion")))))
+
+    seen = edited(sign_in(*make_idp()), twice)
+    assert "idp.response.one-assertion" in failing(IDP_RESPONSE_CHECKS, seen)
+
+
+def test_a_key_not_in_metadata_fails_the_signature_and_skips_the_content() -> None:
+    seen = sign_in(*make_idp())
+    root = parse_xml(seen.xml)
+    root.remove(root.find(c.q(c.DS, "Signature")))
+    forged = dataclasses.replace(seen, xml=to_bytes(sign_element(root, ATTACKER)))
+    assert outcome(BY_ID["idp.response.response-signed"], forged) == "fail"
+    assert outcome(BY_ID["idp.response.destination"], forged) == "skip"
+
+
+def test_unparsable_xml_fails_well_formed_and_skips_the_rest() -> None:
+    seen = dataclasses.replace(sign_in(*make_idp()), xml=b"<!DOCTYPE x><x/>")
+    outcomes = {check.id: outcome(check, seen) for check in IDP_RESPONSE_CHECKS}
+    assert outcomes["idp.response.well-formed"] == "fail"
+    # RelayState is a form field beside the XML: still judged.
+    judged_anyway = {"idp.response.well-formed", "idp.response.relay-state"}
+    assert {v for k, v in outcomes.items() if k not in judged_anyway} == {"skip"}
+
+
+def test_idp_initiated_response_needs_no_in_response_to() -> None:
+    seen = dataclasses.replace(sign_in(*make_idp("no-in-response-to")), request_id=None)
+    assert outcome(BY_ID["idp.response.in-response-to"], seen) == "pass"
+    solicited = dataclasses.replace(sign_in(*make_idp()), request_id=None)
+    assert outcome(BY_ID["idp.response.in-response-to"], solicited) == "fail"
+
+
+def test_name_id_stability_across_sign_ins() -> None:
+    idp, sp = make_idp()
+    asked = {"nameid_format": c.NAMEID_PERSISTENT}
+    first = sign_in(idp, sp, **asked)
+    value = parse_xml(first.xml).findtext(f".//{c.q(c.SAML, 'NameID')}")
+    same = dataclasses.replace(
+        sign_in(idp, sp, **asked), previous_name_id=(value, c.NAMEID_PERSISTENT)
+    )
+    changed = dataclasses.replace(same, previous_name_id=("someone-else", c.NAMEID_PERSISTENT))
+    transient = dataclasses.replace(
+        sign_in(idp, sp, nameid_format=c.NAMEID_TRANSIENT),
+        previous_name_id=("x", c.NAMEID_TRANSIENT),
+    )
+    check = BY_ID["idp.response.name-id-stable"]
+    assert [outcome(check, s) for s in (first, same, changed, transient)] == [
+        "skip",
+        "pass",
+        "fail",
+        "pass",
+    ]
+
+
+def test_evidence_names_the_fields_looked_at() -> None:
+    judge = BY_ID["idp.response.destination"].judge
+    assert judge is not None
+    with pytest.raises(CheckFailed) as failed:
+        judge(sign_in(*make_idp("no-destination")))
+    assert failed.value.evidence["Destination"] is None
+    assert failed.value.evidence["acs"] == "https://sp.test/saml/acs"
