@@ -6,14 +6,23 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from lxml import etree
 
-from harness.checks.idp_observations import IdpResponseSeen, SpSide
-from harness.checks.idp_saml import IDP_RESPONSE_CHECKS
+from harness.checks.idp_observations import IdpLogoutSeen, IdpResponseSeen, SpSide
+from harness.checks.idp_saml import IDP_LOGOUT_CHECKS, IDP_RESPONSE_CHECKS
 from harness.checks.model import Check, CheckFailed, CheckSkipped, CheckWarned
+from harness.protocol.keys import KeyPair
 from harness.protocol.saml import constants as c
+from harness.protocol.saml.bindings import encode_redirect_query
+from harness.protocol.saml.logout import (
+    LogoutRequest,
+    LogoutResponse,
+    build_logout_request,
+    build_logout_response,
+)
 from harness.protocol.saml.metadata import parse_idp_metadata
 from harness.protocol.saml.signing import sign_element
 from harness.protocol.xml import parse_xml, to_bytes
@@ -269,3 +278,68 @@ def test_evidence_names_the_fields_looked_at() -> None:
         judge(sign_in(*make_idp("no-destination")))
     assert failed.value.evidence["Destination"] is None
     assert failed.value.evidence["acs"] == "https://sp.test/saml/acs"
+
+
+# ------------------------------------------------------------------------------- logout
+
+IDP_METADATA = parse_idp_metadata(make_idp()[0].metadata_xml())
+SIDE = SpSide(
+    "https://sp.test/saml/metadata", "https://sp.test/saml/acs", "https://sp.test/saml/slo", False
+)
+LOGOUT_BY_ID = {check.id: check for check in IDP_LOGOUT_CHECKS}
+
+
+def logout_request(key: KeyPair | None = IDP_KEY, **changes: Any) -> IdpLogoutSeen:
+    """The IdP's LogoutRequest by HTTP-Redirect, signed over the query by ``key``."""
+    fields: dict[str, Any] = {
+        "id": "_lo1",
+        "issue_instant": NOW,
+        "issuer": IDP_METADATA.entity_id,
+        "name_id": "alice@example.com",
+        "destination": SIDE.slo_url,
+    }
+    xml = to_bytes(build_logout_request(LogoutRequest(**{**fields, **changes})))
+    query = encode_redirect_query(xml, key_pair=key)
+    return IdpLogoutSeen(xml, c.BINDING_HTTP_REDIRECT, query, SIDE, IDP_METADATA, NOW, None)
+
+
+def logout_response(in_response_to: str = "_sp1", key: KeyPair = IDP_KEY) -> IdpLogoutSeen:
+    """The IdP's LogoutResponse by HTTP-POST, with an enveloped signature by ``key``."""
+    message = LogoutResponse(
+        "_lr1", NOW, IDP_METADATA.entity_id, in_response_to, destination=SIDE.slo_url
+    )
+    xml = to_bytes(sign_element(build_logout_response(message), key))
+    return IdpLogoutSeen(xml, c.BINDING_HTTP_POST, None, SIDE, IDP_METADATA, NOW, "_sp1")
+
+
+def test_good_logout_messages_pass() -> None:
+    request = {k: outcome(check, logout_request()) for k, check in LOGOUT_BY_ID.items()}
+    response = {k: outcome(check, logout_response()) for k, check in LOGOUT_BY_ID.items()}
+    assert request == {
+        "idp.logout.request-signed": "pass",
+        "idp.logout.response-signed": "skip",
+        "idp.logout.destination": "pass",
+        "idp.logout.issuer": "pass",
+        "idp.logout.in-response-to": "skip",
+    }
+    assert response == {**request, **{
+        "idp.logout.request-signed": "skip",
+        "idp.logout.response-signed": "pass",
+        "idp.logout.in-response-to": "pass",
+    }}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("seen", "fails"),
+    [
+        (logout_request(key=None), {"idp.logout.request-signed"}),
+        (logout_request(key=ATTACKER), {"idp.logout.request-signed"}),
+        (logout_request(destination="https://other.example/slo"), {"idp.logout.destination"}),
+        (logout_request(destination=None), {"idp.logout.destination"}),
+        (logout_request(issuer="https://other-idp.example"), {"idp.logout.issuer"}),
+        (logout_response(key=ATTACKER), {"idp.logout.response-signed"}),
+        (logout_response(in_response_to="_other"), {"idp.logout.in-response-to"}),
+    ],
+)
+def test_broken_logout_messages_fail_their_check(seen: IdpLogoutSeen, fails: set[str]) -> None:
+    assert failing(IDP_LOGOUT_CHECKS, seen) == fails
