@@ -4,6 +4,7 @@ error at start)."""
 from __future__ import annotations
 
 from harness.checks import catalog
+from harness.checks.idp_metadata import IDP_METADATA_CHECKS
 from harness.checks.idp_saml import IDP_LOGOUT_CHECKS, IDP_RESPONSE_CHECKS
 from harness.checks.model import Check
 from harness.checks.security import SECURITY_CHECKS
@@ -13,6 +14,7 @@ CHECKS: tuple[Check, ...] = (
     *SECURITY_CHECKS.values(),
     *IDP_RESPONSE_CHECKS,
     *IDP_LOGOUT_CHECKS,
+    *IDP_METADATA_CHECKS,
 )
 
 

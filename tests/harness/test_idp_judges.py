@@ -11,7 +11,13 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from harness.checks.idp_observations import IdpLogoutSeen, IdpResponseSeen, SpSide
+from harness.checks.idp_metadata import IDP_METADATA_CHECKS
+from harness.checks.idp_observations import (
+    IdpLogoutSeen,
+    IdpMetadataSeen,
+    IdpResponseSeen,
+    SpSide,
+)
 from harness.checks.idp_saml import IDP_LOGOUT_CHECKS, IDP_RESPONSE_CHECKS
 from harness.checks.model import Check, CheckFailed, CheckSkipped, CheckWarned
 from harness.protocol.keys import KeyPair
@@ -23,7 +29,12 @@ from harness.protocol.saml.logout import (
     build_logout_request,
     build_logout_response,
 )
-from harness.protocol.saml.metadata import parse_idp_metadata
+from harness.protocol.saml.metadata import (
+    Endpoint,
+    IdPMetadata,
+    build_idp_metadata,
+    parse_idp_metadata,
+)
 from harness.protocol.saml.signing import sign_element
 from harness.protocol.xml import parse_xml, to_bytes
 from mock_idp.idp import MockIdP
@@ -322,11 +333,14 @@ def test_good_logout_messages_pass() -> None:
         "idp.logout.issuer": "pass",
         "idp.logout.in-response-to": "skip",
     }
-    assert response == {**request, **{
-        "idp.logout.request-signed": "skip",
-        "idp.logout.response-signed": "pass",
-        "idp.logout.in-response-to": "pass",
-    }}  # fmt: skip
+    assert response == {
+        **request,
+        **{
+            "idp.logout.request-signed": "skip",
+            "idp.logout.response-signed": "pass",
+            "idp.logout.in-response-to": "pass",
+        },
+    }
 
 
 @pytest.mark.parametrize(
@@ -343,3 +357,75 @@ def test_good_logout_messages_pass() -> None:
 )
 def test_broken_logout_messages_fail_their_check(seen: IdpLogoutSeen, fails: set[str]) -> None:
     assert failing(IDP_LOGOUT_CHECKS, seen) == fails
+
+
+# ----------------------------------------------------------------------------- metadata
+
+METADATA_BY_ID = {check.id: check for check in IDP_METADATA_CHECKS}
+HTTPS = "https://idp.example/saml"
+
+
+def metadata_seen(
+    now: dt.datetime = NOW, valid_until: str | None = None, **changes: Any
+) -> IdpMetadataSeen:
+    fields: dict[str, Any] = {
+        "entity_id": f"{HTTPS}/metadata",
+        "signing_certificates": (IDP_KEY.certificate,),
+        "sso_endpoints": (Endpoint(c.BINDING_HTTP_REDIRECT, f"{HTTPS}/sso"),),
+        "slo_endpoints": (Endpoint(c.BINDING_HTTP_REDIRECT, f"{HTTPS}/slo"),),
+    }
+    xml = build_idp_metadata(IdPMetadata(**{**fields, **changes}), valid_until=valid_until)
+    return IdpMetadataSeen(xml, "test", now)
+
+
+def test_good_metadata_passes_and_the_mock_idps_warns_only_of_http() -> None:
+    good = {k: outcome(check, metadata_seen()) for k, check in METADATA_BY_ID.items()}
+    assert good == {k: "pass" for k in METADATA_BY_ID} | {"idp.metadata.valid-until": "skip"}
+    mock = IdpMetadataSeen(make_idp()[0].metadata_xml(), BASE, NOW)
+    assert failing(IDP_METADATA_CHECKS, mock) == {"idp.metadata.endpoints-tls"}
+    assert METADATA_BY_ID["idp.metadata.endpoints-tls"].level == "SHOULD"  # a WARN
+
+
+CERT_END = IDP_KEY.certificate.not_valid_after_utc
+
+
+@pytest.mark.parametrize(
+    ("seen", "check_id", "verdict"),
+    [
+        (IdpMetadataSeen(b"<x/>", "test", NOW), "idp.metadata.idp-descriptor", "fail"),
+        (IdpMetadataSeen(b"<x/>", "test", NOW), "idp.metadata.entity-id", "skip"),
+        (metadata_seen(entity_id="idp-one"), "idp.metadata.entity-id", "fail"),
+        (metadata_seen(entity_id="urn:example:idp"), "idp.metadata.entity-id", "pass"),
+        (metadata_seen(signing_certificates=()), "idp.metadata.signing-certificates", "fail"),
+        (
+            metadata_seen(CERT_END + dt.timedelta(days=1)),
+            "idp.metadata.signing-certificates",
+            "fail",
+        ),
+        (
+            metadata_seen(CERT_END - dt.timedelta(days=3)),
+            "idp.metadata.signing-certificates",
+            "warn",
+        ),
+        (
+            metadata_seen(sso_endpoints=(Endpoint(c.BINDING_SOAP, f"{HTTPS}/soap"),)),
+            "idp.metadata.sso-endpoints",
+            "fail",
+        ),
+        (
+            metadata_seen(sso_endpoints=(Endpoint(c.BINDING_HTTP_POST, "/sso"),)),
+            "idp.metadata.sso-endpoints",
+            "fail",
+        ),
+        (
+            metadata_seen(slo_endpoints=(Endpoint("urn:x", f"{HTTPS}/slo"),)),
+            "idp.metadata.slo-endpoints",
+            "fail",
+        ),
+        (metadata_seen(slo_endpoints=()), "idp.metadata.slo-endpoints", "skip"),
+        (metadata_seen(valid_until="2026-02-01T00:00:00Z"), "idp.metadata.valid-until", "fail"),
+        (metadata_seen(valid_until="2027-02-01T00:00:00Z"), "idp.metadata.valid-until", "pass"),
+    ],
+)
+def test_metadata_judges(seen: IdpMetadataSeen, check_id: str, verdict: str) -> None:
+    assert outcome(METADATA_BY_ID[check_id], seen) == verdict
