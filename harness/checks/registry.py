@@ -6,6 +6,7 @@ from __future__ import annotations
 from harness.checks import catalog
 from harness.checks.idp_metadata import IDP_METADATA_CHECKS
 from harness.checks.idp_saml import IDP_LOGOUT_CHECKS, IDP_RESPONSE_CHECKS
+from harness.checks.idp_scim import IDP_SCIM_CHECKS
 from harness.checks.model import Check
 from harness.checks.security import SECURITY_CHECKS
 
@@ -15,6 +16,7 @@ CHECKS: tuple[Check, ...] = (
     *IDP_RESPONSE_CHECKS,
     *IDP_LOGOUT_CHECKS,
     *IDP_METADATA_CHECKS,
+    *IDP_SCIM_CHECKS,
 )
 
 

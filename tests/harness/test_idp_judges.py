@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -16,9 +17,11 @@ from harness.checks.idp_observations import (
     IdpLogoutSeen,
     IdpMetadataSeen,
     IdpResponseSeen,
+    ScimRequestSeen,
     SpSide,
 )
 from harness.checks.idp_saml import IDP_LOGOUT_CHECKS, IDP_RESPONSE_CHECKS
+from harness.checks.idp_scim import IDP_SCIM_CHECKS
 from harness.checks.model import Check, CheckFailed, CheckSkipped, CheckWarned
 from harness.protocol.keys import KeyPair
 from harness.protocol.saml import constants as c
@@ -36,6 +39,8 @@ from harness.protocol.saml.metadata import (
     parse_idp_metadata,
 )
 from harness.protocol.saml.signing import sign_element
+from harness.protocol.scim.deviations import KNOWN_DEVIATIONS
+from harness.protocol.scim.schema import ENTERPRISE_USER_SCHEMA, PATCH_OP_SCHEMA, USER_SCHEMA
 from harness.protocol.xml import parse_xml, to_bytes
 from mock_idp.idp import MockIdP
 from tests.mock_idp.conftest import BASE, NOW, frozen_clock, sample_key
@@ -429,3 +434,168 @@ CERT_END = IDP_KEY.certificate.not_valid_after_utc
 )
 def test_metadata_judges(seen: IdpMetadataSeen, check_id: str, verdict: str) -> None:
     assert outcome(METADATA_BY_ID[check_id], seen) == verdict
+
+
+# --------------------------------------------------------------------------------- SCIM
+
+SCIM_BY_ID = {check.id: check for check in IDP_SCIM_CHECKS}
+SCIM = "application/scim+json"
+
+
+def entry(
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    status: int = 200,
+    answer: Any = None,
+    media: str = SCIM,
+    deviations: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """One entry of the reference SP's SCIM journal, as its JSON has it."""
+    return {
+        "seq": 1,
+        "method": method,
+        "path": f"/scim/v2/{path}",
+        "query": "",
+        "requestHeaders": {"content-type": media} if body is not None else {},
+        "requestBody": json.dumps(body) if body is not None else "",
+        "status": status,
+        "responseBody": json.dumps(answer) if answer is not None else "",
+        "deviations": [
+            {"code": code, "detail": "...", "rule": KNOWN_DEVIATIONS[code][0]}
+            for code in deviations
+        ],
+    }
+
+
+def patch(*operations: dict[str, Any]) -> dict[str, Any]:
+    return {"schemas": [PATCH_OP_SCHEMA], "Operations": list(operations)}
+
+
+USER = {"schemas": [USER_SCHEMA], "userName": "dana@example.com", "active": True}
+ENTRA_DEACTIVATE = patch({"op": "Replace", "path": "active", "value": "False"})
+ENTRA_REMOVE = patch({"op": "Remove", "path": "members", "value": [{"value": "u1"}]})
+COMPAT_REPLACE = patch({"op": "replace", "value": {"name.givenName": "Dana"}})
+ENTRA_MANAGER = patch({"op": "Add", "path": f"{ENTERPRISE_USER_SCHEMA}:manager", "value": "u2"})
+# (vendor, journal entry, the checks that fail)
+SCIM_CASES: list[tuple[str, dict[str, Any], set[str]]] = [
+    ("generic", entry("POST", "Users", USER, status=201), set()),
+    ("generic", entry("GET", "Users/u9", status=404), set()),  # a lookup of what is gone
+    ("okta", entry("POST", "Users", USER, status=409, answer={"scimType": "uniqueness"}), set()),
+    ("generic", entry("POST", "Users", {"userName": "x"}, status=201), {"idp.scim.schemas"}),
+    ("generic", entry("PATCH", "Users/u1", {"Operations": []}), {"idp.scim.patch-op"}),
+    ("ping", entry("PATCH", "Users/u1", patch()), {"idp.scim.patch-op"}),
+    (
+        "generic",
+        entry(
+            "PATCH",
+            "Users/u1",
+            patch({"op": "move"}),
+            status=400,
+            answer={"scimType": "invalidSyntax", "detail": "op"},
+        ),
+        {"idp.scim.accepted"},
+    ),
+    (
+        "entra",
+        entry(
+            "PATCH",
+            "Users/u1",
+            ENTRA_DEACTIVATE,
+            deviations=("patch-op-not-lowercase", "boolean-as-string"),
+        ),
+        set(),
+    ),
+    (
+        "entra",
+        entry(
+            "PATCH",
+            "Groups/g1",
+            ENTRA_REMOVE,
+            deviations=("patch-op-not-lowercase", "members-remove-with-value"),
+        ),
+        set(),
+    ),
+    (
+        "entra",
+        entry(
+            "PATCH",
+            "Users/u1",
+            ENTRA_MANAGER,
+            deviations=("patch-op-not-lowercase", "complex-as-value-string"),
+        ),
+        set(),
+    ),
+    (
+        "entra-compat",
+        entry("PATCH", "Users/u1", COMPAT_REPLACE, deviations=("pathless-dotted-key",)),
+        set(),
+    ),
+    (
+        "entra-compat",
+        entry(
+            "PATCH",
+            "Users/u1",
+            ENTRA_DEACTIVATE,
+            deviations=("patch-op-not-lowercase", "boolean-as-string"),
+        ),
+        {"idp.scim.deviations"},
+    ),
+    (
+        "entra",
+        entry("PATCH", "Users/u1", COMPAT_REPLACE, deviations=("pathless-dotted-key",)),
+        {"idp.scim.deviations"},
+    ),
+    (
+        "generic",
+        entry("PATCH", "Users/u1", ENTRA_DEACTIVATE, deviations=("patch-op-not-lowercase",)),
+        {"idp.scim.deviations"},
+    ),
+    (
+        "okta",
+        entry(
+            "POST",
+            "Users",
+            USER,
+            status=201,
+            media="application/json",
+            deviations=("content-type-not-scim",),
+        ),
+        set(),
+    ),
+    (
+        "generic",
+        entry(
+            "POST",
+            "Users",
+            USER,
+            status=201,
+            media="text/json",
+            deviations=("content-type-not-scim",),
+        ),
+        {"idp.scim.content-type"},
+    ),
+    (
+        "entra",
+        entry("POST", "Users", USER, status=201, media="application/json"),
+        {"idp.scim.content-type"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("vendor", "journal", "fails"), SCIM_CASES)
+def test_scim_judges_per_vendor(vendor: str, journal: dict[str, Any], fails: set[str]) -> None:
+    assert failing(IDP_SCIM_CHECKS, ScimRequestSeen(journal, vendor)) == fails
+
+
+def test_a_documented_deviation_is_named_in_what_was_observed() -> None:
+    journal = entry("PATCH", "Users/u1", ENTRA_DEACTIVATE, deviations=("boolean-as-string",))
+    judge = SCIM_BY_ID["idp.scim.deviations"].judge
+    assert judge is not None
+    observed = judge(ScimRequestSeen(journal, "entra"))
+    assert observed is not None
+    assert observed.observed == "deviation: boolean-as-string (documented entra behaviour)"
+    with pytest.raises(CheckFailed) as failed:
+        judge(ScimRequestSeen(journal, "okta"))
+    assert "RFC7643-2.3.2" in failed.value.message
