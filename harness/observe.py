@@ -71,18 +71,20 @@ def sign_out(world: World, ref: str, line: int) -> Verdict:
             "the IdP cannot answer it in the browser"
         )
     elif before is not None:
-        not_started = _follow_logout(world, world.http_session(ref), exchange)
+        not_started = follow_logout(
+            world.http_session(ref), world.url(world.probes.logout), exchange
+        )
     after = identity_in(world, ref) if before is not None else None
     seen = LogoutObservation(ref, before, after, not_started, exchange)
     return judged(catalog.SIGNED_OUT, line, seen)
 
 
-def _follow_logout(world: World, client: Any, exchange: list[dict[str, Any]]) -> str | None:
-    """Run the sign-out; why it could not be started (None: it was)."""
-    response = client.get(world.url(world.probes.logout))
+def follow_logout(client: Any, logout_url: str, exchange: list[dict[str, Any]]) -> str | None:
+    """Run the sign-out from ``logout_url``; why it could not be started (None: it was)."""
+    response = client.get(logout_url)
     exchange.append({"request": f"GET {response.request.url}", "status": response.status_code})
     if response.status_code >= 400:
-        return f"GET {world.probes.logout} answered {response.status_code}"
+        return f"GET {logout_url} answered {response.status_code}"
     form = form_with(response.text, str(response.url), action_contains="logout")
     if form is not None and response.status_code == 200:
         response = client.post(form.action, data=form.fields)

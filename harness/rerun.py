@@ -24,6 +24,7 @@ class AskedOptions:
     sp_flaws: tuple[str, ...] = ()
     idp_flaws: tuple[str, ...] = ()
     workers: int = 1
+    idp_target: str | None = None  # --idp-target FILE: a real IdP under test
 
     @property
     def flawed(self) -> bool:
@@ -37,12 +38,15 @@ class AskedOptions:
             "sp_flaws": list(self.sp_flaws),
             "idp_flaws": list(self.idp_flaws),
             "workers": self.workers,
+            "idp_target": self.idp_target,
         }
 
 
 def rerun_command(options: AskedOptions, seed: int, target: str) -> str:
     """``sso-harness run ...`` reproducing the run, quoted for a POSIX shell."""
     words = ["sso-harness", "run", "--target", target, "--seed", str(seed)]
+    if options.idp_target:
+        words += ["--idp-target", options.idp_target]
     if options.dialect:
         words += ["--dialect", options.dialect]
     if options.select:

@@ -30,6 +30,9 @@ from harness.events import (
     ScenarioSkipped,
     ScenarioStarted,
 )
+from harness.idp_steps import run_idp_step
+from harness.idp_target import IdpTarget
+from harness.idp_world import IdpWorld
 from harness.provisioning import ProvisioningFailed
 from harness.rerun import AskedOptions, rerun_command
 from harness.results import CheckResult, Outcome, RunReport, new_run_id
@@ -49,6 +52,8 @@ class RunOptions:
     idp_flaws: tuple[str, ...] = ()
     workers: int = 1
     remote: RemoteTarget | None = None  # a real SP from a target file, else the reference SP
+    # A real IdP under test from its target file, else the mock IdP (for IdP-under-test suites).
+    idp_target: IdpTarget | None = None
     run_id: str = ""  # this run's identity (fresh message IDs and user names), from run()
     # What the command line asked, recorded in the report (the runs are already selected).
     paths: tuple[str, ...] = ()
@@ -66,6 +71,7 @@ class RunOptions:
             sp_flaws=self.sp_flaws,
             idp_flaws=self.idp_flaws,
             workers=self.workers,
+            idp_target=self.idp_target.path if self.idp_target is not None else None,
         )
 
 
@@ -143,11 +149,72 @@ def why_skipped(run: ScenarioRun, options: RunOptions) -> str | None:
     """Why the target cannot run this scenario at all (None: it can), decided before it starts
     (DESIGN "Declared capabilities, not assumptions")."""
     remote = options.remote
+    if run.scenario.under_test == "idp":
+        return _why_idp_skipped(run, options)
+    if options.idp_target is not None:
+        return "this scenario tests an SP; the run tests an IdP (--idp-target)"
     features = remote.features if remote is not None else Features()
     reason = missing(run.scenario, features)
     if reason is None and remote is not None:
         reason = organisation_mismatch(run.scenario.given.organisation, remote.organisation)
     return reason
+
+
+def _why_idp_skipped(run: ScenarioRun, options: RunOptions) -> str | None:
+    if options.remote is not None:
+        return "this scenario tests an IdP; the run tests an SP (--target)"
+    target = options.idp_target
+    if target is None:
+        return None
+    lacking = [u.ref for u in run.scenario.given.users if u.ref not in target.accounts]
+    if lacking:
+        return f"the IdP target file has no test account for {', '.join(lacking)} ([users.REF])"
+    if "scim" in run.scenario.needs and not target.provisions:
+        return "the IdP under test does not provision over SCIM ([scim] provisions)"
+    return None
+
+
+def _idp_store(options: RunOptions) -> str:
+    """The reference SP's store: in memory for the mock IdP; for a real IdP one SQLite file
+    for the whole run, as the IdP provisions changes, not its whole directory, each time."""
+    if options.idp_target is None:
+        return "sqlite://"
+    path = artifacts(options, "reference-sp.db")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def _run_idp_scenario(run: ScenarioRun, options: RunOptions) -> list[Event]:
+    """An IdP-under-test scenario: the reference SP receives, the IdP's messages are judged."""
+    events: list[Event] = [ScenarioStarted(run.suite, run.name)]
+    started = time.perf_counter()
+    line = 0
+    try:
+        with IdpWorld.open(
+            run,
+            seed=scenario_seed(options.seed, run),
+            target=options.idp_target,
+            idp_flaws=options.idp_flaws,
+            run_id=options.run_id,
+            store=_idp_store(options),
+        ) as world:
+            for group in run.scenario.given.groups:
+                world.driver.ensure_group(group)
+            for user in run.scenario.given.users:
+                world.driver.hire(world.account(user.ref), user.groups, active=user.active)
+                if not world.provisions:
+                    world.enrol(world.account(user.ref))
+            for step in run.scenario.steps:
+                line = step.line
+                events += [CheckFinished(_result(run, v)) for v in run_idp_step(world, step)]
+    except StepError as exc:
+        events.append(CheckFinished(_error(run, line, str(exc))))
+    except Exception as exc:  # the harness or the environment failed: say so, with the trace
+        events.append(
+            CheckFinished(_error(run, line, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+        )
+    events.append(ScenarioFinished(run.suite, run.name, time.perf_counter() - started))
+    return events
 
 
 def needs_browser(run: ScenarioRun) -> bool:
@@ -201,6 +268,8 @@ def run_scenario(run: ScenarioRun, options: RunOptions) -> list[Event]:
     skipped = why_skipped(run, options)
     if skipped is not None:  # run() filters these out first; a direct caller gets the same event
         return [ScenarioSkipped(run.suite, run.name, skipped)]
+    if run.scenario.under_test == "idp":
+        return _run_idp_scenario(run, options)
     events: list[Event] = [ScenarioStarted(run.suite, run.name)]
     if run.scenario.property is not None:
         started = time.perf_counter()

@@ -178,7 +178,11 @@ def sign_in(
     relay_state: str | None = None,
     probes: Probes | None = None,
     start: str | None = None,
+    login_fields: tuple[str, str] = ("username", "password"),
 ) -> SignInAttempt:
+    """Sign ``user_name`` in; ``idp_base`` "" takes any host but the SP's for the IdP's (a
+    real IdP's login may span several hosts); ``login_fields`` name the IdP's login form's
+    user and password fields."""
     probes = probes or Probes()
     attempt = SignInAttempt(signed_in=False)
     idp_host = urlsplit(idp_base).netloc
@@ -189,7 +193,7 @@ def sign_in(
     _record(attempt.exchange, response)
     for _ in range(MAX_HOPS):
         host = urlsplit(str(response.url)).netloc
-        at_idp = host == idp_host
+        at_idp = host == idp_host if idp_host else host != sp_host
         attempt.reached_idp |= at_idp
         if response.status_code in REDIRECTS and "location" in response.headers:
             target = _browser_target(str(response.url), response.headers["location"])
@@ -206,9 +210,9 @@ def sign_in(
         if response.status_code >= 400:
             _refusal(response, "idp" if at_idp else "sp", attempt)
             break
-        login = form_with(response.text, str(response.url), "username", "password")
+        login = form_with(response.text, str(response.url), *login_fields)
         if at_idp and login is not None:
-            login.fields.update(username=user_name, password=password)
+            login.fields.update({login_fields[0]: user_name, login_fields[1]: password})
             response = client.post(login.action, data=login.fields, headers=ACCEPT)
             _record(attempt.exchange, response)
             continue

@@ -205,13 +205,18 @@ def _unknown(shown: str, where: str, key: str, known: tuple[str, ...]) -> Target
     return TargetError(f"{shown}: unknown key '{where}{key}'{hint}")
 
 
-def _section(data: dict[str, Any], name: str, shown: str) -> dict[str, Any]:
+def _section(
+    data: dict[str, Any], name: str, shown: str, known: tuple[str, ...] | None = None
+) -> dict[str, Any]:
+    """The table ``[name]`` (empty when absent), every key in it known (``known``, else the SP
+    target file's keys of that table)."""
     section = data.get(name, {})
     if not isinstance(section, dict):
         raise TargetError(f"{shown}: [{name}] must be a table")
+    known = _SECTIONS[name] if known is None else known
     for key in section:
-        if key not in _SECTIONS[name]:
-            raise _unknown(shown, f"{name}.", key, _SECTIONS[name])
+        if key not in known:
+            raise _unknown(shown, f"{name}.", key, known)
     return section
 
 

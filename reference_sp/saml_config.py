@@ -20,6 +20,7 @@ class SamlConfig:
     allow_sha1: bool
     sign_requests: bool
     want_encryption: bool
+    name_id_policy: str | None = None
 
     @classmethod
     def of(cls, settings: Settings, site: Site, key: KeyPair) -> SamlConfig:
@@ -30,6 +31,7 @@ class SamlConfig:
             allow_sha1=settings.allow_sha1,
             sign_requests=settings.sign_requests,
             want_encryption=settings.want_encryption,
+            name_id_policy=settings.name_id_policy,
         )
 
     def metadata(self) -> SPMetadata:

@@ -22,6 +22,9 @@ class Settings:
     allow_sha1: bool = False  # SDP-ALG01
     sign_requests: bool = True  # sign AuthnRequests and logout messages
     want_encryption: bool = True  # publish an encryption key: IdPs encrypt the assertion
+    # The NameID Format the AuthnRequests ask for in a NameIDPolicy (None: none asked, any the
+    # sign-in rule accepts will do). The IdP-under-test suite asks emailAddress.
+    name_id_policy: str | None = None
     key: KeyPair | None = None  # None: generated on first start under the data directory
     cookie_secret: bytes | None = field(default=None, repr=False)  # None: generated, likewise
     extra: dict[str, str] = field(default_factory=dict, compare=False)

@@ -149,6 +149,8 @@ class SignInService:
             destination=endpoint.location,
             acs_url=site.acs_url,
             protocol_binding=c.BINDING_HTTP_POST,
+            nameid_format=self.config.name_id_policy,
+            allow_create=True if self.config.name_id_policy else None,
         )
         sign = self.config.sign_requests or idp.want_authn_requests_signed
         query = encode_redirect_query(

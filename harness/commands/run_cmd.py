@@ -9,6 +9,7 @@ from pathlib import Path
 from harness import runner
 from harness.events import Reporter, RunFinished
 from harness.exit_codes import ExitCode
+from harness.idp_target import IdpTarget, load_idp_target
 from harness.preflight import preflight
 from harness.reporters import ReportWriteError, check_report_path
 from harness.reporters.console import ConsoleReporter
@@ -34,6 +35,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--target",
         default="reference",
         help="'reference' (the built-in reference SP, in-process) or a target FILE.toml",
+    )
+    parser.add_argument(
+        "--idp-target",
+        metavar="FILE.toml",
+        help="an IdP under test, from its target file (default: the mock IdP); the IdP-under-"
+        "test suites (scenarios/idp_conformance) judge it, the SP-under-test ones are skipped",
     )
     parser.add_argument(
         "--dialect",
@@ -132,6 +139,7 @@ class _UsageError(Exception):
 def run_command(args: argparse.Namespace) -> int:
     try:
         remote, runs, artifacts, reporters = _prepare(args)
+        idp_target = _idp_target(args, remote)
     except (_UsageError, ReportWriteError, TargetError, ScenarioError, SelectionError) as exc:
         return _usage(str(exc))
     options = RunOptions(
@@ -141,6 +149,7 @@ def run_command(args: argparse.Namespace) -> int:
         idp_flaws=tuple(args.idp_flaw),
         workers=args.workers,
         remote=remote,
+        idp_target=idp_target,
         paths=tuple(args.paths),
         select=args.select,
         dialect=args.dialect,
@@ -186,6 +195,35 @@ def _prepare(
                 f"(see sso-harness target check {args.target})"
             )
     return remote, runs, artifacts_dir(args), _reporters_for(args)
+
+
+def _idp_target(args: argparse.Namespace, remote: RemoteTarget | None) -> IdpTarget | None:
+    if not args.idp_target:
+        return None
+    if remote is not None:
+        raise _UsageError("--idp-target tests an IdP, --target FILE an SP: give one of them")
+    if args.workers > 1:
+        raise _UsageError("--idp-target runs one scenario at a time (the SP has one address)")
+    if args.idp_flaw:
+        raise _UsageError("--idp-flaw turns on flaws of the mock IdP only, not of a target file")
+    target = load_idp_target(args.idp_target)
+    print(setup_text(target), file=sys.stderr)
+    return target
+
+
+def setup_text(target: IdpTarget) -> str:
+    """What to configure in the IdP under test before the run: the SP it talks to."""
+    base = target.sp_public_url or f"http://{target.sp_host}:{target.sp_port}"
+    lines = [
+        f"IdP under test: {target.name}. Configure it with the reference SP:",
+        f"  SP metadata    {base}/saml/metadata (entity ID)",
+        f"  ACS            {base}/saml/acs (HTTP-POST)",
+        f"  single logout  {base}/saml/slo",
+    ]
+    if target.provisions:
+        token = "the token of the file's [scim]" if target.scim_token else "(no token given)"
+        lines.append(f"  SCIM           {base}/scim/v2, bearer {token}")
+    return "\n".join(lines)
 
 
 def _reporters_for(args: argparse.Namespace) -> list[Reporter]:

@@ -7,7 +7,10 @@ import argparse
 import sys
 from collections import Counter
 
+from harness.commands.run_cmd import setup_text
 from harness.exit_codes import ExitCode
+from harness.idp_target import load_idp_target
+from harness.idp_world import sp_metadata_for
 from harness.preflight import preflight
 from harness.runner import RunOptions, why_skipped
 from harness.scenario.loader import ScenarioError, discover
@@ -19,9 +22,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     check = sub.add_parser("check", help="probe the SP a target file describes")
     check.add_argument("file", metavar="FILE", help="the target file (TOML)")
+    metadata = sub.add_parser(
+        "sp-metadata",
+        help="print the reference SP's metadata for an IdP target file (give it to the IdP)",
+    )
+    metadata.add_argument("file", metavar="FILE", help="the IdP target file (TOML)")
+
+
+def _sp_metadata(args: argparse.Namespace) -> int:
+    try:
+        target = load_idp_target(args.file)
+    except TargetError as exc:
+        print(f"sso-harness target: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    sys.stdout.write(sp_metadata_for(target).decode("utf-8"))
+    print(setup_text(target), file=sys.stderr)
+    return ExitCode.OK
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.action == "sp-metadata":
+        return _sp_metadata(args)
     try:
         target = load_target(args.file)
     except TargetError as exc:

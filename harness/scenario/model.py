@@ -152,6 +152,37 @@ class Provision(_Strict):
     dialect: Dialect | None = None  # default: the scenario's dialect
 
 
+# -- steps: an IdP under test -------------------------------------------------------------
+
+
+class IdpSignIn(_Strict):
+    """Make the IdP under test sign ``user`` in to the reference SP, and judge every rule of
+    the Response it sends (harness.checks.idp_saml)."""
+
+    user: str
+    via: Literal["sp", "idp"] = "sp"  # SP-initiated (the SP's AuthnRequest) or IdP-initiated
+    relay_state: str | None = "/account"  # what the SP sends as RelayState, or asks the IdP to
+
+
+class IdpJudgeOnly(_Strict):
+    """A step with nothing to set: it judges what the IdP published or sent so far."""
+
+
+IDP_STEPS = ("idp_metadata", "idp_sign_in", "idp_sign_out", "idp_scim_requests")
+# What an IdP-under-test scenario may do: the IdP's own steps and its directory changes.
+IDP_SCENARIO_STEPS = (
+    *IDP_STEPS,
+    "hire",
+    "add_to_group",
+    "remove_from_group",
+    "block",
+    "reactivate",
+    "unassign",
+    "delete",
+    "provision",
+)
+
+
 # -- steps: expectations -------------------------------------------------------------------
 
 
@@ -202,6 +233,8 @@ STEP_SHORTHAND: dict[str, str] = {
     "delete_group": "group",
     "provision": "cycle",
     "case": "case",
+    "idp_sign_in": "user",
+    "idp_sign_out": "user",
 }
 
 
@@ -230,6 +263,10 @@ STEP_MODELS: dict[str, type[BaseModel]] = {
     "activate_device": ActivateDevice,
     "case": SecurityCaseStep,
     "expect": Expectation,  # a list of expectations is several expect steps
+    "idp_metadata": IdpJudgeOnly,
+    "idp_sign_in": IdpSignIn,
+    "idp_sign_out": UserRef,
+    "idp_scim_requests": IdpJudgeOnly,
 }
 
 
@@ -269,6 +306,11 @@ class Scenario(_Strict):
     property: Literal["lifecycle"] | None = None
     examples: int = Field(default=10, ge=1, le=1000)
     max_steps: int = Field(default=8, ge=1, le=100)
+    # Which side is under test: the SP (the mock IdP sends, the SP is judged) or the IdP (the
+    # reference SP receives, every message the IdP sends is judged).
+    under_test: Literal["sp", "idp"] = "sp"
+    # An IdP under test: the reference SP's metadata asks for encrypted assertions.
+    sp_wants_encryption: bool = True
 
     @model_validator(mode="after")
     def _steps_or_property(self) -> Scenario:
@@ -276,6 +318,12 @@ class Scenario(_Strict):
             raise ValueError("a scenario needs steps (or a property)")
         if self.steps and self.property is not None:
             raise ValueError("a property suite has no steps of its own")
+        allowed = IDP_SCENARIO_STEPS if self.under_test == "idp" else None
+        for step in self.steps:
+            if allowed is not None and step.kind not in allowed:
+                raise ValueError(f"'{step.kind}' is a step of an SP under test (under_test: sp)")
+            if allowed is None and step.kind in IDP_STEPS:
+                raise ValueError(f"'{step.kind}' is a step of an IdP under test (under_test: idp)")
         return self
 
     @field_validator("dialects", "presets", "name_id_formats")

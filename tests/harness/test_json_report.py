@@ -17,7 +17,7 @@ from tests.harness.sample_report import FLAWED, HOSTILE, events, report
 TOP_LEVEL = {"version", "seed", "target", "started", "duration_s", "summary", "results"}
 # Additions to CONTRACT's shape: what the run was asked, its id, how to rerun it, its artifacts.
 ADDED = {"options", "run_id", "rerun", "artifacts"}
-OPTIONS = {"paths", "select", "dialect", "sp_flaws", "idp_flaws", "workers"}
+OPTIONS = {"paths", "select", "dialect", "sp_flaws", "idp_flaws", "workers", "idp_target"}
 SUMMARY = {"passed", "failed", "warned", "skipped", "errored"}
 RESULT_TYPES: dict[str, type | tuple[type, ...]] = {
     "suite": str,
@@ -113,6 +113,7 @@ def test_the_report_records_what_the_run_was_asked(tmp_path: Path) -> None:
         "sp_flaws": ["accept-unsigned", "ignore-audience"],
         "idp_flaws": ["scim-boolean-as-string"],
         "workers": 2,
+        "idp_target": None,
     }
     assert document["run_id"] == "5eed1e55c0de"
     assert document["rerun"].startswith("sso-harness run --target reference --seed 1234 ")
@@ -128,6 +129,7 @@ def test_a_plain_run_records_the_defaults(tmp_path: Path) -> None:
         "sp_flaws": [],
         "idp_flaws": [],
         "workers": 1,
+        "idp_target": None,
     }
     assert document["rerun"] == "sso-harness run --target reference --seed 1234"
 
