@@ -23,7 +23,7 @@ from harness.checks.idp_response_content import (
     subject_confirmation,
     validity_window,
 )
-from harness.checks.model import Check, CheckFailed, CheckSkipped, Observed, cited
+from harness.checks.model import Check, CheckFailed, CheckSkipped, Observed, cited_all
 from harness.protocol.saml import constants as c
 from harness.protocol.saml.encryption import BLOCK_ALGORITHMS, KEY_TRANSPORTS
 from harness.protocol.saml.signing import SHA1_METHODS
@@ -313,89 +313,98 @@ def relay_state(seen: IdpResponseSeen) -> Observed:
     return Observed("RelayState returned unchanged", evidence=fields)
 
 
-_RESPONSE_JUDGES = (
+IDP_RESPONSE_CHECKS: tuple[Check, ...] = cited_all(
+    "idp.response.",
     (
-        "well-formed",
-        "SAML-CORE-3.2.2",
-        "the Response parses, with Version, ID, IssueInstant",
-        well_formed,
+        (
+            "well-formed",
+            "SAML-CORE-3.2.2",
+            "the Response parses, with Version, ID, IssueInstant",
+            well_formed,
+        ),
+        (
+            "response-signed",
+            "SDP-IDP09",
+            "the Response is signed by a key of the IdP's metadata",
+            response_signed,
+        ),
+        (
+            "assertion-signed",
+            "SAML-PROF-4.1.4.5",
+            "the Assertion is signed (or encrypted and signed)",
+            assertion_signed,
+        ),
+        (
+            "signature-algorithms",
+            "SDP-ALG01",
+            "signatures use SHA-256 or stronger",
+            signature_algorithms,
+        ),
+        ("one-assertion", "SDP-IDP10", "the Response holds exactly one assertion", one_assertion),
+        (
+            "destination",
+            "SAML-BIND-3.5.5.2",
+            "Destination is the ACS the SP asked for",
+            destination,
+        ),
+        (
+            "issuer",
+            "SAML-PROF-4.1.4.2",
+            "Issuer is the metadata entityID, in entity format",
+            issuer,
+        ),
+        (
+            "subject-confirmation",
+            "SAML-PROF-4.1.4.2",
+            "a bearer SubjectConfirmation for this ACS and request",
+            subject_confirmation,
+        ),
+        (
+            "in-response-to",
+            "SAML-CORE-3.2.2",
+            "InResponseTo is the request's ID (none when unsolicited)",
+            in_response_to,
+        ),
+        ("audience", "SAML-PROF-4.1.4.2", "an AudienceRestriction names the SP", audience),
+        (
+            "validity-window",
+            "SDP-G01",
+            "the validity windows hold the time it arrived",
+            validity_window,
+        ),
+        ("lifetime", "IDP-LIFETIME", "the assertion lives minutes, not days", lifetime),
+        (
+            "authn-statement",
+            "SAML-PROF-4.1.4.2",
+            "the assertion has an AuthnStatement",
+            authn_statement,
+        ),
+        (
+            "session-index",
+            "SAML-PROF-4.4.3.1",
+            "a SessionIndex where the IdP offers logout",
+            session_index,
+        ),
+        (
+            "name-id-format",
+            "SAML-CORE-3.4.1.1",
+            "the NameID has the Format the request asked",
+            name_id_format,
+        ),
+        (
+            "name-id-stable",
+            "SAML-CORE-8.3.7",
+            "a persistent or email NameID is the same next time",
+            name_id_stable,
+        ),
+        ("encrypted", "SDP-IDP11", "the assertion is encrypted when the SP asks", encrypted),
+        (
+            "encryption-algorithms",
+            "SDP-ALG01",
+            "encryption uses AES-GCM and RSA-OAEP",
+            encryption_algorithms,
+        ),
+        ("status-success", "SAML-CORE-3.2.2.2", "the StatusCode is Success", status_success),
+        ("relay-state", "SAML-BIND-3.5.3", "RelayState comes back unchanged", relay_state),
     ),
-    (
-        "response-signed",
-        "SDP-IDP09",
-        "the Response is signed by a key of the IdP's metadata",
-        response_signed,
-    ),
-    (
-        "assertion-signed",
-        "SAML-PROF-4.1.4.5",
-        "the Assertion is signed (or encrypted and signed)",
-        assertion_signed,
-    ),
-    (
-        "signature-algorithms",
-        "SDP-ALG01",
-        "signatures use SHA-256 or stronger",
-        signature_algorithms,
-    ),
-    ("one-assertion", "SDP-IDP10", "the Response holds exactly one assertion", one_assertion),
-    ("destination", "SAML-BIND-3.5.5.2", "Destination is the ACS the SP asked for", destination),
-    ("issuer", "SAML-PROF-4.1.4.2", "Issuer is the metadata entityID, in entity format", issuer),
-    (
-        "subject-confirmation",
-        "SAML-PROF-4.1.4.2",
-        "a bearer SubjectConfirmation for this ACS and request",
-        subject_confirmation,
-    ),
-    (
-        "in-response-to",
-        "SAML-CORE-3.2.2",
-        "InResponseTo is the request's ID (none when unsolicited)",
-        in_response_to,
-    ),
-    ("audience", "SAML-PROF-4.1.4.2", "an AudienceRestriction names the SP", audience),
-    (
-        "validity-window",
-        "SDP-G01",
-        "the validity windows hold the time it arrived",
-        validity_window,
-    ),
-    ("lifetime", "IDP-LIFETIME", "the assertion lives minutes, not days", lifetime),
-    (
-        "authn-statement",
-        "SAML-PROF-4.1.4.2",
-        "the assertion has an AuthnStatement",
-        authn_statement,
-    ),
-    (
-        "session-index",
-        "SAML-PROF-4.4.3.1",
-        "a SessionIndex where the IdP offers logout",
-        session_index,
-    ),
-    (
-        "name-id-format",
-        "SAML-CORE-3.4.1.1",
-        "the NameID has the Format the request asked",
-        name_id_format,
-    ),
-    (
-        "name-id-stable",
-        "SAML-CORE-8.3.7",
-        "a persistent or email NameID is the same next time",
-        name_id_stable,
-    ),
-    ("encrypted", "SDP-IDP11", "the assertion is encrypted when the SP asks", encrypted),
-    (
-        "encryption-algorithms",
-        "SDP-ALG01",
-        "encryption uses AES-GCM and RSA-OAEP",
-        encryption_algorithms,
-    ),
-    ("status-success", "SAML-CORE-3.2.2.2", "the StatusCode is Success", status_success),
-    ("relay-state", "SAML-BIND-3.5.3", "RelayState comes back unchanged", relay_state),
-)
-IDP_RESPONSE_CHECKS: tuple[Check, ...] = tuple(
-    cited(f"idp.response.{kebab}", rule_id, title, judge)
-    for kebab, rule_id, title, judge in _RESPONSE_JUDGES
 )
