@@ -12,7 +12,7 @@ from lxml import etree
 
 from harness.checks._idp_read import evidence, once
 from harness.checks.idp_observations import IdpLogoutSeen
-from harness.checks.model import Check, CheckFailed, CheckSkipped, Observed, cited
+from harness.checks.model import Check, CheckFailed, CheckSkipped, Observed, cited_all
 from harness.protocol.refusal import Refusal
 from harness.protocol.saml import constants as c
 from harness.protocol.saml.bindings import decode_redirect_query, verify_redirect_signature
@@ -143,29 +143,28 @@ def in_response_to(seen: IdpLogoutSeen) -> Observed:
     return Observed(f"InResponseTo {value}", evidence=fields)
 
 
-_LOGOUT_JUDGES = (
+IDP_LOGOUT_CHECKS: tuple[Check, ...] = cited_all(
+    "idp.logout.",
     (
-        "request-signed",
-        "SAML-PROF-4.4.4.1",
-        "a LogoutRequest is signed by a metadata key",
-        request_signed,
+        (
+            "request-signed",
+            "SAML-PROF-4.4.4.1",
+            "a LogoutRequest is signed by a metadata key",
+            request_signed,
+        ),
+        (
+            "response-signed",
+            "SAML-PROF-4.4.4.2",
+            "a LogoutResponse is signed by a metadata key",
+            response_signed,
+        ),
+        ("destination", "SAML-BIND-3.4.5.2", "Destination is the SP's SLO endpoint", destination),
+        ("issuer", "SAML-PROF-4.4.4", "Issuer is the IdP's entityID, in entity format", issuer),
+        (
+            "in-response-to",
+            "SAML-CORE-3.2.2",
+            "a LogoutResponse answers the SP's request",
+            in_response_to,
+        ),
     ),
-    (
-        "response-signed",
-        "SAML-PROF-4.4.4.2",
-        "a LogoutResponse is signed by a metadata key",
-        response_signed,
-    ),
-    ("destination", "SAML-BIND-3.4.5.2", "Destination is the SP's SLO endpoint", destination),
-    ("issuer", "SAML-PROF-4.4.4", "Issuer is the IdP's entityID, in entity format", issuer),
-    (
-        "in-response-to",
-        "SAML-CORE-3.2.2",
-        "a LogoutResponse answers the SP's request",
-        in_response_to,
-    ),
-)
-IDP_LOGOUT_CHECKS: tuple[Check, ...] = tuple(
-    cited(f"idp.logout.{kebab}", rule_id, title, judge)
-    for kebab, rule_id, title, judge in _LOGOUT_JUDGES
 )

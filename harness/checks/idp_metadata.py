@@ -14,7 +14,7 @@ from cryptography import x509
 
 from harness.checks._idp_read import evidence, once
 from harness.checks.idp_observations import IdpMetadataSeen
-from harness.checks.model import Check, CheckFailed, CheckSkipped, CheckWarned, Observed, cited
+from harness.checks.model import Check, CheckFailed, CheckSkipped, CheckWarned, Observed, cited_all
 from harness.protocol.refusal import Refusal
 from harness.protocol.saml import constants as c
 from harness.protocol.saml.ids import parse_instant
@@ -182,21 +182,25 @@ def valid_until(seen: IdpMetadataSeen) -> Observed:
     return Observed(f"valid until {min(ends).isoformat()}", evidence=fields)
 
 
-_METADATA_JUDGES = (
-    ("idp-descriptor", "SAML-MD-2.4.3", "the metadata has an IDPSSODescriptor", idp_descriptor),
-    ("entity-id", "SAML-MD-2.2.1", "the entityID is an absolute URI", entity_id),
+IDP_METADATA_CHECKS: tuple[Check, ...] = cited_all(
+    "idp.metadata.",
     (
-        "signing-certificates",
-        "SAML-MD-2.4.1.1",
-        "signing certificates, none expired (WARN within 30 days)",
-        signing_certificates,
+        ("idp-descriptor", "SAML-MD-2.4.3", "the metadata has an IDPSSODescriptor", idp_descriptor),
+        ("entity-id", "SAML-MD-2.2.1", "the entityID is an absolute URI", entity_id),
+        (
+            "signing-certificates",
+            "SAML-MD-2.4.1.1",
+            "signing certificates, none expired (WARN within 30 days)",
+            signing_certificates,
+        ),
+        ("sso-endpoints", "SAML-PROF-4.1.3.1", "SSO on HTTP-Redirect or HTTP-POST", sso_endpoints),
+        (
+            "slo-endpoints",
+            "SAML-MD-2.2.2",
+            "SLO endpoints: a binding and a Location",
+            slo_endpoints,
+        ),
+        ("endpoints-tls", "IDP-TLS", "the IdP's endpoints are on https", endpoints_tls),
+        ("valid-until", "SAML-MD-2.4.1", "the metadata's validUntil is ahead", valid_until),
     ),
-    ("sso-endpoints", "SAML-PROF-4.1.3.1", "SSO on HTTP-Redirect or HTTP-POST", sso_endpoints),
-    ("slo-endpoints", "SAML-MD-2.2.2", "SLO endpoints: a binding and a Location", slo_endpoints),
-    ("endpoints-tls", "IDP-TLS", "the IdP's endpoints are on https", endpoints_tls),
-    ("valid-until", "SAML-MD-2.4.1", "the metadata's validUntil is ahead", valid_until),
-)
-IDP_METADATA_CHECKS: tuple[Check, ...] = tuple(
-    cited(f"idp.metadata.{kebab}", rule_id, title, judge)
-    for kebab, rule_id, title, judge in _METADATA_JUDGES
 )

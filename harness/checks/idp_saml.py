@@ -3,7 +3,9 @@ SDP-ALG01, SDP-G01): one rule each, over :class:`IdpResponseSeen`.
 
 Each reads the Response once through :func:`read_response`; content is read only from what a
 verified signature covers, and a judge skips (with the reason) when that is missing rather
-than passing: the failure is reported once, by the signature checks.
+than passing: the failure is reported once, by the signature checks. The judges of signatures
+and encryption live in :mod:`.idp_response_protection`, those of the assertion's content in
+:mod:`.idp_response_content`; this module holds the envelope's and makes every check.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import datetime as dt
 
 from lxml import etree
 
-from harness.checks._idp_read import Signed, evidence, instant, read_response
+from harness.checks._idp_read import evidence, instant, read_response
 from harness.checks.idp_logout import IDP_LOGOUT_CHECKS
 from harness.checks.idp_observations import IdpResponseSeen
 from harness.checks.idp_response_content import (
@@ -23,15 +25,18 @@ from harness.checks.idp_response_content import (
     subject_confirmation,
     validity_window,
 )
-from harness.checks.model import Check, CheckFailed, CheckSkipped, Observed, cited
+from harness.checks.idp_response_protection import (
+    assertion_signed,
+    encrypted,
+    encryption_algorithms,
+    response_signed,
+    signature_algorithms,
+)
+from harness.checks.model import Check, CheckFailed, CheckSkipped, Observed, cited_all
 from harness.protocol.saml import constants as c
-from harness.protocol.saml.encryption import BLOCK_ALGORITHMS, KEY_TRANSPORTS
-from harness.protocol.saml.signing import SHA1_METHODS
 
 __all__ = ["IDP_LOGOUT_CHECKS", "IDP_RESPONSE_CHECKS"]
 
-_GOOD_BLOCKS = {BLOCK_ALGORITHMS[n][0] for n in ("aes128-gcm", "aes256-gcm")}
-_GOOD_TRANSPORTS = {KEY_TRANSPORTS["rsa-oaep"], c.KT_RSA_OAEP_MGF1P}
 _LONGEST_LIFETIME = dt.timedelta(days=1)  # Entra issues 70 minutes, Okta 5: a day is absurd
 
 
@@ -47,69 +52,6 @@ def well_formed(seen: IdpResponseSeen) -> Observed:
     if root.get("IssueInstant") is None:
         raise CheckFailed("the Response has no IssueInstant", evidence=fields)
     return Observed("a samlp:Response with Version, ID and IssueInstant", evidence=fields)
-
-
-def _signature_verdict(signed: Signed, what: str) -> Observed:
-    if signed.verified is not None:
-        subject = signed.verified.certificate.subject.rfc4514_string()
-        return Observed(f"{what} verified with the IdP's metadata key ({subject})")
-    if signed.error is not None:
-        raise CheckFailed(
-            f"{what}'s signature does not verify: {signed.error.message}",
-            expected="a signature by a key of the IdP's metadata",
-            observed=signed.error.reason,
-            evidence=evidence(reason=signed.error.reason, rule=signed.error.rule),
-        )
-    raise CheckFailed(f"{what} is not signed", expected="an enveloped ds:Signature")
-
-
-def response_signed(seen: IdpResponseSeen) -> Observed:
-    read = read_response(seen)
-    if read.root is None:
-        raise CheckSkipped(f"{read.problem}: nothing to verify")
-    return _signature_verdict(read.response_signature, "the Response")
-
-
-def assertion_signed(seen: IdpResponseSeen) -> Observed:
-    read = read_response(seen)
-    if read.root is None:
-        raise CheckSkipped(f"{read.problem}: nothing to verify")
-    if read.decryption_error is not None:
-        raise CheckSkipped("the EncryptedAssertion does not decrypt: its signature is unseen")
-    if read.found_assertion is None:
-        raise CheckSkipped("the Response carries no assertion")
-    sealed = " (inside the EncryptedAssertion)" if read.decrypted is not None else ""
-    signed = read.assertion_signature
-    covered = read.response_signature.verified is not None
-    if not signed.present and covered and not seen.sp.want_assertions_signed:
-        return Observed("the assertion is covered by the Response's signature (Profiles E26)")
-    return _signature_verdict(signed, f"the Assertion{sealed}")
-
-
-def signature_algorithms(seen: IdpResponseSeen) -> Observed:
-    read = read_response(seen)
-    if read.root is None:
-        raise CheckSkipped(f"{read.problem}: no signature to read")
-    roots = [read.root]
-    if read.decrypted is not None:
-        roots.append(read.decrypted.element)
-    used: list[str] = []
-    for root in roots:
-        for signature in root.iter(c.q(c.DS, "Signature")):
-            for tag in ("SignatureMethod", "DigestMethod"):
-                used += [e.get("Algorithm", "") for e in signature.iter(c.q(c.DS, tag))]
-    if not used:
-        raise CheckSkipped("nothing in the Response is signed")
-    weak = sorted({u for u in used if u in SHA1_METHODS or "md5" in u})
-    fields = evidence(algorithms=sorted(set(used)))
-    if weak:
-        raise CheckFailed(
-            f"signed with SHA-1 or MD5: {', '.join(weak)}",
-            expected="SHA-256 or stronger",
-            observed=", ".join(weak),
-            evidence=fields,
-        )
-    return Observed(f"signed with {', '.join(sorted(set(used)))}", evidence=fields)
 
 
 def one_assertion(seen: IdpResponseSeen) -> Observed:
@@ -248,38 +190,6 @@ def lifetime(seen: IdpResponseSeen) -> Observed:
     return Observed(f"valid for {longest}", evidence=fields)
 
 
-def encrypted(seen: IdpResponseSeen) -> Observed:
-    read = read_response(seen)
-    if not seen.sp.encryption_wanted:
-        raise CheckSkipped("the SP did not ask: its metadata has no encryption key")
-    if read.root is None:
-        raise CheckSkipped(f"{read.problem}: nothing to look at")
-    if read.encrypted is None:
-        raise CheckFailed(
-            "the assertion was sent in clear to an SP that publishes an encryption key",
-            expected="an EncryptedAssertion",
-            observed="a plain Assertion",
-        )
-    return Observed("the assertion came encrypted")
-
-
-def encryption_algorithms(seen: IdpResponseSeen) -> Observed:
-    read = read_response(seen)
-    if read.encrypted is None:
-        raise CheckSkipped("the assertion was not encrypted")
-    used = [e.get("Algorithm", "") for e in read.encrypted.iter(c.q(c.XENC, "EncryptionMethod"))]
-    weak = [u for u in used if u not in _GOOD_BLOCKS and u not in _GOOD_TRANSPORTS]
-    fields = evidence(algorithms=used)
-    if weak or not used:
-        raise CheckFailed(
-            f"encrypted with {', '.join(weak) or 'no named algorithm'} (IIP-ALG08 blocks rsa-1_5)",
-            expected="AES-GCM content and RSA-OAEP key transport",
-            observed=", ".join(used),
-            evidence=fields,
-        )
-    return Observed(f"encrypted with {', '.join(used)}", evidence=fields)
-
-
 def _status_code(root: etree._Element) -> str | None:
     code = root.find(f"{c.q(c.SAMLP, 'Status')}/{c.q(c.SAMLP, 'StatusCode')}")
     return code.get("Value") if code is not None else None
@@ -313,89 +223,98 @@ def relay_state(seen: IdpResponseSeen) -> Observed:
     return Observed("RelayState returned unchanged", evidence=fields)
 
 
-_RESPONSE_JUDGES = (
+IDP_RESPONSE_CHECKS: tuple[Check, ...] = cited_all(
+    "idp.response.",
     (
-        "well-formed",
-        "SAML-CORE-3.2.2",
-        "the Response parses, with Version, ID, IssueInstant",
-        well_formed,
+        (
+            "well-formed",
+            "SAML-CORE-3.2.2",
+            "the Response parses, with Version, ID, IssueInstant",
+            well_formed,
+        ),
+        (
+            "response-signed",
+            "SDP-IDP09",
+            "the Response is signed by a key of the IdP's metadata",
+            response_signed,
+        ),
+        (
+            "assertion-signed",
+            "SAML-PROF-4.1.4.5",
+            "the Assertion is signed (or encrypted and signed)",
+            assertion_signed,
+        ),
+        (
+            "signature-algorithms",
+            "SDP-ALG01",
+            "signatures use SHA-256 or stronger",
+            signature_algorithms,
+        ),
+        ("one-assertion", "SDP-IDP10", "the Response holds exactly one assertion", one_assertion),
+        (
+            "destination",
+            "SAML-BIND-3.5.5.2",
+            "Destination is the ACS the SP asked for",
+            destination,
+        ),
+        (
+            "issuer",
+            "SAML-PROF-4.1.4.2",
+            "Issuer is the metadata entityID, in entity format",
+            issuer,
+        ),
+        (
+            "subject-confirmation",
+            "SAML-PROF-4.1.4.2",
+            "a bearer SubjectConfirmation for this ACS and request",
+            subject_confirmation,
+        ),
+        (
+            "in-response-to",
+            "SAML-CORE-3.2.2",
+            "InResponseTo is the request's ID (none when unsolicited)",
+            in_response_to,
+        ),
+        ("audience", "SAML-PROF-4.1.4.2", "an AudienceRestriction names the SP", audience),
+        (
+            "validity-window",
+            "SDP-G01",
+            "the validity windows hold the time it arrived",
+            validity_window,
+        ),
+        ("lifetime", "IDP-LIFETIME", "the assertion lives minutes, not days", lifetime),
+        (
+            "authn-statement",
+            "SAML-PROF-4.1.4.2",
+            "the assertion has an AuthnStatement",
+            authn_statement,
+        ),
+        (
+            "session-index",
+            "SAML-PROF-4.4.3.1",
+            "a SessionIndex where the IdP offers logout",
+            session_index,
+        ),
+        (
+            "name-id-format",
+            "SAML-CORE-3.4.1.1",
+            "the NameID has the Format the request asked",
+            name_id_format,
+        ),
+        (
+            "name-id-stable",
+            "SAML-CORE-8.3.7",
+            "a persistent or email NameID is the same next time",
+            name_id_stable,
+        ),
+        ("encrypted", "SDP-IDP11", "the assertion is encrypted when the SP asks", encrypted),
+        (
+            "encryption-algorithms",
+            "SDP-ALG01",
+            "encryption uses AES-GCM and RSA-OAEP",
+            encryption_algorithms,
+        ),
+        ("status-success", "SAML-CORE-3.2.2.2", "the StatusCode is Success", status_success),
+        ("relay-state", "SAML-BIND-3.5.3", "RelayState comes back unchanged", relay_state),
     ),
-    (
-        "response-signed",
-        "SDP-IDP09",
-        "the Response is signed by a key of the IdP's metadata",
-        response_signed,
-    ),
-    (
-        "assertion-signed",
-        "SAML-PROF-4.1.4.5",
-        "the Assertion is signed (or encrypted and signed)",
-        assertion_signed,
-    ),
-    (
-        "signature-algorithms",
-        "SDP-ALG01",
-        "signatures use SHA-256 or stronger",
-        signature_algorithms,
-    ),
-    ("one-assertion", "SDP-IDP10", "the Response holds exactly one assertion", one_assertion),
-    ("destination", "SAML-BIND-3.5.5.2", "Destination is the ACS the SP asked for", destination),
-    ("issuer", "SAML-PROF-4.1.4.2", "Issuer is the metadata entityID, in entity format", issuer),
-    (
-        "subject-confirmation",
-        "SAML-PROF-4.1.4.2",
-        "a bearer SubjectConfirmation for this ACS and request",
-        subject_confirmation,
-    ),
-    (
-        "in-response-to",
-        "SAML-CORE-3.2.2",
-        "InResponseTo is the request's ID (none when unsolicited)",
-        in_response_to,
-    ),
-    ("audience", "SAML-PROF-4.1.4.2", "an AudienceRestriction names the SP", audience),
-    (
-        "validity-window",
-        "SDP-G01",
-        "the validity windows hold the time it arrived",
-        validity_window,
-    ),
-    ("lifetime", "IDP-LIFETIME", "the assertion lives minutes, not days", lifetime),
-    (
-        "authn-statement",
-        "SAML-PROF-4.1.4.2",
-        "the assertion has an AuthnStatement",
-        authn_statement,
-    ),
-    (
-        "session-index",
-        "SAML-PROF-4.4.3.1",
-        "a SessionIndex where the IdP offers logout",
-        session_index,
-    ),
-    (
-        "name-id-format",
-        "SAML-CORE-3.4.1.1",
-        "the NameID has the Format the request asked",
-        name_id_format,
-    ),
-    (
-        "name-id-stable",
-        "SAML-CORE-8.3.7",
-        "a persistent or email NameID is the same next time",
-        name_id_stable,
-    ),
-    ("encrypted", "SDP-IDP11", "the assertion is encrypted when the SP asks", encrypted),
-    (
-        "encryption-algorithms",
-        "SDP-ALG01",
-        "encryption uses AES-GCM and RSA-OAEP",
-        encryption_algorithms,
-    ),
-    ("status-success", "SAML-CORE-3.2.2.2", "the StatusCode is Success", status_success),
-    ("relay-state", "SAML-BIND-3.5.3", "RelayState comes back unchanged", relay_state),
-)
-IDP_RESPONSE_CHECKS: tuple[Check, ...] = tuple(
-    cited(f"idp.response.{kebab}", rule_id, title, judge)
-    for kebab, rule_id, title, judge in _RESPONSE_JUDGES
 )

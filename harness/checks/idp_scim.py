@@ -16,7 +16,7 @@ from typing import Any
 
 from harness.checks._idp_read import evidence
 from harness.checks.idp_observations import ScimRequestSeen
-from harness.checks.model import Check, CheckFailed, CheckSkipped, Observed, cited
+from harness.checks.model import Check, CheckFailed, CheckSkipped, Observed, cited_all
 from harness.protocol.scim.deviations import KNOWN_DEVIATIONS, documented_for
 from harness.protocol.scim.schema import GROUP_SCHEMA, PATCH_OP_SCHEMA, USER_SCHEMA
 
@@ -171,14 +171,13 @@ def deviations(seen: ScimRequestSeen) -> Observed:
     return Observed("; ".join(verdicts), evidence=evidence(vendor=seen.vendor, deviations=found))
 
 
-_SCIM_JUDGES = (
-    ("schemas", "RFC7643-3", "a User or Group carries its core schema", schemas),
-    ("patch-op", "RFC7644-3.5.2", "a PATCH is a PatchOp with operations", patch_op),
-    ("content-type", "RFC7644-3.1", "a body is sent as application/scim+json", content_type),
-    ("accepted", "RFC7644-3.12", "the SP did not refuse the request as malformed", accepted),
-    ("deviations", "RFC7644-3.5.2", "every tolerated deviation is the vendor's", deviations),
-)
-IDP_SCIM_CHECKS: tuple[Check, ...] = tuple(
-    cited(f"idp.scim.{kebab}", rule_id, title, judge)
-    for kebab, rule_id, title, judge in _SCIM_JUDGES
+IDP_SCIM_CHECKS: tuple[Check, ...] = cited_all(
+    "idp.scim.",
+    (
+        ("schemas", "RFC7643-3", "a User or Group carries its core schema", schemas),
+        ("patch-op", "RFC7644-3.5.2", "a PATCH is a PatchOp with operations", patch_op),
+        ("content-type", "RFC7644-3.1", "a body is sent as application/scim+json", content_type),
+        ("accepted", "RFC7644-3.12", "the SP did not refuse the request as malformed", accepted),
+        ("deviations", "RFC7644-3.5.2", "every tolerated deviation is the vendor's", deviations),
+    ),
 )

@@ -80,3 +80,12 @@ def cited(
     unknown id fails here, at import."""
     found = requirement(rule_id)
     return Check(check_id, found.id, found.level, title, found.text, judge)
+
+
+def cited_all(
+    prefix: str, rows: tuple[tuple[str, str, str, Callable[[Any], Observed | None]], ...]
+) -> tuple[Check, ...]:
+    """A family of checks from (id suffix, rule id, title, judge) rows, ids under ``prefix``."""
+    return tuple(
+        cited(prefix + suffix, rule_id, title, judge) for suffix, rule_id, title, judge in rows
+    )

@@ -599,3 +599,16 @@ def test_a_documented_deviation_is_named_in_what_was_observed() -> None:
     with pytest.raises(CheckFailed) as failed:
         judge(ScimRequestSeen(journal, "okta"))
     assert "RFC7643-2.3.2" in failed.value.message
+
+
+def test_an_idp_initiated_response_passes_with_no_request() -> None:
+    idp, sp = make_idp()
+    login = idp.start_idp_initiated(sp.entity_id, relay_state="/rs")
+    user = idp.directory.get_user("alice@example.com")
+    assert user is not None
+    message = idp.issue_response(login, user)
+    seen = dataclasses.replace(
+        sign_in(idp, sp), xml=message.xml, request_id=None, relay_state_returned=message.relay_state
+    )
+    assert parse_xml(seen.xml).get("InResponseTo") is None
+    assert failing(IDP_RESPONSE_CHECKS, seen) == set()
