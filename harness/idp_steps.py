@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -272,10 +273,12 @@ def _over_all(check: Check, line: int, seen: list[ScimRequestSeen]) -> Verdict:
         assert first is not None
         first.message = f"{first.message} ({len(failed)} of {len(seen)} requests)"
         return Verdict(check, first, duration, line)
-    held = [v.held.observed for v in verdicts if v.held is not None]
+    held = Counter(v.held.observed for v in verdicts if v.held is not None)
     if all(v.skipped is not None for v in verdicts):
         return verdicts[0]
-    observed = "; ".join(sorted(set(held))) if held else f"{len(seen)} requests"
+    # What was seen, each once with how many requests showed it, deviations first.
+    shown = sorted(held, key=lambda text: (not text.startswith("deviation"), text))
+    observed = "; ".join(f"{t} (x{held[t]})" for t in shown) or f"{len(seen)} requests"
     return Verdict(check, None, duration, line, held=Observed(observed))
 
 

@@ -97,8 +97,10 @@ def _script(path: Path, shown: str) -> dict[str, Callable[..., Any]]:
     except Exception as exc:  # the user's file: any failure is their configuration's
         raise TargetError(f"{shown}: sign_in.script {path} failed to load ({exc})") from None
     found = {n: getattr(module, n) for n in SCRIPT_FUNCTIONS if callable(getattr(module, n, None))}
-    if "sign_in" not in found:
-        raise TargetError(f"{shown}: sign_in.script {path} defines no sign_in function")
+    if not found:
+        raise TargetError(
+            f"{shown}: sign_in.script {path} defines none of {', '.join(SCRIPT_FUNCTIONS)}"
+        )
     return found
 
 
@@ -147,13 +149,14 @@ def _sign_in(table: dict[str, Any], shown: str, folder: Path) -> dict[str, Any]:
     if mode not in ("form", "script", "interactive"):
         raise TargetError(f"{shown}: sign_in.mode must be form, script or interactive")
     script_file = _text(table, "script", "sign_in", shown)
-    if (mode == "script") != (script_file is not None):
-        raise TargetError(f"{shown}: sign_in.script goes with mode = 'script', and only with it")
+    script = _script((folder / script_file).resolve(), shown) if script_file else {}
+    if mode == "script" and "sign_in" not in script:
+        raise TargetError(f"{shown}: mode = 'script' needs a sign_in.script defining sign_in()")
     return {
         "mode": mode,
         "username_field": _text(table, "username_field", "sign_in", shown) or "username",
         "password_field": _text(table, "password_field", "sign_in", shown) or "password",
-        "script": _script((folder / script_file).resolve(), shown) if script_file else {},
+        "script": script,
         "timeout_s": float(_number(table, "timeout", "sign_in", shown, 300)),
     }
 

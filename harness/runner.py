@@ -30,6 +30,7 @@ from harness.events import (
     ScenarioSkipped,
     ScenarioStarted,
 )
+from harness.idp_drivers import Operator
 from harness.idp_steps import run_idp_step
 from harness.idp_target import IdpTarget
 from harness.idp_world import IdpWorld
@@ -54,6 +55,8 @@ class RunOptions:
     remote: RemoteTarget | None = None  # a real SP from a target file, else the reference SP
     # A real IdP under test from its target file, else the mock IdP (for IdP-under-test suites).
     idp_target: IdpTarget | None = None
+    # Who does what the harness cannot automate at a real IdP (None: a person at the terminal).
+    operator: Operator | None = None
     run_id: str = ""  # this run's identity (fresh message IDs and user names), from run()
     # What the command line asked, recorded in the report (the runs are already selected).
     paths: tuple[str, ...] = ()
@@ -197,6 +200,7 @@ def _run_idp_scenario(run: ScenarioRun, options: RunOptions) -> list[Event]:
             idp_flaws=options.idp_flaws,
             run_id=options.run_id,
             store=_idp_store(options),
+            operator=options.operator,
         ) as world:
             for group in run.scenario.given.groups:
                 world.driver.ensure_group(group)

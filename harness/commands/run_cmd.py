@@ -9,6 +9,7 @@ from pathlib import Path
 from harness import runner
 from harness.events import Reporter, RunFinished
 from harness.exit_codes import ExitCode
+from harness.idp_drivers import Operator
 from harness.idp_target import IdpTarget, load_idp_target
 from harness.preflight import preflight
 from harness.reporters import ReportWriteError, check_report_path
@@ -150,6 +151,9 @@ def run_command(args: argparse.Namespace) -> int:
         workers=args.workers,
         remote=remote,
         idp_target=idp_target,
+        operator=Operator(timeout_s=idp_target.timeout_s, terminal=sys.stdin.isatty())
+        if idp_target is not None
+        else None,
         paths=tuple(args.paths),
         select=args.select,
         dialect=args.dialect,
