@@ -288,4 +288,3 @@ def test_a_bad_idp_target_file_is_one_line_naming_the_key(
     path.write_text(text)
     with pytest.raises(TargetError, match=message):
         load_idp_target(path)
-
