@@ -183,7 +183,7 @@ def _mock_world(
 ) -> IdpWorld:
     """The mock IdP as the IdP under test, both apps in-process."""
     idp = _mock_idp(run, IDP_BASE, [_key("mock idp")], idp_flaws, seed)
-    want_encryption = run.scenario.sp_wants_encryption
+    want_encryption = run.scenario.sp_wants_encryption is not False
     settings = Settings(
         db_url="sqlite://",
         base_url=SP_BASE,

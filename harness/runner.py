@@ -172,6 +172,10 @@ def _why_idp_skipped(run: ScenarioRun, options: RunOptions) -> str | None:
     lacking = [u.ref for u in run.scenario.given.users if u.ref not in target.accounts]
     if lacking:
         return f"the IdP target file has no test account for {', '.join(lacking)} ([users.REF])"
+    wanted = run.scenario.sp_wants_encryption
+    if wanted is not None and wanted != target.want_encryption:
+        asked = "asks" if target.want_encryption else "does not ask"
+        return f"the IdP was given SP metadata that {asked} for encryption (sp.want_encryption)"
     if "scim" in run.scenario.needs and not target.provisions:
         return "the IdP under test does not provision over SCIM ([scim] provisions)"
     return None

@@ -61,7 +61,8 @@ class ReadResponse:
         if self.response_signature.error is not None:
             return "the Response's signature does not verify with the IdP's metadata keys"
         if self.decryption_error is not None:
-            return "the EncryptedAssertion does not decrypt with the SP's keys"
+            why = self.decryption_error.message
+            return f"the EncryptedAssertion does not decrypt with the SP's keys ({why})"
         if self.assertion_signature.error is not None:
             return "the Assertion's signature does not verify with the IdP's metadata keys"
         if self.response_signature.verified is None and self.assertion_signature.verified is None:

@@ -104,7 +104,8 @@ def encryption_algorithms(seen: IdpResponseSeen) -> Observed:
     fields = evidence(algorithms=used)
     if weak or not used:
         raise CheckFailed(
-            f"encrypted with {', '.join(weak) or 'no named algorithm'} (IIP-ALG08 blocks rsa-1_5)",
+            f"encrypted with {', '.join(weak) or 'no named algorithm'}: saml2int SDP-ALG01 calls "
+            "CBC modes and RSA PKCS#1 v1.5 broken",
             expected="AES-GCM content and RSA-OAEP key transport",
             observed=", ".join(used),
             evidence=fields,

@@ -309,8 +309,9 @@ class Scenario(_Strict):
     # Which side is under test: the SP (the mock IdP sends, the SP is judged) or the IdP (the
     # reference SP receives, every message the IdP sends is judged).
     under_test: Literal["sp", "idp"] = "sp"
-    # An IdP under test: the reference SP's metadata asks for encrypted assertions.
-    sp_wants_encryption: bool = True
+    # An IdP under test: whether the reference SP's metadata must ask for encrypted assertions
+    # (None: either; the mock IdP's world asks).
+    sp_wants_encryption: bool | None = None
 
     @model_validator(mode="after")
     def _steps_or_property(self) -> Scenario:
