@@ -170,6 +170,9 @@ def _sign_in(world: IdpWorld, request: IdpSignIn, line: int) -> list[Verdict]:
         "idp message": _pretty(xml),
         "judged by": {v.check.id: _outcome(v) for v in verdicts},
     }
+    decrypted = read_response(seen).decrypted
+    if decrypted is not None:  # what the SP read: the harness holds the SP's key
+        message["assertion, decrypted"] = _pretty(to_bytes(decrypted.element))
     if signs_in.failure is not None:
         signs_in.failure.evidence.update(message)
     elif signs_in.held is None:

@@ -181,6 +181,18 @@ def _why_idp_skipped(run: ScenarioRun, options: RunOptions) -> str | None:
     return None
 
 
+def _once_each(runs: list[ScenarioRun]) -> list[ScenarioRun]:
+    """A real IdP is judged once per scenario: the presets and dialects a scenario lists are
+    the mock IdP's ways of behaving, not the real one's."""
+    seen: set[str] = set()
+    kept = []
+    for scenario_run in runs:
+        if scenario_run.scenario.under_test != "idp" or scenario_run.path not in seen:
+            kept.append(scenario_run)
+            seen.add(scenario_run.path)
+    return kept
+
+
 def _idp_store(options: RunOptions) -> str:
     """The reference SP's store: in memory for the mock IdP; for a real IdP one SQLite file
     for the whole run, as the IdP provisions changes, not its whole directory, each time."""
@@ -359,6 +371,8 @@ def run(runs: list[ScenarioRun], options: RunOptions) -> Iterator[Event]:
     )
     started_at = dt.datetime.now(dt.UTC)
     started = time.perf_counter()
+    if options.idp_target is not None:
+        runs = _once_each(runs)
     # Skips decided up front, so reporters list them before any scenario runs.
     skipped: list[Event] = []
     to_run: list[ScenarioRun] = []
