@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from harness.checks import catalog
 from harness.checks.model import Check
+from harness.checks.scim_conformance import CHECKS as SCIM_CONFORMANCE_CHECKS
 from harness.checks.security import SECURITY_CHECKS
 
-CHECKS: tuple[Check, ...] = (*catalog.ALL, *SECURITY_CHECKS.values())
+CHECKS: tuple[Check, ...] = (
+    *catalog.ALL,
+    *SECURITY_CHECKS.values(),
+    *SCIM_CONFORMANCE_CHECKS.values(),
+)
 
 
 def check_by_id() -> dict[str, Check]:

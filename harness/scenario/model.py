@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from harness.checks.scim_conformance import GROUPS as SCIM_GROUPS
 from harness.checks.security_catalogue import CASES_BY_ID
 
 Dialect = Literal["rfc", "entra", "entra-compat", "okta", "ping"]
@@ -147,6 +148,20 @@ class SecurityCaseStep(_Strict):
         return value
 
 
+class ScimConformanceStep(_Strict):
+    """A group of the scim_conformance suite (harness.checks.scim_conformance), run against the
+    target's SCIM endpoint."""
+
+    group: str
+
+    @field_validator("group")
+    @classmethod
+    def _known_group(cls, value: str) -> str:
+        if value not in SCIM_GROUPS:
+            raise ValueError(f"unknown SCIM group {value!r} (known: {', '.join(SCIM_GROUPS)})")
+        return value
+
+
 class Provision(_Strict):
     cycle: Literal["initial", "incremental"]
     dialect: Dialect | None = None  # default: the scenario's dialect
@@ -202,6 +217,7 @@ STEP_SHORTHAND: dict[str, str] = {
     "delete_group": "group",
     "provision": "cycle",
     "case": "case",
+    "scim_conformance": "group",
 }
 
 
@@ -229,6 +245,7 @@ STEP_MODELS: dict[str, type[BaseModel]] = {
     "sign_out": UserRef,
     "activate_device": ActivateDevice,
     "case": SecurityCaseStep,
+    "scim_conformance": ScimConformanceStep,
     "expect": Expectation,  # a list of expectations is several expect steps
 }
 
