@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from harness.checks.scim_conformance import GROUPS as SCIM_GROUPS
 from harness.checks.security_catalogue import CASES_BY_ID
@@ -148,18 +148,17 @@ class SecurityCaseStep(_Strict):
         return value
 
 
+def _scim_group(value: str) -> str:
+    if value not in SCIM_GROUPS:
+        raise ValueError(f"unknown SCIM group {value!r} (known: {', '.join(SCIM_GROUPS)})")
+    return value
+
+
 class ScimConformanceStep(_Strict):
     """A group of the scim_conformance suite (harness.checks.scim_conformance), run against the
     target's SCIM endpoint."""
 
-    group: str
-
-    @field_validator("group")
-    @classmethod
-    def _known_group(cls, value: str) -> str:
-        if value not in SCIM_GROUPS:
-            raise ValueError(f"unknown SCIM group {value!r} (known: {', '.join(SCIM_GROUPS)})")
-        return value
+    group: Annotated[str, AfterValidator(_scim_group)]
 
 
 class Provision(_Strict):
