@@ -31,12 +31,17 @@ ENTRA_FAILS = {(run, "scim.state", line) for run in ENTRA_RUNS for line in (19, 
 UNANNOUNCED = {"filters", "case", "pagination", "sorting", "etags", "bulk"}
 
 
-def _run(tmp_path: Path, url: str, *paths: str) -> dict[str, object]:
+def _target(tmp_path: Path, url: str) -> Path:
     target = tmp_path / "scim2-server.toml"
     target.write_text(
         f'name = "scim2-server 0.8.3"\n[sp]\nbase_url = "{url.rsplit("/", 1)[0]}"\n'
         f'[scim]\nurl = "{url}"\ntoken = "{TOKEN}"\n'
     )
+    return target
+
+
+def _run(tmp_path: Path, url: str, *paths: str) -> dict[str, object]:
+    target = _target(tmp_path, url)
     report = tmp_path / "report.json"
     status = main(["run", *paths, "--target", str(target), "--json", str(report)])
     found: dict[str, object] = json.loads(report.read_text())
@@ -72,3 +77,12 @@ def test_what_scim2_server_does_not_announce_is_skipped(tmp_path: Path) -> None:
     unannounced = {c.id for g in UNANNOUNCED for c in GROUPS[g]} | {"scim.errors.invalid-filter"}
     assert skipped == unannounced
     assert all("does not announce" in reason for reason in reasons)
+
+
+def test_target_check_points_a_scim_only_server_at_the_scim_suites(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with scim2_server(patch_only=True) as url:
+        status = main(["target", "check", str(_target(tmp_path, url))])
+    assert status == 2  # no SAML: not usable for the SAML suites
+    assert "the SCIM suites need no SAML" in capsys.readouterr().err
