@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 from harness.checks import catalog
 from harness.checks.business import (
     ActivationObservation,
@@ -347,19 +349,21 @@ def expect_scim(world: World, ref: str, wanted: ScimState, line: int) -> Verdict
     if "provisioning" in world.broken:
         reason = f"the provisioning failed: {world.broken['provisioning']}"
         return next(not_judged([catalog.SCIM_STATE], line, reason))
+    headers = {"Authorization": f"Bearer {world.scim_token}"}
     with world.client() as http:
         response = http.get(
             f"{world.scim_url}/Users",
             params={"filter": f'userName eq "{world.user_name(ref)}"'},
-            headers={"Authorization": f"Bearer {world.scim_token}"},
+            headers=headers,
         )
-    found = _json(response) if response.status_code == 200 else {}
-    resources = found.get("Resources", [])
-    user = resources[0] if resources else None
+        found = _json(response) if response.status_code == 200 else {}
+        resources = found.get("Resources", [])
+        user = resources[0] if resources else None
+        groups = None if user is None else _groups_of(world, http, headers, user)
     observed = {
         "exists": user is not None,
         "active": bool(user.get("active", True)) if user else None,
-        "groups": sorted(g.get("display", "") for g in user.get("groups", [])) if user else None,
+        "groups": groups,
     }
     expected = {
         "exists": wanted.exists,
@@ -368,3 +372,21 @@ def expect_scim(world: World, ref: str, wanted: ScimState, line: int) -> Verdict
     }
     evidence = {"GET /Users": found or {"status": response.status_code}}
     return judged(catalog.SCIM_STATE, line, ScimObservation(ref, expected, observed, evidence))
+
+
+def _groups_of(
+    world: World, http: httpx.Client, headers: dict[str, str], user: dict[str, Any]
+) -> list[str] | None:
+    """The names of the user's groups: the User's own ``groups`` where the server fills it in,
+    else the groups whose members name the user (``groups`` is readOnly and optional, RFC 7643
+    §4.1.2: a server may leave it out)."""
+    if "groups" in user:
+        return sorted(g.get("display", "") for g in user["groups"])
+    response = http.get(
+        f"{world.scim_url}/Groups",
+        params={"filter": f'members[value eq "{user.get("id")}"]', "attributes": "displayName"},
+        headers=headers,
+    )
+    if response.status_code != 200:
+        return None
+    return sorted(g.get("displayName", "") for g in _json(response).get("Resources", []))

@@ -149,14 +149,16 @@ def _scim(target: RemoteTarget, http: httpx.Client) -> Probe:
     return Probe("SCIM", True, f"GET {url} answered 200")
 
 
-def preflight(target: RemoteTarget, *, full: bool = True) -> Preflight:
-    """Probe the SP; ``full=False`` stops at the first essential problem (the run's check)."""
+def preflight(target: RemoteTarget, *, full: bool = True, saml: bool = True) -> Preflight:
+    """Probe the SP; ``full=False`` stops at the first essential problem (the run's check);
+    ``saml=False`` (a run of SCIM suites only) probes SCIM alone."""
     found = Preflight()
-    found.probes.append(_metadata(target))
+    if saml:
+        found.probes.append(_metadata(target))
     if not full and not found.usable:
         return found
     with httpx.Client(timeout=TIMEOUT) as http:
-        for probe in (_start, _me, _scim):
+        for probe in (_start, _me, _scim) if saml else (_scim,):
             found.probes.append(probe(target, http))
             if not full and not found.usable:
                 break

@@ -38,7 +38,7 @@ from harness.provisioning import ProvisioningFailed
 from harness.rerun import AskedOptions, rerun_command
 from harness.results import CheckResult, Outcome, RunReport, new_run_id
 from harness.scenario.model import ScenarioRun
-from harness.scenario.needs import missing, organisation_mismatch
+from harness.scenario.needs import missing, needs_saml, organisation_mismatch
 from harness.steps import add_user, run_step
 from harness.targets import Features, RemoteTarget
 from harness.verdicts import StepError, Verdict
@@ -315,6 +315,7 @@ def run_scenario(run: ScenarioRun, options: RunOptions) -> list[Event]:
             loopback=needs_browser(run),
             remote=options.remote,
             run_id=options.run_id,
+            saml=needs_saml(run.scenario),
             screenshot_dir=str(
                 artifacts(options, "screenshots", f"{run.suite}-{run.name}".replace("/", "_"))
             ),

@@ -41,6 +41,7 @@ from harness.scenario.model import (
     UserAttributes,
     UserRef,
 )
+from harness.scim_steps import run_scim_conformance
 from harness.security_steps import run_case
 from harness.sessions import attempt_sign_in, idp_vouches_for, user_of
 from harness.signin import SignInAttempt
@@ -321,6 +322,7 @@ STEP_HANDLERS: dict[str, Callable[[World, Any, int], Iterable[Verdict]]] = {
     "sign_out": _sign_out,
     "activate_device": _activate_device,
     "case": run_case,
+    "scim_conformance": run_scim_conformance,
     "expect": _expect,
 }
 

@@ -169,6 +169,7 @@ class World:
         remote: RemoteTarget | None = None,
         run_id: str = "",
         screenshot_dir: str = DEFAULT_SCREENSHOT_DIR,
+        saml: bool = True,
     ) -> Iterator[World]:
         """A fresh world, its servers started and the mock IdP and the SP wired to trust each
         other; whatever it started is stopped when the block ends, however it ends.
@@ -176,7 +177,9 @@ class World:
         ``run_id`` is this run's own identity: mixed into message IDs and (for a remote SP)
         user names, so a persistent SP sees every run as new (the seed repeats the sequence,
         not the identifiers). ``loopback`` puts the apps on real sockets (a browser needs
-        them); ``remote`` is a real SP from a target file, reached over the network."""
+        them); ``remote`` is a real SP from a target file, reached over the network.
+        ``saml=False`` (a scenario of SCIM steps only) neither serves the mock IdP for a
+        remote SP nor reads its SAML metadata: a SCIM-only server can be the target."""
         idp_seed = zlib.crc32(f"{run_id}:{seed}".encode())
         with contextlib.ExitStack() as stack:
             portal = stack.enter_context(Portal())
@@ -188,8 +191,11 @@ class World:
                     stack, portal, transport, run, loopback, idp_seed, sp_flaws, idp_flaws
                 )
                 sp_base = reference.base_url
-            else:
+            elif saml:
                 idp = _start_idp_for_remote(stack, remote, run, idp_seed, idp_flaws)
+                sp_base = remote.sp_base
+            else:
+                idp = _mock_idp(run, IDP_BASE, [_key("mock idp")], idp_flaws, idp_seed)
                 sp_base = remote.sp_base
             world = cls(
                 run=run,
@@ -210,7 +216,8 @@ class World:
                 user_suffix="" if remote is None else f"+{idp_seed:08x}",
             )
             stack.callback(world._close)
-            world._wire()
+            if saml or remote is None:
+                world._wire()
             yield world
 
     def _close(self) -> None:
@@ -395,6 +402,21 @@ class World:
                     continue
                 for resource in found.json().get("Resources", []):
                     http.delete(f"{self.scim_url}/Users/{resource['id']}", headers=headers)
+            self._clean_up_remote_groups(http, headers)
+
+    def _clean_up_remote_groups(self, http: httpx.Client, headers: dict[str, str]) -> None:
+        """Delete the groups this world provisioned whose members were all its own users (a
+        group of the SP's own people is kept, whoever pushed it), so that the next scenario's
+        IdP creates its groups afresh instead of finding this one's."""
+        state = self.idp.provisioning.state
+        ours = {u.scim_id for u in state.users.values()}
+        for group in state.groups.values():
+            found = http.get(f"{self.scim_url}/Groups/{group.scim_id}", headers=headers)
+            if found.status_code != 200:
+                continue
+            members = {str(m.get("value")) for m in found.json().get("members") or []}
+            if members <= ours:
+                http.delete(f"{self.scim_url}/Groups/{group.scim_id}", headers=headers)
 
 
 def _start_reference(

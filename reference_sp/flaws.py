@@ -245,6 +245,29 @@ _ALL = (
         "answer a SCIM deactivation (active: false) with success but keep the user active",
     ),
     Flaw(
+        "scim-username-case-sensitive",
+        "RFC7643-4.1.1",
+        "filter userName case-sensitively: a literal in other case than the stored (lower-cased) "
+        "userName finds nobody",
+    ),
+    Flaw(
+        "scim-patch-not-atomic",
+        "RFC7644-3.5.2",
+        "keep the operations of a PATCH that came before the one that failed, and answer the "
+        "failure",
+    ),
+    Flaw(
+        "scim-ignores-start-index",
+        "RFC7644-3.4.2.4",
+        "answer every list from its first result, whatever startIndex asks (and echo startIndex)",
+    ),
+    Flaw(
+        "scim-loses-concurrent-member-adds",
+        "SP-SCIM-CONCURRENT",
+        "apply a group PATCH to the members read when the request arrived, 50 ms before it is "
+        "written: concurrent member adds overwrite each other",
+    ),
+    Flaw(
         "match-users-across-organisations",
         "BIZ-SIGNIN-2",
         "match the NameID to a user of any organisation, not only the asserting IdP's",

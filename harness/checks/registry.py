@@ -8,6 +8,7 @@ from harness.checks.idp_metadata import IDP_METADATA_CHECKS
 from harness.checks.idp_saml import IDP_LOGOUT_CHECKS, IDP_RESPONSE_CHECKS
 from harness.checks.idp_scim import IDP_SCIM_CHECKS
 from harness.checks.model import Check
+from harness.checks.scim_conformance import CHECKS as SCIM_CONFORMANCE_CHECKS
 from harness.checks.security import SECURITY_CHECKS
 
 CHECKS: tuple[Check, ...] = (
@@ -17,6 +18,7 @@ CHECKS: tuple[Check, ...] = (
     *IDP_LOGOUT_CHECKS,
     *IDP_METADATA_CHECKS,
     *IDP_SCIM_CHECKS,
+    *SCIM_CONFORMANCE_CHECKS.values(),
 )
 
 

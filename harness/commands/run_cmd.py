@@ -20,6 +20,7 @@ from harness.reporters.junit import JUnitReporter
 from harness.runner import RunOptions
 from harness.scenario.loader import ScenarioError, discover
 from harness.scenario.model import DIALECTS, ScenarioRun
+from harness.scenario.needs import needs_saml
 from harness.selection import SelectionError, matches
 from harness.suites import resolve_paths
 from harness.targets import RemoteTarget, TargetError, load_target
@@ -192,7 +193,8 @@ def _prepare(
     if remote is not None:
         # An SP that is not there, or a file that does not describe it, is one line, not a
         # report of hundreds of errors (CONTRACT: `run` makes the preflight first).
-        problem = preflight(remote, full=False).first_problem()
+        saml = any(needs_saml(r.scenario) for r in runs)
+        problem = preflight(remote, full=False, saml=saml).first_problem()
         if problem is not None:
             raise _UsageError(
                 f"{args.target}: the SP cannot be used: {problem} "

@@ -80,6 +80,12 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     if not found.usable:
         print(f"not usable: {found.first_problem()}", file=sys.stderr)
+        if target.scim_url is not None and preflight(target, saml=False).usable:
+            print(
+                "its SCIM answers: the SCIM suites need no SAML "
+                f"(sso-harness run scenarios/scim_conformance --target {args.file})",
+                file=sys.stderr,
+            )
         return ExitCode.USAGE
     print("usable: sso-harness run --target " + args.file)
     return ExitCode.OK

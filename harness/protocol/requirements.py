@@ -557,6 +557,127 @@ _ALL: Final = (
         "An error is answered with its HTTP status and a SCIM error body, with a scimType where "
         "one applies.",
     ),
+    # SCIM: what the scim_conformance suite judges of an SP's SCIM server
+    Requirement(
+        "RFC7643-2.2",
+        "MUST",
+        "RFC 7643 §2.2 (attribute characteristics: returned)",
+        'An attribute whose "returned" is "never" (a password) is never in a response.',
+    ),
+    Requirement(
+        "RFC7643-4.1.1",
+        "MUST",
+        "RFC 7643 §4.1.1 (userName)",
+        'userName is "caseExact" false: a filter matches it and uniqueness judges it without '
+        "regard to case.",
+    ),
+    Requirement(
+        "RFC7643-6",
+        "MUST",
+        "RFC 7643 §6 (ResourceType)",
+        "/ResourceTypes lists each resource type with its name, endpoint and schema.",
+    ),
+    Requirement(
+        "RFC7643-7",
+        "MUST",
+        "RFC 7643 §7 (schema definition)",
+        "/Schemas lists the schemas the service supports, each with its id and attributes.",
+    ),
+    Requirement(
+        "RFC7644-2",
+        "MUST",
+        "RFC 7644 §2 (authentication and authorization)",
+        "A request without valid credentials is refused with 401 and no data.",
+    ),
+    Requirement(
+        "RFC7644-3.3",
+        "MUST",
+        "RFC 7644 §3.3 (creating resources)",
+        "A created resource is answered 201 with its representation (id, meta) and a Location "
+        "header; a duplicate (a taken userName) is 409 with scimType uniqueness.",
+    ),
+    Requirement(
+        "RFC7644-3.4.1",
+        "MUST",
+        "RFC 7644 §3.4.1 (retrieving a known resource)",
+        "GET on a resource's endpoint answers 200 with that resource.",
+    ),
+    Requirement(
+        "RFC7644-3.4.2.2",
+        "MUST",
+        "RFC 7644 §3.4.2.2 (filtering)",
+        "A filter returns exactly the resources it matches; every operator (eq, ne, co, sw, ew, "
+        "pr, gt, ge, lt, le, and, or, not), grouping and value paths; attribute names and "
+        "operators are case-insensitive.",
+    ),
+    Requirement(
+        "RFC7644-3.4.2.3",
+        "MUST",
+        "RFC 7644 §3.4.2.3 (sorting)",
+        "A service that supports sorting orders results by sortBy, ascending unless sortOrder "
+        "says descending.",
+    ),
+    Requirement(
+        "RFC7644-3.4.2.4",
+        "MUST",
+        "RFC 7644 §3.4.2.4 (pagination)",
+        "startIndex is 1-based (below 1 means 1) and count caps a page (0: none, totalResults "
+        "only); walking the pages returns each result once.",
+    ),
+    Requirement(
+        "RFC7644-3.4.2.5",
+        "MUST",
+        "RFC 7644 §3.4.2.5 (attributes)",
+        "attributes returns only those named (and those returned always); excludedAttributes "
+        "omits those named.",
+    ),
+    Requirement(
+        "RFC7644-3.5.1",
+        "MUST",
+        "RFC 7644 §3.5.1 (replacing with PUT)",
+        "PUT replaces the resource's attributes with those sent and answers the new state.",
+    ),
+    Requirement(
+        "RFC7644-3.5.2.3",
+        "MUST",
+        "RFC 7644 §3.5.2.3 (replace)",
+        "A replace operation sets the attribute its path names, with a value filter picking "
+        "elements; without a path, the value's attributes.",
+    ),
+    Requirement(
+        "RFC7644-3.7",
+        "MUST",
+        "RFC 7644 §3.7 (bulk operations)",
+        "A Bulk request's operations are carried out, and a bulkId names in later operations "
+        "the resource an earlier one created.",
+    ),
+    Requirement(
+        "RFC7644-3.14",
+        "MUST",
+        "RFC 7644 §3.14 (versioning)",
+        "A service that supports ETags answers meta.version as the ETag header, 304 to a "
+        "matching If-None-Match and 412 to a stale If-Match.",
+    ),
+    Requirement(
+        "RFC7644-4",
+        "MUST",
+        "RFC 7644 §4 (service provider configuration endpoints)",
+        "/ServiceProviderConfig says which of patch, bulk, filter, sort and etag the service "
+        "supports, each with a boolean 'supported'.",
+    ),
+    Requirement(
+        "SP-SCIM-CONCURRENT",
+        "MUST",
+        "RFC 7644 §3.5.2 (each PATCH applied whole)",
+        "Concurrent PATCH requests adding members to one group lose none of them.",
+    ),
+    Requirement(
+        "SP-SCIM-ROBUST",
+        "MUST",
+        "DESIGN: servers under hostile load",
+        "No SCIM request, however large, makes the server fail (5xx) or hang: it is processed "
+        "or refused with a 4xx.",
+    ),
     # Business-account rules
     Requirement(
         "BIZ-SIGNIN-1",

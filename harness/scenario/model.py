@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from harness.checks.scim_conformance import GROUPS as SCIM_GROUPS
 from harness.checks.security_catalogue import CASES_BY_ID
 
 Dialect = Literal["rfc", "entra", "entra-compat", "okta", "ping"]
@@ -147,6 +148,19 @@ class SecurityCaseStep(_Strict):
         return value
 
 
+def _scim_group(value: str) -> str:
+    if value not in SCIM_GROUPS:
+        raise ValueError(f"unknown SCIM group {value!r} (known: {', '.join(SCIM_GROUPS)})")
+    return value
+
+
+class ScimConformanceStep(_Strict):
+    """A group of the scim_conformance suite (harness.checks.scim_conformance), run against the
+    target's SCIM endpoint."""
+
+    group: Annotated[str, AfterValidator(_scim_group)]
+
+
 class Provision(_Strict):
     cycle: Literal["initial", "incremental"]
     dialect: Dialect | None = None  # default: the scenario's dialect
@@ -235,6 +249,7 @@ STEP_SHORTHAND: dict[str, str] = {
     "case": "case",
     "idp_sign_in": "user",
     "idp_sign_out": "user",
+    "scim_conformance": "group",
 }
 
 
@@ -262,6 +277,7 @@ STEP_MODELS: dict[str, type[BaseModel]] = {
     "sign_out": UserRef,
     "activate_device": ActivateDevice,
     "case": SecurityCaseStep,
+    "scim_conformance": ScimConformanceStep,
     "expect": Expectation,  # a list of expectations is several expect steps
     "idp_metadata": IdpJudgeOnly,
     "idp_sign_in": IdpSignIn,

@@ -28,6 +28,25 @@ _DIRECTORY_CHANGES = {
 }
 
 
+# Steps that talk SCIM only: a scenario made of them needs no SAML from the target.
+_SCIM_ONLY = {"scim_conformance", "provision", "hire", *_DIRECTORY_CHANGES}
+
+
+def needs_saml(scenario: Scenario) -> bool:
+    """Whether the scenario signs anyone in (a SCIM-only server cannot run it): False for a
+    suite of SCIM steps and SCIM expectations only, such as scim_conformance."""
+    if scenario.property is not None:
+        return True
+    for step in scenario.steps:
+        if step.kind == "expect":
+            asked = step.value.model_dump(exclude_none=True).keys() - {"user", "scim"}
+            if asked:
+                return True
+        elif step.kind not in _SCIM_ONLY:
+            return True
+    return False
+
+
 def needs_of(scenario: Scenario) -> tuple[str, ...]:
     found: set[str] = set(scenario.needs)
     if scenario.property == "lifecycle":

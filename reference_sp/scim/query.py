@@ -106,9 +106,10 @@ class FilterCompiler:
     in SQL: none of them is ever NULL.
     """
 
-    def __init__(self, rt: ResourceType, dialect: str) -> None:
+    def __init__(self, rt: ResourceType, dialect: str, user_name_kind: Kind = "ci") -> None:
         self.rt = rt
         self.dialect = dialect
+        self.user_name_kind = user_name_kind  # "exact": the scim-username-case-sensitive flaw
         self.slots: dict[int, tuple[Kind, str]] = {}  # planned value -> (kind, operator)
 
     def where(self, text: str) -> ColumnElement[bool]:
@@ -238,7 +239,7 @@ class FilterCompiler:
         if name == "externalId":
             return _Column(resources.c.external_id, "exact")
         if name == "userName" and self.rt.name == "User":
-            return _Column(resources.c.user_name_ci, "ci")
+            return _Column(resources.c.user_name_ci, self.user_name_kind)
         if name == "displayName" and self.rt.name == "Group":
             return _Column(resources.c.display_name_ci, "ci")
         if name == "meta":
@@ -489,9 +490,10 @@ class QueryPlanner:
     the same filter shape again and again (``userName eq "..."``), and building a statement
     costs more than running it."""
 
-    def __init__(self, dialect: str, size: int = 256) -> None:
+    def __init__(self, dialect: str, size: int = 256, user_name_kind: Kind = "ci") -> None:
         self.dialect = dialect
         self.size = size
+        self.user_name_kind = user_name_kind
         self._plans: OrderedDict[Any, Plan] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -518,7 +520,7 @@ class QueryPlanner:
     def _build(
         self, rt: ResourceType, shape: Filter | None, sort_by: str | None, descending: bool
     ) -> Plan:
-        compiler = FilterCompiler(rt, self.dialect)
+        compiler = FilterCompiler(rt, self.dialect, self.user_name_kind)
         conditions = [
             resources.c.org_pk == bindparam("org_pk"),
             resources.c.rtype == bindparam("rtype"),

@@ -42,6 +42,7 @@ from reference_sp.scim.service import (
     ScimService,
     search_params,
 )
+from reference_sp.scim.stale_members import members_read_early
 from reference_sp.scim.store import timestamp
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ class _Call:
     body: bytes
     base: str
     org_pk: int | None = None
+    members_seen: list[Any] | None = None  # the scim-loses-concurrent-member-adds flaw
 
 
 Operation = Callable[[Connection, _Call, list[Deviation]], ScimResult]
@@ -165,6 +167,13 @@ class ScimEndpoints:
                 _refuse_nul(c)
                 return operation(conn, c, devs, **request.path_params)
 
+            if request.method == "PATCH" and self._reads_members_early(request):
+                call.members_seen = await members_read_early(
+                    self.db,
+                    self.service.store,
+                    lambda conn: self._authenticate(conn, call),
+                    request.path_params["resource_id"],
+                )
             # Off the event loop: a long request (a large Bulk, an expensive filter) must not
             # hold up /healthz or any other organisation's requests.
             result = await self.db.run(self.handle, call, bound)
@@ -211,6 +220,10 @@ class ScimEndpoints:
         except DatabaseUnavailableError as exc:  # the answer stands; only its journal entry is lost
             log.warning("SCIM %s %s not journaled: %s", call.method, call.path, exc)
         return result
+
+    def _reads_members_early(self, request: Request) -> bool:
+        flawed = "scim-loses-concurrent-member-adds" in self.service.flaws
+        return flawed and request.path_params.get("rtype") == "Groups"
 
     def _authenticate(self, conn: Connection, call: _Call) -> int:
         header = call.headers.get("authorization", "")
@@ -329,7 +342,7 @@ class ScimEndpoints:
                 conn, org, rt, resource_id, body, base, projection, devs, if_match
             )
         return self.service.patch(
-            conn, org, rt, resource_id, body, base, projection, devs, if_match
+            conn, org, rt, resource_id, body, base, projection, devs, if_match, call.members_seen
         )
 
     def _type_search(

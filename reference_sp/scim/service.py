@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from harness.protocol.scim import errors
 from harness.protocol.scim.deviations import Deviation
-from harness.protocol.scim.patch import apply_patch
+from harness.protocol.scim.patch import PatchResult, apply_patch
 from harness.protocol.scim.projection import project, wants_attribute
 from harness.protocol.scim.resource import validate_resource
 from harness.protocol.scim.schema import (
@@ -133,7 +133,8 @@ class ScimService:
         self.store = store
         self.flaws = flaws
         self.search_timeout = search_timeout  # seconds; see reference_sp.scim.budget
-        self.planner = QueryPlanner(dialect)
+        case_flaw = "scim-username-case-sensitive" in flaws
+        self.planner = QueryPlanner(dialect, user_name_kind="exact" if case_flaw else "ci")
         # Called after every write, in its transaction: the business rules (sessions,
         # licenses, activations) follow provisioning through these.
         self.listeners: list[ChangeListener] = []
@@ -275,10 +276,20 @@ class ScimService:
         projection: Projection,
         deviations: list[Deviation],
         if_match: str | None = None,
+        members_seen: list[Any] | None = None,
     ) -> ScimResult:
         current = self.store.get(conn, org_pk, rt, resource_id, for_update=True)
         self._check_if_match(if_match, current)
-        result = apply_patch(current.patchable(), body, rt)
+        doc = current.patchable()
+        if members_seen is not None:  # the scim-loses-concurrent-member-adds flaw
+            doc["members"] = members_seen
+        failure: errors.ScimError | None = None
+        try:
+            result = apply_patch(doc, body, rt)
+        except errors.ScimError as exc:
+            if "scim-patch-not-atomic" not in self.flaws:
+                raise
+            result, failure = _operations_before_failure(doc, body, rt, exc), exc
         deviations.extend(result.deviations)
         updated = current
         if result.changed:
@@ -288,6 +299,8 @@ class ScimService:
             updated = self.store.replace(conn, org_pk, rt, current, doc)
         if updated is not current:
             self._changed(conn, org_pk, rt, "replaced", current, updated)
+        if failure is not None:  # the scim-patch-not-atomic flaw: kept, and refused
+            return ScimResult(failure.status, failure.to_json())
         return self._single(updated, rt, base, projection, 200)
 
     def delete(
@@ -316,6 +329,8 @@ class ScimService:
         resources: list[dict[str, Any]] = []
         total = 0
         start, remaining = params.start_index, params.count
+        if "scim-ignores-start-index" in self.flaws:
+            start = 1
         failures: list[errors.ScimError] = []
         for rt in types:
             try:
@@ -366,6 +381,21 @@ class ScimService:
                 412,
                 f"If-Match {if_match} does not match the current version {etag(current.version)}",
             )
+
+
+def _operations_before_failure(
+    doc: dict[str, Any], body: Any, rt: ResourceType, failure: errors.ScimError
+) -> PatchResult:
+    """The scim-patch-not-atomic flaw: the longest run of leading operations that applies."""
+    operations = body.get("Operations") if isinstance(body, dict) else None
+    if not isinstance(operations, list):
+        raise failure
+    for kept in range(len(operations) - 1, 0, -1):
+        try:
+            return apply_patch(doc, {**body, "Operations": operations[:kept]}, rt)
+        except errors.ScimError:
+            continue
+    raise failure
 
 
 def _keep_active(doc: dict[str, Any], current: StoredResource) -> dict[str, Any]:

@@ -270,6 +270,11 @@ def test_every_flaw_has_a_test() -> None:
             # proven in tests/harness/test_security_suite.py (P05, C08)
             "no-clock-skew",
             "refuse-unsolicited",
+            # proven in tests/harness/test_scim_conformance.py (the exact failing checks)
+            "scim-username-case-sensitive",
+            "scim-patch-not-atomic",
+            "scim-ignores-start-index",
+            "scim-loses-concurrent-member-adds",
         }
     )
     assert tested == set(FLAWS)

@@ -80,6 +80,7 @@ from harness.protocol.scim.schema import (
     Attribute,
     ResolvedAttribute,
     ResourceType,
+    Schema,
 )
 from harness.protocol.scim.values import check_one_primary, coerce, coerce_single
 
@@ -184,8 +185,29 @@ class _Patcher:
                 raise no_target("remove needs a path naming what to remove")
             self._apply_pathless(operation)
             return
+        extension = self.rt.extension(operation.path)
+        if extension is not None:
+            self._apply_extension(operation, extension)
+            return
         path, resolved = resolve_patch_path(parse_path(operation.path), self.rt)
         self._apply_path(operation, path, resolved, operation.value, pathless=False)
+
+    def _apply_extension(self, operation: Operation, extension: Schema) -> None:
+        """A path that is an extension schema's URN alone names the whole extension object:
+        add and replace set the sub-attributes the value holds (the others are kept), remove
+        clears every one of them."""
+        if operation.op == "remove":
+            values: Any = {a.name: None for a in extension.attributes}
+        else:
+            values = operation.value
+            if not isinstance(values, dict):
+                raise invalid_value(f"the value of {extension.id} must be a JSON object")
+        for name, item in values.items():
+            if name.lower() == "schemas":
+                continue
+            qualified = parse_path(f"{extension.id}:{name}")
+            path, resolved = resolve_patch_path(qualified, self.rt)
+            self._apply_path(operation, path, resolved, item, pathless=False)
 
     def _apply_pathless(self, operation: Operation) -> None:
         value = operation.value

@@ -1,7 +1,7 @@
 """PATCH paths (RFC 7644 §3.5.2, §3.10): ``attr``, ``attr.sub``, ``urn:...:attr[.sub]``,
 ``attr[filter]`` and ``attr[filter].sub``, parsed with the filter grammar's own parser.
 
-PATH = attrPath / valuePath [subAttr]. A bare schema URN is not a path (attrPath needs an
+PATH = attrPath / valuePath [subAttr]. A bare schema URN is not a path here (attrPath needs an
 attribute name after the URN); extension attributes are addressed as ``urn:...:User:attr``, or
 set with a path-less operation whose value has the URN as a key. Errors are 400 invalidPath.
 """

@@ -496,7 +496,9 @@ def test_single_value_for_multi_valued_attribute_is_tolerated() -> None:
         ({"op": "replace", "path": "userName", "value": None}, "mutability"),
         ({"op": "add", "path": "nickname2", "value": "x"}, "invalidPath"),
         ({"op": "add", "value": {"nickname2": "x"}}, "invalidPath"),
-        ({"op": "add", "path": ENT, "value": {"employeeNumber": "1"}}, "invalidPath"),
+        # The extension's URN alone names the whole extension: its value is an object.
+        ({"op": "add", "path": ENT, "value": "1"}, "invalidValue"),
+        ({"op": "replace", "path": ENT, "value": {"noSuchAttribute": "1"}}, "invalidPath"),
         ({"op": "add", "path": "name.first", "value": "x"}, "invalidPath"),
         ({"op": "add", "path": 'emails[type eq "work"', "value": "x"}, "invalidPath"),
         ({"op": "add", "path": "active", "value": "maybe"}, "invalidValue"),
