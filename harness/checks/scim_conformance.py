@@ -6,7 +6,7 @@ The steps of :mod:`harness.scim_conformance` run them; the judges are
 from __future__ import annotations
 
 from harness.checks import scim_judges as j
-from harness.checks.catalog import _check
+from harness.checks.model import cited as _check
 from harness.checks.model import Check
 
 # The filter fixture: three users {p}-alpha (title, active), {p}-beta (active) and {p}-gamma
