@@ -6,8 +6,8 @@ The steps of :mod:`harness.scim_conformance` run them; the judges are
 from __future__ import annotations
 
 from harness.checks import scim_judges as j
-from harness.checks.model import cited as _check
 from harness.checks.model import Check
+from harness.checks.model import cited as _check
 
 # The filter fixture: three users {p}-alpha (title, active), {p}-beta (active) and {p}-gamma
 # (inactive) at domain {d}, {p} unique to the run. Check suffix -> (filter, users it matches).
