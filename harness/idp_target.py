@@ -9,7 +9,6 @@ in the SP target file.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import tomllib
 from collections.abc import Callable
@@ -19,7 +18,7 @@ from typing import Any, Literal
 
 import httpx
 
-from harness.targets import TargetError, _section, _text, _unknown, _url
+from harness.targets import TargetError, _section, _text, _unknown, _url, user_functions
 
 SignInMode = Literal["form", "script", "interactive"]
 VENDORS = ("generic", "entra", "entra-compat", "okta", "ping")
@@ -86,22 +85,7 @@ class IdpTarget:
 
 
 def _script(path: Path, shown: str) -> dict[str, Callable[..., Any]]:
-    if not path.is_file():
-        raise TargetError(f"{shown}: sign_in.script {path} is not a file")
-    spec = importlib.util.spec_from_file_location(f"sso_harness_idp_{path.stem}", path)
-    if spec is None or spec.loader is None:
-        raise TargetError(f"{shown}: sign_in.script {path} cannot be imported")
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except Exception as exc:  # the user's file: any failure is their configuration's
-        raise TargetError(f"{shown}: sign_in.script {path} failed to load ({exc})") from None
-    found = {n: getattr(module, n) for n in SCRIPT_FUNCTIONS if callable(getattr(module, n, None))}
-    if not found:
-        raise TargetError(
-            f"{shown}: sign_in.script {path} defines none of {', '.join(SCRIPT_FUNCTIONS)}"
-        )
-    return found
+    return user_functions(path, shown, "sign_in.script", SCRIPT_FUNCTIONS)
 
 
 def _secret(table: dict[str, Any], where: str, shown: str) -> str | None:

@@ -167,23 +167,29 @@ class RemoteTarget:
 PROBE_FUNCTIONS = ("who_am_i", "is_admin", "license_state", "activate_device", "check_in")
 
 
-def _probe_module(path: Path, shown: str) -> dict[str, Callable[..., Any]]:
+def user_functions(
+    path: Path, shown: str, key: str, names: tuple[str, ...]
+) -> dict[str, Callable[..., Any]]:
+    """The functions among ``names`` that the user's Python file ``path`` (the file's ``key``)
+    defines, by name; a file that cannot be imported or defines none of them is a TargetError."""
     if not path.is_file():
-        raise TargetError(f"{shown}: probes.module {path} is not a file")
-    spec = importlib.util.spec_from_file_location(f"sso_harness_probes_{path.stem}", path)
+        raise TargetError(f"{shown}: {key} {path} is not a file")
+    spec = importlib.util.spec_from_file_location(f"sso_harness_user_{path.stem}", path)
     if spec is None or spec.loader is None:
-        raise TargetError(f"{shown}: probes.module {path} cannot be imported")
+        raise TargetError(f"{shown}: {key} {path} cannot be imported")
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
     except Exception as exc:  # the user's file: any failure is their configuration's
-        raise TargetError(f"{shown}: probes.module {path} failed to load ({exc})") from None
-    found = {n: getattr(module, n) for n in PROBE_FUNCTIONS if callable(getattr(module, n, None))}
+        raise TargetError(f"{shown}: {key} {path} failed to load ({exc})") from None
+    found = {n: getattr(module, n) for n in names if callable(getattr(module, n, None))}
     if not found:
-        raise TargetError(
-            f"{shown}: probes.module {path} defines none of {', '.join(PROBE_FUNCTIONS)}"
-        )
+        raise TargetError(f"{shown}: {key} {path} defines none of {', '.join(names)}")
     return found
+
+
+def _probe_module(path: Path, shown: str) -> dict[str, Callable[..., Any]]:
+    return user_functions(path, shown, "probes.module", PROBE_FUNCTIONS)
 
 
 # -- reading a target file ---------------------------------------------------------------------
