@@ -9,8 +9,6 @@ SP's tap recorded against every IdP-side rule, then the sign-in's effect (the SP
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -18,28 +16,32 @@ from typing import Any
 import httpx
 
 from harness.checks import catalog
-from harness.checks._idp_read import read_response
 from harness.checks.idp_logout import IDP_LOGOUT_CHECKS
 from harness.checks.idp_metadata import IDP_METADATA_CHECKS
 from harness.checks.idp_observations import (
     IdpLogoutSeen,
     IdpMetadataSeen,
-    IdpResponseSeen,
     ScimRequestSeen,
 )
 from harness.checks.idp_saml import IDP_RESPONSE_CHECKS
-from harness.checks.idp_saml_deviations import named_deviation
 from harness.checks.idp_scim import IDP_SCIM_CHECKS
 from harness.checks.model import Check, CheckFailed, CheckSkipped, Observed
 from harness.checks.sign_in import SignInCase
+from harness.idp_crafted import crafted_sign_in
 from harness.idp_drivers import DriverError, SignInStart
+from harness.idp_responses import (
+    judge_response,
+    message_evidence,
+    posted_xml,
+    pretty,
+    response_seen,
+)
 from harness.idp_target import TestAccount
 from harness.idp_world import IdpWorld, now
 from harness.observe import follow_logout
 from harness.protocol.refusal import Refusal
 from harness.protocol.saml import constants as saml
 from harness.protocol.saml.bindings import decode_redirect_query
-from harness.protocol.xml import parse_xml, to_bytes
 from harness.saml_tap import TappedMessage
 from harness.scenario.model import IdpSignIn, Step, UserRef
 from harness.signin import ACCEPT, SignInAttempt, same_user
@@ -70,33 +72,6 @@ def _directory(world: IdpWorld, step: Step) -> None:
         world.driver.change(step.kind, _account(world, value.user))
 
 
-def _pretty(xml: bytes) -> str:
-    try:
-        return to_bytes(parse_xml(xml), pretty=True).decode("utf-8", "replace")
-    except Refusal:
-        return xml[:4000].decode("utf-8", "replace")
-
-
-def name_id_of(seen: IdpResponseSeen) -> tuple[str, str | None] | None:
-    """The NameID (value, Format) of a Response whose assertion a verified signature covers."""
-    try:
-        assertion = read_response(seen).assertion()
-    except CheckSkipped:
-        return None
-    name_id = assertion.find(f"{{{saml.SAML}}}Subject/{{{saml.SAML}}}NameID")
-    if name_id is None:
-        return None
-    return (name_id.text or "").strip(), name_id.get("Format")
-
-
-def _posted_xml(tapped: TappedMessage, field: str) -> bytes:
-    value = tapped.value(field) or ""
-    try:
-        return base64.b64decode("".join(value.split()), validate=True)
-    except (binascii.Error, ValueError):
-        return value.encode("utf-8", "replace")  # judged as it is: the parse check fails
-
-
 def _identity(world: IdpWorld, tapped: TappedMessage) -> tuple[str | None, Any]:
     """Who the SP signed in with this Response: its me probe, with the session cookie the SP
     set in its answer (the browser may be an operator's, out of the harness's reach)."""
@@ -113,6 +88,8 @@ def _identity(world: IdpWorld, tapped: TappedMessage) -> tuple[str | None, Any]:
 
 def _sign_in(world: IdpWorld, request: IdpSignIn, line: int) -> list[Verdict]:
     account = _account(world, request.user)
+    if request.request != "sp":
+        return crafted_sign_in(world, request, account, line)
     if request.via == "idp" and not world.idp_initiated:
         reason = "the IdP under test does not declare IdP-initiated sign-in"
         return list(not_judged(_SIGN_IN_CHECKS, line, reason))
@@ -136,26 +113,15 @@ def _sign_in(world: IdpWorld, request: IdpSignIn, line: int) -> list[Verdict]:
             for c in _SIGN_IN_CHECKS
         ]
     sent = world.tap.last_request() if request.via == "sp" else None
-    xml = _posted_xml(tapped, "SAMLResponse")
-    seen = IdpResponseSeen(
-        xml=xml,
-        sp=world.sp_side,
-        idp=world.idp,
-        received_at=tapped.at,
+    seen = response_seen(
+        world,
+        tapped,
+        request.user,
         request_id=sent.id if sent else None,
-        name_id_format_asked=sent.name_id_format if sent else None,
-        relay_state_sent=relay,
-        relay_state_returned=tapped.value("RelayState"),
-        posted_to=f"{world.sp_base}{tapped.path}",
-        previous_name_id=world.name_ids.get(request.user),
-        single_logout_offered=bool(world.idp.slo_endpoints),
+        name_id_format=sent.name_id_format if sent else None,
+        relay_state=relay,
     )
-    verdicts = [
-        named_deviation(judged(check, line, seen), world.vendor) for check in IDP_RESPONSE_CHECKS
-    ]
-    name_id = name_id_of(seen)
-    if name_id is not None:
-        world.name_ids[request.user] = name_id
+    verdicts = judge_response(world, seen, request.user, line)
     identity, answer = _identity(world, tapped)
     attempt = SignInAttempt(
         signed_in=same_user(identity, account.user_name),
@@ -165,14 +131,7 @@ def _sign_in(world: IdpWorld, request: IdpSignIn, line: int) -> list[Verdict]:
     )
     case = SignInCase(request.user, account.user_name, attempt)
     signs_in = judged(catalog.SIGNS_IN, line, case)
-    # The message, decoded, once per sign-in, next to the verdicts of the rules it was judged by.
-    message = {
-        "idp message": _pretty(xml),
-        "judged by": {v.check.id: _outcome(v) for v in verdicts},
-    }
-    decrypted = read_response(seen).decrypted
-    if decrypted is not None:  # what the SP read: the harness holds the SP's key
-        message["assertion, decrypted"] = _pretty(to_bytes(decrypted.element))
+    message = message_evidence(seen, verdicts)
     if signs_in.failure is not None:
         signs_in.failure.evidence.update(message)
     elif signs_in.held is None:
@@ -186,14 +145,6 @@ def _sign_in(world: IdpWorld, request: IdpSignIn, line: int) -> list[Verdict]:
     return [*verdicts, signs_in]
 
 
-def _outcome(verdict: Verdict) -> str:
-    if verdict.skipped is not None:
-        return f"skipped: {verdict.skipped.reason}"
-    if verdict.failure is not None:
-        return f"failed: {verdict.failure.message}"
-    return "held"
-
-
 def _logout_seen(world: IdpWorld, tapped: TappedMessage) -> IdpLogoutSeen:
     sent = world.tap.last_request("LogoutRequest")
     if tapped.method == "GET":
@@ -205,7 +156,7 @@ def _logout_seen(world: IdpWorld, tapped: TappedMessage) -> IdpLogoutSeen:
         binding, query = saml.BINDING_HTTP_REDIRECT, tapped.query
     else:
         parameter = "SAMLResponse" if "SAMLResponse" in tapped.fields else "SAMLRequest"
-        xml, binding, query = _posted_xml(tapped, parameter), saml.BINDING_HTTP_POST, None
+        xml, binding, query = posted_xml(tapped, parameter), saml.BINDING_HTTP_POST, None
     return IdpLogoutSeen(
         xml=xml,
         binding=binding,
@@ -214,7 +165,7 @@ def _logout_seen(world: IdpWorld, tapped: TappedMessage) -> IdpLogoutSeen:
         idp=world.idp,
         received_at=tapped.at,
         request_id=sent.id if sent is not None else None,
-        evidence={"idp message": _pretty(xml)},
+        evidence={"idp message": pretty(xml)},
     )
 
 

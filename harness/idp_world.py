@@ -183,6 +183,7 @@ def _mock_world(
 ) -> IdpWorld:
     """The mock IdP as the IdP under test, both apps in-process."""
     idp = _mock_idp(run, IDP_BASE, [_key("mock idp")], idp_flaws, seed)
+    idp.want_authn_requests_signed = True  # its metadata says so: unsigned requests are judged
     want_encryption = run.scenario.sp_wants_encryption is not False
     settings = Settings(
         db_url="sqlite://",

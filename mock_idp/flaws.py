@@ -101,7 +101,7 @@ FLAWS: tuple[Flaw, ...] = (
     Flaw(
         "accept-unsigned-requests",
         "accepts unsigned AuthnRequests and LogoutRequests that must be signed",
-        "SAML-MD-2.4.4",
+        "IDP-SIGNED-REQUESTS",
     ),
     Flaw("drop-relay-state", "does not return RelayState", "SAML-BIND-3.5.3"),
     Flaw(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from harness.checks import catalog
 from harness.checks.idp_metadata import IDP_METADATA_CHECKS
+from harness.checks.idp_requests import IDP_REQUEST_CHECKS
 from harness.checks.idp_saml import IDP_LOGOUT_CHECKS, IDP_RESPONSE_CHECKS
 from harness.checks.idp_scim import IDP_SCIM_CHECKS
 from harness.checks.model import Check
@@ -18,6 +19,7 @@ CHECKS: tuple[Check, ...] = (
     *IDP_LOGOUT_CHECKS,
     *IDP_METADATA_CHECKS,
     *IDP_SCIM_CHECKS,
+    *IDP_REQUEST_CHECKS,
     *SCIM_CONFORMANCE_CHECKS.values(),
 )
 

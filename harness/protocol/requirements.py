@@ -821,6 +821,13 @@ _ALL: Final = (
         "The IdP signs a person in only with the right password, for an active user.",
     ),
     Requirement(
+        "IDP-SIGNED-REQUESTS",
+        "MUST",
+        f"{_MD} §2.4.3 (WantAuthnRequestsSigned)",
+        "An IdP whose metadata says WantAuthnRequestsSigned requires AuthnRequests to be "
+        "signed: it issues no assertion for an unsigned one.",
+    ),
+    Requirement(
         "IDP-LIFETIME",
         "SHOULD",
         "Golden SAML (CyberArk, 2017): lifetime limits bound a forged assertion",

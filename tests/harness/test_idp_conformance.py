@@ -98,14 +98,21 @@ FLAW_FAILS: dict[str, set[str]] = {
     "ignore-nameid-policy": {"idp.response.name-id-format"},
     "drop-relay-state": {"idp.response.relay-state"},
     "weak-encryption": {"idp.response.encryption-algorithms", "sso.signs-in"},
+    "accept-unsigned-requests": {"idp.request.unsigned-refused"},
+    "ignore-force-authn": {"idp.request.force-authn"},
 }
-# Flaws this suite does not reach yet, and why: the reference SP sends one ACS URL (its only
-# one), never ForceAuthn, and always signs its requests.
-NOT_REACHED = {"ignore-acs-url", "ignore-force-authn", "accept-unsigned-requests"}
+# A flaw this suite does not reach yet, and why: the reference SP publishes one ACS URL, so no
+# request can name another one the IdP would have to honour.
+NOT_REACHED = {"ignore-acs-url"}
 FLAW_SELECTION = "sp-initiated-sign-in and generic or single-logout"
 # The generic preset's NameID is the emailAddress the SP asks for anyway: the policy ignored
 # shows only where the preset's own default differs (Okta's unspecified).
-FLAW_SELECTIONS = {"ignore-nameid-policy": "sp-initiated-sign-in and okta"}
+FLAW_SELECTIONS = {
+    "ignore-nameid-policy": "sp-initiated-sign-in and okta",
+    # Requests the SP never sends: the harness sends them in its name.
+    "accept-unsigned-requests": "requests-in-the-sps-name",
+    "ignore-force-authn": "requests-in-the-sps-name",
+}
 
 
 def test_every_flaw_of_the_mock_idp_is_either_tabled_or_said_out_of_reach() -> None:
