@@ -60,7 +60,7 @@ def crafted_sign_in(
         return list(not_judged(checks, line, "the IdP has no HTTP-Redirect SSO endpoint"))
     if not unsigned:
         if request.user not in world.name_ids:
-            reason = f"ForceAuthn is judged after an earlier sign-in of {request.user}"
+            reason = f"ForceAuthn is judged after a sign-in of {request.user} that was read"
             return list(not_judged(checks, line, reason))
         time.sleep(_SESSION_AGE_S)
     authn = _request(world, endpoint.location, force=not unsigned)

@@ -19,7 +19,9 @@ from tests.peers.servers import free_port
 from tests.support.servers import serve
 
 PASSWORD = "pysaml2 peer password"
-SELECTION = "metadata or sp-initiated-sign-in and generic or sp-without-encryption or logout"
+SELECTION = (
+    "metadata or sp-initiated-sign-in and generic or sp-without-encryption or logout or requests"
+)
 
 
 def _target(folder: Path, idp_base: str, sp_port: int, encryption: bool) -> IdpTarget:
@@ -87,9 +89,12 @@ def test_pysaml2_in_clear_passes_every_rule_it_can_be_judged_by(in_clear: RunRep
         "idp.response.session-index",
         "idp.logout.response-signed",
         "slo.signed-out",
+        "idp.request.force-authn",
     } <= passed
+    # Its metadata does not ask for signed AuthnRequests: an unsigned one is not judged.
+    assert "idp.request.unsigned-refused" in ids(in_clear, Outcome.SKIP)
     summary = in_clear.summary
-    assert (summary.passed, summary.failed, summary.warned, summary.skipped) == (83, 0, 1, 13)
+    assert (summary.passed, summary.failed, summary.warned, summary.skipped) == (120, 0, 1, 19)
 
 
 def test_pysaml2_encrypts_with_its_default_triple_des_which_the_sp_refuses(
@@ -97,10 +102,12 @@ def test_pysaml2_encrypts_with_its_default_triple_des_which_the_sp_refuses(
 ) -> None:
     """pysaml2 encrypts with 3DES-CBC unless told otherwise (``saml2/sigver.py``
     ``pre_encryption_part(msg_enc=TRIPLE_DES_CBC, ...)``): SDP-ALG01 calls CBC broken, the
-    reference SP cannot decrypt it, nobody signs in, and what the assertion says is not judged."""
+    reference SP cannot decrypt it, nobody signs in, and what the assertion says is not judged
+    (nor ForceAuthn, which needs an earlier sign-in whose assertion was read)."""
     sign_ins = {
         "single-logout",
         "sp-initiated-sign-in[preset=generic]",
+        "requests-in-the-sps-name",
     }
     assert failed(encrypting) == {
         (scenario, check)
@@ -108,4 +115,4 @@ def test_pysaml2_encrypts_with_its_default_triple_des_which_the_sp_refuses(
         for check in ("idp.response.encryption-algorithms", "sso.signs-in")
     }
     summary = encrypting.summary
-    assert (summary.passed, summary.failed, summary.warned, summary.skipped) == (23, 6, 1, 47)
+    assert (summary.passed, summary.failed, summary.warned, summary.skipped) == (29, 8, 1, 82)
