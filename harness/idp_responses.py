@@ -53,10 +53,15 @@ def response_seen(
         name_id_format_asked=name_id_format,
         relay_state_sent=relay_state,
         relay_state_returned=tapped.value("RelayState"),
-        posted_to=f"{world.sp_base}{tapped.path}",
+        posted_to=posted_to(world, tapped),
         previous_name_id=world.name_ids.get(ref),
         single_logout_offered=bool(world.idp.slo_endpoints),
     )
+
+
+def posted_to(world: IdpWorld, tapped: TappedMessage) -> str:
+    """The URL the IdP's form posted to, query included (the SP's second ACS has one)."""
+    return f"{world.sp_base}{tapped.path}" + (f"?{tapped.query}" if tapped.query else "")
 
 
 def name_id_of(seen: IdpResponseSeen) -> tuple[str, str | None] | None:

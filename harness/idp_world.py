@@ -192,6 +192,7 @@ def _mock_world(
         cookie_secret=_cookie_secret(),
         want_encryption=want_encryption,
         name_id_policy=saml.NAMEID_EMAIL,
+        second_acs=True,
     )
     sp = ReferenceSP(settings)
     stack.callback(sp.close)
@@ -242,6 +243,7 @@ def _settings_for(target: IdpTarget, store: str = "sqlite://") -> Settings:
         cookie_secret=_cookie_secret(),
         want_encryption=target.want_encryption,
         name_id_policy=saml.NAMEID_EMAIL,
+        second_acs=True,
     )
 
 

@@ -21,6 +21,7 @@ class SamlConfig:
     sign_requests: bool
     want_encryption: bool
     name_id_policy: str | None = None
+    second_acs: bool = False
 
     @classmethod
     def of(cls, settings: Settings, site: Site, key: KeyPair) -> SamlConfig:
@@ -32,13 +33,21 @@ class SamlConfig:
             sign_requests=settings.sign_requests,
             want_encryption=settings.want_encryption,
             name_id_policy=settings.name_id_policy,
+            second_acs=settings.second_acs,
         )
 
     def metadata(self) -> SPMetadata:
         site, cert = self.site, self.key.certificate
         return SPMetadata(
             entity_id=site.entity_id,
-            acs_endpoints=(Endpoint(c.BINDING_HTTP_POST, site.acs_url, 0, True),),
+            acs_endpoints=(
+                Endpoint(c.BINDING_HTTP_POST, site.acs_url, 0, True),
+                *(
+                    (Endpoint(c.BINDING_HTTP_POST, site.second_acs_url, 1, False),)
+                    if self.second_acs
+                    else ()
+                ),
+            ),
             slo_endpoints=(
                 Endpoint(c.BINDING_HTTP_REDIRECT, site.slo_url),
                 Endpoint(c.BINDING_HTTP_POST, site.slo_url),

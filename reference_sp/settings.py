@@ -25,6 +25,9 @@ class Settings:
     # The NameID Format the AuthnRequests ask for in a NameIDPolicy (None: none asked, any the
     # sign-in rule accepts will do). The IdP-under-test suite asks emailAddress.
     name_id_policy: str | None = None
+    # Publish a second ACS (index 1, the same endpoint with ``?acs=2``) that no request of the
+    # SP names: the IdP-under-test suite names it in a request of its own, to see it honoured.
+    second_acs: bool = False
     key: KeyPair | None = None  # None: generated on first start under the data directory
     cookie_secret: bytes | None = field(default=None, repr=False)  # None: generated, likewise
     extra: dict[str, str] = field(default_factory=dict, compare=False)
@@ -47,6 +50,10 @@ class Site:
     @property
     def acs_url(self) -> str:
         return f"{self.base_url}/saml/acs"
+
+    @property
+    def second_acs_url(self) -> str:
+        return f"{self.base_url}/saml/acs?acs=2"
 
     @property
     def slo_url(self) -> str:

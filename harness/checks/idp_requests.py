@@ -75,6 +75,33 @@ def force_authn(seen: ForcedSignInSeen) -> Observed:
     return Observed(f"authenticated anew at {when.isoformat()}", evidence=fields)
 
 
+@dataclass(frozen=True)
+class RequestedAcsSeen:
+    """What came back for a signed AuthnRequest naming the SP's second ACS (index 1 of its
+    metadata, never its default)."""
+
+    requested: str  # the AssertionConsumerServiceURL the request named
+    posted_to: str | None  # where the IdP's form posted its Response (None: it sent none)
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+def requested_acs(seen: RequestedAcsSeen) -> Observed:
+    """The IdP posts the Response to the AssertionConsumerServiceURL the request named."""
+    if seen.posted_to is None:
+        raise CheckSkipped(
+            "no Response came back for a request naming the SP's second ACS: is the IdP's copy "
+            "of the SP's metadata up to date?"
+        )
+    if seen.posted_to != seen.requested:
+        raise CheckFailed(
+            "the IdP posted the Response to another ACS than the request named",
+            expected=seen.requested,
+            observed=seen.posted_to,
+            evidence=seen.evidence,
+        )
+    return Observed(f"posted to {seen.posted_to}", evidence=seen.evidence)
+
+
 UNSIGNED_REFUSED = cited(
     "idp.request.unsigned-refused",
     "IDP-SIGNED-REQUESTS",
@@ -87,4 +114,10 @@ FORCE_AUTHN = cited(
     "ForceAuthn makes the IdP authenticate the user anew",
     force_authn,
 )
-IDP_REQUEST_CHECKS = (UNSIGNED_REFUSED, FORCE_AUTHN)
+REQUESTED_ACS = cited(
+    "idp.request.requested-acs",
+    "SAML-CORE-3.4.1",
+    "the Response goes to the ACS the request named",
+    requested_acs,
+)
+IDP_REQUEST_CHECKS = (UNSIGNED_REFUSED, FORCE_AUTHN, REQUESTED_ACS)

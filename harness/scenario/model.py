@@ -176,9 +176,10 @@ class IdpSignIn(_Strict):
     user: str
     via: Literal["sp", "idp"] = "sp"  # SP-initiated (the SP's AuthnRequest) or IdP-initiated
     relay_state: str | None = "/account"  # what the SP sends as RelayState, or asks the IdP to
-    # "sp": the SP's own request; "unsigned" / "force-authn": an AuthnRequest the harness sends
-    # in the SP's name (with its key), unsigned or with ForceAuthn (harness.idp_crafted).
-    request: Literal["sp", "unsigned", "force-authn"] = "sp"
+    # "sp": the SP's own request; "unsigned" / "force-authn" / "other-acs": an AuthnRequest the
+    # harness sends in the SP's name (with its key), unsigned, with ForceAuthn, or naming the
+    # SP's second ACS (harness.idp_crafted).
+    request: Literal["sp", "unsigned", "force-authn", "other-acs"] = "sp"
 
 
 class IdpJudgeOnly(_Strict):

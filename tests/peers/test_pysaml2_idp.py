@@ -90,11 +90,12 @@ def test_pysaml2_in_clear_passes_every_rule_it_can_be_judged_by(in_clear: RunRep
         "idp.logout.response-signed",
         "slo.signed-out",
         "idp.request.force-authn",
+        "idp.request.requested-acs",
     } <= passed
     # Its metadata does not ask for signed AuthnRequests: an unsigned one is not judged.
     assert "idp.request.unsigned-refused" in ids(in_clear, Outcome.SKIP)
     summary = in_clear.summary
-    assert (summary.passed, summary.failed, summary.warned, summary.skipped) == (120, 0, 1, 19)
+    assert (summary.passed, summary.failed, summary.warned, summary.skipped) == (139, 0, 1, 21)
 
 
 def test_pysaml2_encrypts_with_its_default_triple_des_which_the_sp_refuses(
@@ -115,4 +116,4 @@ def test_pysaml2_encrypts_with_its_default_triple_des_which_the_sp_refuses(
         for check in ("idp.response.encryption-algorithms", "sso.signs-in")
     }
     summary = encrypting.summary
-    assert (summary.passed, summary.failed, summary.warned, summary.skipped) == (29, 8, 1, 82)
+    assert (summary.passed, summary.failed, summary.warned, summary.skipped) == (36, 9, 1, 95)
