@@ -172,6 +172,12 @@ def load_idp_target(path: str | Path) -> IdpTarget:
     name = data.get("name", Path(path).stem)
     if not isinstance(name, str):
         raise TargetError(f"{shown}: name must be a string")
+    provisions = _flag(scim, "provisions", "scim", shown, bool(scim))
+    token = _secret(scim, "scim", shown) if scim else None
+    if provisions and token is None:
+        raise TargetError(
+            f"{shown}: [scim] needs token or token_env: the token the IdP was configured with"
+        )
     return IdpTarget(
         name=name,
         path=shown,
@@ -183,8 +189,8 @@ def load_idp_target(path: str | Path) -> IdpTarget:
         sp_public_url=_url(public_url, "sp.public_url", shown) if public_url else None,
         want_encryption=_flag(sp, "want_encryption", "sp", shown, True),
         accounts=_accounts(data, shown),
-        provisions=_flag(scim, "provisions", "scim", shown, bool(scim)),
-        scim_token=_secret(scim, "scim", shown) if scim else None,
+        provisions=provisions,
+        scim_token=token,
         idp_initiated=_flag(features, "idp_initiated", "features", shown, False),
         single_logout=_flag(features, "single_logout", "features", shown, False),
         **_sign_in(tables["sign_in"], shown, Path(path).parent),

@@ -290,6 +290,7 @@ def _browser_signs_in(url: str) -> None:
         ("[idp]\nmetadata_file = 'x.xml'\n[sign_in]\nmode = 'robot'\n", "form, script or inter"),
         ("[idp]\nmetadata_file = 'x.xml'\n[sign_in]\nmode = 'script'\n", "needs a sign_in.script"),
         ("[idp]\nmetadata_file = 'x.xml'\n[users.bob]\npassword = 'x'\n", "user_name is required"),
+        ("[idp]\nmetadata_file = 'x.xml'\n[scim]\nprovisions = true\n", "needs token or token_env"),
     ],
 )
 def test_a_bad_idp_target_file_is_one_line_naming_the_key(
@@ -299,3 +300,17 @@ def test_a_bad_idp_target_file_is_one_line_naming_the_key(
     path.write_text(text)
     with pytest.raises(TargetError, match=message):
         load_idp_target(path)
+
+
+def test_the_sp_metadata_for_an_idp_target_is_printed_before_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from harness.cli import main
+
+    path = _write_target(tmp_path, "http://127.0.0.1:9", 18001)
+    assert main(["target", "sp-metadata", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert 'entityID="http://127.0.0.1:18001/saml/metadata"' in out
+    assert "http://127.0.0.1:18001/saml/acs?acs=2" in out  # the second ACS a request may name
+    assert "ACS            http://127.0.0.1:18001/saml/acs (HTTP-POST)" in err
+    assert PASSWORD not in out + err
