@@ -314,3 +314,20 @@ def test_the_sp_metadata_for_an_idp_target_is_printed_before_the_run(
     assert "http://127.0.0.1:18001/saml/acs?acs=2" in out  # the second ACS a request may name
     assert "ACS            http://127.0.0.1:18001/saml/acs (HTTP-POST)" in err
     assert PASSWORD not in out + err
+
+
+def test_the_html_report_shows_each_idp_message_decoded_next_to_its_verdicts(
+    tmp_path: Path,
+) -> None:
+    from harness.reporters.html import HtmlReporter
+
+    path = tmp_path / "report.html"
+    reporter = HtmlReporter(str(path))
+    runs = [r for r in discover([SUITE]) if matches("sp-initiated-sign-in and generic", r)]
+    for event in runner.run(runs, RunOptions()):
+        reporter.handle(event)
+    html = path.read_text()
+    assert html.count("idp message") == 2  # one per sign-in, on its sso.signs-in result
+    assert "assertion, decrypted" in html  # what the SP read, not the ciphertext
+    assert "EncryptedAssertion" in html and "AuthnStatement" in html
+    assert "idp.response.audience" in html and "judged by" in html
