@@ -157,6 +157,34 @@ def errors(c: Conformance) -> Iterator[Outcome]:
         "POST", "/Users", raw=b'{"schemas": ["' + USER_SCHEMA.encode() + b'"], "userName": '
     )
     yield check["malformed-json"], ScimSeen((broken,), {"statuses": [(400,)]})
+    owner = "scim.errors.malformed-json"
+    yield check["invalid-syntax"], _typed(broken, 400, "invalidSyntax", owner)
+    yield from _typed_errors(c, check)
+
+
+def _typed(call: Exchange, status: int, scim_type: str, owner: str = "") -> ScimSeen:
+    want = {"statuses": [(status,)], "scim_type": scim_type, "status_owner": owner}
+    return ScimSeen((call,), want)
+
+
+def _typed_errors(c: Conformance, check: dict[str, Any]) -> Iterator[Outcome]:
+    """The errors RFC 7644 §3.12 names a scimType for, on a user of the group's own."""
+    maybe = {"schemas": [USER_SCHEMA], "userName": c.name("errors", "maybe"), "active": "maybe"}
+    yield check["invalid-value"], _typed(c.create("/Users", maybe), 400, "invalidValue")
+    name = c.name("errors", "erin")
+    user = f"/Users/{c.user('errors', 'erin', **_user_attributes(c, 'errors', 'erin'))}"
+    again = c.create("/Users", {"schemas": [USER_SCHEMA], "userName": name})
+    yield check["uniqueness"], _typed(again, 409, "uniqueness", "scim.crud.duplicate-user")
+    if (reason := c.unannounced("patch")) is not None:
+        yield check["mutability"], reason
+        yield check["no-target"], reason
+        return
+    moved = c.patch(user, {"op": "replace", "path": "id", "value": str(uuid.uuid4())})
+    yield check["mutability"], _typed(moved, 400, "mutability")
+    nowhere = c.patch(
+        user, {"op": "replace", "path": 'emails[type eq "home"].value', "value": name}
+    )
+    yield check["no-target"], _typed(nowhere, 400, "noTarget")
 
 
 def authentication(c: Conformance) -> Iterator[Outcome]:

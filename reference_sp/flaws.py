@@ -268,6 +268,49 @@ _ALL = (
         "written: concurrent member adds overwrite each other",
     ),
     Flaw(
+        "scim-error-status-as-number",
+        "RFC7644-3.12",
+        'answer every SCIM error with its "status" as a JSON number, not the string RFC 7644 '
+        "asks for",
+    ),
+    Flaw(
+        "scim-syntax-error-untyped",
+        "RFC7644-3.12-SYNTAX",
+        'answer a body that cannot be parsed 400 without scimType "invalidSyntax"',
+    ),
+    Flaw(
+        "scim-value-error-untyped",
+        "RFC7644-3.12-VALUE",
+        'answer a value of the wrong type 400 without scimType "invalidValue"',
+    ),
+    Flaw(
+        "scim-uniqueness-error-untyped",
+        "RFC7644-3.12-UNIQUENESS",
+        'answer a taken userName 409 without scimType "uniqueness"',
+    ),
+    Flaw(
+        "scim-mutability-error-untyped",
+        "RFC7644-3.12-MUTABILITY",
+        'answer a change of a readOnly or immutable attribute 400 without scimType "mutability"',
+    ),
+    Flaw(
+        "scim-replace-unmatched-filter-adds",
+        "RFC7644-3.12-NOTARGET",
+        "take a PATCH replace whose value filter matches nothing as an add (creating the "
+        "element) instead of 400 noTarget",
+    ),
+    Flaw(
+        "scim-discovery-accepts-writes",
+        "RFC7644-4-READONLY",
+        "answer POST, PUT, PATCH and DELETE on /ServiceProviderConfig, /ResourceTypes and "
+        "/Schemas as a GET, not 405",
+    ),
+    Flaw(
+        "scim-discovery-ignores-filter",
+        "RFC7644-4-FILTER",
+        "ignore a filter on the discovery endpoints (answer 200, not 403)",
+    ),
+    Flaw(
         "match-users-across-organisations",
         "BIZ-SIGNIN-2",
         "match the NameID to a user of any organisation, not only the asserting IdP's",

@@ -66,6 +66,18 @@ GROUPS: dict[str, tuple[Check, ...]] = {
             "/Schemas lists the User and Group schemas",
             j.schemas,
         ),
+        _check(
+            "scim.discovery.read-only",
+            "RFC7644-4-READONLY",
+            "POST, PUT, PATCH and DELETE on the discovery endpoints answer 405",
+            j.answers,
+        ),
+        _check(
+            "scim.discovery.filter-forbidden",
+            "RFC7644-4-FILTER",
+            "a filter on /ServiceProviderConfig answers 403",
+            j.answers,
+        ),
     ),
     "crud": (
         _check(
@@ -80,7 +92,7 @@ GROUPS: dict[str, tuple[Check, ...]] = {
         _check(
             "scim.crud.duplicate-user",
             "RFC7644-3.3",
-            "a taken userName is 409 uniqueness",
+            "a taken userName is 409",
             j.answers,
         ),
         _check(
@@ -286,6 +298,36 @@ GROUPS: dict[str, tuple[Check, ...]] = {
             "RFC7644-3.12",
             "a body that is not JSON is 400",
             j.error_body,
+        ),
+        _check(
+            "scim.errors.invalid-syntax",
+            "RFC7644-3.12-SYNTAX",
+            "a body that is not JSON is scimType invalidSyntax",
+            j.typed_error,
+        ),
+        _check(
+            "scim.errors.invalid-value",
+            "RFC7644-3.12-VALUE",
+            'active: "maybe" is 400 invalidValue',
+            j.answers,
+        ),
+        _check(
+            "scim.errors.uniqueness",
+            "RFC7644-3.12-UNIQUENESS",
+            "a taken userName is 409 uniqueness",
+            j.typed_error,
+        ),
+        _check(
+            "scim.errors.mutability",
+            "RFC7644-3.12-MUTABILITY",
+            "a PATCH replacing the readOnly id is 400 mutability",
+            j.answers,
+        ),
+        _check(
+            "scim.errors.no-target",
+            "RFC7644-3.12-NOTARGET",
+            "a replace whose value filter matches nothing is 400 noTarget",
+            j.answers,
         ),
     ),
     "authentication": (

@@ -63,6 +63,20 @@ def answers(seen: ScimSeen) -> None:
         _fail(seen, f"the error's scimType is {found!r}", repr(scim_type), repr(found))
 
 
+def typed_error(seen: ScimSeen) -> None:
+    """The error's scimType is ``want["scim_type"]``. Where another check owns the status
+    (``want["status_owner"]``), an answer of another status is that check's failure, and this
+    one cannot be judged: skipped, naming it."""
+    owner = seen.want.get("status_owner")
+    allowed = tuple(seen.want["statuses"][-1])
+    if owner and seen.last.status not in allowed:
+        raise CheckSkipped(
+            f"{seen.last.method} {seen.last.url} answered {seen.last.status or 'nothing'}, not "
+            f"{' or '.join(map(str, allowed))} ({owner} judges that): no error's scimType to judge"
+        )
+    answers(seen)
+
+
 def created(seen: ScimSeen) -> None:
     """201 with an id, the userName sent, and a Location header that is meta.location."""
     answers(seen)

@@ -33,7 +33,7 @@ from harness.protocol.scim.schema import (
 )
 from reference_sp.db import Database, DatabaseUnavailableError, SerializationFailureError
 from reference_sp.organisation_store import OrganisationStore
-from reference_sp.scim import discovery
+from reference_sp.scim import discovery, flawed
 from reference_sp.scim.bulk import run_bulk
 from reference_sp.scim.journal import Journal
 from reference_sp.scim.service import (
@@ -136,6 +136,8 @@ class ScimEndpoints:
         discovery_endpoint: bool = False,
     ) -> Route:
         allowed = ["GET"] if discovery_endpoint else (methods or ["GET"])
+        if discovery_endpoint and "scim-discovery-accepts-writes" in self.service.flaws:
+            allowed = _EVERY_METHOD
 
         async def endpoint(request: Request) -> Response:
             if request.method not in allowed:
@@ -205,7 +207,7 @@ class ScimEndpoints:
                 log.warning("SCIM %s %s: database unavailable: %s", call.method, call.path, exc)
                 result = unavailable(exc)
             except errors.ScimError as exc:
-                result = ScimResult(exc.status, exc.to_json())
+                result = ScimResult(exc.status, flawed.error_body(self.service.flaws, exc))
                 if exc.status == 401:
                     result.headers["WWW-Authenticate"] = 'Bearer realm="SCIM"'
             except Exception:  # our bug, not the peer's: say so, keep serving
@@ -260,8 +262,9 @@ class ScimEndpoints:
 
     # -- discovery -----------------------------------------------------------------------
 
-    @staticmethod
-    def _no_filter(call: _Call) -> None:
+    def _no_filter(self, call: _Call) -> None:
+        if "scim-discovery-ignores-filter" in self.service.flaws:
+            return
         if "filter" in {k.lower() for k in call.params}:
             # RFC 7644 §4: filtering discovery endpoints is not supported.
             raise errors.ScimError(403, "filtering is not supported on discovery endpoints")

@@ -20,6 +20,7 @@ from harness.protocol.scim.schema import (
 )
 from reference_sp.scim.budget import time_limit
 from reference_sp.scim.discovery import DEFAULT_COUNT, MAX_RESULTS
+from reference_sp.scim.flawed import replace_as_add
 from reference_sp.scim.query import QueryPlanner
 from reference_sp.scim.store import ScimStore, StoredResource
 
@@ -284,6 +285,8 @@ class ScimService:
         if members_seen is not None:  # the scim-loses-concurrent-member-adds flaw
             doc["members"] = members_seen
         failure: errors.ScimError | None = None
+        if "scim-replace-unmatched-filter-adds" in self.flaws:
+            body = replace_as_add(body)
         try:
             result = apply_patch(doc, body, rt)
         except errors.ScimError as exc:

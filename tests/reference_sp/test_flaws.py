@@ -275,6 +275,14 @@ def test_every_flaw_has_a_test() -> None:
             "scim-patch-not-atomic",
             "scim-ignores-start-index",
             "scim-loses-concurrent-member-adds",
+            "scim-error-status-as-number",
+            "scim-syntax-error-untyped",
+            "scim-value-error-untyped",
+            "scim-uniqueness-error-untyped",
+            "scim-mutability-error-untyped",
+            "scim-replace-unmatched-filter-adds",
+            "scim-discovery-accepts-writes",
+            "scim-discovery-ignores-filter",
         }
     )
     assert tested == set(FLAWS)

@@ -1,0 +1,47 @@
+"""The reference SP's SCIM error flaws (``reference_sp.flaws``): how a flawed server renders a
+SCIM error. Each drops or bends one thing RFC 7644 §3.12 asks of the error body, and nothing
+else: the status stays, the detail stays."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from harness.protocol.scim import errors
+
+# Flaw -> the scimType it leaves out of the error body.
+UNTYPED: dict[str, str] = {
+    "scim-syntax-error-untyped": "invalidSyntax",
+    "scim-value-error-untyped": "invalidValue",
+    "scim-uniqueness-error-untyped": "uniqueness",
+    "scim-mutability-error-untyped": "mutability",
+}
+
+
+def error_body(flaws: Iterable[str], exc: errors.ScimError) -> dict[str, Any]:
+    """The SCIM error body of ``exc`` as a server with these flaws answers it."""
+    body = exc.to_json()
+    chosen = frozenset(flaws)
+    if any(UNTYPED[f] == body.get("scimType") for f in chosen & UNTYPED.keys()):
+        del body["scimType"]
+    if "scim-error-status-as-number" in chosen:
+        body["status"] = exc.status
+    return body
+
+
+def replace_as_add(body: Any) -> Any:
+    """The scim-replace-unmatched-filter-adds flaw: a PATCH whose replace operations with a
+    value filter are taken as adds (creating the element no filter matched), as servers
+    lenient with Entra ID's replace of ``emails[type eq "work"].value`` do."""
+    operations = body.get("Operations") if isinstance(body, dict) else None
+    if not isinstance(operations, list):
+        return body
+    bent = [
+        {**o, "op": "add"}
+        if isinstance(o, dict)
+        and str(o.get("op", "")).lower() == "replace"
+        and "[" in str(o.get("path", ""))
+        else o
+        for o in operations
+    ]
+    return {**body, "Operations": bent}
