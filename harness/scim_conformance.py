@@ -31,6 +31,7 @@ PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 # What a group needs the server to announce in /ServiceProviderConfig.
 ANNOUNCED: dict[str, str] = {
     "filters": "filter",
+    "search": "filter",
     "case": "filter",
     "pagination": "filter",
     "sorting": "sort",
@@ -62,8 +63,8 @@ class Conformance:
     def name(self, group: str, ref: str) -> str:
         return f"{self.prefix}{group}-{ref}@{self.domain}"
 
-    def create(self, path: str, body: dict[str, Any]) -> Exchange:
-        made = self.http.call("POST", path, body)
+    def create(self, path: str, body: dict[str, Any], **kwargs: Any) -> Exchange:
+        made = self.http.call("POST", path, body, **kwargs)
         if made.status == 201 and isinstance(made.body, dict) and made.body.get("id"):
             self.made.append(f"{path}/{made.body['id']}")
         return made

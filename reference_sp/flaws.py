@@ -311,6 +311,26 @@ _ALL = (
         "ignore a filter on the discovery endpoints (answer 200, not 403)",
     ),
     Flaw(
+        "scim-put-refuses-foreign-id",
+        "RFC7644-3.5.1-READONLY",
+        "refuse a PUT whose body carries another id (400 mutability) instead of ignoring it",
+    ),
+    Flaw(
+        "scim-refuses-application-json",
+        "RFC7644-3.8",
+        "refuse a request body sent as application/json (415): only application/scim+json",
+    ),
+    Flaw(
+        "scim-search-ignores-filter",
+        "RFC7644-3.4.3",
+        "ignore the filter of a POST .../.search: list every resource",
+    ),
+    Flaw(
+        "scim-attributes-drop-id",
+        "RFC7644-3.4.2.5",
+        'leave "id" (returned "always") out of a resource read with ?attributes=',
+    ),
+    Flaw(
         "match-users-across-organisations",
         "BIZ-SIGNIN-2",
         "match the NameID to a user of any organisation, not only the asserting IdP's",

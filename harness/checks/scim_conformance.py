@@ -108,6 +108,18 @@ GROUPS: dict[str, tuple[Check, ...]] = {
             j.answers,
         ),
         _check(
+            "scim.crud.replace-ignores-read-only",
+            "RFC7644-3.5.1-READONLY",
+            "a PUT carrying another id and meta keeps the resource's own",
+            j.answers,
+        ),
+        _check(
+            "scim.crud.create-as-json",
+            "RFC7644-3.8",
+            "POST /Users sent as application/json answers 201",
+            j.answers,
+        ),
+        _check(
             "scim.crud.create-group",
             "RFC7644-3.3",
             "POST /Groups with a member answers 201",
@@ -125,6 +137,20 @@ GROUPS: dict[str, tuple[Check, ...]] = {
         _check("scim.crud.delete-group", "RFC7644-3.6", "a deleted group answers 404", j.answers),
     ),
     "filters": tuple(_filter(suffix) for suffix in FILTERS),
+    "search": (
+        _check(
+            "scim.search.type",
+            "RFC7644-3.4.3",
+            "POST /Users/.search with a filter lists what it matches",
+            j.lists_exactly,
+        ),
+        _check(
+            "scim.search.root",
+            "RFC7644-3.4.3",
+            "POST /.search with a filter lists what it matches",
+            j.lists_exactly,
+        ),
+    ),
     "case": (
         _check(
             "scim.case.username-filter",

@@ -721,6 +721,29 @@ _ALL: Final = (
         'of "noTarget".',
     ),
     Requirement(
+        "RFC7644-3.5.1-READONLY",
+        "MUST",
+        "RFC 7644 §3.5.1 (replacing with PUT)",
+        "readOnly: any values provided (e.g., meta.resourceType) SHALL be ignored; a PUT whose "
+        "body carries another id or meta replaces the resource at its URL and keeps its id and "
+        "meta.",
+    ),
+    Requirement(
+        "RFC7644-3.8",
+        "SHOULD",
+        "RFC 7644 §3.8 (data input/output formats)",
+        'A service provider accepts a request body sent as "application/json" as well as '
+        '"application/scim+json" (clients such as Okta send the former).',
+    ),
+    Requirement(
+        "RFC7644-3.4.3",
+        "MUST",
+        "RFC 7644 §3.4.3 (querying resources using HTTP POST)",
+        "A POST to an endpoint's \"/.search\" (or the root's, over every resource type) with a "
+        "SearchRequest body is a query: it answers a ListResponse of the resources its filter "
+        "matches.",
+    ),
+    Requirement(
         "SP-SCIM-CONCURRENT",
         "MUST",
         "RFC 7644 §3.5.2 (each PATCH applied whole)",

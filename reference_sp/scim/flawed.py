@@ -45,3 +45,18 @@ def replace_as_add(body: Any) -> Any:
         for o in operations
     ]
     return {**body, "Operations": bent}
+
+
+def refused_media(flaws: Iterable[str], content_type: str) -> errors.ScimError | None:
+    """The scim-refuses-application-json flaw: a body sent as application/json is 415."""
+    media = content_type.partition(";")[0].strip().lower()
+    if "scim-refuses-application-json" in flaws and media == "application/json":
+        return errors.ScimError(415, "the body must be application/scim+json")
+    return None
+
+
+def refuses_foreign_id(flaws: Iterable[str], body: Any, resource_id: str) -> None:
+    """The scim-put-refuses-foreign-id flaw: a PUT whose body names another id is refused."""
+    sent = body.get("id") if isinstance(body, dict) else None
+    if "scim-put-refuses-foreign-id" in flaws and sent not in (None, resource_id):
+        raise errors.mutability(f"id is readOnly: {sent!r} is not {resource_id!r}")

@@ -153,6 +153,10 @@ class ScimEndpoints:
                 )
             try:
                 body = await _read_body(request, discovery.MAX_PAYLOAD_BYTES)
+                if refused := flawed.refused_media(
+                    self.service.flaws, request.headers.get("content-type", "")
+                ):
+                    raise refused
             except errors.ScimError as exc:
                 return _scim_response(ScimResult(exc.status, exc.to_json()))
             call = _Call(
@@ -370,6 +374,8 @@ class ScimEndpoints:
         if not isinstance(declared, list) or SEARCH_REQUEST_SCHEMA not in declared:
             raise errors.invalid_syntax(f"'schemas' must contain {SEARCH_REQUEST_SCHEMA}")
         params = {k: v for k, v in body.items() if k != "schemas"}
+        if "scim-search-ignores-filter" in self.service.flaws:
+            params.pop("filter", None)
         assert call.org_pk is not None
         return self.service.search(conn, call.org_pk, types, search_params(params), call.base)
 

@@ -20,7 +20,7 @@ from harness.protocol.scim.schema import (
 )
 from reference_sp.scim.budget import time_limit
 from reference_sp.scim.discovery import DEFAULT_COUNT, MAX_RESULTS
-from reference_sp.scim.flawed import replace_as_add
+from reference_sp.scim.flawed import refuses_foreign_id, replace_as_add
 from reference_sp.scim.query import QueryPlanner
 from reference_sp.scim.store import ScimStore, StoredResource
 
@@ -202,6 +202,8 @@ class ScimService:
         body = project(
             self.render(stored, rt, base), rt, projection.attributes, projection.excluded
         )
+        if "scim-attributes-drop-id" in self.flaws and projection.attributes:
+            body.pop("id", None)
         headers = {"ETag": etag(stored.version)}
         if status == 201:
             headers["Location"] = f"{base}{rt.endpoint}/{stored.id}"
@@ -256,6 +258,7 @@ class ScimService:
     ) -> ScimResult:
         current = self.store.get(conn, org_pk, rt, resource_id, for_update=True)
         self._check_if_match(if_match, current)
+        refuses_foreign_id(self.flaws, body, resource_id)
         doc = validate_resource(rt, body, deviations, existing=current.doc)
         if "scim-ignore-deactivation" in self.flaws:
             doc = _keep_active(doc, current)

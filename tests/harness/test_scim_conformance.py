@@ -42,6 +42,10 @@ FLAW_CASES: dict[str, set[str]] = {
     "scim-replace-unmatched-filter-adds": {"scim.errors.no-target"},
     "scim-discovery-accepts-writes": {"scim.discovery.read-only"},
     "scim-discovery-ignores-filter": {"scim.discovery.filter-forbidden"},
+    "scim-put-refuses-foreign-id": {"scim.crud.replace-ignores-read-only"},
+    "scim-refuses-application-json": {"scim.crud.create-as-json"},
+    "scim-search-ignores-filter": {"scim.search.type", "scim.search.root"},
+    "scim-attributes-drop-id": {"scim.projection.attributes"},
 }
 
 

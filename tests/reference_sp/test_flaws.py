@@ -283,6 +283,10 @@ def test_every_flaw_has_a_test() -> None:
             "scim-replace-unmatched-filter-adds",
             "scim-discovery-accepts-writes",
             "scim-discovery-ignores-filter",
+            "scim-put-refuses-foreign-id",
+            "scim-refuses-application-json",
+            "scim-search-ignores-filter",
+            "scim-attributes-drop-id",
         }
     )
     assert tested == set(FLAWS)
