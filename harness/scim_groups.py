@@ -126,7 +126,8 @@ def _replace_keeps_read_only(
     c: Conformance, user: str, name: str, made: dict[str, Any]
 ) -> Iterator[Outcome]:
     """A PUT whose body carries another id and meta (readOnly: ignored, RFC 7644 §3.5.1)."""
-    meta = made.get("meta") if isinstance(made.get("meta"), dict) else {}
+    meta = made.get("meta")
+    meta = meta if isinstance(meta, dict) else {}
     foreign = {"resourceType": "Group", "created": "2001-01-01T00:00:00Z"}
     body = {
         "schemas": [USER_SCHEMA],
