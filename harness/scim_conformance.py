@@ -58,6 +58,7 @@ class Conformance:
     announced: dict[str, bool] | None = None  # None: /ServiceProviderConfig not read
     discovery_problem: str = ""
     enterprise: bool = False
+    config: dict[str, Any] = field(default_factory=dict)  # /ServiceProviderConfig's answer
     made: list[str] = field(default_factory=list)  # locations to delete when the group ends
 
     def name(self, group: str, ref: str) -> str:
@@ -131,6 +132,7 @@ def discover(c: Conformance) -> dict[str, Exchange]:
     }
     spc = seen["spc"].body
     if seen["spc"].status == 200 and isinstance(spc, dict):
+        c.config = spc
         c.announced = {
             f: isinstance(spc.get(f), dict) and spc[f].get("supported") is True
             for f in ("patch", "bulk", "filter", "sort", "etag")

@@ -17,6 +17,7 @@ DONE = (200, 204)  # a PATCH answers the resource or nothing (RFC 7644 §3.5.2)
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 MEMBERS = 60  # users of the large group and list
 CONCURRENT = 8  # member adds sent at once
+MAX_PAYLOAD_PROBED = 16 * 1_048_576  # the largest bulk.maxPayloadSize the suite exceeds
 
 
 def _user_attributes(c: Conformance, group: str, ref: str) -> dict[str, Any]:
@@ -136,6 +137,38 @@ def bulk(c: Conformance) -> Iterator[Outcome]:
     read = c.http.call("GET", f"/Groups/{ids[1]}") if ids[1] else sent
     want = {"statuses": [OK, OK], "members": [ids[0] or "the user created by the Bulk request"]}
     yield checks_of("bulk")["bulk-id"], ScimSeen((sent, read), want)
+    yield from _bulk_limits(c)
+
+
+def _bulk_limits(c: Conformance) -> Iterator[Outcome]:
+    check = checks_of("bulk")
+    nameless = {"schemas": [USER_SCHEMA], "displayName": "No Name"}
+    user = {"schemas": [USER_SCHEMA], "userName": c.name("bulk", "after")}
+    body = {
+        "schemas": [BULK_REQUEST],
+        "failOnErrors": 1,
+        "Operations": [
+            {"method": "POST", "path": "/Users", "bulkId": "bad", "data": nameless},
+            {"method": "POST", "path": "/Users", "bulkId": "after", "data": user},
+        ],
+    }
+    sent = c.http.call("POST", "/Bulk", body)
+    answered = sent.body.get("Operations") if isinstance(sent.body, dict) else None
+    c.made += [f"/Users/{i}" for i in map(_created_id, answered or []) if i]
+    yield check["fail-on-errors"], ScimSeen((sent,), {"statuses": [OK]})
+    limit = c.config.get("bulk", {}).get("maxPayloadSize")
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit <= 0:
+        yield check["max-payload"], f"the server announces no bulk.maxPayloadSize ({limit!r})"
+        return
+    if limit > MAX_PAYLOAD_PROBED:
+        yield check["max-payload"], f"bulk.maxPayloadSize {limit} is over {MAX_PAYLOAD_PROBED}"
+        return
+    large = {**user, "displayName": "x" * (limit + 1)}
+    padding = {"method": "POST", "path": "/Users", "bulkId": "big", "data": large}
+    big = c.http.call("POST", "/Bulk", {**body, "Operations": [padding]})
+    answered = big.body.get("Operations") if isinstance(big.body, dict) else None
+    c.made += [f"/Users/{i}" for i in map(_created_id, answered or []) if i]
+    yield check["max-payload"], ScimSeen((big,), {"statuses": [(413,)]})
 
 
 def errors(c: Conformance) -> Iterator[Outcome]:
@@ -195,6 +228,14 @@ def authentication(c: Conformance) -> Iterator[Outcome]:
     )
     wrong = c.http.call("GET", "/Users", token=f"{c.prefix}not-the-token")
     yield check["wrong-token"], ScimSeen((wrong,), {"statuses": [(401,)]})
+
+
+def me(c: Conformance) -> Iterator[Outcome]:
+    """/Me (RFC 7644 §3.11): the authenticated subject's resource, or 501."""
+    yield (
+        checks_of("me")["answers-or-501"],
+        ScimSeen((c.http.call("GET", "/Me"),), {"statuses": [(200, 501)]}),
+    )
 
 
 def _concurrently(c: Conformance, group: str, users: list[str]) -> list[Exchange]:

@@ -25,6 +25,7 @@ GROUP_RUNS: dict[str, Callable[[Conformance], Iterator[Outcome]]] = {
     "bulk": write.bulk,
     "errors": write.errors,
     "authentication": write.authentication,
+    "me": write.me,
     "robustness": write.robustness,
 }
 

@@ -331,6 +331,21 @@ _ALL = (
         'leave "id" (returned "always") out of a resource read with ?attributes=',
     ),
     Flaw(
+        "scim-bulk-ignores-fail-on-errors",
+        "RFC7644-3.7.3",
+        "carry out every operation of a Bulk request, whatever failOnErrors says",
+    ),
+    Flaw(
+        "scim-bulk-over-max-payload",
+        "RFC7644-3.7.4",
+        "read a Bulk request of up to four times the announced maxPayloadSize instead of 413",
+    ),
+    Flaw(
+        "scim-me-not-found",
+        "RFC7644-3.11",
+        "answer /Me 404, as an unknown endpoint, instead of 501 Not Implemented",
+    ),
+    Flaw(
         "match-users-across-organisations",
         "BIZ-SIGNIN-2",
         "match the NameID to a user of any organisation, not only the asserting IdP's",

@@ -299,6 +299,26 @@ GROUPS: dict[str, tuple[Check, ...]] = {
             "a bulkId names the user created earlier in the request",
             j.members_are,
         ),
+        _check(
+            "scim.bulk.fail-on-errors",
+            "RFC7644-3.7.3",
+            "failOnErrors=1 stops at the first failing operation",
+            j.bulk_stopped,
+        ),
+        _check(
+            "scim.bulk.max-payload",
+            "RFC7644-3.7.4",
+            "a Bulk request over maxPayloadSize answers 413",
+            j.answers,
+        ),
+    ),
+    "me": (
+        _check(
+            "scim.me.answers-or-501",
+            "RFC7644-3.11",
+            "GET /Me answers the subject's resource or 501",
+            j.answers,
+        ),
     ),
     "errors": (
         _check(

@@ -248,6 +248,21 @@ def members_are(seen: ScimSeen) -> None:
         )
 
 
+def bulk_stopped(seen: ScimSeen) -> None:
+    """The Bulk response lists the first operation, failed, and none of those after it."""
+    answers(seen)
+    done = _get(seen.last.body, "Operations")
+    done = [o for o in done if isinstance(o, dict)] if isinstance(done, list) else []
+    statuses = [str(_get(o, "status")) for o in done]
+    if len(done) != 1 or not statuses[0].startswith("4"):
+        _fail(
+            seen,
+            "the operations after the failure allowed by failOnErrors were carried out",
+            "one operation, failed (4xx)",
+            f"{len(done)} operations: statuses {statuses}",
+        )
+
+
 def etag_matches_version(seen: ScimSeen) -> None:
     answers(seen)
     header, version = seen.last.header("ETag"), _get(seen.last.body, "meta.version")

@@ -744,6 +744,29 @@ _ALL: Final = (
         "matches.",
     ),
     Requirement(
+        "RFC7644-3.11",
+        "SHOULD",
+        "RFC 7644 §3.11 (/Me authenticated subject alias)",
+        "/Me answers the resource of the authenticated subject; a service provider that does "
+        "not support this feature SHOULD respond with HTTP status code 501 (Not Implemented).",
+    ),
+    Requirement(
+        "RFC7644-3.7.3",
+        "MUST",
+        "RFC 7644 §3.7.3 (response and error handling)",
+        "failOnErrors: an integer specifying the number of errors that the service provider "
+        "will accept before the operation is terminated and an error response is returned; the "
+        "operations after it are not carried out.",
+    ),
+    Requirement(
+        "RFC7644-3.7.4",
+        "MUST",
+        "RFC 7644 §3.7.4 (maximum operations)",
+        "The service provider defines the maximum number of operations and the maximum payload "
+        "size of a Bulk request; if either limit is exceeded, the service provider MUST return "
+        "HTTP response code 413 (Payload Too Large).",
+    ),
+    Requirement(
         "SP-SCIM-CONCURRENT",
         "MUST",
         "RFC 7644 §3.5.2 (each PATCH applied whole)",

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from harness.protocol.scim import errors
+from reference_sp.scim.discovery import MAX_PAYLOAD_BYTES
 
 # Flaw -> the scimType it leaves out of the error body.
 UNTYPED: dict[str, str] = {
@@ -60,3 +61,11 @@ def refuses_foreign_id(flaws: Iterable[str], body: Any, resource_id: str) -> Non
     sent = body.get("id") if isinstance(body, dict) else None
     if "scim-put-refuses-foreign-id" in flaws and sent not in (None, resource_id):
         raise errors.mutability(f"id is readOnly: {sent!r} is not {resource_id!r}")
+
+
+def payload_limit(flaws: Iterable[str], path: str) -> int:
+    """The most a SCIM request's body may hold: the announced bulk.maxPayloadSize, or four
+    times it for /Bulk under the scim-bulk-over-max-payload flaw."""
+    if path.endswith("/Bulk") and "scim-bulk-over-max-payload" in flaws:
+        return 4 * MAX_PAYLOAD_BYTES
+    return MAX_PAYLOAD_BYTES

@@ -152,7 +152,7 @@ class ScimEndpoints:
                     )
                 )
             try:
-                body = await _read_body(request, discovery.MAX_PAYLOAD_BYTES)
+                body = await _read_body(request, flawed.payload_limit(self.service.flaws, path))
                 if refused := flawed.refused_media(
                     self.service.flaws, request.headers.get("content-type", "")
                 ):
@@ -309,6 +309,8 @@ class ScimEndpoints:
 
     def _me(self, conn: Connection, call: _Call, devs: list[Deviation]) -> ScimResult:
         # RFC 7644 §3.11: tokens here belong to an organisation, not to a user.
+        if "scim-me-not-found" in self.service.flaws:
+            raise errors.not_found(f"no SCIM endpoint {call.path}")
         raise errors.ScimError(501, "/Me is not supported: tokens identify an organisation")
 
     # -- resources -----------------------------------------------------------------------

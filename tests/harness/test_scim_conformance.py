@@ -46,6 +46,9 @@ FLAW_CASES: dict[str, set[str]] = {
     "scim-refuses-application-json": {"scim.crud.create-as-json"},
     "scim-search-ignores-filter": {"scim.search.type", "scim.search.root"},
     "scim-attributes-drop-id": {"scim.projection.attributes"},
+    "scim-bulk-ignores-fail-on-errors": {"scim.bulk.fail-on-errors"},
+    "scim-bulk-over-max-payload": {"scim.bulk.max-payload"},
+    "scim-me-not-found": {"scim.me.answers-or-501"},
 }
 
 

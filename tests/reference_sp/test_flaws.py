@@ -287,6 +287,9 @@ def test_every_flaw_has_a_test() -> None:
             "scim-refuses-application-json",
             "scim-search-ignores-filter",
             "scim-attributes-drop-id",
+            "scim-bulk-ignores-fail-on-errors",
+            "scim-bulk-over-max-payload",
+            "scim-me-not-found",
         }
     )
     assert tested == set(FLAWS)
