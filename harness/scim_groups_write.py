@@ -44,6 +44,15 @@ def _member_ids(read: Exchange) -> list[str]:
     return [str(m.get("value")) for m in found or [] if isinstance(m, dict)]
 
 
+def _second_primary(c: Conformance, user: str) -> ScimSeen:
+    """Add a home email marked primary to a user whose work email is primary: refusing it is
+    as good as clearing the other primary (RFC 7643 §2.4)."""
+    home = {"value": c.name("patch", "home"), "type": "home", "primary": True}
+    added = c.patch(user, {"op": "add", "path": "emails", "value": [home]})
+    read = c.http.call("GET", user)
+    return ScimSeen((added, read), {"statuses": [(*DONE, 400), OK], "attribute": "emails"})
+
+
 def patch(c: Conformance) -> Iterator[Outcome]:
     check = checks_of("patch")
     user = f"/Users/{c.user('patch', 'pat', **_user_attributes(c, 'patch', 'pat'))}"
@@ -70,9 +79,12 @@ def patch(c: Conformance) -> Iterator[Outcome]:
     done = c.patch(group, {"op": "add", "path": "members", "value": [{"value": third}]})
     seen = _members(c, group, done, [first, second, third])
     yield check["add-members"], seen
+    done = c.patch(group, {"op": "add", "path": "members", "value": [{"value": first}]})
+    yield check["duplicate-add"], _members(c, group, done, [first, second, third])
     left = [m for m in _member_ids(seen.last) if m != first]
     done = c.patch(group, {"op": "remove", "path": f'members[value eq "{first}"]'})
     yield check["remove-member-filter"], _members(c, group, done, left)
+    yield check["one-primary"], _second_primary(c, user)
     refused = c.patch(user, {"op": "remove"})
     yield (
         check["remove-without-path"],

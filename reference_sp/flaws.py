@@ -346,6 +346,16 @@ _ALL = (
         "answer /Me 404, as an unknown endpoint, instead of 501 Not Implemented",
     ),
     Flaw(
+        "scim-duplicate-add-refused",
+        "RFC7644-3.5.2.1-NOOP",
+        "refuse (409 uniqueness) a PATCH adding a group member that is already a member",
+    ),
+    Flaw(
+        "scim-keeps-two-primaries",
+        "RFC7643-2.4",
+        "keep an element primary when a PATCH marks another one primary",
+    ),
+    Flaw(
         "match-users-across-organisations",
         "BIZ-SIGNIN-2",
         "match the NameID to a user of any organisation, not only the asserting IdP's",

@@ -257,6 +257,18 @@ GROUPS: dict[str, tuple[Check, ...]] = {
             j.members_are,
         ),
         _check(
+            "scim.patch.duplicate-add",
+            "RFC7644-3.5.2.1-NOOP",
+            "adding a member already there succeeds and keeps one membership",
+            j.members_once,
+        ),
+        _check(
+            "scim.patch.one-primary",
+            "RFC7643-2.4",
+            "after adding a second primary email, one email at most is primary",
+            j.one_primary,
+        ),
+        _check(
             "scim.patch.remove-member-filter",
             "RFC7644-3.5.2.2",
             'remove members[value eq "id"]',

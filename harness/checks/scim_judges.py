@@ -263,6 +263,30 @@ def bulk_stopped(seen: ScimSeen) -> None:
         )
 
 
+def members_once(seen: ScimSeen) -> None:
+    """:func:`members_are`, each member listed once."""
+    members_are(seen)
+    found = [str(_get(m, "value")) for m in _get(seen.last.body, "members") or []]
+    twice = sorted({m for m in found if found.count(m) > 1})
+    if twice:
+        _fail(seen, f"members listed twice: {_names(seen, twice)}", "each once", repr(found))
+
+
+def one_primary(seen: ScimSeen) -> None:
+    """The resource read last holds at most one element of ``want["attribute"]`` whose
+    primary is true."""
+    answers(seen)
+    values = _get(seen.last.body, seen.want["attribute"]) or []
+    primaries = [v for v in values if isinstance(v, dict) and _get(v, "primary") is True]
+    if len(primaries) > 1:
+        _fail(
+            seen,
+            f"{len(primaries)} {seen.want['attribute']} are primary",
+            "at most one",
+            repr(primaries)[:300],
+        )
+
+
 def etag_matches_version(seen: ScimSeen) -> None:
     answers(seen)
     header, version = seen.last.header("ETag"), _get(seen.last.body, "meta.version")

@@ -767,6 +767,19 @@ _ALL: Final = (
         "HTTP response code 413 (Payload Too Large).",
     ),
     Requirement(
+        "RFC7644-3.5.2.1-NOOP",
+        "SHOULD",
+        "RFC 7644 §3.5.2.1 (add)",
+        "If the target location already contains the value specified, no changes SHOULD be "
+        "made to the resource, and a success response SHOULD be returned.",
+    ),
+    Requirement(
+        "RFC7643-2.4",
+        "MUST",
+        "RFC 7643 §2.4 (multi-valued attributes)",
+        'The primary attribute value "true" MUST appear no more than once.',
+    ),
+    Requirement(
         "SP-SCIM-CONCURRENT",
         "MUST",
         "RFC 7644 §3.5.2 (each PATCH applied whole)",

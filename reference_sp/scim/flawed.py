@@ -69,3 +69,33 @@ def payload_limit(flaws: Iterable[str], path: str) -> int:
     if path.endswith("/Bulk") and "scim-bulk-over-max-payload" in flaws:
         return 4 * MAX_PAYLOAD_BYTES
     return MAX_PAYLOAD_BYTES
+
+
+def refuses_duplicate_add(flaws: Iterable[str], doc: dict[str, Any], body: Any) -> None:
+    """The scim-duplicate-add-refused flaw: adding a member already there is a 409."""
+    if "scim-duplicate-add-refused" not in flaws or not isinstance(body, dict):
+        return
+    present = {str(m.get("value")) for m in doc.get("members") or [] if isinstance(m, dict)}
+    for operation in body.get("Operations") or []:
+        if not isinstance(operation, dict) or str(operation.get("op", "")).lower() != "add":
+            continue
+        values = operation.get("value") if operation.get("path") == "members" else None
+        for value in values if isinstance(values, list) else []:
+            if isinstance(value, dict) and str(value.get("value")) in present:
+                raise errors.uniqueness(f"{value.get('value')} is already a member")
+
+
+def keep_primaries(flaws: Iterable[str], before: dict[str, Any], after: dict[str, Any]) -> None:
+    """The scim-keeps-two-primaries flaw: an element primary before the PATCH stays so."""
+    if "scim-keeps-two-primaries" not in flaws:
+        return
+    for name, elements in after.items():
+        was = before.get(name)
+        if not isinstance(elements, list) or not isinstance(was, list):
+            continue
+        primary = [e for e in was if isinstance(e, dict) and e.get("primary") is True]
+        for element in elements:
+            if isinstance(element, dict) and any(
+                element.get("value") == p.get("value") for p in primary
+            ):
+                element["primary"] = True

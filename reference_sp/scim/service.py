@@ -20,7 +20,12 @@ from harness.protocol.scim.schema import (
 )
 from reference_sp.scim.budget import time_limit
 from reference_sp.scim.discovery import DEFAULT_COUNT, MAX_RESULTS
-from reference_sp.scim.flawed import refuses_foreign_id, replace_as_add
+from reference_sp.scim.flawed import (
+    keep_primaries,
+    refuses_duplicate_add,
+    refuses_foreign_id,
+    replace_as_add,
+)
 from reference_sp.scim.query import QueryPlanner
 from reference_sp.scim.store import ScimStore, StoredResource
 
@@ -290,8 +295,10 @@ class ScimService:
         failure: errors.ScimError | None = None
         if "scim-replace-unmatched-filter-adds" in self.flaws:
             body = replace_as_add(body)
+        refuses_duplicate_add(self.flaws, doc, body)
         try:
             result = apply_patch(doc, body, rt)
+            keep_primaries(self.flaws, doc, result.resource)
         except errors.ScimError as exc:
             if "scim-patch-not-atomic" not in self.flaws:
                 raise

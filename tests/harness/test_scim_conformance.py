@@ -49,6 +49,8 @@ FLAW_CASES: dict[str, set[str]] = {
     "scim-bulk-ignores-fail-on-errors": {"scim.bulk.fail-on-errors"},
     "scim-bulk-over-max-payload": {"scim.bulk.max-payload"},
     "scim-me-not-found": {"scim.me.answers-or-501"},
+    "scim-duplicate-add-refused": {"scim.patch.duplicate-add"},
+    "scim-keeps-two-primaries": {"scim.patch.one-primary"},
 }
 
 

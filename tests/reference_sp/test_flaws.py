@@ -290,6 +290,8 @@ def test_every_flaw_has_a_test() -> None:
             "scim-bulk-ignores-fail-on-errors",
             "scim-bulk-over-max-payload",
             "scim-me-not-found",
+            "scim-duplicate-add-refused",
+            "scim-keeps-two-primaries",
         }
     )
     assert tested == set(FLAWS)
