@@ -13,6 +13,7 @@ from harness.checks.scim_seen import Exchange, ScimSeen
 from harness.scim_conformance import (
     ENTERPRISE,
     GROUP_SCHEMA,
+    PATCH_OP,
     USER_SCHEMA,
     Conformance,
     FixtureFailed,
@@ -37,10 +38,16 @@ def discovery(c: Conformance) -> Iterator[Outcome]:
     yield check["resource-types"], ScimSeen((seen["types"],), {"statuses": [OK], "types": types})
     urns = [USER_SCHEMA, GROUP_SCHEMA] + ([ENTERPRISE] if c.enterprise else [])
     yield check["schemas"], ScimSeen((seen["schemas"],), {"statuses": [OK], "schemas": urns})
+    # Harmless where a server takes them: POST and PUT send back what the endpoint answered,
+    # PATCH changes nothing, and no DELETE is sent.
+    read = dict(
+        zip(DISCOVERY_ENDPOINTS, (seen["spc"], seen["types"], seen["schemas"]), strict=True)
+    )
+    unchanged = {"schemas": [PATCH_OP], "Operations": []}
     writes = tuple(
-        c.http.call(method, path, None if method == "DELETE" else {"schemas": [USER_SCHEMA]})
+        c.http.call(method, path, unchanged if method == "PATCH" else read[path].body)
         for path in DISCOVERY_ENDPOINTS
-        for method in ("POST", "PUT", "PATCH", "DELETE")
+        for method in ("POST", "PUT", "PATCH")
     )
     yield check["read-only"], ScimSeen(writes, {"statuses": [(405,)] * len(writes)})
     filtered = c.http.call(

@@ -302,8 +302,8 @@ _ALL = (
     Flaw(
         "scim-discovery-accepts-writes",
         "RFC7644-4-READONLY",
-        "answer POST, PUT, PATCH and DELETE on /ServiceProviderConfig, /ResourceTypes and "
-        "/Schemas as a GET, not 405",
+        "answer a write (POST, PUT, PATCH, DELETE) on /ServiceProviderConfig, /ResourceTypes "
+        "and /Schemas as a GET, not 405",
     ),
     Flaw(
         "scim-discovery-ignores-filter",

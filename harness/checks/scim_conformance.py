@@ -69,7 +69,7 @@ GROUPS: dict[str, tuple[Check, ...]] = {
         _check(
             "scim.discovery.read-only",
             "RFC7644-4-READONLY",
-            "POST, PUT, PATCH and DELETE on the discovery endpoints answer 405",
+            "POST, PUT and PATCH on the discovery endpoints answer 405",
             j.answers,
         ),
         _check(
