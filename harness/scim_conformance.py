@@ -31,6 +31,7 @@ PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 # What a group needs the server to announce in /ServiceProviderConfig.
 ANNOUNCED: dict[str, str] = {
     "filters": "filter",
+    "search": "filter",
     "case": "filter",
     "pagination": "filter",
     "sorting": "sort",
@@ -57,13 +58,14 @@ class Conformance:
     announced: dict[str, bool] | None = None  # None: /ServiceProviderConfig not read
     discovery_problem: str = ""
     enterprise: bool = False
+    config: dict[str, Any] = field(default_factory=dict)  # /ServiceProviderConfig's answer
     made: list[str] = field(default_factory=list)  # locations to delete when the group ends
 
     def name(self, group: str, ref: str) -> str:
         return f"{self.prefix}{group}-{ref}@{self.domain}"
 
-    def create(self, path: str, body: dict[str, Any]) -> Exchange:
-        made = self.http.call("POST", path, body)
+    def create(self, path: str, body: dict[str, Any], **kwargs: Any) -> Exchange:
+        made = self.http.call("POST", path, body, **kwargs)
         if made.status == 201 and isinstance(made.body, dict) and made.body.get("id"):
             self.made.append(f"{path}/{made.body['id']}")
         return made
@@ -130,6 +132,7 @@ def discover(c: Conformance) -> dict[str, Exchange]:
     }
     spc = seen["spc"].body
     if seen["spc"].status == 200 and isinstance(spc, dict):
+        c.config = spc
         c.announced = {
             f: isinstance(spc.get(f), dict) and spc[f].get("supported") is True
             for f in ("patch", "bulk", "filter", "sort", "etag")

@@ -4,14 +4,16 @@ what it saw (:data:`harness.scim_conformance.Outcome`)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 from harness.checks.scim_conformance import FILTERS, GROUPS
-from harness.checks.scim_seen import ScimSeen
+from harness.checks.scim_seen import Exchange, ScimSeen
 from harness.scim_conformance import (
     ENTERPRISE,
     GROUP_SCHEMA,
+    PATCH_OP,
     USER_SCHEMA,
     Conformance,
     FixtureFailed,
@@ -20,6 +22,8 @@ from harness.scim_conformance import (
 )
 
 OK = (200,)
+SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+DISCOVERY_ENDPOINTS = ("/ServiceProviderConfig", "/ResourceTypes", "/Schemas")
 
 
 def checks_of(group: str) -> dict[str, Any]:
@@ -34,6 +38,22 @@ def discovery(c: Conformance) -> Iterator[Outcome]:
     yield check["resource-types"], ScimSeen((seen["types"],), {"statuses": [OK], "types": types})
     urns = [USER_SCHEMA, GROUP_SCHEMA] + ([ENTERPRISE] if c.enterprise else [])
     yield check["schemas"], ScimSeen((seen["schemas"],), {"statuses": [OK], "schemas": urns})
+    # Harmless where a server takes them: POST and PUT send back what the endpoint answered,
+    # PATCH changes nothing, and no DELETE is sent.
+    read = dict(
+        zip(DISCOVERY_ENDPOINTS, (seen["spc"], seen["types"], seen["schemas"]), strict=True)
+    )
+    unchanged = {"schemas": [PATCH_OP], "Operations": []}
+    writes = tuple(
+        c.http.call(method, path, unchanged if method == "PATCH" else read[path].body)
+        for path in DISCOVERY_ENDPOINTS
+        for method in ("POST", "PUT", "PATCH")
+    )
+    yield check["read-only"], ScimSeen(writes, {"statuses": [(405,)] * len(writes)})
+    filtered = c.http.call(
+        "GET", "/ServiceProviderConfig", params={"filter": 'patch.supported eq "true"'}
+    )
+    yield check["filter-forbidden"], ScimSeen((filtered,), {"statuses": [(403,)]})
 
 
 def crud(c: Conformance) -> Iterator[Outcome]:
@@ -61,10 +81,7 @@ def crud(c: Conformance) -> Iterator[Outcome]:
         ScimSeen((read,), {"statuses": [OK], "fields": {"id": user, "userName": name}}),
     )
     again = c.create("/Users", body)
-    yield (
-        check["duplicate-user"],
-        ScimSeen((again,), {"statuses": [(409,)], "scim_type": "uniqueness"}),
-    )
+    yield check["duplicate-user"], ScimSeen((again,), {"statuses": [(409,)]})
     yield (
         check["password-never-returned"],
         ScimSeen((made, read), {"statuses": [(201,), OK], "absent": ["password"]}),
@@ -79,6 +96,13 @@ def crud(c: Conformance) -> Iterator[Outcome]:
         check["replace-user"],
         ScimSeen((put, after), {"statuses": [OK, OK], "fields": {"displayName": "Replaced"}}),
     )
+    yield from _replace_keeps_read_only(c, user, name, made.body)
+    as_json = c.create(
+        "/Users",
+        {"schemas": [USER_SCHEMA], "userName": c.name("crud", "jay")},
+        headers={"Content-Type": "application/json"},
+    )
+    yield check["create-as-json"], ScimSeen((as_json,), {"statuses": [(201,)]})
     body = {
         "schemas": [GROUP_SCHEMA],
         "displayName": f"{c.prefix}crud-team",
@@ -105,6 +129,27 @@ def crud(c: Conformance) -> Iterator[Outcome]:
     )
 
 
+def _replace_keeps_read_only(
+    c: Conformance, user: str, name: str, made: dict[str, Any]
+) -> Iterator[Outcome]:
+    """A PUT whose body carries another id and meta (readOnly: ignored, RFC 7644 §3.5.1)."""
+    meta = made.get("meta")
+    meta = meta if isinstance(meta, dict) else {}
+    foreign = {"resourceType": "Group", "created": "2001-01-01T00:00:00Z"}
+    body = {
+        "schemas": [USER_SCHEMA],
+        "id": str(uuid.uuid4()),
+        "meta": foreign,
+        "userName": name,
+        "displayName": "Read-only ignored",
+    }
+    put = c.http.call("PUT", f"/Users/{user}", body)
+    after = c.http.call("GET", f"/Users/{user}")
+    fields = {"id": user, "meta.resourceType": "User", "meta.created": meta.get("created")}
+    want = {"statuses": [OK, OK], "fields": {**fields, "displayName": "Read-only ignored"}}
+    yield checks_of("crud")["replace-ignores-read-only"], ScimSeen((put, after), want)
+
+
 def three_users(c: Conformance, group: str) -> dict[str, str]:
     """The filter fixture: ref -> id of alpha (a title), beta, and gamma (inactive)."""
     found = {}
@@ -120,12 +165,16 @@ def _listing(
     c: Conformance, users: dict[str, str], refs: tuple[str, ...], **params: str
 ) -> ScimSeen:
     listed = c.http.call("GET", "/Users", params=params)
+    return _listed(listed, users, refs, params.get("filter", ""))
+
+
+def _listed(listed: Exchange, users: dict[str, str], refs: tuple[str, ...], text: str) -> ScimSeen:
     want = {
         "statuses": [OK],
         "ours": list(users.values()),
         "ids": [users[r] for r in refs],
         "names": {v: k for k, v in users.items()},
-        "filter": params.get("filter", ""),
+        "filter": text,
     }
     return ScimSeen((listed,), want)
 
@@ -139,6 +188,16 @@ def filters(c: Conformance) -> Iterator[Outcome]:
         yield check, _listing(c, users, refs, filter=expression)
 
 
+def search(c: Conformance) -> Iterator[Outcome]:
+    """POST .../.search (RFC 7644 §3.4.3) on /Users and at the root: a filter for beta."""
+    check = checks_of("search")
+    users = three_users(c, "search")
+    wanted = f'userName eq "{c.name("search", "beta")}"'
+    body = {"schemas": [SEARCH_REQUEST], "filter": wanted}
+    for suffix, path in (("type", "/Users/.search"), ("root", "/.search")):
+        yield check[suffix], _listed(c.http.call("POST", path, body), users, ("beta",), wanted)
+
+
 def case(c: Conformance) -> Iterator[Outcome]:
     check = checks_of("case")
     users = three_users(c, "case")
@@ -147,10 +206,7 @@ def case(c: Conformance) -> Iterator[Outcome]:
     twin = c.create(
         "/Users", {"schemas": [USER_SCHEMA], "userName": c.name("case", "alpha").upper()}
     )
-    yield (
-        check["username-unique"],
-        ScimSeen((twin,), {"statuses": [(409,)], "scim_type": "uniqueness"}),
-    )
+    yield check["username-unique"], ScimSeen((twin,), {"statuses": [(409,)]})
 
 
 def _walk(c: Conformance, scope: str, count: int, total: int) -> tuple[list[Any], list[int]]:

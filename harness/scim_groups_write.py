@@ -17,6 +17,7 @@ DONE = (200, 204)  # a PATCH answers the resource or nothing (RFC 7644 §3.5.2)
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 MEMBERS = 60  # users of the large group and list
 CONCURRENT = 8  # member adds sent at once
+MAX_PAYLOAD_PROBED = 16 * 1_048_576  # the largest bulk.maxPayloadSize the suite exceeds
 
 
 def _user_attributes(c: Conformance, group: str, ref: str) -> dict[str, Any]:
@@ -41,6 +42,15 @@ def _members(c: Conformance, path: str, patched: Exchange, members: list[str]) -
 def _member_ids(read: Exchange) -> list[str]:
     found = read.body.get("members") if isinstance(read.body, dict) else None
     return [str(m.get("value")) for m in found or [] if isinstance(m, dict)]
+
+
+def _second_primary(c: Conformance, user: str) -> ScimSeen:
+    """Add a home email marked primary to a user whose work email is primary: refusing it is
+    as good as clearing the other primary (RFC 7643 §2.4)."""
+    home = {"value": c.name("patch", "home"), "type": "home", "primary": True}
+    added = c.patch(user, {"op": "add", "path": "emails", "value": [home]})
+    read = c.http.call("GET", user)
+    return ScimSeen((added, read), {"statuses": [(*DONE, 400), OK], "attribute": "emails"})
 
 
 def patch(c: Conformance) -> Iterator[Outcome]:
@@ -69,9 +79,12 @@ def patch(c: Conformance) -> Iterator[Outcome]:
     done = c.patch(group, {"op": "add", "path": "members", "value": [{"value": third}]})
     seen = _members(c, group, done, [first, second, third])
     yield check["add-members"], seen
+    done = c.patch(group, {"op": "add", "path": "members", "value": [{"value": first}]})
+    yield check["duplicate-add"], _members(c, group, done, [first, second, third])
     left = [m for m in _member_ids(seen.last) if m != first]
     done = c.patch(group, {"op": "remove", "path": f'members[value eq "{first}"]'})
     yield check["remove-member-filter"], _members(c, group, done, left)
+    yield check["one-primary"], _second_primary(c, user)
     refused = c.patch(user, {"op": "remove"})
     yield (
         check["remove-without-path"],
@@ -136,6 +149,38 @@ def bulk(c: Conformance) -> Iterator[Outcome]:
     read = c.http.call("GET", f"/Groups/{ids[1]}") if ids[1] else sent
     want = {"statuses": [OK, OK], "members": [ids[0] or "the user created by the Bulk request"]}
     yield checks_of("bulk")["bulk-id"], ScimSeen((sent, read), want)
+    yield from _bulk_limits(c)
+
+
+def _bulk_limits(c: Conformance) -> Iterator[Outcome]:
+    check = checks_of("bulk")
+    nameless = {"schemas": [USER_SCHEMA], "displayName": "No Name"}
+    user = {"schemas": [USER_SCHEMA], "userName": c.name("bulk", "after")}
+    body = {
+        "schemas": [BULK_REQUEST],
+        "failOnErrors": 1,
+        "Operations": [
+            {"method": "POST", "path": "/Users", "bulkId": "bad", "data": nameless},
+            {"method": "POST", "path": "/Users", "bulkId": "after", "data": user},
+        ],
+    }
+    sent = c.http.call("POST", "/Bulk", body)
+    answered = sent.body.get("Operations") if isinstance(sent.body, dict) else None
+    c.made += [f"/Users/{i}" for i in map(_created_id, answered or []) if i]
+    yield check["fail-on-errors"], ScimSeen((sent,), {"statuses": [OK]})
+    limit = c.config.get("bulk", {}).get("maxPayloadSize")
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit <= 0:
+        yield check["max-payload"], f"the server announces no bulk.maxPayloadSize ({limit!r})"
+        return
+    if limit > MAX_PAYLOAD_PROBED:
+        yield check["max-payload"], f"bulk.maxPayloadSize {limit} is over {MAX_PAYLOAD_PROBED}"
+        return
+    large = {**user, "displayName": "x" * (limit + 1)}
+    padding = {"method": "POST", "path": "/Users", "bulkId": "big", "data": large}
+    big = c.http.call("POST", "/Bulk", {**body, "Operations": [padding]})
+    answered = big.body.get("Operations") if isinstance(big.body, dict) else None
+    c.made += [f"/Users/{i}" for i in map(_created_id, answered or []) if i]
+    yield check["max-payload"], ScimSeen((big,), {"statuses": [(413,)]})
 
 
 def errors(c: Conformance) -> Iterator[Outcome]:
@@ -157,6 +202,34 @@ def errors(c: Conformance) -> Iterator[Outcome]:
         "POST", "/Users", raw=b'{"schemas": ["' + USER_SCHEMA.encode() + b'"], "userName": '
     )
     yield check["malformed-json"], ScimSeen((broken,), {"statuses": [(400,)]})
+    owner = "scim.errors.malformed-json"
+    yield check["invalid-syntax"], _typed(broken, 400, "invalidSyntax", owner)
+    yield from _typed_errors(c, check)
+
+
+def _typed(call: Exchange, status: int, scim_type: str, owner: str = "") -> ScimSeen:
+    want = {"statuses": [(status,)], "scim_type": scim_type, "status_owner": owner}
+    return ScimSeen((call,), want)
+
+
+def _typed_errors(c: Conformance, check: dict[str, Any]) -> Iterator[Outcome]:
+    """The errors RFC 7644 §3.12 names a scimType for, on a user of the group's own."""
+    maybe = {"schemas": [USER_SCHEMA], "userName": c.name("errors", "maybe"), "active": "maybe"}
+    yield check["invalid-value"], _typed(c.create("/Users", maybe), 400, "invalidValue")
+    name = c.name("errors", "erin")
+    user = f"/Users/{c.user('errors', 'erin', **_user_attributes(c, 'errors', 'erin'))}"
+    again = c.create("/Users", {"schemas": [USER_SCHEMA], "userName": name})
+    yield check["uniqueness"], _typed(again, 409, "uniqueness", "scim.crud.duplicate-user")
+    if (reason := c.unannounced("patch")) is not None:
+        yield check["mutability"], reason
+        yield check["no-target"], reason
+        return
+    moved = c.patch(user, {"op": "replace", "path": "id", "value": str(uuid.uuid4())})
+    yield check["mutability"], _typed(moved, 400, "mutability")
+    nowhere = c.patch(
+        user, {"op": "replace", "path": 'emails[type eq "home"].value', "value": name}
+    )
+    yield check["no-target"], _typed(nowhere, 400, "noTarget")
 
 
 def authentication(c: Conformance) -> Iterator[Outcome]:
@@ -167,6 +240,14 @@ def authentication(c: Conformance) -> Iterator[Outcome]:
     )
     wrong = c.http.call("GET", "/Users", token=f"{c.prefix}not-the-token")
     yield check["wrong-token"], ScimSeen((wrong,), {"statuses": [(401,)]})
+
+
+def me(c: Conformance) -> Iterator[Outcome]:
+    """/Me (RFC 7644 §3.11): the authenticated subject's resource, or 501."""
+    yield (
+        checks_of("me")["answers-or-501"],
+        ScimSeen((c.http.call("GET", "/Me"),), {"statuses": [(200, 501)]}),
+    )
 
 
 def _concurrently(c: Conformance, group: str, users: list[str]) -> list[Exchange]:

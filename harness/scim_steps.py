@@ -15,6 +15,7 @@ GROUP_RUNS: dict[str, Callable[[Conformance], Iterator[Outcome]]] = {
     "discovery": read.discovery,
     "crud": read.crud,
     "filters": read.filters,
+    "search": read.search,
     "case": read.case,
     "pagination": read.pagination,
     "sorting": read.sorting,
@@ -24,6 +25,7 @@ GROUP_RUNS: dict[str, Callable[[Conformance], Iterator[Outcome]]] = {
     "bulk": write.bulk,
     "errors": write.errors,
     "authentication": write.authentication,
+    "me": write.me,
     "robustness": write.robustness,
 }
 

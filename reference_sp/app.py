@@ -49,6 +49,7 @@ from reference_sp.saml_config import SamlConfig
 from reference_sp.saml_flaws import response_validation
 from reference_sp.saml_routes import SamlRoutes
 from reference_sp.scim.discovery import MAX_PAYLOAD_BYTES
+from reference_sp.scim.flawed import payload_limit
 from reference_sp.scim.journal import Journal, JournalEntry
 from reference_sp.scim.routes import ScimEndpoints
 from reference_sp.scim.service import ScimService
@@ -152,6 +153,11 @@ class ReferenceSP:
                         Limit("/saml/slo", SAML_POST_LIMIT, self._too_large),
                         Limit("/api/activations", ACTIVATION_LIMIT, self._too_large),
                         Limit("/scim/v2", MAX_PAYLOAD_BYTES, _scim_too_large),
+                        Limit(
+                            "/scim/v2/Bulk",
+                            payload_limit(self.flaws, "/Bulk"),
+                            _scim_too_large,
+                        ),
                     ],
                     default=Limit("/", FORM_LIMIT, self._too_large),
                 ),

@@ -268,6 +268,94 @@ _ALL = (
         "written: concurrent member adds overwrite each other",
     ),
     Flaw(
+        "scim-error-status-as-number",
+        "RFC7644-3.12",
+        'answer every SCIM error with its "status" as a JSON number, not the string RFC 7644 '
+        "asks for",
+    ),
+    Flaw(
+        "scim-syntax-error-untyped",
+        "RFC7644-3.12-SYNTAX",
+        'answer a body that cannot be parsed 400 without scimType "invalidSyntax"',
+    ),
+    Flaw(
+        "scim-value-error-untyped",
+        "RFC7644-3.12-VALUE",
+        'answer a value of the wrong type 400 without scimType "invalidValue"',
+    ),
+    Flaw(
+        "scim-uniqueness-error-untyped",
+        "RFC7644-3.12-UNIQUENESS",
+        'answer a taken userName 409 without scimType "uniqueness"',
+    ),
+    Flaw(
+        "scim-mutability-error-untyped",
+        "RFC7644-3.12-MUTABILITY",
+        'answer a change of a readOnly or immutable attribute 400 without scimType "mutability"',
+    ),
+    Flaw(
+        "scim-replace-unmatched-filter-adds",
+        "RFC7644-3.12-NOTARGET",
+        "take a PATCH replace whose value filter matches nothing as an add (creating the "
+        "element) instead of 400 noTarget",
+    ),
+    Flaw(
+        "scim-discovery-accepts-writes",
+        "RFC7644-4-READONLY",
+        "answer a write (POST, PUT, PATCH, DELETE) on /ServiceProviderConfig, /ResourceTypes "
+        "and /Schemas as a GET, not 405",
+    ),
+    Flaw(
+        "scim-discovery-ignores-filter",
+        "RFC7644-4-FILTER",
+        "ignore a filter on the discovery endpoints (answer 200, not 403)",
+    ),
+    Flaw(
+        "scim-put-refuses-foreign-id",
+        "RFC7644-3.5.1-READONLY",
+        "refuse a PUT whose body carries another id (400 mutability) instead of ignoring it",
+    ),
+    Flaw(
+        "scim-refuses-application-json",
+        "RFC7644-3.8",
+        "refuse a request body sent as application/json (415): only application/scim+json",
+    ),
+    Flaw(
+        "scim-search-ignores-filter",
+        "RFC7644-3.4.3",
+        "ignore the filter of a POST .../.search: list every resource",
+    ),
+    Flaw(
+        "scim-attributes-drop-id",
+        "RFC7644-3.4.2.5",
+        'leave "id" (returned "always") out of a resource read with ?attributes=',
+    ),
+    Flaw(
+        "scim-bulk-ignores-fail-on-errors",
+        "RFC7644-3.7.3",
+        "carry out every operation of a Bulk request, whatever failOnErrors says",
+    ),
+    Flaw(
+        "scim-bulk-over-max-payload",
+        "RFC7644-3.7.4",
+        "read a Bulk request of up to four times the announced maxPayloadSize instead of 413",
+    ),
+    Flaw(
+        "scim-me-not-found",
+        "RFC7644-3.11",
+        "answer /Me 404, as an unknown endpoint, instead of 501 Not Implemented",
+    ),
+    Flaw(
+        "scim-duplicate-add-refused",
+        "RFC7644-3.5.2.1-NOOP",
+        "refuse (409 uniqueness) a PATCH adding a group member that is already a member",
+    ),
+    Flaw(
+        "scim-keeps-two-primaries",
+        "RFC7643-2.4",
+        "keep an element primary when a PATCH marks another one primary",
+    ),
+    Flaw(
         "match-users-across-organisations",
         "BIZ-SIGNIN-2",
         "match the NameID to a user of any organisation, not only the asserting IdP's",

@@ -66,6 +66,18 @@ GROUPS: dict[str, tuple[Check, ...]] = {
             "/Schemas lists the User and Group schemas",
             j.schemas,
         ),
+        _check(
+            "scim.discovery.read-only",
+            "RFC7644-4-READONLY",
+            "POST, PUT and PATCH on the discovery endpoints answer 405",
+            j.answers,
+        ),
+        _check(
+            "scim.discovery.filter-forbidden",
+            "RFC7644-4-FILTER",
+            "a filter on /ServiceProviderConfig answers 403",
+            j.answers,
+        ),
     ),
     "crud": (
         _check(
@@ -80,7 +92,7 @@ GROUPS: dict[str, tuple[Check, ...]] = {
         _check(
             "scim.crud.duplicate-user",
             "RFC7644-3.3",
-            "a taken userName is 409 uniqueness",
+            "a taken userName is 409",
             j.answers,
         ),
         _check(
@@ -93,6 +105,18 @@ GROUPS: dict[str, tuple[Check, ...]] = {
             "scim.crud.replace-user",
             "RFC7644-3.5.1",
             "PUT replaces the user's attributes",
+            j.answers,
+        ),
+        _check(
+            "scim.crud.replace-ignores-read-only",
+            "RFC7644-3.5.1-READONLY",
+            "a PUT carrying another id and meta keeps the resource's own",
+            j.answers,
+        ),
+        _check(
+            "scim.crud.create-as-json",
+            "RFC7644-3.8",
+            "POST /Users sent as application/json answers 201",
             j.answers,
         ),
         _check(
@@ -113,6 +137,20 @@ GROUPS: dict[str, tuple[Check, ...]] = {
         _check("scim.crud.delete-group", "RFC7644-3.6", "a deleted group answers 404", j.answers),
     ),
     "filters": tuple(_filter(suffix) for suffix in FILTERS),
+    "search": (
+        _check(
+            "scim.search.type",
+            "RFC7644-3.4.3",
+            "POST /Users/.search with a filter lists what it matches",
+            j.lists_exactly,
+        ),
+        _check(
+            "scim.search.root",
+            "RFC7644-3.4.3",
+            "POST /.search with a filter lists what it matches",
+            j.lists_exactly,
+        ),
+    ),
     "case": (
         _check(
             "scim.case.username-filter",
@@ -219,6 +257,18 @@ GROUPS: dict[str, tuple[Check, ...]] = {
             j.members_are,
         ),
         _check(
+            "scim.patch.duplicate-add",
+            "RFC7644-3.5.2.1-NOOP",
+            "adding a member already there succeeds and keeps one membership",
+            j.members_once,
+        ),
+        _check(
+            "scim.patch.one-primary",
+            "RFC7643-2.4",
+            "after adding a second primary email, one email at most is primary",
+            j.one_primary,
+        ),
+        _check(
             "scim.patch.remove-member-filter",
             "RFC7644-3.5.2.2",
             'remove members[value eq "id"]',
@@ -261,6 +311,26 @@ GROUPS: dict[str, tuple[Check, ...]] = {
             "a bulkId names the user created earlier in the request",
             j.members_are,
         ),
+        _check(
+            "scim.bulk.fail-on-errors",
+            "RFC7644-3.7.3",
+            "failOnErrors=1 stops at the first failing operation",
+            j.bulk_stopped,
+        ),
+        _check(
+            "scim.bulk.max-payload",
+            "RFC7644-3.7.4",
+            "a Bulk request over maxPayloadSize answers 413",
+            j.answers,
+        ),
+    ),
+    "me": (
+        _check(
+            "scim.me.answers-or-501",
+            "RFC7644-3.11",
+            "GET /Me answers the subject's resource or 501",
+            j.answers,
+        ),
     ),
     "errors": (
         _check(
@@ -286,6 +356,36 @@ GROUPS: dict[str, tuple[Check, ...]] = {
             "RFC7644-3.12",
             "a body that is not JSON is 400",
             j.error_body,
+        ),
+        _check(
+            "scim.errors.invalid-syntax",
+            "RFC7644-3.12-SYNTAX",
+            "a body that is not JSON is scimType invalidSyntax",
+            j.typed_error,
+        ),
+        _check(
+            "scim.errors.invalid-value",
+            "RFC7644-3.12-VALUE",
+            'active: "maybe" is 400 invalidValue',
+            j.answers,
+        ),
+        _check(
+            "scim.errors.uniqueness",
+            "RFC7644-3.12-UNIQUENESS",
+            "a taken userName is 409 uniqueness",
+            j.typed_error,
+        ),
+        _check(
+            "scim.errors.mutability",
+            "RFC7644-3.12-MUTABILITY",
+            "a PATCH replacing the readOnly id is 400 mutability",
+            j.answers,
+        ),
+        _check(
+            "scim.errors.no-target",
+            "RFC7644-3.12-NOTARGET",
+            "a replace whose value filter matches nothing is 400 noTarget",
+            j.answers,
         ),
     ),
     "authentication": (

@@ -63,6 +63,20 @@ def answers(seen: ScimSeen) -> None:
         _fail(seen, f"the error's scimType is {found!r}", repr(scim_type), repr(found))
 
 
+def typed_error(seen: ScimSeen) -> None:
+    """The error's scimType is ``want["scim_type"]``. Where another check owns the status
+    (``want["status_owner"]``), an answer of another status is that check's failure, and this
+    one cannot be judged: skipped, naming it."""
+    owner = seen.want.get("status_owner")
+    allowed = tuple(seen.want["statuses"][-1])
+    if owner and seen.last.status not in allowed:
+        raise CheckSkipped(
+            f"{seen.last.method} {seen.last.url} answered {seen.last.status or 'nothing'}, not "
+            f"{' or '.join(map(str, allowed))} ({owner} judges that): no error's scimType to judge"
+        )
+    answers(seen)
+
+
 def created(seen: ScimSeen) -> None:
     """201 with an id, the userName sent, and a Location header that is meta.location."""
     answers(seen)
@@ -231,6 +245,45 @@ def members_are(seen: ScimSeen) -> None:
             f"members lost: {lost}, unexpected: {extra}",
             f"{len(wanted)} members",
             f"{len(found)} members",
+        )
+
+
+def bulk_stopped(seen: ScimSeen) -> None:
+    """The Bulk response lists the first operation, failed, and none of those after it."""
+    answers(seen)
+    done = _get(seen.last.body, "Operations")
+    done = [o for o in done if isinstance(o, dict)] if isinstance(done, list) else []
+    statuses = [str(_get(o, "status")) for o in done]
+    if len(done) != 1 or not statuses[0].startswith("4"):
+        _fail(
+            seen,
+            "the operations after the failure allowed by failOnErrors were carried out",
+            "one operation, failed (4xx)",
+            f"{len(done)} operations: statuses {statuses}",
+        )
+
+
+def members_once(seen: ScimSeen) -> None:
+    """:func:`members_are`, each member listed once."""
+    members_are(seen)
+    found = [str(_get(m, "value")) for m in _get(seen.last.body, "members") or []]
+    twice = sorted({m for m in found if found.count(m) > 1})
+    if twice:
+        _fail(seen, f"members listed twice: {_names(seen, twice)}", "each once", repr(found))
+
+
+def one_primary(seen: ScimSeen) -> None:
+    """The resource read last holds at most one element of ``want["attribute"]`` whose
+    primary is true."""
+    answers(seen)
+    values = _get(seen.last.body, seen.want["attribute"]) or []
+    primaries = [v for v in values if isinstance(v, dict) and _get(v, "primary") is True]
+    if len(primaries) > 1:
+        _fail(
+            seen,
+            f"{len(primaries)} {seen.want['attribute']} are primary",
+            "at most one",
+            repr(primaries)[:300],
         )
 
 

@@ -594,7 +594,7 @@ _ALL: Final = (
         "MUST",
         "RFC 7644 §3.3 (creating resources)",
         "A created resource is answered 201 with its representation (id, meta) and a Location "
-        "header; a duplicate (a taken userName) is 409 with scimType uniqueness.",
+        "header; a duplicate (a taken userName) is 409 Conflict.",
     ),
     Requirement(
         "RFC7644-3.4.1",
@@ -664,6 +664,120 @@ _ALL: Final = (
         "RFC 7644 §4 (service provider configuration endpoints)",
         "/ServiceProviderConfig says which of patch, bulk, filter, sort and etag the service "
         "supports, each with a boolean 'supported'.",
+    ),
+    Requirement(
+        "RFC7644-4-READONLY",
+        "SHOULD",
+        "RFC 7644 §4 (discovery endpoints, retrieved with GET); RFC 9110 §15.5.6",
+        "/ServiceProviderConfig, /ResourceTypes and /Schemas are read with GET: a write (POST, "
+        "PUT, PATCH, DELETE) is refused with 405 Method Not Allowed.",
+    ),
+    Requirement(
+        "RFC7644-4-FILTER",
+        "SHOULD",
+        "RFC 7644 §4 (/ServiceProviderConfig)",
+        'If a "filter" is provided, the service provider SHOULD respond with HTTP status code '
+        "403 (Forbidden) to ensure that clients cannot incorrectly assume that any matching "
+        "conditions specified in a filter are true.",
+    ),
+    Requirement(
+        "RFC7644-3.12-SYNTAX",
+        "SHOULD",
+        "RFC 7644 §3.12 (error handling, Table 9: invalidSyntax)",
+        'A request body that cannot be parsed is 400 with scimType "invalidSyntax": the request '
+        "body message structure was invalid or did not conform to the request schema.",
+    ),
+    Requirement(
+        "RFC7644-3.12-VALUE",
+        "SHOULD",
+        "RFC 7644 §3.12 (error handling, Table 9: invalidValue)",
+        'A value not compatible with its attribute\'s type is 400 with scimType "invalidValue": '
+        "a required value was missing, or the value specified was not compatible with the "
+        "operation or attribute type.",
+    ),
+    Requirement(
+        "RFC7644-3.12-UNIQUENESS",
+        "MUST",
+        "RFC 7644 §3.3 (creating resources), §3.12 (Table 9: uniqueness)",
+        "If the service provider determines that the creation of the requested resource "
+        'conflicts with existing resources (e.g., a "User" resource with a duplicate '
+        '"userName"), the service provider MUST return HTTP status code 409 (Conflict) with a '
+        '"scimType" error code of "uniqueness".',
+    ),
+    Requirement(
+        "RFC7644-3.12-MUTABILITY",
+        "MUST",
+        "RFC 7644 §3.5.2 (modifying with PATCH), §3.12 (Table 9: mutability)",
+        'A client MUST NOT modify an attribute that has mutability "readOnly"; an operation not '
+        'compatible with an attribute\'s mutability is 400 with scimType "mutability".',
+    ),
+    Requirement(
+        "RFC7644-3.12-NOTARGET",
+        "MUST",
+        "RFC 7644 §3.5.2.3 (replace), §3.12 (Table 9: noTarget)",
+        "If the target location is a multi-valued attribute for which a value selection filter "
+        '("valuePath") has been supplied and no record match was made, the service provider '
+        'SHALL indicate failure by returning HTTP status code 400 and a "scimType" error code '
+        'of "noTarget".',
+    ),
+    Requirement(
+        "RFC7644-3.5.1-READONLY",
+        "MUST",
+        "RFC 7644 §3.5.1 (replacing with PUT)",
+        "readOnly: any values provided (e.g., meta.resourceType) SHALL be ignored; a PUT whose "
+        "body carries another id or meta replaces the resource at its URL and keeps its id and "
+        "meta.",
+    ),
+    Requirement(
+        "RFC7644-3.8",
+        "SHOULD",
+        "RFC 7644 §3.8 (data input/output formats)",
+        'A service provider accepts a request body sent as "application/json" as well as '
+        '"application/scim+json" (clients such as Okta send the former).',
+    ),
+    Requirement(
+        "RFC7644-3.4.3",
+        "MUST",
+        "RFC 7644 §3.4.3 (querying resources using HTTP POST)",
+        "A POST to an endpoint's \"/.search\" (or the root's, over every resource type) with a "
+        "SearchRequest body is a query: it answers a ListResponse of the resources its filter "
+        "matches.",
+    ),
+    Requirement(
+        "RFC7644-3.11",
+        "SHOULD",
+        "RFC 7644 §3.11 (/Me authenticated subject alias)",
+        "/Me answers the resource of the authenticated subject; a service provider that does "
+        "not support this feature SHOULD respond with HTTP status code 501 (Not Implemented).",
+    ),
+    Requirement(
+        "RFC7644-3.7.3",
+        "MUST",
+        "RFC 7644 §3.7.3 (response and error handling)",
+        "failOnErrors: an integer specifying the number of errors that the service provider "
+        "will accept before the operation is terminated and an error response is returned; the "
+        "operations after it are not carried out.",
+    ),
+    Requirement(
+        "RFC7644-3.7.4",
+        "MUST",
+        "RFC 7644 §3.7.4 (maximum operations)",
+        "The service provider defines the maximum number of operations and the maximum payload "
+        "size of a Bulk request; if either limit is exceeded, the service provider MUST return "
+        "HTTP response code 413 (Payload Too Large).",
+    ),
+    Requirement(
+        "RFC7644-3.5.2.1-NOOP",
+        "SHOULD",
+        "RFC 7644 §3.5.2.1 (add)",
+        "If the target location already contains the value specified, no changes SHOULD be "
+        "made to the resource, and a success response SHOULD be returned.",
+    ),
+    Requirement(
+        "RFC7643-2.4",
+        "MUST",
+        "RFC 7643 §2.4 (multi-valued attributes)",
+        'The primary attribute value "true" MUST appear no more than once.',
     ),
     Requirement(
         "SP-SCIM-CONCURRENT",

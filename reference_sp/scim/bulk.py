@@ -60,6 +60,8 @@ def run_bulk(
         isinstance(fail_on_errors, bool) or not isinstance(fail_on_errors, int)
     ):
         raise errors.invalid_value("failOnErrors must be an integer")
+    if "scim-bulk-ignores-fail-on-errors" in service.flaws:
+        fail_on_errors = None
 
     created: dict[str, str] = {}  # bulkId -> id
     results: dict[int, dict[str, Any]] = {}

@@ -33,7 +33,7 @@ from harness.protocol.scim.schema import (
 )
 from reference_sp.db import Database, DatabaseUnavailableError, SerializationFailureError
 from reference_sp.organisation_store import OrganisationStore
-from reference_sp.scim import discovery
+from reference_sp.scim import discovery, flawed
 from reference_sp.scim.bulk import run_bulk
 from reference_sp.scim.journal import Journal
 from reference_sp.scim.service import (
@@ -136,6 +136,8 @@ class ScimEndpoints:
         discovery_endpoint: bool = False,
     ) -> Route:
         allowed = ["GET"] if discovery_endpoint else (methods or ["GET"])
+        if discovery_endpoint and "scim-discovery-accepts-writes" in self.service.flaws:
+            allowed = _EVERY_METHOD
 
         async def endpoint(request: Request) -> Response:
             if request.method not in allowed:
@@ -150,7 +152,11 @@ class ScimEndpoints:
                     )
                 )
             try:
-                body = await _read_body(request, discovery.MAX_PAYLOAD_BYTES)
+                body = await _read_body(request, flawed.payload_limit(self.service.flaws, path))
+                if refused := flawed.refused_media(
+                    self.service.flaws, request.headers.get("content-type", "")
+                ):
+                    raise refused
             except errors.ScimError as exc:
                 return _scim_response(ScimResult(exc.status, exc.to_json()))
             call = _Call(
@@ -205,7 +211,7 @@ class ScimEndpoints:
                 log.warning("SCIM %s %s: database unavailable: %s", call.method, call.path, exc)
                 result = unavailable(exc)
             except errors.ScimError as exc:
-                result = ScimResult(exc.status, exc.to_json())
+                result = ScimResult(exc.status, flawed.error_body(self.service.flaws, exc))
                 if exc.status == 401:
                     result.headers["WWW-Authenticate"] = 'Bearer realm="SCIM"'
             except Exception:  # our bug, not the peer's: say so, keep serving
@@ -260,8 +266,9 @@ class ScimEndpoints:
 
     # -- discovery -----------------------------------------------------------------------
 
-    @staticmethod
-    def _no_filter(call: _Call) -> None:
+    def _no_filter(self, call: _Call) -> None:
+        if "scim-discovery-ignores-filter" in self.service.flaws:
+            return
         if "filter" in {k.lower() for k in call.params}:
             # RFC 7644 §4: filtering discovery endpoints is not supported.
             raise errors.ScimError(403, "filtering is not supported on discovery endpoints")
@@ -302,6 +309,8 @@ class ScimEndpoints:
 
     def _me(self, conn: Connection, call: _Call, devs: list[Deviation]) -> ScimResult:
         # RFC 7644 §3.11: tokens here belong to an organisation, not to a user.
+        if "scim-me-not-found" in self.service.flaws:
+            raise errors.not_found(f"no SCIM endpoint {call.path}")
         raise errors.ScimError(501, "/Me is not supported: tokens identify an organisation")
 
     # -- resources -----------------------------------------------------------------------
@@ -367,6 +376,8 @@ class ScimEndpoints:
         if not isinstance(declared, list) or SEARCH_REQUEST_SCHEMA not in declared:
             raise errors.invalid_syntax(f"'schemas' must contain {SEARCH_REQUEST_SCHEMA}")
         params = {k: v for k, v in body.items() if k != "schemas"}
+        if "scim-search-ignores-filter" in self.service.flaws:
+            params.pop("filter", None)
         assert call.org_pk is not None
         return self.service.search(conn, call.org_pk, types, search_params(params), call.base)
 

@@ -20,6 +20,12 @@ from harness.protocol.scim.schema import (
 )
 from reference_sp.scim.budget import time_limit
 from reference_sp.scim.discovery import DEFAULT_COUNT, MAX_RESULTS
+from reference_sp.scim.flawed import (
+    keep_primaries,
+    refuses_duplicate_add,
+    refuses_foreign_id,
+    replace_as_add,
+)
 from reference_sp.scim.query import QueryPlanner
 from reference_sp.scim.store import ScimStore, StoredResource
 
@@ -201,6 +207,8 @@ class ScimService:
         body = project(
             self.render(stored, rt, base), rt, projection.attributes, projection.excluded
         )
+        if "scim-attributes-drop-id" in self.flaws and projection.attributes:
+            body.pop("id", None)
         headers = {"ETag": etag(stored.version)}
         if status == 201:
             headers["Location"] = f"{base}{rt.endpoint}/{stored.id}"
@@ -255,6 +263,7 @@ class ScimService:
     ) -> ScimResult:
         current = self.store.get(conn, org_pk, rt, resource_id, for_update=True)
         self._check_if_match(if_match, current)
+        refuses_foreign_id(self.flaws, body, resource_id)
         doc = validate_resource(rt, body, deviations, existing=current.doc)
         if "scim-ignore-deactivation" in self.flaws:
             doc = _keep_active(doc, current)
@@ -284,8 +293,12 @@ class ScimService:
         if members_seen is not None:  # the scim-loses-concurrent-member-adds flaw
             doc["members"] = members_seen
         failure: errors.ScimError | None = None
+        if "scim-replace-unmatched-filter-adds" in self.flaws:
+            body = replace_as_add(body)
+        refuses_duplicate_add(self.flaws, doc, body)
         try:
             result = apply_patch(doc, body, rt)
+            keep_primaries(self.flaws, doc, result.resource)
         except errors.ScimError as exc:
             if "scim-patch-not-atomic" not in self.flaws:
                 raise

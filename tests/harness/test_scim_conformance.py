@@ -28,6 +28,29 @@ FLAW_CASES: dict[str, set[str]] = {
     # Both walk pages by startIndex: the 3-user walk and the 60-user list by 25.
     "scim-ignores-start-index": {"scim.pagination.start-index", "scim.robustness.large-list"},
     "scim-loses-concurrent-member-adds": {"scim.robustness.concurrent-member-adds"},
+    # Every check of an error body (RFC 7644 §3.12: status is a JSON string).
+    "scim-error-status-as-number": {
+        "scim.errors.not-found",
+        "scim.errors.invalid-filter",
+        "scim.errors.missing-required",
+        "scim.errors.malformed-json",
+    },
+    "scim-syntax-error-untyped": {"scim.errors.invalid-syntax"},
+    "scim-value-error-untyped": {"scim.errors.invalid-value"},
+    "scim-uniqueness-error-untyped": {"scim.errors.uniqueness"},
+    "scim-mutability-error-untyped": {"scim.errors.mutability"},
+    "scim-replace-unmatched-filter-adds": {"scim.errors.no-target"},
+    "scim-discovery-accepts-writes": {"scim.discovery.read-only"},
+    "scim-discovery-ignores-filter": {"scim.discovery.filter-forbidden"},
+    "scim-put-refuses-foreign-id": {"scim.crud.replace-ignores-read-only"},
+    "scim-refuses-application-json": {"scim.crud.create-as-json"},
+    "scim-search-ignores-filter": {"scim.search.type", "scim.search.root"},
+    "scim-attributes-drop-id": {"scim.projection.attributes"},
+    "scim-bulk-ignores-fail-on-errors": {"scim.bulk.fail-on-errors"},
+    "scim-bulk-over-max-payload": {"scim.bulk.max-payload"},
+    "scim-me-not-found": {"scim.me.answers-or-501"},
+    "scim-duplicate-add-refused": {"scim.patch.duplicate-add"},
+    "scim-keeps-two-primaries": {"scim.patch.one-primary"},
 }
 
 

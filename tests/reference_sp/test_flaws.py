@@ -275,6 +275,23 @@ def test_every_flaw_has_a_test() -> None:
             "scim-patch-not-atomic",
             "scim-ignores-start-index",
             "scim-loses-concurrent-member-adds",
+            "scim-error-status-as-number",
+            "scim-syntax-error-untyped",
+            "scim-value-error-untyped",
+            "scim-uniqueness-error-untyped",
+            "scim-mutability-error-untyped",
+            "scim-replace-unmatched-filter-adds",
+            "scim-discovery-accepts-writes",
+            "scim-discovery-ignores-filter",
+            "scim-put-refuses-foreign-id",
+            "scim-refuses-application-json",
+            "scim-search-ignores-filter",
+            "scim-attributes-drop-id",
+            "scim-bulk-ignores-fail-on-errors",
+            "scim-bulk-over-max-payload",
+            "scim-me-not-found",
+            "scim-duplicate-add-refused",
+            "scim-keeps-two-primaries",
         }
     )
     assert tested == set(FLAWS)
