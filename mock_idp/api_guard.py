@@ -33,17 +33,25 @@ def origin_of(url: str) -> str:
 
 def check_access(request: Request, own_origin: str, token: str | None) -> None:
     """Raise AccessError unless this control-API request may proceed."""
-    if token is not None:
-        given = request.headers.get("authorization", "")
-        scheme, _, value = given.partition(" ")
-        if scheme.lower() != "bearer" or not secrets.compare_digest(
-            value.strip().encode(), token.encode()
-        ):
-            raise AccessError(
-                "unauthorized",
-                "the control API needs Authorization: Bearer <api token>",
-                status=401,
-            )
+    if token is not None and not bearer_matches(request, token):
+        raise AccessError(
+            "unauthorized",
+            "the control API needs Authorization: Bearer <api token>",
+            status=401,
+        )
+    check_same_origin(request, own_origin)
+
+
+def bearer_matches(request: Request, token: str) -> bool:
+    """Whether the request carries ``Authorization: Bearer <token>``."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and secrets.compare_digest(
+        value.strip().encode(), token.encode()
+    )
+
+
+def check_same_origin(request: Request, own_origin: str) -> None:
+    """Raise AccessError for a write that another site's page sent."""
     if request.method in SAFE_METHODS:
         return
     site = request.headers.get("sec-fetch-site", "").lower()

@@ -13,36 +13,23 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from .api import api_routes
+from .console import console_routes
 from .frame_guard import FrameGuard
 from .idp import MockIdP
 from .logout_routes import logout_routes
-from .pages import render
 from .refusals import HTTP_RULE, IdPError
 from .sso_routes import sso_routes
-from .web import browser_session, error_response, guarded
+from .web import error_response, guarded
 
 logger = logging.getLogger(__name__)
 
 
 def page_routes(idp: MockIdP) -> list[Route]:
-    """The home page, the metadata and the health check."""
-
-    async def home(request: Request) -> Response:
-        session = browser_session(request, idp.sessions, idp.clock.now())
-        return HTMLResponse(
-            render(
-                "home",
-                title="Mock IdP",
-                entity_id=idp.entity_id,
-                preset=idp.preset.name,
-                sps=sorted(idp.sps),
-                user=session.user_name if session else None,
-            )
-        )
+    """The metadata and the health check (the console serves ``/``: ``console``)."""
 
     async def metadata(request: Request) -> Response:
         return Response(idp.metadata_xml(), media_type="application/samlmetadata+xml")
@@ -51,7 +38,6 @@ def page_routes(idp: MockIdP) -> list[Route]:
         return JSONResponse({"status": "ok"})
 
     return [
-        Route("/", guarded(home)),
         Route("/healthz", healthz),
         Route("/saml/metadata", guarded(metadata)),
     ]
@@ -87,6 +73,7 @@ def internal_error_handler(idp: MockIdP) -> Callable[[Request, Exception], Await
 def create_app(idp: MockIdP) -> Starlette:
     """The ASGI app serving ``idp`` (metadata, SSO, SLO, IdP-initiated SSO, control API)."""
     routes = [
+        *console_routes(idp),
         *page_routes(idp),
         *sso_routes(idp),
         *logout_routes(idp),

@@ -71,7 +71,8 @@ MAX_XML_CHARS = 64_000_000  # the messages kept, in all: a few hundred large one
 
 
 def _size(entry: JournalEntry) -> int:
-    return len(entry.xml or "") + len(entry.relay_state or "")
+    clear = entry.details.get("assertion_before_encryption")
+    return len(entry.xml or "") + len(entry.relay_state or "") + len(str(clear or ""))
 
 
 class Journal:

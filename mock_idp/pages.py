@@ -1,4 +1,4 @@
-"""HTML pages: the login form, the error page, the IdP's home and "signed out" pages."""
+"""HTML pages: the login form, the error page, and "signed out" pages."""
 
 from __future__ import annotations
 
@@ -40,26 +40,12 @@ _ERROR = """{% extends "base" %}{% block body %}
 decoded request.</p>
 {% endblock %}"""
 
-_HOME = """{% extends "base" %}{% block body %}
-<h1>sso-harness mock IdP</h1>
-<p>entityID <code>{{ entity_id }}</code>, preset <b>{{ preset }}</b>.</p>
-<p><a href="/saml/metadata">Metadata</a> · <a href="/api/journal">Journal</a> ·
-<a href="/api">Control API</a></p>
-{% if user %}<p>Signed in as <b>{{ user }}</b>.
-<a href="/saml/logout">Sign out everywhere</a></p>{% endif %}
-<h2>Service providers</h2>
-<ul>{% for sp in sps %}<li><code>{{ sp }}</code></li>
-{% else %}<li>none registered</li>{% endfor %}</ul>
-{% endblock %}"""
-
 _MESSAGE = """{% extends "base" %}{% block body %}
 <h1>{{ title }}</h1><p>{{ message }}</p>
 {% endblock %}"""
 
 _ENV = Environment(
-    loader=DictLoader(
-        {"base": _BASE, "login": _LOGIN, "error": _ERROR, "home": _HOME, "message": _MESSAGE}
-    ),
+    loader=DictLoader({"base": _BASE, "login": _LOGIN, "error": _ERROR, "message": _MESSAGE}),
     autoescape=select_autoescape(default=True, default_for_string=True),
 )
 

@@ -87,6 +87,7 @@ class Responder:
             verdicts=verdicts,
             not_applied=[str(skipped) for skipped in mutated.inapplicable],
             plaintext=mutated.sealed_plaintext,
+            calls=[{"name": call.name, "params": dict(call.params)} for call in mutated.applied],
         )
 
     def issue_status(
@@ -166,8 +167,11 @@ class Responder:
         verdicts: Sequence[Verdict],
         not_applied: Sequence[str] = (),
         plaintext: etree._Element | None = None,
+        calls: Sequence[dict[str, object]] = (),
     ) -> OutgoingMessage:
         details: dict[str, object] = {"acs": login.acs.location, "flaws": sorted(identity.flaws)}
+        if calls:  # with their parameters, so that a reproduction can say what it cannot repeat
+            details["mutator_calls"] = list(calls)
         if plaintext is not None:  # what the SP finds once it decrypts: for reports to show
             details["assertion_before_encryption"] = to_bytes(plaintext).decode()
         if not_applied:  # a flaw's mutator with nothing to break here: not claimed as applied
