@@ -1,0 +1,115 @@
+"""A journal entry turned into a scenario file is a scenario the harness loads and runs, with
+the same verdict: a response broken on purpose is refused by the reference SP (the check
+passes) and accepted by an SP with the matching flaw (the check fails)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import yaml
+
+from harness import runner
+from harness.events import RunFinished
+from harness.results import Outcome, RunReport
+from harness.runner import RunOptions
+from harness.scenario.loader import discover, load_scenario
+from mock_idp.journal import Journal, JournalEntry
+from mock_idp.refusals import APIError
+from mock_idp.reproduce import scenario_yaml, user_ref
+
+NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def response_entry(journal: Journal, **fields: object) -> JournalEntry:
+    defaults: dict[str, object] = {
+        "time": NOW,
+        "direction": "out",
+        "kind": "Response",
+        "binding": None,
+        "sp": "http://sp.test/saml/metadata",
+        "xml": "<samlp:Response/>",
+        "user": "Dana.Scully+test@example.com",
+        "in_response_to": "_req",
+    }
+    return journal.record(**{**defaults, **fields})
+
+
+def write(tmp_path: Path, entry: JournalEntry, **options: object) -> Path:
+    path = tmp_path / "reproduce.yaml"
+    text = scenario_yaml(entry, entity_id="http://idp.test/saml/metadata", preset="okta", **options)  # type: ignore[arg-type]
+    path.write_text(text)
+    return path
+
+
+def run_file(path: Path, **options: object) -> RunReport:
+    for event in runner.run(discover([path]), RunOptions(**options)):  # type: ignore[arg-type]
+        if isinstance(event, RunFinished):
+            return event.report
+    raise AssertionError("the run never finished")
+
+
+def test_user_refs_follow_the_scenario_pattern() -> None:
+    assert user_ref("Dana.Scully+test@example.com") == "dana-scully-test"
+    assert user_ref("42@example.com") == "user-42"
+    assert user_ref("<script>") == "script"
+    assert user_ref("@@@") == "user"
+
+
+def test_the_loader_accepts_the_scenario_with_its_notes(tmp_path: Path) -> None:
+    entry = response_entry(
+        Journal(),
+        mutators=("expired", "clock-skew"),
+        relay_state="/account",
+        details={
+            "flaws": ["drop-relay-state"],
+            "mutator_calls": [
+                {"name": "expired", "params": {"seconds": 7200}},
+                {"name": "clock-skew", "params": {}},
+            ],
+        },
+    )
+    path = write(tmp_path, entry, groups=["Business Account Admins"])
+    text = path.read_text()
+    assert "# Reproduces journal entry #1" in text
+    assert "expired {'seconds': 7200}" in text and "drop-relay-state" in text
+    scenario = load_scenario(path)
+    (step,) = [s for s in scenario.steps if s.kind == "sign_in"]
+    assert step.value.user == "dana-scully-test"
+    assert step.value.preset == "okta"
+    assert step.value.mutators == ("expired", "clock-skew")
+    assert step.value.relay_state == "/account"
+    assert step.value.expect == "refused"
+    assert step.value.via == "sp"
+    assert scenario.given.users[0].groups == ("Business Account Admins",)
+
+
+def test_an_idp_initiated_good_response_is_expected_to_sign_in(tmp_path: Path) -> None:
+    entry = response_entry(Journal(), in_response_to=None)
+    document = yaml.safe_load(write(tmp_path, entry).read_text())
+    assert document["steps"][1]["sign_in"] == {
+        "user": "dana-scully-test",
+        "via": "idp",
+        "preset": "okta",
+        "expect": "signed-in",
+    }
+    load_scenario(tmp_path / "reproduce.yaml")
+
+
+def test_only_a_response_to_a_user_is_reproducible() -> None:
+    journal = Journal()
+    request = response_entry(journal, direction="in", kind="AuthnRequest")
+    with pytest.raises(APIError) as refused:
+        scenario_yaml(request, entity_id="x", preset="generic")
+    assert refused.value.status == 409
+
+
+def test_the_run_gives_the_same_verdict(tmp_path: Path) -> None:
+    entry = response_entry(Journal(), mutators=("wrong-audience",))
+    path = write(tmp_path, entry)
+    strict = run_file(path)
+    failed = [r for r in strict.results if r.outcome in (Outcome.FAIL, Outcome.ERROR)]
+    assert failed == [] and strict.results
+    flawed = run_file(path, sp_flaws=("skip-audience",))
+    assert any(r.outcome == Outcome.FAIL for r in flawed.results)
