@@ -36,10 +36,10 @@ def response_entry(journal: Journal, **fields: object) -> JournalEntry:
     return journal.record(**{**defaults, **fields})
 
 
-def write(tmp_path: Path, entry: JournalEntry, **options: object) -> Path:
+def write(tmp_path: Path, entry: JournalEntry, groups: tuple[str, ...] = ()) -> Path:
     path = tmp_path / "reproduce.yaml"
-    text = scenario_yaml(entry, entity_id="http://idp.test/saml/metadata", preset="okta", **options)  # type: ignore[arg-type]
-    path.write_text(text)
+    idp = "http://idp.test/saml/metadata"
+    path.write_text(scenario_yaml(entry, entity_id=idp, preset="okta", groups=groups))
     return path
 
 
@@ -70,7 +70,7 @@ def test_the_loader_accepts_the_scenario_with_its_notes(tmp_path: Path) -> None:
             ],
         },
     )
-    path = write(tmp_path, entry, groups=["Business Account Admins"])
+    path = write(tmp_path, entry, groups=("Business Account Admins",))
     text = path.read_text()
     assert "# Reproduces journal entry #1" in text
     assert "expired {'seconds': 7200}" in text and "drop-relay-state" in text
