@@ -32,7 +32,16 @@ from .web import browser_session, wants_json
 
 CONSOLE_COOKIE = "mock_idp_console"
 JOURNAL_KINDS = frozenset(
-    {"AuthnRequest", "Response", "LogoutRequest", "LogoutResponse", "Error", "LogoutSkipped"}
+    {
+        "AuthnRequest",
+        "Response",
+        "LogoutRequest",
+        "LogoutResponse",
+        "Login",
+        "SCIM",
+        "Error",
+        "LogoutSkipped",
+    }
 )
 MAX_JOURNAL_ROWS = 500
 Handler = Callable[[Request], Awaitable[Response]]
