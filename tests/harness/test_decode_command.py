@@ -24,6 +24,7 @@ SAMPLES = Path(__file__).parents[1] / "samples" / "saml"
 RESPONSE = (SAMPLES / "golden" / "response-generic.xml").read_bytes()
 REQUEST = (SAMPLES / "requests" / "vendor-capitalised-booleans.xml").read_bytes()
 IDP_CERT = SAMPLES / "keys" / "idp.crt"
+AT = ("--at", "2026-03-01T12:01:00Z")  # when the golden samples were issued
 ATTACKER_CERT = SAMPLES / "keys" / "attacker.crt"
 
 
@@ -37,15 +38,15 @@ def run_decode(
 
 
 @pytest.mark.parametrize(
-    ("shape", "encoded", "encoding"),
+    ("shape", "encoded", "binding"),
     [
-        ("raw XML", RESPONSE, "xml"),
-        ("base64", base64.b64encode(RESPONSE), "base64"),
-        ("deflate+base64", deflate_and_base64(RESPONSE).encode(), "deflate+base64"),
+        ("raw XML", RESPONSE, " (pasted)"),
+        ("base64", base64.b64encode(RESPONSE), ", HTTP-POST"),
+        ("deflate+base64", deflate_and_base64(RESPONSE).encode(), ", HTTP-Redirect"),
         (
             "query string",
             b"SAMLResponse=" + quote(deflate_and_base64(RESPONSE)).encode() + b"&RelayState=%2Fa",
-            "deflate+base64",
+            ", HTTP-Redirect",
         ),
     ],
 )
@@ -54,14 +55,16 @@ def test_every_pasted_shape_decodes_and_is_judged(
     monkeypatch: pytest.MonkeyPatch,
     shape: str,
     encoded: bytes,
-    encoding: str,
+    binding: str,
 ) -> None:
-    status, out, err = run_decode(capsys, monkeypatch, encoded, "--idp-cert", str(IDP_CERT))
+    status, out, err = run_decode(capsys, monkeypatch, encoded, *AT, "--idp-cert", str(IDP_CERT))
     assert (status, err) == (0, "")
-    assert out.startswith(f"# SAML Response ({encoding})")
+    assert out.startswith(f"# 1/1 SAML Response{binding}")
     assert "\n  <saml:Issuer" in out or "\n  <Issuer" in out  # indented
-    assert "ACCEPTED by the core's validation" in out
-    assert "NameID: alice@example.com" in out
+    assert "ACCEPTED" not in out  # no SP expectations given: never ACCEPTED
+    assert "NOT JUDGED against an SP" in out
+    assert "audience: not judged (give --sp-metadata or --audience)" in out
+    assert "subject:         alice@example.com" in out
 
 
 def test_a_file_argument_and_the_relay_state(
@@ -73,16 +76,18 @@ def test_a_file_argument_and_the_relay_state(
         + quote(deflate_and_base64(RESPONSE)).encode()
         + b"&RelayState=%2Fdeep"
     )
-    assert main(["decode", str(pasted)]) == 0
+    assert main(["decode", *AT, str(pasted)]) == 0
     out = capsys.readouterr().out
     assert "# RelayState: /deep" in out
-    assert "integrity only" in out  # no --idp-cert: the caveat says what was not proven
+    assert "proves integrity, not who signed" in out  # no --idp-cert: what was not proven
 
 
 def test_an_untrusted_signer_is_refused_with_the_rule(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    status, out, _ = run_decode(capsys, monkeypatch, RESPONSE, "--idp-cert", str(ATTACKER_CERT))
+    status, out, _ = run_decode(
+        capsys, monkeypatch, RESPONSE, *AT, "--idp-cert", str(ATTACKER_CERT)
+    )
     assert status == 1
     assert "REFUSED bad-signature [SAML-CORE-5.4]" in out
 
@@ -90,9 +95,13 @@ def test_an_untrusted_signer_is_refused_with_the_rule(
 def test_an_expired_response_is_refused_when_judged_now(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    status, out, _ = run_decode(capsys, monkeypatch, RESPONSE, "--now", "2030-01-01T00:00:00Z")
+    status, out, _ = run_decode(capsys, monkeypatch, RESPONSE, "--at", "2030-01-01T00:00:00Z")
     assert status == 1
     assert "REFUSED" in out and "expired" in out
+    assert "EXPIRED at 2030-01-01T00:00:00+00:00" in out
+    status, out, _ = run_decode(capsys, monkeypatch, RESPONSE)  # judged now: says how to go back
+    assert status == 1
+    assert "give --at 2026-03-01T12:00:00+00:00" in out
 
 
 def test_an_authn_request(
@@ -100,8 +109,8 @@ def test_an_authn_request(
 ) -> None:
     status, out, _ = run_decode(capsys, monkeypatch, deflate_and_base64(REQUEST).encode())
     assert status == 0
-    assert out.startswith("# SAML AuthnRequest (deflate+base64)")
-    assert "ACS: https://sp.example.com/" in out
+    assert out.startswith("# 1/1 SAML AuthnRequest, HTTP-Redirect")
+    assert "ACS URL:         https://sp.example.com/" in out
 
 
 BOMB = base64.b64encode(zlib.compress(b"<a>" + b" " * 50_000_000 + b"</a>")[2:-4])
@@ -138,7 +147,7 @@ def test_unreadable_options_are_usage_errors(
     bad_cert.write_text("not a certificate")
     assert main(["decode", "--idp-cert", str(bad_cert), str(tmp_path)]) == 2
     assert "cannot load certificate" in capsys.readouterr().err
-    assert main(["decode", "--now", "yesterday", "-"]) == 2
+    assert main(["decode", "--at", "yesterday", "-"]) == 2
 
 
 @settings(
@@ -181,11 +190,14 @@ def test_an_encrypted_assertion_is_judged_with_the_sp_key(
 ) -> None:
     data = encrypted_response()
     sp_key = str(SAMPLES / "keys" / "sp.key")
-    status, out, _ = run_decode(capsys, monkeypatch, data, "--sp-key", sp_key)
+    status, out, _ = run_decode(capsys, monkeypatch, data, *AT, "--sp-key", sp_key)
     assert status == 0
-    assert "NameID: dana@acme.test" in out and "encrypted: True" in out
+    assert "# the decrypted assertion" in out
+    assert "subject:         dana@acme.test" in out
+    assert "audience:        http://sp.test/saml" in out
+    assert "encryption:      EncryptedAssertion (aes" in out and "decrypted)" in out
     wrong_key = str(SAMPLES / "keys" / "attacker.key")
-    status, out, _ = run_decode(capsys, monkeypatch, data, "--sp-key", wrong_key)
+    status, out, _ = run_decode(capsys, monkeypatch, data, *AT, "--sp-key", wrong_key)
     assert status == 1
     assert "REFUSED decryption-failed [SDP-SP10]" in out
 
@@ -196,5 +208,5 @@ def test_an_encrypted_assertion_without_a_key_asks_for_one(
     status, out, err = run_decode(capsys, monkeypatch, encrypted_response())
     assert status == 2
     assert "<saml:EncryptedAssertion" in out  # still shown, indented
-    assert err.startswith("sso-harness decode: the assertion is encrypted: give --sp-key FILE")
+    assert err.startswith("sso-harness decode: message 1 (pasted): the assertion is encrypted")
     assert err.count("\n") == 1
