@@ -19,11 +19,11 @@ from typing import Literal
 from cryptography import x509
 
 from harness.captures import CapturedMessage
-from harness.protocol.keys import PrivateKey
+from harness.protocol.keys import KeyLoadError, PrivateKey, load_certificate
 from harness.protocol.refusal import Refusal
 from harness.protocol.saml.authn_request import parse_authn_request
 from harness.protocol.saml.bindings import decode_redirect_query, verify_redirect_signature
-from harness.protocol.saml.keyinfo import keyinfo_certificates
+from harness.protocol.saml.constants import DS, q
 from harness.protocol.saml.logout import parse_logout_request, parse_logout_response
 from harness.protocol.saml.signing import verify_element
 from harness.protocol.saml.sp_validation import SPExpectations, validate_response
@@ -79,6 +79,21 @@ def _acs(summary: MessageSummary, expect: Expectations, verdict: Verdict) -> str
     return summary.destination or next(iter(summary.recipients), "")
 
 
+def _signature_certificates(*documents: bytes | None) -> list[x509.Certificate]:
+    """The certificates in the messages' ds:Signature KeyInfo (not an EncryptedKey's)."""
+    found = []
+    for document in documents:
+        if document is None:
+            continue
+        for element in parse_xml(document).iter(q(DS, "X509Certificate")):
+            if any(parent.tag == q(DS, "Signature") for parent in element.iterancestors()):
+                try:
+                    found.append(load_certificate(element.text or ""))
+                except KeyLoadError:
+                    continue
+    return found
+
+
 def _trust(
     message: CapturedMessage,
     summary: MessageSummary,
@@ -89,7 +104,7 @@ def _trust(
     """The certificates to verify with; the message's own (integrity only) when none given."""
     if given:
         return list(given)
-    carried = keyinfo_certificates(message.xml)
+    carried = _signature_certificates(message.xml, summary.assertion_xml)
     signed = bool(summary.signatures) or (
         message.raw_query is not None and "Signature=" in message.raw_query
     )
