@@ -8,7 +8,9 @@ import sys
 import httpx
 
 from harness.captures import CapturedMessage, CaptureError, read_capture
+from harness.exit_codes import ExitCode
 from harness.protocol.keys import KeyLoadError, PrivateKey, load_private_key
+from harness.protocol.refusal import Refusal
 from harness.reporters._evidence import terminal_safe
 
 # A real message is a few kB and a HAR file a few MB; more is an attack or the wrong file.
@@ -75,3 +77,12 @@ def load_keys(names: list[str]) -> list[PrivateKey]:
 def fail(command: str, reason: str) -> None:
     one_line = " ".join(terminal_safe(reason).split())
     print(f"sso-harness {command}: {one_line}", file=sys.stderr)
+
+
+def unusable(command: str, exc: InputError | Refusal) -> int:
+    """Say in one line why the input cannot be used; the exit status for it."""
+    if isinstance(exc, Refusal):
+        fail(command, f"not a SAML message: {exc.message} [{exc.rule}]")
+    else:
+        fail(command, str(exc))
+    return ExitCode.USAGE

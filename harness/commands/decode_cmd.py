@@ -23,6 +23,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+from collections.abc import Callable
+from typing import TypeVar
 
 from cryptography import x509
 
@@ -34,6 +36,7 @@ from harness.commands._message_input import (
     read_document,
     read_input,
     read_messages,
+    unusable,
 )
 from harness.commands._saml_verdict import CannotJudge, Expectations, Verdict, judge
 from harness.commands._summary_view import summary_lines
@@ -49,6 +52,7 @@ from harness.protocol.saml.metadata import (
 from harness.protocol.saml.summary import MessageSummary, summarize
 from harness.reporters._evidence import indent_xml, terminal_safe
 
+M = TypeVar("M")
 _HEADLINES = {
     "accepted": "ACCEPTED by the reference SP's rules",
     "not-judged": "NOT JUDGED against an SP: no rule judged was broken, but",
@@ -122,23 +126,24 @@ def _instant(text: str | None) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
+def _parsed(location: str, parse: Callable[[bytes], list[M]], what: str) -> list[M]:
+    try:
+        return parse(read_document(location, what))
+    except Refusal as exc:
+        raise InputError(f"{location} is not {what}: {exc.message} [{exc.rule}]") from None
+
+
 def _idp_metadata(location: str | None, issuer: str | None) -> IdPMetadata | None:
     if location is None:
         return None
-    try:
-        found = parse_idp_metadata_all(read_document(location, "IdP metadata"))
-    except Refusal as exc:
-        raise InputError(f"{location} is not IdP metadata: {exc.message} [{exc.rule}]") from None
+    found = _parsed(location, parse_idp_metadata_all, "IdP metadata")
     return next((m for m in found if m.entity_id == issuer), found[0] if found else None)
 
 
 def _sp_metadata(location: str | None, names: tuple[str | None, ...]) -> SPMetadata | None:
     if location is None:
         return None
-    try:
-        found = parse_sp_metadata_all(read_document(location, "SP metadata"))
-    except Refusal as exc:
-        raise InputError(f"{location} is not SP metadata: {exc.message} [{exc.rule}]") from None
+    found = _parsed(location, parse_sp_metadata_all, "SP metadata")
     return next((m for m in found if m.entity_id in names), found[0] if found else None)
 
 
@@ -217,12 +222,8 @@ def run(args: argparse.Namespace) -> int:
         messages = read_messages(args.file)
         summaries = [summarize(m.xml, keys) for m in messages]
         expect = _expectations(args, summaries[0], keys)
-    except InputError as exc:
-        fail("decode", str(exc))
-        return ExitCode.USAGE
-    except Refusal as exc:
-        fail("decode", f"not a SAML message: {exc.message} [{exc.rule}]")
-        return ExitCode.USAGE
+    except (InputError, Refusal) as exc:
+        return unusable("decode", exc)
     statuses = []
     for number, (message, summary) in enumerate(zip(messages, summaries, strict=True), 1):
         try:

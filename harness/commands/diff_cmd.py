@@ -20,7 +20,12 @@ import os
 import sys
 
 from harness.captures import CapturedMessage
-from harness.commands._message_input import InputError, fail, load_keys, read_messages
+from harness.commands._message_input import (
+    InputError,
+    load_keys,
+    read_messages,
+    unusable,
+)
 from harness.commands._summary_view import encryption_text, short
 from harness.exit_codes import ExitCode
 from harness.protocol.keys import PrivateKey
@@ -143,12 +148,8 @@ def run(args: argparse.Namespace) -> int:
         (message_a, label_a), (message_b, label_b) = _pick(args.a), _pick(args.b)
         summary_a = _summary(message_a, keys, "A")
         summary_b = _summary(message_b, keys, "B")
-    except InputError as exc:
-        fail("diff", str(exc))
-        return ExitCode.USAGE
-    except Refusal as exc:
-        fail("diff", f"not a SAML message: {exc.message} [{exc.rule}]")
-        return ExitCode.USAGE
+    except (InputError, Refusal) as exc:
+        return unusable("diff", exc)
     rows = compare(summary_a, summary_b)
     print(render(rows, f"{label_a} ({message_a.kind})", f"{label_b} ({message_b.kind})"))
     sys.stdout.flush()

@@ -5,31 +5,24 @@ their metadata, and a browser HAR file holding a real exchange."""
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from starlette.testclient import TestClient
 
-from harness.protocol.keys import KeyPair, load_key_pair
 from harness.protocol.saml.authn_request import build_authn_request
 from harness.protocol.xml import to_bytes
 from mock_idp.clock import Clock
 from mock_idp.idp import MockIdP
 from reference_sp.app import ReferenceSP, Settings
+from tests.mock_idp.conftest import NOW, sample_key
 from tests.mock_idp.fake_sp import FakeSP
 
-KEYS = Path(__file__).parents[1] / "samples" / "saml" / "keys"
-NOW = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.UTC)
 AT = ("--at", "2026-03-01T12:01:00Z")
 IDP_BASE = "http://idp.test"
 SP_BASE = "http://sp.test"
-
-
-def key(name: str) -> KeyPair:
-    return load_key_pair((KEYS / f"{name}.key").read_bytes(), (KEYS / f"{name}.crt").read_bytes())
+key = sample_key
 
 
 @dataclass

@@ -142,31 +142,21 @@ def _assertion(
     return None, EncryptionInfo(block, transport, decrypted=False)
 
 
+def _window(where: str, element: etree._Element, end: str = "NotOnOrAfter") -> Window:
+    return Window(where, instant(element.get("NotBefore")), instant(element.get(end)))
+
+
 def _windows(assertion: etree._Element) -> tuple[Window, ...]:
     windows: list[Window] = []
     conditions = assertion.find("saml:Conditions", _NS)
     if conditions is not None:
-        windows.append(
-            Window(
-                "Conditions",
-                instant(conditions.get("NotBefore")),
-                instant(conditions.get("NotOnOrAfter")),
-            )
-        )
+        windows.append(_window("Conditions", conditions))
     for data in assertion.iterfind("saml:Subject/saml:SubjectConfirmation/*", _NS):
         if etree.QName(data).localname == "SubjectConfirmationData":
-            windows.append(
-                Window(
-                    "SubjectConfirmationData",
-                    instant(data.get("NotBefore")),
-                    instant(data.get("NotOnOrAfter")),
-                )
-            )
+            windows.append(_window("SubjectConfirmationData", data))
     for statement in assertion.iterfind("saml:AuthnStatement", _NS):
         if statement.get("SessionNotOnOrAfter") is not None:
-            windows.append(
-                Window("AuthnStatement", None, instant(statement.get("SessionNotOnOrAfter")))
-            )
+            windows.append(_window("AuthnStatement", statement, "SessionNotOnOrAfter"))
     return tuple(windows)
 
 
