@@ -31,6 +31,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("harness.commands.list_cmd", "list suites, checks, flaws or dialects"),
     "target": ("harness.commands.target_cmd", "check that a target file describes a usable SP"),
     "decode": ("harness.commands.decode_cmd", "decode a SAML message and say what the core thinks"),
+    "replay": (
+        "harness.commands.replay_cmd",
+        "replay a captured SAML response against an SP, re-signed by the mock IdP",
+    ),
     "sp": (
         "reference_sp.cli",
         "serve the reference SP (strict SAML SP, SCIM 2.0 server, business rules)",
