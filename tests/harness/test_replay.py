@@ -7,7 +7,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,7 +25,7 @@ from harness.protocol.saml.ids import parse_instant
 from harness.protocol.saml.metadata import Endpoint, SPMetadata
 from harness.protocol.saml.signing import signature_of
 from harness.protocol.xml import parse_xml
-from harness.replay import replay
+from harness.replay import ReplayError, read_capture, replay
 from harness.world import SP_BASE, _key
 from mock_idp.idp import MockIdP
 from mock_idp.service_providers import SPSettings
@@ -137,6 +140,33 @@ def test_a_capture_for_another_sp_keeping_its_audience_is_refused_for_it() -> No
     result = replay(make_capture("okta"), keep=["audience"])
     assert not result.signed_in and result.identity is None
     assert (result.reason, result.rule) == ("wrong-audience", "SAML-CORE-2.5.1.4")
+    audience = _assertion(parse_xml(result.sent)).find(f".//{c.q(c.SAML, 'Audience')}")
+    assert audience is not None and audience.text == CUSTOMER_SP
+
+
+def test_a_sha1_capture_stays_sha1_and_the_sp_refuses_it() -> None:
+    result = replay(make_capture(flaw="sha1"))
+    sent = parse_xml(result.sent)
+    sha1 = ("http://www.w3.org/2000/09/xmldsig#rsa-sha1", "http://www.w3.org/2000/09/xmldsig#sha1")
+    assert _algorithms(sent) == sha1 and _algorithms(_assertion(sent)) == sha1
+    assert not result.signed_in and result.reason == "weak-algorithm"
+
+
+def test_an_encrypted_capture_needs_the_sp_key_and_is_encrypted_again() -> None:
+    capture = make_capture(encrypt=True)
+    with pytest.raises(ReplayError, match="--sp-key"):
+        replay(capture)
+    with pytest.raises(ReplayError, match="does not decrypt"):
+        replay(capture, sp_key=_key("other sp").private_key)
+    result = replay(capture, sp_key=_key("customer sp").private_key)
+    assert result.signed_in, result.describe()
+    assert "assertion encrypted aes256-gcm/rsa-oaep" in result.capture.protection()
+    sent = parse_xml(result.sent)
+    assert sent.find(c.q(c.SAML, "EncryptedAssertion")) is not None
+    original = read_capture(capture, [_key("customer sp").private_key]).assertion
+    assert original is not None
+    assert _quirks(_assertion(sent)) == _quirks(original)
+    assert _algorithms(_assertion(sent)) == _algorithms(original)
 
 
 @pytest.mark.parametrize(
@@ -220,3 +250,23 @@ def test_the_cli_shows_the_sps_answer(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "kept as captured: audience" in out
     assert re.search(r"SP answer: HTTP 4\d\d, refused by the SP \(wrong-audience\)", out)
     assert "signed in: nobody" in out
+
+
+def test_the_docs_python_example_runs(tmp_path: Path) -> None:
+    blocks = re.findall(
+        r"^```python\n(.*?)^```", (DOCS / "reproduce.md").read_text(), re.MULTILINE | re.DOTALL
+    )
+    assert blocks
+    (tmp_path / "okta-response.b64").write_text(make_capture("okta"))
+    (tmp_path / "entra-response.b64").write_text(make_capture("entra"))
+    for block in blocks:
+        done = subprocess.run(
+            [sys.executable, "-c", block],
+            cwd=tmp_path,
+            env={**os.environ, "SSO_HARNESS_HOME": str(tmp_path / "home")},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
