@@ -32,6 +32,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "target": ("harness.commands.target_cmd", "check that a target file describes a usable SP"),
     "decode": ("harness.commands.decode_cmd", "decode a SAML message and say what the core thinks"),
     "diff": ("harness.commands.diff_cmd", "compare two SAML messages field by field"),
+    "replay": (
+        "harness.commands.replay_cmd",
+        "replay a captured SAML response against an SP, re-signed by the mock IdP",
+    ),
     "sp": (
         "reference_sp.cli",
         "serve the reference SP (strict SAML SP, SCIM 2.0 server, business rules)",

@@ -28,6 +28,7 @@ from harness.observe import (
     sign_out,
 )
 from harness.provisioning import ProvisioningFailed, provision
+from harness.replay_steps import run_replay
 from harness.scenario.model import (
     ActivateDevice,
     Expectation,
@@ -324,6 +325,7 @@ STEP_HANDLERS: dict[str, Callable[[World, Any, int], Iterable[Verdict]]] = {
     "case": run_case,
     "scim_conformance": run_scim_conformance,
     "expect": _expect,
+    "replay": run_replay,
 }
 
 

@@ -27,7 +27,9 @@ RULE_ID = re.compile(
     r"^(?:SAML-(?:CORE|BIND|PROF|MD)|SDP|IIP|XMLDSIG|XML-1\.0|RFC\d{4}|HTTP|BIZ|SP|IDP)"
     r"(?:-[A-Z0-9][A-Za-z0-9.]*)*$"
 )
-NOT_RULES = {"SP", "IDP", "BIZ", "SDP", "IIP", "HTTP"}
+# Prefixes alone, and the short names of the SAML bindings (HTTP-POST, HTTP-Redirect) that
+# captures and decode print.
+NOT_RULES = {"SP", "IDP", "BIZ", "SDP", "IIP", "HTTP", "HTTP-POST", "HTTP-Redirect"}
 
 
 def _cited_in_code() -> dict[str, list[str]]:

@@ -99,6 +99,11 @@ class RenameGroup(_Strict):
 # -- steps: sign-in and devices ------------------------------------------------------------
 
 
+def _reason_with_refusal(expect: str, reason: str | None) -> None:
+    if reason is not None and expect != "refused":
+        raise ValueError("'reason' goes with 'expect: refused'")
+
+
 class SignIn(_Strict):
     user: str
     via: Literal["sp", "idp"] = "sp"  # SP-initiated (AuthnRequest) or IdP-initiated
@@ -116,8 +121,7 @@ class SignIn(_Strict):
 
     @model_validator(mode="after")
     def _reason_only_when_refused(self) -> SignIn:
-        if self.reason is not None and self.expect != "refused":
-            raise ValueError("'reason' goes with 'expect: refused'")
+        _reason_with_refusal(self.expect, self.reason)
         if self.idp == "other" and (self.via != "idp" or self.browser):
             raise ValueError("'idp: other' signs in IdP-initiated, without a browser")
         return self
@@ -164,6 +168,38 @@ class ScimConformanceStep(_Strict):
 class Provision(_Strict):
     cycle: Literal["initial", "incremental"]
     dialect: Dialect | None = None  # default: the scenario's dialect
+
+
+# What a replay may keep as captured (harness.replay.PARTS).
+ReplayPart = Literal[
+    "destination", "recipient", "audience", "in-response-to", "times", "issuer", "ids"
+]
+
+
+class ReplayEncryption(_Strict):
+    """How a replay encrypts the assertion of a capture stored with its assertion in clear."""
+
+    block: Literal["aes128-gcm", "aes256-gcm", "aes128-cbc", "aes256-cbc"] = "aes256-gcm"
+    transport: Literal["rsa-oaep", "rsa-1_5"] = "rsa-oaep"
+
+
+class Replay(_Strict):
+    """Replay a captured SAMLResponse to the SP (harness.replay): rewritten for this SP and a
+    fresh SP-initiated request, re-signed by the mock IdP as captured. ``user`` is the given
+    user the capture's subject stands for; ``capture`` is the Response inline (base64 or XML)
+    or a file beside the scenario."""
+
+    user: str
+    capture: str = Field(min_length=1)
+    keep: tuple[ReplayPart, ...] = ()
+    encrypt: ReplayEncryption | None = None
+    expect: Literal["signed-in", "refused"] = "signed-in"
+    reason: str | None = None  # with expect: refused, the SP's reason code
+
+    @model_validator(mode="after")
+    def _reason_only_when_refused(self) -> Replay:
+        _reason_with_refusal(self.expect, self.reason)
+        return self
 
 
 # -- steps: an IdP under test -------------------------------------------------------------
@@ -283,6 +319,7 @@ STEP_MODELS: dict[str, type[BaseModel]] = {
     "case": SecurityCaseStep,
     "scim_conformance": ScimConformanceStep,
     "expect": Expectation,  # a list of expectations is several expect steps
+    "replay": Replay,
     "idp_metadata": IdpJudgeOnly,
     "idp_sign_in": IdpSignIn,
     "idp_sign_out": UserRef,
