@@ -21,9 +21,15 @@ class Outcome(StrEnum):
     ERROR = "error"  # the harness or the environment failed, never the system under test
 
 
+# The evidence key of the fields a check judged, in order (e.g. the Audience of a refused
+# response beside the SP's entity ID): every reporter shows it first, ahead of bulky evidence.
+LOOKED_AT = "looked_at"
+
+
 @dataclass(frozen=True)
 class CheckResult:
-    """One check of one scenario: what was expected, what was observed, and the evidence."""
+    """One check of one scenario: what was expected, what was observed, and the evidence
+    (its ``looked_at`` entry, where present, first)."""
 
     suite: str
     scenario: str
