@@ -36,12 +36,12 @@ from harness.idp_target import IdpTarget
 from harness.idp_world import IdpWorld
 from harness.provisioning import ProvisioningFailed
 from harness.rerun import AskedOptions, rerun_command
-from harness.results import CheckResult, Outcome, RunReport, new_run_id
+from harness.results import CheckResult, Outcome, RunReport, leading, new_run_id
 from harness.scenario.model import ScenarioRun
 from harness.scenario.needs import missing, needs_saml, organisation_mismatch
 from harness.steps import add_user, run_step
 from harness.targets import Features, RemoteTarget
-from harness.trace import compact_trace, leading
+from harness.trace import compact_trace
 from harness.verdicts import StepError, Verdict
 from harness.world import World
 

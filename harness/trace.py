@@ -80,10 +80,3 @@ def compact_trace(evidence: dict[str, Any]) -> dict[str, Any]:
 
 def _json(value: Any) -> str:
     return json.dumps(value, default=str, ensure_ascii=False)
-
-
-def leading(evidence: dict[str, Any]) -> dict[str, Any]:
-    """``evidence`` with the fields the check looked at first (where it has them)."""
-    if LOOKED_AT not in evidence or next(iter(evidence)) == LOOKED_AT:
-        return evidence
-    return {LOOKED_AT: evidence[LOOKED_AT], **{k: v for k, v in evidence.items() if k != LOOKED_AT}}

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from harness.cli import main
-from harness.results import LOOKED_AT
-from harness.trace import TRACE_BOUND, compact_trace, leading
+from harness.results import LOOKED_AT, leading
+from harness.trace import TRACE_BOUND, compact_trace
 
 SCENARIO = """title: A response addressed to another SP is refused
 given:
