@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser as _PWBrowser
@@ -278,6 +278,11 @@ class BrowserSession:
     def html(self) -> str:
         with _as_browser_error(f"reading {self._page.url}"):
             return self._page.content()
+
+    def evaluate(self, expression: str) -> Any:
+        """The value of a JavaScript ``expression`` in the page (a measurement, a property)."""
+        with _as_browser_error(f"evaluating on {self._page.url}"):
+            return self._page.evaluate(expression)
 
     def screenshot(self, path: str | Path) -> Path:
         """A PNG of the whole page at ``path`` (folders are created); returns the path."""

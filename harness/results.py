@@ -21,9 +21,22 @@ class Outcome(StrEnum):
     ERROR = "error"  # the harness or the environment failed, never the system under test
 
 
+# The evidence key of the fields a check judged, in order (e.g. the Audience of a refused
+# response beside the SP's entity ID): every reporter shows it first, ahead of bulky evidence.
+LOOKED_AT = "looked_at"
+
+
+def leading(evidence: dict[str, Any]) -> dict[str, Any]:
+    """``evidence`` with the fields the check looked at first (where it has them)."""
+    if LOOKED_AT not in evidence or next(iter(evidence)) == LOOKED_AT:
+        return evidence
+    return {LOOKED_AT: evidence[LOOKED_AT], **{k: v for k, v in evidence.items() if k != LOOKED_AT}}
+
+
 @dataclass(frozen=True)
 class CheckResult:
-    """One check of one scenario: what was expected, what was observed, and the evidence."""
+    """One check of one scenario: what was expected, what was observed, and the evidence
+    (its ``looked_at`` entry, where present, first)."""
 
     suite: str
     scenario: str
@@ -43,6 +56,7 @@ class CheckResult:
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["outcome"] = self.outcome.value
+        out["evidence"] = leading(out["evidence"])
         return {k: v for k, v in out.items() if v is not None}
 
 

@@ -36,11 +36,12 @@ from harness.idp_target import IdpTarget
 from harness.idp_world import IdpWorld
 from harness.provisioning import ProvisioningFailed
 from harness.rerun import AskedOptions, rerun_command
-from harness.results import CheckResult, Outcome, RunReport, new_run_id
+from harness.results import CheckResult, Outcome, RunReport, leading, new_run_id
 from harness.scenario.model import ScenarioRun
 from harness.scenario.needs import missing, needs_saml, organisation_mismatch
 from harness.steps import add_user, run_step
 from harness.targets import Features, RemoteTarget
+from harness.trace import compact_trace
 from harness.verdicts import StepError, Verdict
 from harness.world import World
 
@@ -65,6 +66,7 @@ class RunOptions:
     # This run's own folder for screenshots and shrunk scenarios ("": run() makes a fresh one),
     # never one shared with other runs, whose pictures would land in this run's report.
     artifacts_dir: str = ""
+    trace: bool = False  # every check keeps its evidence in full (a pass: a compact trace)
 
     def asked(self) -> AskedOptions:
         return AskedOptions(
@@ -91,7 +93,9 @@ def scenario_seed(seed: int, run: ScenarioRun) -> int:
     return zlib.crc32(f"{seed}:{run.suite}/{run.name}".encode())
 
 
-def _result(run: ScenarioRun, verdict: Verdict) -> CheckResult:
+def _result(run: ScenarioRun, verdict: Verdict, *, trace: bool = False) -> CheckResult:
+    """The result of one verdict. A pass keeps a compact trace of its evidence (``trace``:
+    the evidence in full); the fields a check looked at always lead its evidence."""
     check: Check = verdict.check
     failure = verdict.failure
     evidence = {}
@@ -110,6 +114,8 @@ def _result(run: ScenarioRun, verdict: Verdict) -> CheckResult:
         message = failure.message
         evidence = failure.evidence
         expected, observed = failure.expected, failure.observed
+    if outcome is Outcome.PASS and not trace:
+        evidence = compact_trace(evidence)
     return CheckResult(
         suite=run.suite,
         scenario=run.name,
@@ -118,7 +124,7 @@ def _result(run: ScenarioRun, verdict: Verdict) -> CheckResult:
         level=check.level,
         outcome=outcome,
         message=message,
-        evidence=evidence,
+        evidence=leading(evidence),
         duration_s=round(verdict.duration_s, 4),
         expected=expected,
         observed=observed,
@@ -226,7 +232,10 @@ def _run_idp_scenario(run: ScenarioRun, options: RunOptions) -> list[Event]:
                     world.enrol(world.account(user.ref))
             for step in run.scenario.steps:
                 line = step.line
-                events += [CheckFinished(_result(run, v)) for v in run_idp_step(world, step)]
+                events += [
+                    CheckFinished(_result(run, v, trace=options.trace))
+                    for v in run_idp_step(world, step)
+                ]
     except StepError as exc:
         events.append(CheckFinished(_error(run, line, str(exc))))
     except Exception as exc:  # the harness or the environment failed: say so, with the trace
@@ -279,7 +288,7 @@ def _property_results(run: ScenarioRun, options: RunOptions) -> list[CheckResult
                 options.seed,
                 options.target,
             )
-        results.append(_result(run, Verdict(check, failure, elapsed, 0)))
+        results.append(_result(run, Verdict(check, failure, elapsed, 0), trace=options.trace))
     return results
 
 
@@ -343,7 +352,7 @@ def run_scenario(run: ScenarioRun, options: RunOptions) -> list[Event]:
                     # it is skipped (world.broken), the rest of the scenario still runs.
                     events.append(CheckFinished(_error(run, line, str(exc))))
                     continue
-                events += [CheckFinished(_result(run, v)) for v in verdicts]
+                events += [CheckFinished(_result(run, v, trace=options.trace)) for v in verdicts]
             screenshots = tuple(world.screenshots)
     except BrowserUnavailable as exc:  # this machine cannot run the scenario: not judged
         events.append(CheckFinished(_error(run, line, str(exc), outcome=Outcome.SKIP)))

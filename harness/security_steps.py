@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from lxml import etree
 
 from harness.checks.security import SECURITY_CHECKS, CaseRun
 from harness.checks.security_catalogue import (
@@ -32,16 +31,15 @@ from harness.protocol.saml.bindings import encode_post_value
 from harness.protocol.saml.decode import decode_message
 from harness.protocol.saml.ids import new_id
 from harness.protocol.saml.logout import LogoutResponse, build_logout_response
-from harness.protocol.saml.mutators import MutatorCall, get_mutator
+from harness.protocol.saml.mutators import MutatorCall
 from harness.protocol.saml.signing import sign_element
 from harness.protocol.xml import to_bytes
+from harness.response_evidence import journal_seq, response_sent
 from harness.scenario.model import SecurityCaseStep, SignIn
 from harness.sessions import attempt_sign_in
 from harness.signin import MAX_HOPS, SignInAttempt, read_identity, same_user, sign_in
 from harness.verdicts import Verdict, judged, not_judged
 from harness.world import PASSWORD, World
-
-MAX_SHOWN = 20_000  # characters of the response kept as evidence
 
 
 def run_case(world: World, step: SecurityCaseStep, line: int) -> Iterator[Verdict]:
@@ -104,31 +102,9 @@ def _signed_subject(world: World, step: SecurityCaseStep, variant: Variant) -> s
     return world.user_name(step.user)
 
 
-def _pretty(xml: str) -> str:
-    try:  # the evidence only: never resolve anything a hostile payload declares
-        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-        root = etree.fromstring(xml.encode(), parser)
-        return etree.tostring(root, pretty_print=True, encoding="unicode")[:MAX_SHOWN]
-    except etree.XMLSyntaxError:
-        return xml[:MAX_SHOWN]
-
-
 def _sent(world: World) -> dict[str, Any]:
-    """The Response the IdP sent last, as evidence: pretty-printed where it parses, the
-    assertion as it was before encryption, and the mutators applied with the rule each
-    breaks."""
-    entry = world.idp.journal.last("Response")
-    if entry is None or entry.xml is None:
-        return {}
-    mutations = [
-        {"mutator": name, "rule": get_mutator(name).rule, "does": get_mutator(name).description}
-        for name in entry.mutators
-    ]
-    sent: dict[str, Any] = {"response_sent": _pretty(entry.xml), "mutations": mutations}
-    plaintext = entry.details.get("assertion_before_encryption")
-    if isinstance(plaintext, str):
-        sent["assertion_decrypted"] = _pretty(plaintext)
-    return sent
+    """The Response the IdP sent last, as evidence (its assertion as before encryption)."""
+    return response_sent(world.idp.journal.last("Response"))
 
 
 def _no_effect(world: World, since: int) -> str | None:
@@ -141,8 +117,7 @@ def _no_effect(world: World, since: int) -> str | None:
 
 
 def _journal_seq(world: World) -> int:
-    last = world.idp.journal.last()
-    return last.seq if last is not None else 0
+    return journal_seq(world.idp.journal)
 
 
 def _run_variant(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from harness.response_evidence import journal_seq, sign_in_evidence
 from harness.scenario.model import ScenarioRun, SignIn
 from harness.signin import SignInAttempt, read_identity, sign_in
 from harness.verdicts import StepError
@@ -54,6 +55,15 @@ def attempt_sign_in(world: World, request: SignIn, run: ScenarioRun | None = Non
     """Sign ``request.user`` in through the flow the request names. (``run`` is accepted for
     the callers written before worlds knew their run; the world's own run is used.)"""
     session = request.session or request.user
+    idp = world.other_idp() if request.idp == "other" else world.idp
+    since = journal_seq(idp.journal)
+    attempt = _attempt(world, request, session)
+    attempt.sent = sign_in_evidence(idp.journal, since, world.sp_entity_id)
+    world.evidence.append({"sign_in": request.user, "exchange": attempt.exchange})
+    return attempt
+
+
+def _attempt(world: World, request: SignIn, session: str) -> SignInAttempt:
     if request.idp == "other":
         other = world.other_idp()
         user = user_of(world, request.user)
@@ -69,7 +79,6 @@ def attempt_sign_in(world: World, request: SignIn, run: ScenarioRun | None = Non
             via="idp",
             probes=world.probes,
         )
-        world.evidence.append({"sign_in": request.user, "exchange": attempt.exchange})
         return attempt
     if request.mutators:
         world.idp.plan_next(*request.mutators)
@@ -97,7 +106,6 @@ def attempt_sign_in(world: World, request: SignIn, run: ScenarioRun | None = Non
                 relay_state=request.relay_state,
                 probes=world.probes,
             )
-    world.evidence.append({"sign_in": request.user, "exchange": attempt.exchange})
     return attempt
 
 

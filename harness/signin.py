@@ -39,6 +39,9 @@ class SignInAttempt:
     reason_told: bool = False  # the reason is a code the peer told (JSON), not our guess
     me_failed: str | None = None  # the me probe failed itself (5xx): nobody's identity is known
     exchange: list[dict[str, Any]] = field(default_factory=list)
+    # The Response the IdP sent (its assertion in clear) and its fields beside what the SP
+    # expected, where the IdP is ours (harness.response_evidence)
+    sent: dict[str, Any] = field(default_factory=dict)
 
     def describe(self) -> str:
         """What happened, in words a report can show (never "refused by the None")."""

@@ -7,7 +7,7 @@ import json
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, delete, select
 
 from reference_sp.account_tables import account_users, activations, audit_log, sp_sessions
 from reference_sp.tables import resources
@@ -72,3 +72,22 @@ def recent_audit(conn: Connection, org_pk: int) -> list[Row[Any]]:
             .limit(AUDIT_SHOWN)
         ).all()
     )
+
+
+def prune_audit(conn: Connection, org_pk: int, actor: str, action: str, keep: int) -> None:
+    """Keep only the newest ``keep`` entries of ``actor`` and ``action`` in the organisation's
+    audit trail: for entries anyone can cause with a request, so none grows without bound."""
+    of_kind = (
+        audit_log.c.org_pk == org_pk,
+        audit_log.c.actor == actor,
+        audit_log.c.action == action,
+    )
+    oldest_kept = (
+        select(audit_log.c.seq)
+        .where(*of_kind)
+        .order_by(audit_log.c.seq.desc())
+        .offset(keep - 1)
+        .limit(1)
+        .scalar_subquery()
+    )
+    conn.execute(delete(audit_log).where(*of_kind, audit_log.c.seq < oldest_kept))

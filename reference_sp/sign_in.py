@@ -31,6 +31,7 @@ from reference_sp.accounts import Accounts
 from reference_sp.db import Database
 from reference_sp.organisation import Organisation
 from reference_sp.organisation_routing import OrganisationRouting
+from reference_sp.refusal_audit import ResponseRouting, audit_protocol_refusal
 from reference_sp.relay_state import landing_after_sign_in
 from reference_sp.saml_config import SamlConfig
 from reference_sp.saml_flaws import ResponseValidation
@@ -46,6 +47,8 @@ from reference_sp.sessions import Sessions, digest
 REQUEST_LIFETIME = timedelta(minutes=10)
 ACCEPTED_NAMEID_FORMATS = (None, c.NAMEID_EMAIL, c.NAMEID_UNSPECIFIED)
 REPLAY_RULE = "SAML-PROF-4.1.4.5"
+# Refusals of the business rules, audited with the user they name (see _admitted_user).
+AUDITED_WITH_THE_USER = frozenset({"unknown-user", "user-not-assigned", "user-inactive"})
 ISSUER_RULE = "SAML-PROF-4.1.4.2"
 
 
@@ -172,7 +175,25 @@ class SignInService:
     ) -> Admitted:
         """Sign in with ``posted`` (a new session), or raise the Refusal. ``browser`` is the
         browser cookie's id, ``session_token`` the session this browser holds (it is ended:
-        one session per browser)."""
+        one session per browser). A protocol refusal is audited in the organisation the
+        response was routed to, where one is known."""
+        try:
+            return self._admit(posted, browser, session_token)
+        except Refusal as refused:
+            if refused.reason not in AUDITED_WITH_THE_USER:
+                routed = ResponseRouting(self.db, self.organisations, self.clock)
+                audit_protocol_refusal(
+                    self.db,
+                    self.accounts,
+                    routed.organisation(posted.in_response_to, posted.issuer, browser),
+                    refused,
+                    idp_initiated=not posted.in_response_to,
+                )
+            raise
+
+    def _admit(
+        self, posted: PostedResponse, browser: str | None, session_token: str | None
+    ) -> Admitted:
         now = self.clock()
         pending = self._pending(posted, browser, now)
         organisation, idp = self._issuing_organisation(posted, pending)

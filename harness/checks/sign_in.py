@@ -12,8 +12,35 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from harness.checks.model import CheckFailed, CheckSkipped
+from harness.checks.model import CheckFailed, CheckSkipped, Observed
+from harness.results import LOOKED_AT
 from harness.signin import SignInAttempt
+
+# The fields of the message each refusal's rule compares (harness.response_evidence names
+# them), with what the SP expected of them.
+DECISIVE_FIELDS: dict[str, tuple[str, ...]] = {
+    "wrong-audience": ("Audience", "SP entity ID"),
+    "no-audience": ("Audience", "SP entity ID"),
+    "wrong-recipient": ("Recipient", "SP ACS URL"),
+    "no-recipient": ("Recipient", "SP ACS URL"),
+    "wrong-destination": ("Destination", "SP ACS URL"),
+    "no-destination": ("Destination", "SP ACS URL"),
+    "wrong-in-response-to": ("InResponseTo", "AuthnRequest ID"),
+    "unsolicited-with-in-response-to": ("InResponseTo", "AuthnRequest ID"),
+    "wrong-issuer": ("Issuer",),
+    "no-issuer": ("Issuer",),
+    "subject-expired": ("SubjectConfirmation NotOnOrAfter", "Conditions NotOnOrAfter"),
+    "not-yet-valid": ("Conditions NotBefore", "Conditions NotOnOrAfter"),
+    "status-not-success": ("Status",),
+    "unsigned": ("Response signed", "Assertion signed", "Assertion encrypted"),
+    "bad-signature": ("Response signed", "Assertion signed", "Issuer"),
+    "unsupported-nameid-format": ("NameID Format", "NameID"),
+    "unknown-user": ("NameID", "NameID Format"),
+    "user-inactive": ("NameID",),
+    "user-not-assigned": ("NameID",),
+}
+# What a sign-in that should open a session is judged on: who the message names.
+SIGNED_IN_FIELDS = ("NameID", "NameID Format", "Issuer", "Audience")
 
 
 @dataclass(frozen=True)
@@ -32,16 +59,46 @@ class SignInCase:
 
     @property
     def evidence(self) -> dict[str, Any]:
-        found: dict[str, Any] = {"exchange": self.attempt.exchange}
-        if self.attempt.reason:
-            found["reason told"] = self.attempt.reason
+        """What a reader compares first (``looked_at``), then the Response in clear, then the
+        exchange as recorded."""
+        attempt = self.attempt
+        sent = attempt.sent
+        found: dict[str, Any] = {LOOKED_AT: self.looked_at()}
+        if attempt.reason:
+            found["reason told"] = attempt.reason
+        if sent.get("fields"):
+            found["message fields"] = sent["fields"]
+        if sent.get("mutations"):
+            found["mutations"] = sent["mutations"]
+        if "assertion_decrypted" in sent:
+            found["assertion_decrypted"] = sent["assertion_decrypted"]
+        found["exchange"] = attempt.exchange
+        if "response_sent" in sent:
+            found["response_sent"] = sent["response_sent"]
         return found
 
+    def looked_at(self) -> dict[str, Any]:
+        """The fields the rule judged, in order: those of the message that the expected (or
+        told) refusal is about beside what the SP expected, then what the SP answered."""
+        attempt = self.attempt
+        fields = attempt.sent.get("fields", {})
+        about = self.reason or (attempt.reason if attempt.reason_told else None)
+        names = DECISIVE_FIELDS.get(about or "", ()) if about else SIGNED_IN_FIELDS
+        shown: dict[str, Any] = {name: fields[name] for name in names if name in fields}
+        shown["SP answered"] = attempt.describe()
+        if attempt.identity is not None:
+            shown["me probe names"] = attempt.identity
+        return shown
 
-def signs_in(case: SignInCase) -> None:
+
+def signs_in(case: SignInCase) -> Observed:
     """The user's sign-in opens a session at the SP that the me probe attributes to them."""
     if case.attempt.signed_in:
-        return
+        return Observed(
+            case.attempt.describe(),
+            expected=f"a session for {case.user_name}",
+            evidence=case.evidence,
+        )
     raise CheckFailed(
         f"{case.ref} was not signed in",
         expected=f"a session for {case.user_name}",
@@ -50,7 +107,7 @@ def signs_in(case: SignInCase) -> None:
     )
 
 
-def lands_on_deep_link(case: SignInCase) -> None:
+def lands_on_deep_link(case: SignInCase) -> Observed:
     """After the sign-in the SP lands the browser on the path the RelayState named."""
     if not case.attempt.signed_in:
         raise CheckSkipped(f"{case.ref} was not signed in: {case.attempt.describe()}")
@@ -62,9 +119,10 @@ def lands_on_deep_link(case: SignInCase) -> None:
             observed=str(case.attempt.landed_on),
             evidence=case.evidence,
         )
+    return Observed(f"landed on {case.attempt.landed_on}", expected=wanted, evidence=case.evidence)
 
 
-def refuses(case: SignInCase) -> None:
+def refuses(case: SignInCase) -> Observed:
     """The response reached the SP and no session exists afterwards (for anyone)."""
     attempt = case.attempt
     if case.unjudgeable is not None:  # e.g. no SCIM: the SP may rightly sign the user in
@@ -100,3 +158,8 @@ def refuses(case: SignInCase) -> None:
             observed=attempt.describe(),
             evidence=case.evidence,
         )
+    return Observed(
+        attempt.describe(),
+        expected=f"refused ({case.reason or 'any reason'}), no session",
+        evidence=case.evidence,
+    )

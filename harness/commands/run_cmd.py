@@ -69,6 +69,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--idp-flaw", action="append", default=[], metavar="NAME", help="a flaw of the mock IdP"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="list passing checks too")
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="keep every check's evidence in full, messages included (a passing check keeps "
+        "a compact trace otherwise)",
+    )
 
 
 def _usage(message: str) -> int:
@@ -159,6 +165,7 @@ def run_command(args: argparse.Namespace) -> int:
         select=args.select,
         dialect=args.dialect,
         artifacts_dir=str(artifacts) if artifacts is not None else "",
+        trace=args.trace,
     )
     status = ExitCode.HARNESS_ERROR
     try:

@@ -18,6 +18,7 @@ from lxml import etree
 from harness.protocol.refusal import Refusal
 from harness.protocol.saml.decode import decode_message
 from harness.protocol.xml import XMLSecurityError, parse_xml
+from harness.results import LOOKED_AT, leading
 
 Kind = Literal["xml", "json", "text"]
 
@@ -138,12 +139,25 @@ def _http_step(label: str, step: dict[str, Any]) -> list[tuple[str, Pretty]]:
     return items
 
 
+def _looked_at(fields: Any) -> Pretty:
+    """The fields a check judged, one ``name: value`` line each, names aligned."""
+    if not isinstance(fields, dict) or not fields:
+        return pretty(fields)
+    width = max(len(str(name)) for name in fields)
+    lines = [f"{str(name) + ':':<{width + 1}} {value}" for name, value in fields.items()]
+    return Pretty("text", "\n".join(lines))
+
+
 def evidence_items(evidence: dict[str, Any]) -> list[tuple[str, Pretty]]:
-    """Each evidence entry shown on its own. A recorded HTTP exchange (a list of requests, or
-    one request as a dict) is opened, so the SAML or SCIM message inside is indented too."""
+    """Each evidence entry shown on its own, the fields the check looked at first. A recorded
+    HTTP exchange (a list of requests, or one request as a dict) is opened, so the SAML or SCIM
+    message inside is indented too."""
     items: list[tuple[str, Pretty]] = []
-    for raw_key, value in evidence.items():
+    for raw_key, value in leading(evidence).items():
         key = str(raw_key)
+        if key == LOOKED_AT:
+            items.append(("looked at", _looked_at(value)))
+            continue
         if isinstance(value, list | tuple) and value and all(isinstance(v, dict) for v in value):
             for number, step in enumerate(value, start=1):
                 items += _http_step(f"{key} {number}", step)

@@ -21,7 +21,7 @@ from harness.events import (
 )
 from harness.protocol.saml.bindings import deflate_and_base64
 from harness.rerun import AskedOptions
-from harness.results import CheckResult, Outcome, RunReport
+from harness.results import LOOKED_AT, CheckResult, Outcome, RunReport
 
 HOSTILE = "</script><script>alert(1)</script>"
 SAML_RESPONSE = (
@@ -241,3 +241,22 @@ def write_png(path: Path) -> Path:
 
 def png_base64() -> str:
     return base64.b64encode(tiny_png()).decode()
+
+
+AUDIENCE_LOOKED_AT = {
+    "Audience": "https://other-sp.example/saml/metadata",
+    "SP entity ID": "http://sp.test/saml/metadata",
+    "SP answered": "signed in as dana@acme.test",
+}
+
+
+def looked_at_report() -> RunReport:
+    """The sample run, its audience failure naming the fields it looked at (given last: every
+    reporter must show them first all the same)."""
+    run = report()
+    checks = list(run.results)
+    failed = checks[1]
+    checks[1] = dataclasses.replace(
+        failed, evidence={**failed.evidence, LOOKED_AT: AUDIENCE_LOOKED_AT}
+    )
+    return dataclasses.replace(run, results=checks)

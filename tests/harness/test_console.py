@@ -14,7 +14,7 @@ from harness.events import Event
 from harness.reporters import console as console_module
 from harness.reporters.console import ConsoleReporter, default_console
 from harness.results import CheckResult, Outcome, RunReport
-from tests.harness.sample_report import FAILING_STEP, FLAWED, events, report
+from tests.harness.sample_report import FAILING_STEP, FLAWED, events, looked_at_report, report
 
 
 def run_console(
@@ -182,3 +182,11 @@ def test_the_artifacts_folder_is_named_when_something_was_kept(tmp_path: Path) -
     (tmp_path / "nothing-kept").mkdir()
     nothing = dataclasses.replace(report(), artifacts=str(tmp_path / "nothing-kept"))
     assert "screenshots and shrunk scenarios" not in run_console(stream=events(run=nothing))
+
+
+def test_a_failure_leads_with_the_fields_it_looked_at() -> None:
+    text = run_console(stream=events(run=looked_at_report()))
+    panel = text[text.index("FAIL sso.audience-enforced") :]
+    assert panel.index("looked at:") < panel.index("exchange 1")
+    assert "Audience:     https://other-sp.example/saml/metadata" in panel
+    assert panel.index("Audience:") < panel.index("SP entity ID:") < panel.index("exchange 1")

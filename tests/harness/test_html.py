@@ -16,6 +16,7 @@ from tests.harness.sample_report import (
     FLAWED,
     HOSTILE,
     events,
+    looked_at_report,
     png_base64,
     report,
     write_png,
@@ -170,3 +171,9 @@ def test_only_screenshots_of_this_run_are_embedded(tmp_path: Path) -> None:
     page = target.read_text(encoding="utf-8")
     assert "data:image/png" not in page
     assert f"{stale} was written before this run" in page
+
+
+def test_a_failure_leads_with_the_fields_it_looked_at() -> None:
+    page = render_html(looked_at_report())
+    assert page.index("<b>looked at</b>") < page.index("<b>exchange 1</b>")
+    assert "Audience:     https://other-sp.example/saml/metadata" in page

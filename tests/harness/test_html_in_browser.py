@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,7 +11,7 @@ import pytest
 
 from harness.browser import BrowserSession, close_shared_browser, shared_browser
 from harness.reporters.html import HtmlReporter
-from tests.harness.sample_report import events, write_png
+from tests.harness.sample_report import events, report, results, write_png
 
 pytestmark = pytest.mark.browser
 
@@ -56,3 +58,30 @@ def test_the_shared_browser_is_reused_until_closed() -> None:
         assert second is not first
     finally:
         close_shared_browser()
+
+
+def test_a_long_unbroken_evidence_value_wraps_inside_the_window(tmp_path: Path) -> None:
+    # A base64 SAMLResponse is one word tens of thousands of characters long: the report wraps
+    # it (and any long word in a message) instead of growing wider than the window.
+    blob = base64.b64encode(bytes(range(256)) * 120).decode()
+    long_one = dataclasses.replace(
+        results()[1],
+        message="refused " + blob[:3000],
+        observed=blob[:5000],
+        evidence={"SAMLResponse": blob, "looked_at": {"Audience": blob[:400]}},
+    )
+    run = dataclasses.replace(report(), results=[*results(), long_one])
+    reporter = HtmlReporter(tmp_path / "report.html")
+    for event in events(run=run):
+        reporter.handle(event)
+    try:
+        with shared_browser().session(timeout_s=2) as session:
+            session.goto((tmp_path / "report.html").as_uri())
+            # every block opened, as a reader would
+            session.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+            width = session.evaluate("document.documentElement.scrollWidth")
+            window = session.evaluate("window.innerWidth")
+    finally:
+        close_shared_browser()
+    assert len(blob) > 40_000
+    assert width <= window

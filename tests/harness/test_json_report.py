@@ -12,7 +12,7 @@ from harness.events import RunFinished
 from harness.reporters._files import ReportWriteError
 from harness.reporters.json_report import JsonReporter
 from harness.results import CheckResult, Outcome, RunReport
-from tests.harness.sample_report import FLAWED, HOSTILE, events, report
+from tests.harness.sample_report import FLAWED, HOSTILE, events, looked_at_report, report
 
 TOP_LEVEL = {"version", "seed", "target", "started", "duration_s", "summary", "results"}
 # Additions to CONTRACT's shape: what the run was asked, its id, how to rerun it, its artifacts.
@@ -167,3 +167,11 @@ def test_a_report_in_a_missing_folder_is_refused_and_nothing_is_created(tmp_path
     with pytest.raises(ReportWriteError, match="cannot write the report"):
         JsonReporter(missing / "report.json").handle(RunFinished(report()))
     assert not (tmp_path / "no").exists()
+
+
+def test_a_failure_leads_with_the_fields_it_looked_at(tmp_path: Path) -> None:
+    path = tmp_path / "report.json"
+    JsonReporter(path).handle(RunFinished(looked_at_report()))
+    failed = json.loads(path.read_text(encoding="utf-8"))["results"][1]
+    assert next(iter(failed["evidence"])) == "looked_at"
+    assert list(failed["evidence"]["looked_at"]) == ["Audience", "SP entity ID", "SP answered"]

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from harness.reporters.junit import JUnitReporter, junit_xml
-from tests.harness.sample_report import FLAWED, events, report, write_png
+from tests.harness.sample_report import FLAWED, events, looked_at_report, report, write_png
 
 
 def parse(data: bytes) -> ET.Element:
@@ -149,3 +149,9 @@ def test_a_failure_names_its_step_and_never_a_refusal_by_none(tmp_path: Path) ->
     assert f"step: {tmp_path / 'sign-in.yaml'}:6" in body
     assert "observed: not signed in, and no refusal seen" in body
     assert "None" not in body
+
+
+def test_a_failure_leads_with_the_fields_it_looked_at() -> None:
+    text = junit_xml(looked_at_report()).decode()
+    assert text.index("--- looked at (text)") < text.index("--- exchange 1")
+    assert "Audience:     https://other-sp.example/saml/metadata" in text

@@ -4,14 +4,17 @@ the AuthnRequest, the ACS, the session, /api/me, and the sign-in rules of the ac
 from __future__ import annotations
 
 import html
+import json
 import re
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from starlette.testclient import TestClient
 
 from harness.protocol.saml import constants as c
 from harness.protocol.saml.bindings import decode_redirect_query, verify_redirect_signature
 from harness.protocol.saml.metadata import parse_sp_metadata
+from reference_sp import refusal_audit
 from reference_sp.sessions import SESSION_COOKIE
 
 from .conftest import ADMINS, SP_BASE, World, sample_key
@@ -214,3 +217,47 @@ def test_a_post_without_the_browser_cookie_is_posted_again_from_this_site(world:
     # Posted again without the cookie, it is refused: the request is not this browser's.
     refused = cross_site.post("/saml/acs", data={k: html.unescape(v) for k, v in fields.items()})
     assert refused.status_code == 403
+
+
+def test_protocol_refusals_are_audited_with_reason_and_rule(world: World) -> None:
+    world.provision("dana@acme.test", groups=(ADMINS,))
+    refused = world.post(world.response_for("dana@acme.test", "wrong-audience"))
+    assert refused.status_code == 403
+    entries = [e for e in world.audit() if e["action"] == "sign-in-refused"]
+    assert len(entries) == 1
+    entry = entries[0]
+    detail = json.loads(entry["detail"])
+    assert detail["reason"] == "wrong-audience"
+    assert detail["rule"] == "SAML-CORE-2.5.1.4"
+    assert entry["at"] and entry["actor"] == "saml"
+    assert entry["user_name"] is None  # nothing from an unaccepted message names a user
+    assert len(entry["detail"]) < 600  # the reason, never the message
+    world.sign_in("dana@acme.test")
+    page = world.http.get("/admin")
+    assert page.status_code == 200
+    assert "wrong-audience" in page.text
+
+
+def test_protocol_refusals_of_a_replay_and_a_bad_signature_are_audited(world: World) -> None:
+    world.provision("dana@acme.test")
+    message = world.response_for("dana@acme.test")
+    assert world.post(message).status_code == 303
+    assert world.post(message).status_code == 403  # the same response again
+    world.post(world.response_for("dana@acme.test", "wrong-key"))
+    reasons = [
+        json.loads(e["detail"])["reason"] for e in world.audit() if e["action"] == "sign-in-refused"
+    ]
+    assert reasons == ["replayed", "bad-signature"]
+
+
+def test_protocol_refusals_audited_are_bounded(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(refusal_audit, "KEPT", 3)
+    world.provision("idle@acme.test", active=False)
+    world.post(world.response_for("idle@acme.test"))  # a business refusal: never pruned
+    world.provision("dana@acme.test")
+    for _ in range(5):
+        world.post(world.response_for("dana@acme.test", "wrong-audience"))
+    refusals = [e for e in world.audit() if e["action"] == "sign-in-refused"]
+    assert [e["actor"] for e in refusals] == ["sso", "saml", "saml", "saml"]
