@@ -172,12 +172,19 @@ class Browser:
         self.version = self._browser.version
         return self
 
-    def session(self, *, timeout_s: float | None = None) -> BrowserSession:
+    def session(
+        self, *, timeout_s: float | None = None, har_path: str | Path | None = None
+    ) -> BrowserSession:
         """A fresh browser context (own cookies and storage) with one page: one per scenario.
-        ``timeout_s`` bounds every wait of its steps (default: the browser's)."""
+        ``timeout_s`` bounds every wait of its steps (default: the browser's); ``har_path``
+        records the session's traffic there as a HAR file, written when the session closes
+        (what a customer's browser exports, for ``sso-harness decode`` and ``replay``)."""
         if self._browser is None:
             raise BrowserError("the browser is not started (use `with Browser() as browser:`)")
-        context = self._browser.new_context()
+        if har_path is None:
+            context = self._browser.new_context()
+        else:
+            context = self._browser.new_context(record_har_path=str(har_path))
         timeout_ms = self.timeout_ms if timeout_s is None else timeout_s * 1000
         context.set_default_timeout(timeout_ms)
         return BrowserSession(context, context.new_page(), timeout_ms)
