@@ -81,7 +81,7 @@ def _attempt(world: World, request: SignIn, session: str) -> SignInAttempt:
         )
         return attempt
     if request.mutators:
-        world.idp.plan_next(*request.mutators)
+        world.idp.plan_next(*request.mutator_calls)
     with _preset(world, request.preset), _name_id_format(world, request.name_id_format):
         if request.browser:
             from harness.browser_signin import browser_sign_in

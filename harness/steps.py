@@ -195,7 +195,7 @@ def _checks_of(request: SignIn) -> list[Check]:
     if request.idp == "other":
         return [catalog.ORGANISATIONS_ISOLATED]
     if request.mutators:  # the rule judged is the one the (last) mutator breaks
-        return [catalog.REFUSES_MUTATED.get(request.mutators[-1], catalog.REFUSED)]
+        return [catalog.REFUSES_MUTATED.get(request.mutator_names[-1], catalog.REFUSED)]
     return [catalog.REFUSED]
 
 

@@ -1,6 +1,7 @@
 """A journal entry as a scenario file: the same user signed in through the same preset, with the
-same mutators, in the form ``sso-harness run FILE`` runs (``sign_in: {user, preset, mutators,
-expect}``). Written here, with PyYAML, because the mock IdP does not import the engine."""
+same mutators and their parameters, in the form ``sso-harness run FILE`` runs (``sign_in: {user,
+preset, mutators, expect}``). Written here, with PyYAML, because the mock IdP does not import
+the engine."""
 
 from __future__ import annotations
 
@@ -31,9 +32,21 @@ def _sign_in(entry: JournalEntry, ref: str, preset: str) -> dict[str, object]:
     if preset in PRESETS:
         step["preset"] = preset
     if entry.mutators:
-        step["mutators"] = list(entry.mutators)
+        step["mutators"] = _mutators(entry)
     step["expect"] = "refused" if entry.mutators else "signed-in"
     return step
+
+
+def _mutators(entry: JournalEntry) -> list[object]:
+    """The mutators as the scenario language takes them: a name, or {name: {param: value}}
+    where the IdP applied it with parameters (a clock skew of its own, a chosen value)."""
+    calls = entry.details.get("mutator_calls")
+    if not isinstance(calls, list) or len(calls) != len(entry.mutators):
+        return list(entry.mutators)
+    return [
+        {call["name"]: dict(call["params"])} if call.get("params") else call["name"]
+        for call in calls
+    ]
 
 
 def _notes(entry: JournalEntry, entity_id: str) -> list[str]:
@@ -42,11 +55,6 @@ def _notes(entry: JournalEntry, entity_id: str) -> list[str]:
         f"a Response to {entry.sp} for {entry.user} at {entry.time.isoformat()}.",
         "The run signs a fresh user in the same way; a broken response must be refused.",
     ]
-    calls = entry.details.get("mutator_calls")
-    with_params = [c for c in calls if c.get("params")] if isinstance(calls, list) else []
-    if with_params:
-        notes.append("The IdP applied these with parameters; the run uses each mutator's defaults:")
-        notes.extend(f"  {c['name']} {c['params']}" for c in with_params)
     flaws = entry.details.get("flaws")
     if isinstance(flaws, list) and flaws:
         notes.append(f"The IdP ran with the flaws {', '.join(flaws)} (their breaks are listed).")

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from harness.checks.scim_conformance import GROUPS as SCIM_GROUPS
 from harness.checks.security_catalogue import CASES_BY_ID
+from harness.protocol.saml.mutation import MutatorCall
 
 Dialect = Literal["rfc", "entra", "entra-compat", "okta", "ping"]
 Preset = Literal["generic", "entra", "okta", "ping"]
@@ -114,10 +115,34 @@ class SignIn(_Strict):
     relay_state: str | None = None  # a deep link: where the SP should land the user
     preset: Preset | None = None
     name_id_format: NameIdFormat | None = None
-    mutators: tuple[str, ...] = ()  # names of the core's mutators, applied to the response
+    # The core's mutators applied to the response: a name, or {name: {param: value}}.
+    mutators: tuple[str | dict[str, dict[str, Any]], ...] = ()
     session: str | None = None  # name of the browser session (default: the user's ref)
     expect: Literal["signed-in", "refused"] = "signed-in"
     reason: str | None = None  # with expect: refused, the SP's reason code
+
+    @field_validator("mutators")
+    @classmethod
+    def _one_mutator_each(
+        cls, values: tuple[str | dict[str, dict[str, Any]], ...]
+    ) -> tuple[str | dict[str, dict[str, Any]], ...]:
+        for value in values:
+            if isinstance(value, dict) and len(value) != 1:
+                raise ValueError("a mutator with parameters is {name: {param: value}}")
+        return values
+
+    @property
+    def mutator_calls(self) -> tuple[MutatorCall, ...]:
+        return tuple(
+            MutatorCall(value, {})
+            if isinstance(value, str)
+            else MutatorCall(*next(iter(value.items())))
+            for value in self.mutators
+        )
+
+    @property
+    def mutator_names(self) -> tuple[str, ...]:
+        return tuple(call.name for call in self.mutator_calls)
 
     @model_validator(mode="after")
     def _reason_only_when_refused(self) -> SignIn:
