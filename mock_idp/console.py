@@ -26,7 +26,7 @@ from .console_view import entry_view, verdict_line
 from .idp import MockIdP
 from .journal import JournalEntry
 from .refusals import AccessError, APIError
-from .reproduce import scenario_yaml
+from .reproduce import capture_scenario_yaml, scenario_yaml
 from .service_providers import ServiceProvider
 from .web import browser_session, wants_json
 
@@ -211,6 +211,16 @@ def console_routes(idp: MockIdP) -> list[Route]:
     async def reproduce(request: Request) -> Response:
         return _reproduction(idp, find_entry(idp, request.path_params["seq"]))
 
+    async def reproduce_capture(request: Request) -> Response:
+        capture = (await console_form(request)).get("capture", "").strip()
+        if not capture:
+            raise APIError("missing-field", "the form needs capture")
+        return Response(
+            capture_scenario_yaml(capture),
+            media_type="application/yaml",
+            headers={"Content-Disposition": 'attachment; filename="reproduce-capture.yaml"'},
+        )
+
     async def login(request: Request) -> Response:
         form = await console_form(request)
         token = idp.api_token
@@ -251,6 +261,7 @@ def console_routes(idp: MockIdP) -> list[Route]:
         console_route(idp, "/", home),
         console_route(idp, "/console/journal/{seq:int}", entry),
         console_route(idp, "/console/journal/{seq:int}/scenario.yaml", reproduce),
+        console_route(idp, "/console/reproduce", reproduce_capture, "POST"),
         console_route(idp, "/console/login", login, "POST"),
         console_route(idp, "/console/users", add_user, "POST"),
         console_route(idp, "/console/members", add_member, "POST"),

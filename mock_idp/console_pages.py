@@ -101,6 +101,13 @@ newest first. <a href="/?kind=Response">Responses only</a> · <a href="/">all</a
 <td><code>{{ e.sp or "" }}</code></td><td>{{ e.user or "" }}</td>
 <td class="{{ e.css }}">{{ e.verdict }}</td></tr>
 {% else %}<tr><td colspan="7">empty</td></tr>{% endfor %}</table>
+
+<h2 id="reproduce-capture">Reproduce a capture</h2>
+<p class="muted">A SAMLResponse from a customer's browser (base64, XML, a form body or a URL; an
+encrypted one needs <code>sso-harness replay --sp-key</code>): a scenario that replays it, for
+<code>sso-harness run FILE</code>.</p>
+<form method="post" action="/console/reproduce"><textarea name="capture" rows="4" cols="80"
+></textarea><button type="submit">Reproduce this capture</button></form>
 {% endblock %}"""
 
 _ENTRY = """{% extends "base" %}{% block body %}

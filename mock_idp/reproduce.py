@@ -5,10 +5,16 @@ the engine."""
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Sequence
 
 import yaml
+
+from harness.protocol.refusal import Refusal
+from harness.protocol.saml import constants as c
+from harness.protocol.saml.decode import decode_message
+from harness.protocol.xml import parse_xml
 
 from .journal import JournalEntry
 from .refusals import APIError
@@ -86,3 +92,45 @@ def scenario_yaml(
     body = yaml.safe_dump(document, sort_keys=False, default_flow_style=None, allow_unicode=True)
     header = "".join(f"# {line}\n" for line in _notes(entry, entity_id))
     return header + body
+
+
+def capture_scenario_yaml(capture: str) -> str:
+    """A scenario replaying an uploaded capture (a SAMLResponse as base64, XML, a form body or a
+    URL) with the ``replay`` step: its user signed in by the capture, rewritten for the SP and
+    re-signed as captured. An encrypted assertion needs the SP's key, which only
+    ``sso-harness replay --sp-key`` holds."""
+    try:
+        message = decode_message(capture)
+        root = parse_xml(message.xml)
+    except Refusal as exc:
+        raise APIError("not-a-capture", f"not a SAML message: {exc.message}", status=422) from exc
+    if message.kind != "Response":
+        raise APIError("not-a-response", f"a {message.kind}: only a Response replays", status=422)
+    if root.find(c.q(c.SAML, "EncryptedAssertion")) is not None:
+        raise APIError(
+            "encrypted-capture",
+            "the assertion is encrypted: run `sso-harness replay CAPTURE --sp-key KEY --scenario "
+            "FILE` with the key of the SP it was encrypted for",
+            status=422,
+        )
+    name_id = root.find(f".//{c.q(c.SAML, 'Subject')}/{c.q(c.SAML, 'NameID')}")
+    subject = (name_id.text or "").strip() if name_id is not None else ""
+    ref = user_ref(subject or "user")
+    domain = subject.rpartition("@")[2].lower() if "@" in subject else "example.com"
+    document = {
+        "title": f"Replay of an uploaded response for {subject or 'its subject'}",
+        "tags": ["reproduction"],
+        "given": {"organisation": {"email_domain": domain}, "users": [{"ref": ref}]},
+        "steps": [
+            {"provision": "initial"},
+            {
+                "replay": {
+                    "user": ref,
+                    "capture": base64.b64encode(message.xml).decode("ascii"),
+                    "expect": "signed-in",
+                }
+            },
+        ],
+    }
+    header = "# Replays the uploaded Response: it must sign its user in once the bug is fixed.\n"
+    return header + yaml.safe_dump(document, sort_keys=False, width=100)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -15,6 +16,7 @@ from harness.events import RunFinished
 from harness.results import Outcome, RunReport
 from harness.runner import RunOptions
 from harness.scenario.loader import discover, load_scenario
+from mock_idp.idp import MockIdP
 from mock_idp.journal import Journal, JournalEntry
 from mock_idp.refusals import APIError
 from mock_idp.reproduce import scenario_yaml, user_ref
@@ -118,3 +120,57 @@ def test_the_run_gives_the_same_verdict(tmp_path: Path) -> None:
     assert failed == [] and strict.results
     flawed = run_file(path, sp_flaws=("skip-audience",))
     assert any(r.outcome == Outcome.FAIL for r in flawed.results)
+
+
+# -- an uploaded capture ---------------------------------------------------------------------
+
+
+def _console(encrypt: bool) -> tuple[Any, str]:
+    """The console of a mock IdP, and the SAMLResponse it posted to an SP (encrypted or not)."""
+    from starlette.testclient import TestClient
+
+    from mock_idp.app import create_app
+
+    from .conftest import BASE, frozen_clock, sample_key
+    from .fake_sp import FakeSP, form_fields
+
+    sp = FakeSP(key=sample_key("sp"), encrypt=encrypt)
+    idp = MockIdP(
+        BASE,
+        signing_keys=[sample_key("idp")],
+        clock=frozen_clock(),
+        allow_passwordless_idp_init=True,
+    )
+    idp.register_sp_metadata(sp.metadata())
+    idp.add_user("Dana.Scully@contoso.test", email="Dana.Scully@contoso.test")
+    client = TestClient(create_app(idp), base_url=BASE, headers={"origin": BASE})
+    page = client.get(
+        "/saml/idp-init", params={"sp": sp.entity_id, "user": "Dana.Scully@contoso.test"}
+    )
+    return client, form_fields(page.text)[1]["SAMLResponse"]
+
+
+def test_an_uploaded_capture_becomes_a_scenario_that_replays_it(tmp_path: Path) -> None:
+    client, capture = _console(encrypt=False)
+    answer = client.post("/console/reproduce", data={"capture": capture})
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-disposition"].endswith('filename="reproduce-capture.yaml"')
+    path = tmp_path / "reproduce-capture.yaml"
+    path.write_text(answer.text)
+    scenario = load_scenario(path)
+    assert [s.kind for s in scenario.steps] == ["provision", "replay"]
+    assert scenario.given.organisation.email_domain == "contoso.test"
+    report = run_file(path)
+    assert report.summary.failed == 0 and report.summary.errored == 0
+    assert [r.outcome for r in report.results] == [Outcome.PASS]
+
+
+def test_an_encrypted_or_unreadable_capture_is_refused_saying_what_to_do() -> None:
+    client, encrypted = _console(encrypt=True)
+    refused = client.post("/console/reproduce", data={"capture": encrypted})
+    assert refused.status_code == 422
+    assert "sso-harness replay CAPTURE --sp-key KEY" in refused.text
+    for garbage in ("not base64 at all!", "PHNhbWw="):
+        answer = client.post("/console/reproduce", data={"capture": garbage})
+        assert answer.status_code == 422, answer.text
+    assert client.post("/console/reproduce", data={}).status_code == 422
