@@ -16,6 +16,7 @@ from harness.idp_world import IdpWorld
 from harness.protocol.refusal import Refusal
 from harness.protocol.saml import constants as saml
 from harness.protocol.xml import parse_xml, to_bytes
+from harness.results import IDP_ASSERTION, IDP_MESSAGE
 from harness.saml_tap import TappedMessage
 from harness.verdicts import Verdict, judged
 
@@ -92,12 +93,12 @@ def message_evidence(seen: IdpResponseSeen, verdicts: list[Verdict]) -> dict[str
     """The message, decoded (and its assertion as the SP decrypted it: the harness holds the
     SP's key), next to the verdict of every rule it was judged by."""
     message: dict[str, object] = {
-        "idp message": pretty(seen.xml),
+        IDP_MESSAGE: pretty(seen.xml),
         "judged by": {v.check.id: outcome(v) for v in verdicts},
     }
     decrypted = read_response(seen).decrypted
     if decrypted is not None:
-        message["assertion, decrypted"] = pretty(to_bytes(decrypted.element))
+        message[IDP_ASSERTION] = pretty(to_bytes(decrypted.element))
     return message
 
 

@@ -9,6 +9,7 @@ SP's tap recorded against every IdP-side rule, then the sign-in's effect (the SP
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -42,6 +43,7 @@ from harness.observe import follow_logout
 from harness.protocol.refusal import Refusal
 from harness.protocol.saml import constants as saml
 from harness.protocol.saml.bindings import decode_redirect_query
+from harness.results import IDP_MESSAGE
 from harness.saml_tap import TappedMessage
 from harness.scenario.model import IdpSignIn, Step, UserRef
 from harness.signin import ACCEPT, SignInAttempt, same_user
@@ -134,14 +136,10 @@ def _sign_in(world: IdpWorld, request: IdpSignIn, line: int) -> list[Verdict]:
     message = message_evidence(seen, verdicts)
     if signs_in.failure is not None:
         signs_in.failure.evidence.update(message)
-    elif signs_in.held is None:
-        signs_in = Verdict(
-            signs_in.check,
-            None,
-            signs_in.duration_s,
-            line,
-            held=Observed(f"signed in as {identity}", evidence=message),
-        )
+    elif signs_in.skipped is None:
+        held = signs_in.held or Observed(f"signed in as {identity}")
+        held = dataclasses.replace(held, evidence={**held.evidence, **message})
+        signs_in = dataclasses.replace(signs_in, held=held)
     return [*verdicts, signs_in]
 
 
@@ -165,7 +163,7 @@ def _logout_seen(world: IdpWorld, tapped: TappedMessage) -> IdpLogoutSeen:
         idp=world.idp,
         received_at=tapped.at,
         request_id=sent.id if sent is not None else None,
-        evidence={"idp message": pretty(xml)},
+        evidence={IDP_MESSAGE: pretty(xml)},
     )
 
 

@@ -24,6 +24,11 @@ class Outcome(StrEnum):
 # The evidence key of the fields a check judged, in order (e.g. the Audience of a refused
 # response beside the SP's entity ID): every reporter shows it first, ahead of bulky evidence.
 LOOKED_AT = "looked_at"
+# The evidence keys of a message an IdP under test sent, decoded: the object the IdP suite
+# judges, so a pass's compact trace keeps them whole (harness.trace).
+IDP_MESSAGE = "idp message"
+IDP_ASSERTION = "assertion, decrypted"
+KEPT_WHOLE = (IDP_MESSAGE, IDP_ASSERTION)
 
 
 def leading(evidence: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from harness.results import LOOKED_AT
+from harness.results import KEPT_WHOLE, LOOKED_AT
 
 TEXT_KEPT = 240  # characters of a long value kept in a compact trace
 URL_KEPT = 96  # characters of a URL kept in a compact trace's request lines
@@ -66,16 +66,18 @@ def _compact(value: Any) -> Any:
 
 def compact_trace(evidence: dict[str, Any]) -> dict[str, Any]:
     """``evidence`` made compact: ``looked_at`` first and whole, long texts cut, each recorded
-    request one line; within :data:`TRACE_BOUND` characters (the largest entries give way)."""
+    request one line; within :data:`TRACE_BOUND` characters (the largest entries give way).
+    A message an IdP under test sent (:data:`KEPT_WHOLE`) stays whole: it is what was judged."""
     looked_at = evidence.get(LOOKED_AT)
     out: dict[str, Any] = {} if looked_at is None else {LOOKED_AT: looked_at}
-    out |= {str(k): _compact(v) for k, v in evidence.items() if k != LOOKED_AT}
+    whole = {k: v for k, v in evidence.items() if k in KEPT_WHOLE}
+    out |= {str(k): _compact(v) for k, v in evidence.items() if k != LOOKED_AT and k not in whole}
     while len(_json(out)) > TRACE_BOUND and len(out) > 1:
         largest = max((k for k in out if k != LOOKED_AT), key=lambda k: len(_json(out[k])))
         out[largest] = f"({len(_json(out[largest]))} characters left out; {HINT})"
         if all(len(_json(v)) < 120 for k, v in out.items() if k != LOOKED_AT):
             break
-    return out
+    return out | whole
 
 
 def _json(value: Any) -> str:

@@ -64,6 +64,7 @@ def timed_get(client: httpx.Client, path: str) -> tuple[httpx.Response, float]:
 # -- 1. nothing blocks the event loop ------------------------------------------------------
 
 
+@pytest.mark.serial  # a latency bound: measured alone
 def test_healthz_answers_within_100ms_while_a_slow_request_holds_the_database(
     sp: ReferenceSP,
 ) -> None:
@@ -169,6 +170,7 @@ def assert_scim_503(response: httpx.Response) -> None:
     assert "database" in body["detail"]
 
 
+@pytest.mark.serial  # a latency bound: measured alone
 def test_a_full_sqlite_disk_is_a_scim_503_and_healthz_says_so(tmp_path: Path) -> None:
     """The disk fills (simulated: PRAGMA max_page_count at the file's size): a create that
     needs a page is a SCIM 503 with Retry-After, /healthz is 503 naming the fault; when space
@@ -223,6 +225,7 @@ def terminate_backends(url: str) -> None:
     engine.dispose()
 
 
+@pytest.mark.serial  # a latency bound: measured alone
 @needs_pg
 def test_terminated_postgresql_connections_are_503_then_recover() -> None:
     """pg_terminate_backend under the server (a PostgreSQL restart): the requests on the dead
@@ -266,6 +269,7 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.mark.serial  # a latency bound: measured alone
 @needs_pg
 def test_unreachable_postgresql_is_503_and_healthz_probes_it() -> None:
     """The database goes away (the engine now points at a closed port): /healthz is 503 before

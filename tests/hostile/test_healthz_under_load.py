@@ -18,7 +18,8 @@ from reference_sp.app import ReferenceSP, Settings
 from tests.hostile.test_scim import chained_bulk
 from tests.support.servers import serve
 
-pytestmark = pytest.mark.loopback
+# Latency bounds: measured alone, not beside other tests on the same cores (tox runs them after).
+pytestmark = [pytest.mark.loopback, pytest.mark.serial]
 
 TOKEN = "healthz-token"
 HEADERS = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/scim+json"}

@@ -375,6 +375,7 @@ def test_a_chain_of_ne_on_one_attribute_means_what_it_did(
     assert mixed.json()["totalResults"] == 35 - 5
 
 
+@pytest.mark.serial  # a time bound: measured alone
 def test_a_99_term_ne_filter_is_fast(scim: ScimClient, reference_sp: Any) -> None:
     _seed(reference_sp, 4000)
     if reference_sp.db.engine.dialect.name == "postgresql":
