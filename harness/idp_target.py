@@ -10,7 +10,6 @@ in the SP target file.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,14 @@ from typing import Any, Literal
 
 import httpx
 
-from harness.targets import TargetError, _section, _text, _unknown, _url, user_functions
+from harness.targets import (
+    TargetError,
+    _section,
+    _text,
+    _url,
+    read_target_file,
+    user_functions,
+)
 
 SignInMode = Literal["form", "script", "interactive"]
 VENDORS = ("generic", "entra", "entra-compat", "okta", "ping")
@@ -147,15 +153,7 @@ def _sign_in(table: dict[str, Any], shown: str, folder: Path) -> dict[str, Any]:
 
 def load_idp_target(path: str | Path) -> IdpTarget:
     shown = str(path)
-    try:
-        data = tomllib.loads(Path(path).read_text())
-    except OSError as exc:
-        raise TargetError(f"{shown}: cannot read it ({exc.strerror})") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise TargetError(f"{shown}: not valid TOML ({exc})") from None
-    for key in data:
-        if key not in _TOP_LEVEL:
-            raise _unknown(shown, "", key, _TOP_LEVEL)
+    data = read_target_file(path, _TOP_LEVEL)
     tables = {name: _section(data, name, shown, known) for name, known in _SECTIONS.items()}
     idp, sp, scim, features = tables["idp"], tables["sp"], tables["scim"], tables["features"]
     metadata_file = _text(idp, "metadata_file", "idp", shown)

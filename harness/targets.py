@@ -308,7 +308,8 @@ def _organisation(data: dict[str, Any], shown: str) -> OrganisationSettings:
     return OrganisationSettings(seats=seats, **texts)
 
 
-def load_target(path: str | Path) -> RemoteTarget:
+def read_target_file(path: str | Path, top_level: tuple[str, ...]) -> dict[str, Any]:
+    """A target file's TOML, every top-level key known (``top_level``)."""
     shown = str(path)
     try:
         data = tomllib.loads(Path(path).read_text())
@@ -317,8 +318,14 @@ def load_target(path: str | Path) -> RemoteTarget:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise TargetError(f"{shown}: not valid TOML ({exc})") from None
     for key in data:
-        if key not in _TOP_LEVEL:
-            raise _unknown(shown, "", key, _TOP_LEVEL)
+        if key not in top_level:
+            raise _unknown(shown, "", key, top_level)
+    return data
+
+
+def load_target(path: str | Path) -> RemoteTarget:
+    shown = str(path)
+    data = read_target_file(path, _TOP_LEVEL)
     sp = _section(data, "sp", shown)
     idp = _section(data, "idp", shown)
     base = _text(sp, "base_url", "sp", shown)
