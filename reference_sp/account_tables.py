@@ -1,5 +1,5 @@
 """Tables of the sign-in side and the business-account rules, on the same ``metadata`` as the
-SCIM store (so ``make_engine`` creates them too).
+SCIM store; ``migrations`` creates them (a change here needs a revision there).
 
 Nothing here references ``resources`` by foreign key: a SCIM DELETE removes the user's
 resource, while the audit log, revoked activations and ended sessions must outlive it. Users

@@ -25,7 +25,7 @@ from sqlalchemy.pool import NullPool, StaticPool
 
 from harness.home import data_dir
 from harness.protocol.refusal import Refusal
-from reference_sp.tables import metadata
+from reference_sp import migrations
 
 
 def default_url() -> str:
@@ -142,7 +142,8 @@ def is_start_failure(exc: BaseException) -> bool:
 
 
 def make_engine(url: str | None = None) -> Engine:
-    """Create the engine and the tables. ``sqlite://`` is an in-memory database."""
+    """Create the engine and bring the schema to this version (``migrations``). ``sqlite://`` is
+    an in-memory database."""
     url = normalise_url(url or default_url())
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
@@ -154,7 +155,7 @@ def make_engine(url: str | None = None) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling is off; BEGIN is issued explicitly below.
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
-    metadata.create_all(engine)
+    migrations.upgrade(engine)
     return engine
 
 
