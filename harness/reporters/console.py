@@ -259,10 +259,9 @@ class ConsoleReporter:
     def _start_heartbeat(self) -> None:
         if self.console.is_terminal or self.heartbeat_s <= 0 or self._beat is not None:
             return
-        tick = min(1.0, self.heartbeat_s / 4)
 
         def beat() -> None:
-            while not self._stop.wait(tick):
+            while not self._stop.wait(self._next_beat_in()):
                 self.heartbeat()
 
         self._beat = threading.Thread(target=beat, name="console heartbeat", daemon=True)
@@ -273,6 +272,14 @@ class ConsoleReporter:
         beat, self._beat = self._beat, None
         if beat is not None:
             beat.join(timeout=5)
+
+    def _next_beat_in(self) -> float:
+        """Seconds until the silence reaches ``heartbeat_s`` (so no silence while a scenario
+        runs is longer), or a short wait for a scenario to start."""
+        with self._lock:
+            if not self._running:
+                return min(1.0, self.heartbeat_s / 4)
+            return max(0.001, self.heartbeat_s - (self._clock() - self._last_output))
 
     def heartbeat(self) -> None:
         """One line naming each running scenario and how long it has run, when nothing was

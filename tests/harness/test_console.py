@@ -271,3 +271,18 @@ def test_a_terminal_has_no_heartbeat_thread() -> None:
     reporter.handle(events()[0])
     assert reporter._beat is None
     reporter.handle(events()[-1])
+
+
+def test_the_heartbeat_is_due_when_the_silence_reaches_its_interval() -> None:
+    clock = FakeClock()
+    reporter = ConsoleReporter(Console(file=io.StringIO()), heartbeat_s=10, clock=clock)
+    stream = events()
+    started = next(i for i, e in enumerate(stream) if isinstance(e, ScenarioStarted))
+    for event in stream[: started + 1]:
+        reporter.handle(event)
+    reporter._stop_heartbeat()  # driven by hand here
+    clock.now += 3
+    assert reporter._next_beat_in() == 7
+    clock.now += 7
+    reporter.heartbeat()
+    assert reporter._next_beat_in() == 10
