@@ -405,11 +405,17 @@ def run(runs: list[ScenarioRun], options: RunOptions) -> Iterator[Event]:
 
     def collect(events: list[Event]) -> Iterator[Event]:
         for event in events:
+            if isinstance(event, ScenarioStarted):  # announced by ``announce`` already
+                continue
             if isinstance(event, CheckFinished):
                 results.append(event.result)
             elif isinstance(event, ScenarioSkipped):  # the report counts it as a skip
                 results.append(event.result())
             yield event
+
+    def announce(scenario_run: ScenarioRun) -> ScenarioStarted:
+        # Yielded before the scenario's own events arrive, so a reporter can name what runs.
+        return ScenarioStarted(scenario_run.suite, scenario_run.name)
 
     yield from collect(skipped)
     if options.workers > 1 and len(runs) > 1:
@@ -417,11 +423,20 @@ def run(runs: list[ScenarioRun], options: RunOptions) -> Iterator[Event]:
         ordered = sorted(runs, key=lambda r: (r.scenario.property is None, not needs_browser(r)))
         with concurrent.futures.ProcessPoolExecutor(max_workers=options.workers) as pool:
             futures = [pool.submit(run_scenario, r, options) for r in ordered]
+            # The pool takes the runs in order: the first ``workers`` start at once, and each
+            # one that finishes frees a worker for the next.
+            for scenario_run in ordered[: options.workers]:
+                yield announce(scenario_run)
+            waiting = iter(ordered[options.workers :])
             for future in concurrent.futures.as_completed(futures):
                 yield from collect(future.result())
+                following = next(waiting, None)
+                if following is not None:
+                    yield announce(following)
     else:
         try:
             for scenario_run in runs:
+                yield announce(scenario_run)
                 yield from collect(run_scenario(scenario_run, options))
         finally:
             close_shared_browser()

@@ -3,16 +3,22 @@ started, a live progress line while scenarios run, each failure as soon as it ha
 failing step's YAML line, expected, observed, evidence and the rule it enforces), then a closing
 list of every failure, a summary and the command that reruns the run.
 
-On a terminal the progress line redraws in place; in a CI log rich prints plain lines, so the
-same reporter serves both. Everything from the system under test is printed as text, never as
-rich markup.
+On a terminal the progress line redraws in place and names the running scenario; in a CI log,
+where rich draws no live line, a heartbeat line names the running scenarios and how long they
+have run whenever nothing was printed for ``heartbeat_s`` (10 s), so long work (a property
+suite shrinking a failure) never leaves the log silent. The same reporter serves both.
+
+Everything from the system under test is printed as text, never as rich markup.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console, Group, RenderableType
@@ -55,6 +61,7 @@ STYLE = {
 MAX_EVIDENCE_LINES = 40  # the console shows the start; the HTML and JSON reports keep it all
 CI_WIDTH = 200  # without a terminal (a CI log) nothing to fit: rich's 80 columns only break lines
 BAD = (Outcome.FAIL, Outcome.ERROR, Outcome.WARN)
+HEARTBEAT_S = 10.0  # without a terminal, the longest silence while a scenario runs
 
 
 def default_console() -> Console:
@@ -196,25 +203,50 @@ def summary_table(report: RunReport) -> Table:
 
 class ConsoleReporter:
     """Prints the run to ``console`` (default: standard output). ``verbose`` also lists every
-    check that passed."""
+    check that passed. Without a terminal, a thread prints the heartbeat (``heartbeat``) from
+    RunStarted to RunFinished; ``clock`` and ``heartbeat_s`` are injectable for tests."""
 
-    def __init__(self, console: Console | None = None, *, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        console: Console | None = None,
+        *,
+        verbose: bool = False,
+        heartbeat_s: float = HEARTBEAT_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.console = console or default_console()
         self.verbose = verbose
+        self.heartbeat_s = heartbeat_s
+        self._clock = clock
         self._skipped: list[ScenarioSkipped] = []  # held until the first scenario starts
         self._progress: Progress | None = None
         self._task: TaskID | None = None
-        self._running: list[str] = []
+        self._running: dict[str, float] = {}  # name -> clock when it started, in start order
         self._scenario_outcomes: dict[tuple[str, str], list[Outcome]] = {}
+        self._scenarios = 0
+        self._done = 0
+        # The heartbeat thread and the event handler share the running list and the console.
+        self._lock = threading.RLock()
+        self._last_output = clock()
+        self._stop = threading.Event()
+        self._beat: threading.Thread | None = None
 
     def handle(self, event: Event) -> None:
+        if isinstance(event, RunFinished):
+            self._stop_heartbeat()  # before the closing lines: none may follow them
+        with self._lock:
+            self._handle(event)
+        if isinstance(event, RunStarted):
+            self._start_heartbeat()
+
+    def _handle(self, event: Event) -> None:
         if isinstance(event, RunStarted):
             self._start(event)
         elif isinstance(event, ScenarioSkipped):
             self._skipped.append(event)
         elif isinstance(event, ScenarioStarted):
             self._list_skipped()
-            self._running.append(f"{event.suite}/{event.scenario}")
+            self._running[f"{event.suite}/{event.scenario}"] = self._clock()
             self._scenario_outcomes[(event.suite, event.scenario)] = []
             self._describe()
         elif isinstance(event, CheckFinished):
@@ -224,13 +256,52 @@ class ConsoleReporter:
         elif isinstance(event, RunFinished):
             self._finish(event.report)
 
+    def _start_heartbeat(self) -> None:
+        if self.console.is_terminal or self.heartbeat_s <= 0 or self._beat is not None:
+            return
+
+        def beat() -> None:
+            while not self._stop.wait(self._next_beat_in()):
+                self.heartbeat()
+
+        self._beat = threading.Thread(target=beat, name="console heartbeat", daemon=True)
+        self._beat.start()
+
+    def _stop_heartbeat(self) -> None:
+        self._stop.set()
+        beat, self._beat = self._beat, None
+        if beat is not None:
+            beat.join(timeout=5)
+
+    def _next_beat_in(self) -> float:
+        """Seconds until the silence reaches ``heartbeat_s`` (so no silence while a scenario
+        runs is longer), or a short wait for a scenario to start."""
+        with self._lock:
+            if not self._running:
+                return min(1.0, self.heartbeat_s / 4)
+            return max(0.001, self.heartbeat_s - (self._clock() - self._last_output))
+
+    def heartbeat(self) -> None:
+        """One line naming each running scenario and how long it has run, when nothing was
+        printed for ``heartbeat_s`` while a scenario runs."""
+        with self._lock:
+            now = self._clock()
+            if not self._running or now - self._last_output < self.heartbeat_s:
+                return
+            running = ", ".join(
+                f"{name} ({now - since:.0f}s)" for name, since in self._running.items()
+            )
+            self._line(_text(f"{'..':>5} still running {running}", style="dim"))
+
     def _print(self, renderable: RenderableType) -> None:
         # Through the progress' console, so lines appear above the live progress line.
+        self._last_output = self._clock()
         (self._progress.console if self._progress else self.console).print(renderable)
 
     def _line(self, text: Text) -> None:
         """One line never broken by rich (soft wrap: the terminal folds it, a log keeps it
         whole), so scenario names, ids and the rerun command can be grepped and copied."""
+        self._last_output = self._clock()
         (self._progress.console if self._progress else self.console).print(text, soft_wrap=True)
 
     def _list_skipped(self) -> None:
@@ -270,18 +341,20 @@ class ConsoleReporter:
             console=self.console,
             transient=True,
         )
+        self._scenarios = event.scenarios
         self._task = self._progress.add_task("starting", total=event.scenarios)
         self._progress.start()
 
     def _describe(self) -> None:
         if self._progress is None or self._task is None:
             return
-        if not self._running:
-            description = "between scenarios"
-        elif len(self._running) == 1:
-            description = self._running[0]
+        names = list(self._running)
+        if not names:
+            description = "finishing" if self._done >= self._scenarios else "starting"
+        elif len(names) == 1:
+            description = names[0]
         else:
-            description = f"{self._running[-1]} (+{len(self._running) - 1} running)"
+            description = f"{names[-1]} (+{len(names) - 1} running)"
         self._progress.update(self._task, description=description)
 
     def _check(self, result: CheckResult) -> None:
@@ -296,8 +369,8 @@ class ConsoleReporter:
 
     def _scenario_done(self, event: ScenarioFinished) -> None:
         name = f"{event.suite}/{event.scenario}"
-        if name in self._running:
-            self._running.remove(name)
+        self._running.pop(name, None)
+        self._done += 1
         outcomes = self._scenario_outcomes.pop((event.suite, event.scenario), [])
         worst = next(
             (o for o in (Outcome.ERROR, Outcome.FAIL, Outcome.WARN) if o in outcomes),

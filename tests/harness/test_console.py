@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import time
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
-from harness.events import Event
+from harness.events import Event, ScenarioStarted
 from harness.reporters import console as console_module
 from harness.reporters.console import ConsoleReporter, default_console
 from harness.results import CheckResult, Outcome, RunReport
@@ -190,3 +191,98 @@ def test_a_failure_leads_with_the_fields_it_looked_at() -> None:
     assert panel.index("looked at:") < panel.index("exchange 1")
     assert "Audience:     https://other-sp.example/saml/metadata" in panel
     assert panel.index("Audience:") < panel.index("SP entity ID:") < panel.index("exchange 1")
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_progress_names_the_running_scenario_never_between_scenarios() -> None:
+    out = io.StringIO()
+    console = Console(file=out, width=120, force_terminal=True, color_system=None)
+    reporter = ConsoleReporter(console)
+    stream = events()
+    descriptions = []
+    for event in stream[:-1]:
+        reporter.handle(event)
+        assert reporter._progress is not None and reporter._task is not None
+        descriptions.append(reporter._progress.tasks[0].description)
+        if isinstance(event, ScenarioStarted):
+            assert descriptions[-1] == f"{event.suite}/{event.scenario}"
+    reporter.handle(stream[-1])
+    assert "between scenarios" not in descriptions
+    assert descriptions[0] == "starting" and descriptions[-1] == "finishing"
+
+
+def test_without_a_terminal_a_heartbeat_names_the_running_scenario() -> None:
+    out = io.StringIO()
+    clock = FakeClock()
+    reporter = ConsoleReporter(Console(file=out, width=200), heartbeat_s=10, clock=clock)
+    stream = events()
+    started = next(i for i, e in enumerate(stream) if isinstance(e, ScenarioStarted))
+    for event in stream[: started + 1]:
+        reporter.handle(event)
+    name = "sso_login/sp-initiated entra"
+    clock.now += 9
+    reporter.heartbeat()
+    assert "still running" not in out.getvalue()  # something was printed less than 10 s ago
+    clock.now += 1
+    reporter.heartbeat()
+    assert f"still running {name} (10s)" in out.getvalue()
+    clock.now += 5
+    reporter.heartbeat()  # the heartbeat itself counts as output: the next one is 10 s later
+    assert out.getvalue().count("still running") == 1
+    clock.now += 5
+    reporter.heartbeat()
+    assert f"still running {name} (20s)" in out.getvalue()
+    for event in stream[started + 1 :]:
+        reporter.handle(event)
+    clock.now += 60
+    reporter.heartbeat()  # nothing runs any more: silence
+    assert out.getvalue().count("still running") == 2
+
+
+def test_the_heartbeat_thread_prints_while_a_scenario_runs_and_stops_at_the_end() -> None:
+    out = io.StringIO()
+    reporter = ConsoleReporter(Console(file=out, width=200), heartbeat_s=0.02)
+    stream = events()
+    started = next(i for i, e in enumerate(stream) if isinstance(e, ScenarioStarted))
+    for event in stream[: started + 1]:
+        reporter.handle(event)
+    deadline = time.monotonic() + 2
+    while "still running" not in out.getvalue():
+        assert time.monotonic() < deadline, "no heartbeat"
+        time.sleep(0.01)
+    beat = reporter._beat
+    assert beat is not None and beat.is_alive()
+    for event in stream[started + 1 :]:
+        reporter.handle(event)
+    assert not beat.is_alive()
+    assert out.getvalue().rstrip().splitlines()[-1].startswith("rerun: ")
+
+
+def test_a_terminal_has_no_heartbeat_thread() -> None:
+    console = Console(file=io.StringIO(), force_terminal=True, color_system=None)
+    reporter = ConsoleReporter(console, heartbeat_s=0.01)
+    reporter.handle(events()[0])
+    assert reporter._beat is None
+    reporter.handle(events()[-1])
+
+
+def test_the_heartbeat_is_due_when_the_silence_reaches_its_interval() -> None:
+    clock = FakeClock()
+    reporter = ConsoleReporter(Console(file=io.StringIO()), heartbeat_s=10, clock=clock)
+    stream = events()
+    started = next(i for i, e in enumerate(stream) if isinstance(e, ScenarioStarted))
+    for event in stream[: started + 1]:
+        reporter.handle(event)
+    reporter._stop_heartbeat()  # driven by hand here
+    clock.now += 3
+    assert reporter._next_beat_in() == 7
+    clock.now += 7
+    reporter.heartbeat()
+    assert reporter._next_beat_in() == 10

@@ -12,12 +12,20 @@ import pytest
 from harness import runner
 from harness.cli import main
 from harness.commands.run_cmd import add_arguments, artifacts_dir
-from harness.events import RunFinished, RunStarted, ScenarioSkipped
+from harness.events import (
+    Event,
+    RunFinished,
+    RunStarted,
+    ScenarioFinished,
+    ScenarioSkipped,
+    ScenarioStarted,
+)
 from harness.reporters import ReportWriteError
 from harness.rerun import AskedOptions, rerun_command
 from harness.results import new_run_id
 from harness.runner import RunOptions, default_artifacts_dir
 from harness.scenario.loader import discover
+from harness.scenario.model import ScenarioRun
 from harness.targets import load_target
 from tests.harness.sample_report import FLAWED
 
@@ -121,3 +129,25 @@ def test_scenarios_the_target_cannot_run_are_skipped_up_front(tmp_path: Path) ->
     assert [r.check for r in report.results] == ["scenario"] * len(runs)
     assert report.summary.skipped == len(runs) and report.exit_status() == 0
     assert report.results[0].message == skipped[0].reason
+
+
+def test_a_scenario_is_announced_before_it_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The console names the running scenario from ScenarioStarted: it must arrive before the
+    # scenario's work, not with its results.
+    seen: list[Event] = []
+    ran: list[str] = []
+
+    def fake_run_scenario(run: ScenarioRun, options: RunOptions) -> list[Event]:
+        assert seen[-1] == ScenarioStarted(run.suite, run.name)
+        ran.append(run.name)
+        return [ScenarioStarted(run.suite, run.name), ScenarioFinished(run.suite, run.name, 0.0)]
+
+    monkeypatch.setattr(runner, "run_scenario", fake_run_scenario)
+    runs = discover([SCENARIOS / "admin_grants"])
+    for event in runner.run(runs, RunOptions(artifacts_dir=str(tmp_path))):
+        seen.append(event)
+    assert len(ran) == len(runs) > 1
+    started = [e for e in seen if isinstance(e, ScenarioStarted)]
+    assert [e.scenario for e in started] == ran  # once each, never twice
