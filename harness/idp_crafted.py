@@ -105,7 +105,12 @@ def crafted_sign_in(
         side = dataclasses.replace(side, acs_url=Site.at(world.sp_base).second_acs_url)
     authn = _request(world, endpoint.location, force=kind == "force-authn", acs_url=side.acs_url)
     tapped, exchange, problem = _send(world, request, account, authn, endpoint.location)
-    if kind == "unsigned":  # nothing arriving (the driver gave up waiting) is the refusal
+    if kind == "unsigned":
+        if problem is not None and tapped is None:
+            # Nothing arrived, but the driver could not see why (an operator who never acted
+            # looks the same as an IdP that refused): not judged.
+            reason = f"no Response, and no sign of a refusal either: {problem}"
+            return list(not_judged(checks, line, reason))
         seen = _seen(world, request, authn, tapped, side)
         wants = world.idp.want_authn_requests_signed
         observation = UnsignedRequestSeen(wants, seen, evidence={"exchange": exchange})
@@ -118,10 +123,11 @@ def crafted_sign_in(
     if seen is None or tapped is None:
         reason = problem or "no SAML Response reached the SP's ACS"
         return list(not_judged(checks, line, reason))
+    previous = world.authn_instants.get(request.user)
     verdicts = judge_response(world, seen, request.user, line)
     evidence = message_evidence(seen, verdicts)
     if kind == "force-authn":
-        forced = ForcedSignInSeen(seen, authn.issue_instant, evidence=evidence)
+        forced = ForcedSignInSeen(seen, previous, evidence=evidence)
         return [*verdicts, judged(FORCE_AUTHN, line, forced)]
     acs = RequestedAcsSeen(side.acs_url, seen.posted_to, evidence=evidence)
     return [*verdicts, judged(REQUESTED_ACS, line, acs)]

@@ -9,6 +9,7 @@ import binascii
 
 from harness.checks._idp_read import read_response
 from harness.checks.idp_observations import IdpResponseSeen
+from harness.checks.idp_requests import authn_instant_of
 from harness.checks.idp_saml import IDP_RESPONSE_CHECKS
 from harness.checks.idp_saml_deviations import named_deviation
 from harness.checks.model import CheckSkipped
@@ -86,6 +87,9 @@ def judge_response(world: IdpWorld, seen: IdpResponseSeen, ref: str, line: int) 
     name_id = name_id_of(seen)
     if name_id is not None:
         world.name_ids[ref] = name_id
+    when = authn_instant_of(seen)
+    if when is not None:
+        world.authn_instants[ref] = when
     return verdicts
 
 

@@ -75,6 +75,9 @@ class IdpWorld:
     accounts: dict[str, TestAccount] = field(default_factory=dict)
     # Each user's NameID (value, Format) at their last sign-in: stable across sign-ins?
     name_ids: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    # Each user's AuthnInstant at their last sign-in (the IdP's clock): ForceAuthn is judged
+    # against it.
+    authn_instants: dict[str, dt.datetime] = field(default_factory=dict)
     broken: dict[str, str] = field(default_factory=dict)
     scim_judged: int = 0  # the SCIM journal's sequence number judged so far
     _http_sessions: dict[str, httpx.Client] = field(default_factory=dict, init=False)

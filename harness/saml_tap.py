@@ -121,8 +121,10 @@ class SamlTap:
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size <= _MAX_BODY:
-                chunks.append(chunk)
+            if size > _MAX_BODY:  # refused here, as the SP would: never handed on cut short
+                await _too_large(send)
+                return
+            chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
         tapped = TappedMessage(
@@ -177,6 +179,16 @@ class SamlTap:
     def last_request(self, kind: str = "AuthnRequest") -> SentRequest | None:
         with self._arrived:
             return next((r for r in reversed(self.requests) if r.kind == kind), None)
+
+
+async def _too_large(send: Send) -> None:
+    text = f"a SAML message of more than {_MAX_BODY} bytes".encode()
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", b"%d" % len(text)),
+    ]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": text})
 
 
 def _now() -> dt.datetime:

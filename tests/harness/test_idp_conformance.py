@@ -331,3 +331,29 @@ def test_the_html_report_shows_each_idp_message_decoded_next_to_its_verdicts(
     assert "assertion, decrypted" in html  # what the SP read, not the ciphertext
     assert "EncryptedAssertion" in html and "AuthnStatement" in html
     assert "idp.response.audience" in html and "judged by" in html
+
+
+def test_the_tap_refuses_an_oversized_message_rather_than_hand_on_a_cut_one() -> None:
+    import anyio
+
+    from harness.saml_tap import SamlTap
+
+    handed: list[bytes] = []
+
+    async def sp(scope: Any, receive: Any, send: Any) -> None:  # what reaches the SP
+        handed.append((await receive())["body"])
+
+    sent: list[dict[str, Any]] = []
+    chunks = [b"SAMLResponse=" + b"A" * (3 * 1024 * 1024), b"A" * (2 * 1024 * 1024)]
+
+    async def receive() -> dict[str, Any]:
+        body = chunks.pop(0)
+        return {"type": "http.request", "body": body, "more_body": bool(chunks)}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "path": "/saml/acs", "method": "POST", "headers": []}
+    anyio.run(SamlTap(sp), scope, receive, send)
+    assert handed == []  # never a truncated body handed on
+    assert sent[0]["status"] == 413
