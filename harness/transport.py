@@ -9,6 +9,8 @@ world have their own hosts, and a browser-like client follows redirects between 
 
 from __future__ import annotations
 
+import functools
+import ssl
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import Any
@@ -37,22 +39,34 @@ class InProcess(httpx.BaseTransport):
         return httpx.Response(status, headers=headers, content=content, request=request)
 
 
+@functools.cache
+def default_ssl_context() -> ssl.SSLContext:
+    """The system's CA bundle, loaded once per process (30 ms each time otherwise, and every
+    scenario opens a world)."""
+    return httpx.create_ssl_context()
+
+
 class Routes(httpx.BaseTransport):
     """Dispatch by host; hosts not listed go over the network (a remote SP)."""
 
     def __init__(self, by_host: Mapping[str, httpx.BaseTransport]) -> None:
         self._by_host = dict(by_host)
-        self._network = httpx.HTTPTransport()
+        self._network: httpx.HTTPTransport | None = None  # made on first use
 
     def add(self, host: str, transport: httpx.BaseTransport) -> None:
         self._by_host[host] = transport
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        transport = self._by_host.get(request.url.netloc.decode("ascii"), self._network)
+        transport = self._by_host.get(request.url.netloc.decode("ascii"))
+        if transport is None:
+            if self._network is None:
+                self._network = httpx.HTTPTransport(verify=default_ssl_context())
+            transport = self._network
         return transport.handle_request(request)
 
     def close(self) -> None:
-        self._network.close()
+        if self._network is not None:
+            self._network.close()
 
 
 class Portal(AbstractContextManager["Portal"]):

@@ -153,6 +153,9 @@ class World:
     # a loopback listener, started on first use.
     out_of_band: OutOfBandListener | None = None
     _other_idp: MockIdP | None = field(default=None, init=False)
+    # (user, browser session) whose admin page last answered: the next look at the admin page
+    # tries it before signing anyone in (harness.observe.admin_view).
+    admin_viewer: tuple[str, str] | None = None
     _http_sessions: dict[str, httpx.Client] = field(default_factory=dict, init=False)
     _chromium_sessions: dict[str, BrowserSession] = field(default_factory=dict, init=False)
 

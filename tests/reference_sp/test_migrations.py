@@ -147,6 +147,22 @@ def test_a_new_database_gets_the_schema_of_tables_py(db_url: str) -> None:
         engine.dispose()
 
 
+def test_the_revisions_replayed_on_an_empty_database_build_the_schema_of_tables_py(
+    db_url: str,
+) -> None:
+    """A new SQLite database is created from ``tables.py`` at once; the revisions, replayed one
+    by one, must build the same schema, or an upgraded database would differ from a new one."""
+    engine = _plain_engine(db_url)
+    try:
+        migrations.replay(engine)
+        with engine.connect() as conn:
+            assert migrations.current_revision(conn) == migrations.HEAD
+            differences = compare_metadata(MigrationContext.configure(conn), metadata)
+        assert differences == []
+    finally:
+        engine.dispose()
+
+
 def test_a_previous_release_database_is_upgraded_at_start_and_keeps_its_rows(
     db_url: str, tmp_path: Path
 ) -> None:
