@@ -24,6 +24,7 @@ from harness.checks.idp_observations import SpSide
 from harness.home import data_dir
 from harness.idp_drivers import IdpDriver, MockDriver, Operator, driver_for
 from harness.idp_target import IdpTarget, TestAccount
+from harness.memory_databases import lent_database
 from harness.protocol.saml import constants as saml
 from harness.protocol.saml.errors import MetadataError
 from harness.protocol.saml.metadata import IdPMetadata, build_sp_metadata, parse_idp_metadata
@@ -189,7 +190,7 @@ def _mock_world(
     idp.want_authn_requests_signed = True  # its metadata says so: unsigned requests are judged
     want_encryption = run.scenario.sp_wants_encryption is not False
     settings = Settings(
-        db_url="sqlite://",
+        engine=stack.enter_context(lent_database()),
         base_url=SP_BASE,
         key=_key("reference sp"),
         cookie_secret=_cookie_secret(),

@@ -43,7 +43,7 @@ from harness.steps import add_user, run_step
 from harness.targets import Features, RemoteTarget
 from harness.trace import compact_trace
 from harness.verdicts import StepError, Verdict
-from harness.world import World
+from harness.world import World, make_keys_before_forking
 
 
 @dataclass(frozen=True)
@@ -421,6 +421,7 @@ def run(runs: list[ScenarioRun], options: RunOptions) -> Iterator[Event]:
     if options.workers > 1 and len(runs) > 1:
         # The long runs (property suites, browsers) start first, so no worker idles at the end.
         ordered = sorted(runs, key=lambda r: (r.scenario.property is None, not needs_browser(r)))
+        make_keys_before_forking()
         with concurrent.futures.ProcessPoolExecutor(max_workers=options.workers) as pool:
             futures = [pool.submit(run_scenario, r, options) for r in ordered]
             # The pool takes the runs in order: the first ``workers`` start at once, and each

@@ -25,6 +25,7 @@ import uvicorn
 from harness.browser import BrowserSession, shared_browser
 from harness.component_cli import base_url, bound_port
 from harness.home import data_dir
+from harness.memory_databases import lent_database
 from harness.out_of_band import OutOfBandListener
 from harness.protocol.keys import KeyPair, generate_key_pair
 from harness.protocol.saml import constants as saml
@@ -93,6 +94,13 @@ def _stop_servers(servers: list[_Server]) -> None:
 def _key(name: str) -> KeyPair:
     """Keys are generated once per process: RSA key generation costs more than a scenario."""
     return generate_key_pair(f"sso-harness {name}", now=dt.datetime.now(dt.UTC))
+
+
+def make_keys_before_forking() -> None:
+    """Generate the keys every in-process world signs with, so that worker processes forked
+    after this inherit them instead of each generating its own (0.15 s of RSA each)."""
+    for name in ("mock idp", "reference sp", "attacker", "second organisation's idp"):
+        _key(name)
 
 
 @functools.cache
@@ -440,7 +448,7 @@ def _start_reference(
     idp_base, sp_base = (_url(sockets[0]), _url(sockets[1])) if sockets else (IDP_BASE, SP_BASE)
     idp = _mock_idp(run, idp_base, [_key("mock idp")], idp_flaws, idp_seed)
     settings = Settings(
-        db_url="sqlite://",
+        engine=stack.enter_context(lent_database()),
         base_url=sp_base,
         flaws=sp_flaws,
         key=_key("reference sp"),

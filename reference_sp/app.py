@@ -110,7 +110,8 @@ class ReferenceSP:
         # Keys and secrets are loaded once, here, never per request.
         self.key = self.settings.key or load_or_create_key()
         secret = self.settings.cookie_secret or load_or_create_secret()
-        self.db = Database(make_engine(self.settings.db_url))
+        engine = self.settings.engine
+        self.db = Database(engine or make_engine(self.settings.db_url), owns_engine=engine is None)
         self.organisation_store = OrganisationStore()
         self.organisations = OrganisationRouting()
         self.accounts = Accounts(self.organisations, clock, self.flaws)

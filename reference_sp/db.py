@@ -25,7 +25,11 @@ from sqlalchemy.pool import NullPool, StaticPool
 
 from harness.home import data_dir
 from harness.protocol.refusal import Refusal
-from reference_sp import migrations
+from reference_sp import (
+    account_tables,  # noqa: F401  (its tables join the metadata)
+    migrations,
+)
+from reference_sp.tables import metadata
 
 
 def default_url() -> str:
@@ -159,6 +163,14 @@ def make_engine(url: str | None = None) -> Engine:
     return engine
 
 
+def delete_all_rows(engine: Engine) -> None:
+    """Empty every table of the schema, in one transaction: the database is then as a new one
+    (SQLite's row ids start again from 1 in an emptied table without AUTOINCREMENT)."""
+    with engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
 def normalise_url(url: str) -> str:
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://") :]
@@ -217,8 +229,9 @@ class Database:
     thread; PostgreSQL relies on row locks and runs on as many threads as the pool has
     connections. A database fault raises DatabaseUnavailableError and is remembered for /healthz."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, owns_engine: bool = True) -> None:
         self.engine = engine
+        self._owns_engine = owns_engine  # disposed on close, unless lent by its owner
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._lock = threading.RLock() if self.is_sqlite else None
         self._sqlite_conn: Connection | None = None
@@ -323,11 +336,13 @@ class Database:
         if self._probe is None and now - self._probed_at >= PROBE_EVERY_SECONDS:
             self._probed_at = now
             self._probe = self._prober.submit(self._run_probe)
-        if self._probe is not None:
-            await asyncio.wait([asyncio.wrap_future(self._probe)], timeout=PROBE_WAIT_SECONDS)
-            if self._probe.done():
-                self._probe_result = self._probe.result()
-                self._probe = None
+        probe = self._probe  # held here: a concurrent caller may take the result meanwhile
+        if probe is not None:
+            await asyncio.wait([asyncio.wrap_future(probe)], timeout=PROBE_WAIT_SECONDS)
+            if probe.done():
+                self._probe_result = probe.result()
+                if self._probe is probe:
+                    self._probe = None
         return self._probe_result
 
     def _run_probe(self) -> str | None:
@@ -375,7 +390,8 @@ class Database:
             self._sqlite_conn.close()
         if self._probe_engine is not None:
             self._probe_engine.dispose()
-        self.engine.dispose()
+        if self._owns_engine:
+            self.engine.dispose()
 
 
 def _pool_capacity(engine: Engine) -> int:

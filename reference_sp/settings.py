@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from sqlalchemy import Engine
+
 from harness.protocol.keys import KeyPair
 from reference_sp.organisation import Profile
 
@@ -13,6 +15,9 @@ from reference_sp.organisation import Profile
 class Settings:
     # None: an SQLite file under the data directory. Not in repr: it may hold a password.
     db_url: str | None = field(default=None, repr=False)
+    # A database already open, in place of ``db_url``: the SP neither migrates nor disposes it
+    # (the harness lends each in-process world an emptied in-memory database).
+    engine: Engine | None = field(default=None, repr=False, compare=False)
     journal_limit: int = 5000  # entries kept per organisation
     scim_search_timeout: float | None = 2.0  # seconds; past it a search is 400 tooMany
     base_url: str = "http://127.0.0.1:8001"  # the entityID is <base_url>/saml/metadata

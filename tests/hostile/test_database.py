@@ -6,6 +6,7 @@ printed. Every server here is reached over real HTTP on loopback."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -23,7 +24,7 @@ from starlette.responses import Response
 from harness.protocol.scim.errors import ERROR_SCHEMA
 from harness.protocol.scim.schema import USER_SCHEMA
 from reference_sp.app import ReferenceSP, Settings
-from reference_sp.db import mask_url, normalise_url
+from reference_sp.db import Database, make_engine, mask_url, normalise_url
 from reference_sp.tables import metadata
 from tests.support.servers import serve
 
@@ -382,3 +383,27 @@ def test_a_flood_beyond_the_queue_is_503_not_an_unbounded_queue(tmp_path: Path) 
         reference.close()
     assert sorted(answers).count(201) >= 1 and 503 in answers, answers
     assert set(answers) <= {201, 503}
+
+
+def test_health_checks_at_once_wait_for_one_probe_and_all_answer(tmp_path: Path) -> None:
+    """Several /healthz at once while the probe is slow (a monitor retrying on its own timeout):
+    one probe runs and each caller gets its answer; the first to see the probe finish used to
+    clear it under the others, which then failed with a 500."""
+    db = Database(make_engine(f"sqlite:///{tmp_path / 'health.sqlite3'}"))
+    probes: list[float] = []
+
+    def slow_probe() -> str | None:  # the database takes its time to answer
+        probes.append(time.monotonic())
+        time.sleep(0.05)
+        return None
+
+    db.probe = slow_probe  # type: ignore[method-assign]
+
+    async def at_once() -> list[str | None]:
+        return await asyncio.gather(*(db.problem() for _ in range(5)))
+
+    try:
+        assert asyncio.run(at_once()) == [None] * 5
+        assert len(probes) == 1
+    finally:
+        db.close()
