@@ -153,8 +153,8 @@ def make_engine(url: str | None = None) -> Engine:
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-        # pysqlite's own transaction handling is off; BEGIN is issued explicitly below.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        # pysqlite's own transaction handling is off; BEGIN is issued explicitly here.
+        event.listen(engine, "begin", _begin_sqlite)
     migrations.upgrade(engine)
     return engine
 
@@ -165,6 +165,18 @@ def normalise_url(url: str) -> str:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
+
+
+_READ_ONLY = "sso_harness_read_only"  # in Connection.info: the next transaction only reads
+
+
+def _begin_sqlite(conn: Connection) -> None:
+    """A writing transaction takes SQLite's write lock at once (BEGIN IMMEDIATE: no deadlock
+    upgrading a read lock); one that only reads takes none, and commits without writing."""
+    read_only = conn.info.pop(_READ_ONLY, False)  # for this transaction only
+    conn.connection.driver_connection.execute(  # type: ignore[union-attr]
+        "BEGIN" if read_only else "BEGIN IMMEDIATE"
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -251,9 +263,11 @@ class Database:
                 self._waiting -= 1
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
+    def transaction(self, *, write: bool = True) -> Iterator[Connection]:
+        """One transaction; ``write=False`` when it only reads (on SQLite it then takes no
+        write lock; a write in it would take one when it comes)."""
         try:
-            with self._transaction() as conn:
+            with self._transaction(write) as conn:
                 yield conn
         except DatabaseUnavailableError:
             raise
@@ -282,7 +296,7 @@ class Database:
             raise refused
 
     @contextmanager
-    def _transaction(self) -> Iterator[Connection]:
+    def _transaction(self, write: bool = True) -> Iterator[Connection]:
         if self._lock is None:
             with self.engine.begin() as conn:
                 yield conn
@@ -296,6 +310,7 @@ class Database:
             if conn.in_transaction():  # nested use (the lock is re-entrant): join it
                 yield conn
                 return
+            conn.info[_READ_ONLY] = not write
             with conn.begin():
                 yield conn
 
