@@ -167,16 +167,12 @@ def normalise_url(url: str) -> str:
     return url
 
 
-_READ_ONLY = "sso_harness_read_only"  # in Connection.info: the next transaction only reads
-
-
 def _begin_sqlite(conn: Connection) -> None:
-    """A writing transaction takes SQLite's write lock at once (BEGIN IMMEDIATE: no deadlock
-    upgrading a read lock); one that only reads takes none, and commits without writing."""
-    read_only = conn.info.pop(_READ_ONLY, False)  # for this transaction only
-    conn.connection.driver_connection.execute(  # type: ignore[union-attr]
-        "BEGIN" if read_only else "BEGIN IMMEDIATE"
-    )
+    """SQLAlchemy begins: take SQLite's write lock at once (BEGIN IMMEDIATE: no deadlock
+    upgrading a read lock), unless the driver is in a transaction already (Database's own)."""
+    driver = conn.connection.driver_connection
+    if not driver.in_transaction:  # type: ignore[union-attr]
+        driver.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -264,8 +260,8 @@ class Database:
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Connection]:
-        """One transaction; ``write=False`` when it only reads (on SQLite it then takes no
-        write lock; a write in it would take one when it comes)."""
+        """One transaction; ``write=False`` when it only reads (on SQLite it then begins
+        deferred: no write lock, and a commit that writes nothing)."""
         try:
             with self._transaction(write) as conn:
                 yield conn
@@ -307,12 +303,27 @@ class Database:
             if self._sqlite_conn is None or self._sqlite_conn.closed:
                 self._sqlite_conn = self.engine.connect()
             conn = self._sqlite_conn
-            if conn.in_transaction():  # nested use (the lock is re-entrant): join it
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            if driver.in_transaction or conn.in_transaction():  # nested use: join it
                 yield conn
                 return
-            conn.info[_READ_ONLY] = not write
-            with conn.begin():
+            # BEGIN and COMMIT on the driver: SQLAlchemy's transaction machinery costs more
+            # than a read. Should SQLAlchemy begin within (a statement it runs), it joins this
+            # transaction (_begin_sqlite) and ends it below.
+            driver.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
                 yield conn
+            except BaseException:
+                with suppress(Exception):  # the error raised is the one to report
+                    conn.rollback() if conn.in_transaction() else driver.rollback()
+                raise
+            try:
+                conn.commit() if conn.in_transaction() else driver.commit()
+            except BaseException:
+                with suppress(Exception):
+                    conn.rollback() if conn.in_transaction() else driver.rollback()
+                raise
 
     def _forget_sqlite_connection(self) -> None:
         """After a fault the shared SQLite connection may be unusable: the next transaction
