@@ -21,6 +21,10 @@ with false on them (the deprovisioning rules on the SP). The figure is the serve
 of the SP's database backends (``pg_stat_activity``).
 
     python benchmarks/scim_cpu.py [--rounds 3] [--requests 500] [--db postgresql://...]
+                                  [--before DIR]
+
+``--before DIR`` adds the SP of an earlier version (``git archive`` of a commit, unpacked in
+DIR) on each database, measured in the same rounds: before and after in one run.
 
 This is a measurement, not a test: nothing here passes or fails.
 """
@@ -47,8 +51,7 @@ sys.path.insert(0, str(ROOT))
 TOKEN = "bench-token"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 PATCH_OP_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-PG_SCHEMA = "scim_cpu_bench"
-PG_APPLICATION = "scim_cpu_bench_sp"
+PG_SCHEMA = "scim_cpu_bench"  # and the connections' application_name, per server
 OPERATIONS = ("create", "filter", "patch")
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -225,17 +228,22 @@ def wait_listening(process: subprocess.Popen[bytes], port: int, what: str) -> No
     raise RuntimeError(f"{what} did not start")
 
 
-def launch(command: list[str], port: int, what: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=ROOT, env=env)
+def launch(command: list[str], port: int, what: str, code: Path = ROOT) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=code, env=env)
     wait_listening(process, port, what)
     return process
 
 
-def start_sp(name: str, db_url: str, database_pids: Callable[[], list[int]] | None) -> Server:
+def start_sp(
+    name: str,
+    db_url: str,
+    database_pids: Callable[[], list[int]] | None,
+    code: Path = ROOT,
+) -> Server:
     port = free_port()
     command = [sys.executable, "-m", "harness", "sp", "--port", str(port), "--db", db_url]
-    process = launch([*command, "--scim-token", TOKEN], port, name)
+    process = launch([*command, "--scim-token", TOKEN], port, name, code)
     return Server(name, process, port, "/scim/v2", database_pids=database_pids)
 
 
@@ -245,20 +253,20 @@ def start_script(name: str, script: str, base: str, is_scim: bool) -> Server:
     return Server(name, process, port, base, is_scim=is_scim)
 
 
-def postgresql_url(url: str) -> str:
+def postgresql_url(url: str, schema: str) -> str:
     """``url`` on a fresh schema of its own, its connections named for pg_stat_activity."""
     import psycopg
 
     plain = url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
-        conn.execute(f"CREATE SCHEMA {PG_SCHEMA}")
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        conn.execute(f"CREATE SCHEMA {schema}")
     separator = "&" if "?" in url else "?"
-    options = urllib.parse.quote(f"-csearch_path={PG_SCHEMA}")
-    return f"{url}{separator}options={options}&application_name={PG_APPLICATION}"
+    options = urllib.parse.quote(f"-csearch_path={schema}")
+    return f"{url}{separator}options={options}&application_name={schema}"
 
 
-def backend_pids(url: str) -> Callable[[], list[int]]:
+def backend_pids(url: str, schema: str) -> Callable[[], list[int]]:
     import psycopg
 
     plain = url.replace("postgresql+psycopg://", "postgresql://")
@@ -266,7 +274,7 @@ def backend_pids(url: str) -> Callable[[], list[int]]:
     def pids() -> list[int]:
         with psycopg.connect(plain, autocommit=True) as conn:
             rows = conn.execute(
-                "SELECT pid FROM pg_stat_activity WHERE application_name = %s", (PG_APPLICATION,)
+                "SELECT pid FROM pg_stat_activity WHERE application_name = %s", (schema,)
             ).fetchall()
         return [int(pid) for (pid,) in rows]
 
@@ -387,26 +395,43 @@ def report(figures: dict[str, Figures], peer: str, floor: str) -> None:
                 for mine, theirs in zip(figures[name].rounds, figures[peer].rounds, strict=True)
             ]
             print(f"  {name} / {peer}: {' / '.join(f'{r:.2f}' for r in ratios)}")
-    if "sp-postgresql" in figures and "sp-sqlite" in figures:
-        print("\nPostgreSQL / SQLite, SP CPU per request (and with the database backends' CPU):")
+    for suffix in ("", " before"):
+        pg_name, lite_name = f"sp-postgresql{suffix}", f"sp-sqlite{suffix}"
+        if pg_name not in figures or lite_name not in figures:
+            continue
+        print(f"\n{pg_name} / {lite_name}, SP CPU per request (and with the backends' CPU):")
         for op in OPERATIONS:
-            pg, lite = figures["sp-postgresql"].rounds, figures["sp-sqlite"].rounds
+            pg, lite = figures[pg_name].rounds, figures[lite_name].rounds
             ratios = [p[op].cpu_ms / s[op].cpu_ms for p, s in zip(pg, lite, strict=True)]
             total = [
                 (p[op].cpu_ms + (p[op].database_ms or 0)) / s[op].cpu_ms
                 for p, s in zip(pg, lite, strict=True)
             ]
             print(f"  {op:7} {span(ratios, 2)}   with backends {span(total, 2)}")
+    for name in names:
+        if f"{name} before" not in figures:
+            continue
+        print(f"\n{name} / {name} before, SP CPU per request:")
+        for op in OPERATIONS:
+            now, then = figures[name].rounds, figures[f"{name} before"].rounds
+            ratios = [a[op].cpu_ms / b[op].cpu_ms for a, b in zip(now, then, strict=True)]
+            print(f"  {op:7} {' / '.join(f'{r:.2f}' for r in ratios)}")
 
 
 @contextmanager
 def servers(args: argparse.Namespace, tmp: Path) -> Iterator[list[Server]]:
     started: list[Server] = []
     try:
-        started.append(start_sp("sp-sqlite", f"sqlite:///{tmp / 'sp.sqlite3'}", None))
-        if args.db:
-            url = postgresql_url(args.db)
-            started.append(start_sp("sp-postgresql", url, backend_pids(args.db)))
+        codes = [("", ROOT)] + ([(" before", args.before.resolve())] if args.before else [])
+        for suffix, code in codes:
+            name = f"sp-sqlite{suffix}"
+            database = f"sqlite:///{tmp / name.replace(' ', '-')}.sqlite3"
+            started.append(start_sp(name, database, None, code))
+            if args.db:
+                schema = PG_SCHEMA + suffix.replace(" ", "_")
+                url = postgresql_url(args.db, schema)
+                pids = backend_pids(args.db, schema)
+                started.append(start_sp(f"sp-postgresql{suffix}", url, pids, code))
         if not args.no_peer:
             started.append(start_script("scim2-server", SERVE_SCIM2_SERVER, "/v2", True))
         started.append(start_script("floor", SERVE_FLOOR, "/scim/v2", False))
@@ -430,6 +455,11 @@ def main() -> None:
     parser.add_argument("--warm-up", type=int, default=100, help="requests of each kind first")
     parser.add_argument("--db", help="also the SP on this PostgreSQL database (postgresql://...)")
     parser.add_argument("--no-peer", action="store_true", help="without scim2-server")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="also the SP of the project's code in this directory (an earlier version)",
+    )
     args = parser.parse_args()
     run = f"{os.getpid()}"
     with tempfile.TemporaryDirectory() as tmp_dir, servers(args, Path(tmp_dir)) as started:
