@@ -48,8 +48,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.scim_throughput import user_body  # noqa: E402 - the same user as there
+
 TOKEN = "bench-token"
-USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 PATCH_OP_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 PG_SCHEMA = "scim_cpu_bench"  # and the connections' application_name, per server
 OPERATIONS = ("create", "filter", "patch")
@@ -282,18 +283,6 @@ def backend_pids(url: str, schema: str) -> Callable[[], list[int]]:
 
 
 # -- the workload ------------------------------------------------------------------------
-
-
-def user_body(name: str) -> bytes:
-    return json.dumps(
-        {
-            "schemas": [USER_SCHEMA],
-            "userName": name,
-            "name": {"givenName": "Bench", "familyName": name},
-            "emails": [{"value": name, "type": "work", "primary": True}],
-            "active": True,
-        }
-    ).encode()
 
 
 DEACTIVATE = json.dumps(
