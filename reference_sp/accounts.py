@@ -87,11 +87,40 @@ _UPDATE_ACCOUNT = Prepared(
         license_since=bindparam("b_license_since"),
     )
 )
-_LOCK_ORGANISATION = (
+_DELETE_ACCOUNT = Prepared(delete(account_users).where(account_users.c.user_id == bindparam("id")))
+_WAITING = Prepared(
+    select(account_users.c.user_id, account_users.c.user_name)
+    .where(
+        account_users.c.org_pk == bindparam("org_pk"),
+        account_users.c.license == "waiting",
+        account_users.c.entitled.is_(True),
+    )
+    .order_by(account_users.c.license_since, account_users.c.user_id)
+    .limit(bindparam("free"))
+)
+_GIVE_SEAT = Prepared(
+    update(account_users)
+    .where(account_users.c.user_id == bindparam("b_user_id"))
+    .values(license="held", license_since=bindparam("b_since"))
+)
+_END_SESSIONS = Prepared(
+    update(sp_sessions)
+    .where(sp_sessions.c.user_id == bindparam("b_user_id"), sp_sessions.c.ended.is_(None))
+    .values(ended=bindparam("b_ended"), ended_reason=bindparam("b_reason"))
+)
+_LOCKS_HELD = "sso_harness_organisations_locked"  # in Connection.info: (transaction, org_pks)
+_LOCK_ORGANISATION = Prepared(
     select(organizations.c.pk)
     .where(organizations.c.pk == bindparam("org_pk"))
     .with_for_update(key_share=True)
 )
+
+
+class _Unknown:
+    """A user's standing not known yet: read it from the store."""
+
+
+UNKNOWN = _Unknown()
 
 
 class Accounts:
@@ -168,7 +197,7 @@ class Accounts:
             return
         if change.resource_type == "User":
             self.lock(conn, organisation)
-            self.reconcile(conn, organisation, change.resource_id)
+            self.reconcile(conn, organisation, change.resource_id, _standing_after(change))
             return
         watched = {
             n.lower()
@@ -212,7 +241,8 @@ class Accounts:
         .before_write), so writers also meet every other row lock in the same order."""
         if conn.dialect.name == "sqlite":
             return
-        conn.execute(_LOCK_ORGANISATION, {"org_pk": org_pk})
+        if _first_lock(conn, org_pk):  # the SCIM write's hook takes it, the rules ask again
+            fastsql.fetch_all(conn, _LOCK_ORGANISATION, {"org_pk": org_pk})
 
     def reconcile_all(self, conn: Connection, organisation: Organisation) -> None:
         """Bring every user of the organisation in line (at start, or after a settings change)."""
@@ -235,10 +265,21 @@ class Accounts:
 
     # ------------------------------------------------------------------------- the rules
 
-    def reconcile(self, conn: Connection, organisation: Organisation, user_id: str) -> None:
-        """Bring the user's account in line with what the store says of them now."""
+    def reconcile(
+        self,
+        conn: Connection,
+        organisation: Organisation,
+        user_id: str,
+        known: Standing | _Unknown | None = UNKNOWN,
+    ) -> None:
+        """Bring the user's account in line with what the store says of them now (``known``:
+        that standing, when the caller has just written it; else it is read)."""
         prior = self.account(conn, user_id)
-        now = self.standing(conn, organisation.org_pk, user_id)
+        now = (
+            self.standing(conn, organisation.org_pk, user_id)
+            if isinstance(known, _Unknown)
+            else known
+        )
         if prior is None and now is None:
             return
         judged = Judgement.of(organisation, user_id, prior, now)
@@ -256,7 +297,7 @@ class Accounts:
             "license_since": license_since,
         }
         if now is None and license_state == "none":
-            conn.execute(delete(account_users).where(account_users.c.user_id == user_id))
+            fastsql.execute(conn, _DELETE_ACCOUNT, {"id": user_id})
         elif prior is None:
             fastsql.execute(conn, _INSERT_ACCOUNT, {"user_id": user_id, **values})
         else:
@@ -336,22 +377,9 @@ class Accounts:
         free = organisation.seats - self.seats_held(conn, organisation.org_pk)
         if free <= 0:
             return
-        waiting = conn.execute(
-            select(account_users.c.user_id, account_users.c.user_name)
-            .where(
-                account_users.c.org_pk == organisation.org_pk,
-                account_users.c.license == "waiting",
-                account_users.c.entitled.is_(True),
-            )
-            .order_by(account_users.c.license_since, account_users.c.user_id)
-            .limit(free)
-        ).all()
+        waiting = fastsql.fetch_all(conn, _WAITING, {"org_pk": organisation.org_pk, "free": free})
         for user_id, user_name in waiting:
-            conn.execute(
-                update(account_users)
-                .where(account_users.c.user_id == user_id)
-                .values(license="held", license_since=iso(self.clock()))
-            )
+            fastsql.execute(conn, _GIVE_SEAT, {"b_user_id": user_id, "b_since": iso(self.clock())})
             self.audit(
                 conn,
                 organisation.org_pk,
@@ -384,9 +412,35 @@ class Accounts:
     # --------------------------------------------------------------------------- sessions
 
     def end_sessions(self, conn: Connection, user_id: str, reason: str) -> int:
-        result = conn.execute(
-            update(sp_sessions)
-            .where(sp_sessions.c.user_id == user_id, sp_sessions.c.ended.is_(None))
-            .values(ended=iso(self.clock()), ended_reason=reason)
+        return fastsql.execute(
+            conn,
+            _END_SESSIONS,
+            {"b_user_id": user_id, "b_ended": iso(self.clock()), "b_reason": reason},
         )
-        return int(result.rowcount)
+
+
+def _standing_after(change: ScimChange) -> Standing | _Unknown | None:
+    """The user's standing as the change just wrote it, when the change carries all of it
+    (the document and the user's groups); a deleted user has none."""
+    if change.kind == "deleted":
+        return None
+    after = change.after
+    if after is None or after.groups is None:
+        return UNKNOWN
+    return Standing(
+        after.id,
+        str(after.doc.get("userName", "")),
+        scim_active(after.doc),
+        frozenset((g.display or "").lower() for g in after.groups),
+    )
+
+
+def _first_lock(conn: Connection, org_pk: int) -> bool:
+    """Whether the organisation's lock is asked for the first time in this transaction."""
+    transaction = conn.get_transaction()
+    held = conn.info.get(_LOCKS_HELD)
+    if held is None or held[0] is not transaction:
+        held = conn.info[_LOCKS_HELD] = (transaction, set[int]())
+    first = org_pk not in held[1]
+    held[1].add(org_pk)
+    return first

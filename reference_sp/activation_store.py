@@ -7,9 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
 
+from reference_sp import fastsql
 from reference_sp.account_tables import activations
+from reference_sp.fastsql import Prepared
 
 
 @dataclass(frozen=True)
@@ -91,19 +93,26 @@ def confirm(
     )
 
 
+# Run by the business rules on every deprovisioning: prebuilt (see reference_sp.fastsql).
+_ACTIVE_OF = Prepared(
+    select(activations.c.id, activations.c.device_id).where(
+        activations.c.user_id == bindparam("user_id"), activations.c.status == "active"
+    )
+)
+_REVOKE = Prepared(
+    update(activations)
+    .where(activations.c.id == bindparam("b_id"))
+    .values(status="revoked", ended=bindparam("b_ended"), reason=bindparam("b_reason"))
+)
+
+
 def active_of(conn: Connection, user_id: str) -> list[tuple[str, str]]:
     """The user's active activations: (id, device id)."""
-    rows = conn.execute(
-        select(activations.c.id, activations.c.device_id).where(
-            activations.c.user_id == user_id, activations.c.status == "active"
-        )
-    ).all()
-    return [(row.id, row.device_id) for row in rows]
+    return [
+        (activation_id, device)
+        for activation_id, device in fastsql.fetch_all(conn, _ACTIVE_OF, {"user_id": user_id})
+    ]
 
 
 def revoke(conn: Connection, activation_id: str, now: str, reason: str) -> None:
-    conn.execute(
-        update(activations)
-        .where(activations.c.id == activation_id)
-        .values(status="revoked", ended=now, reason=reason)
-    )
+    fastsql.execute(conn, _REVOKE, {"b_id": activation_id, "b_ended": now, "b_reason": reason})

@@ -203,7 +203,9 @@ class ReferenceSP:
         )
 
     def close(self) -> None:
-        """Release the database (connections, and SQLite's file handles)."""
+        """Write the SCIM journal entries still held, release the database (connections, and
+        SQLite's file handles)."""
+        self.scim_endpoints.write_held()
         self.db.close()
 
     def add_organisation(

@@ -157,8 +157,8 @@ def make_engine(url: str | None = None) -> Engine:
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-        # pysqlite's own transaction handling is off; BEGIN is issued explicitly below.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        # pysqlite's own transaction handling is off; BEGIN is issued explicitly here.
+        event.listen(engine, "begin", _begin_sqlite)
     migrations.upgrade(engine)
     return engine
 
@@ -177,6 +177,14 @@ def normalise_url(url: str) -> str:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
+
+
+def _begin_sqlite(conn: Connection) -> None:
+    """SQLAlchemy begins: take SQLite's write lock at once (BEGIN IMMEDIATE: no deadlock
+    upgrading a read lock), unless the driver is in a transaction already (Database's own)."""
+    driver = conn.connection.driver_connection
+    if not driver.in_transaction:  # type: ignore[union-attr]
+        driver.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -264,9 +272,11 @@ class Database:
                 self._waiting -= 1
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
+    def transaction(self, *, write: bool = True) -> Iterator[Connection]:
+        """One transaction; ``write=False`` when it only reads (on SQLite it then begins
+        deferred: no write lock, and a commit that writes nothing)."""
         try:
-            with self._transaction() as conn:
+            with self._transaction(write) as conn:
                 yield conn
         except DatabaseUnavailableError:
             raise
@@ -295,7 +305,7 @@ class Database:
             raise refused
 
     @contextmanager
-    def _transaction(self) -> Iterator[Connection]:
+    def _transaction(self, write: bool = True) -> Iterator[Connection]:
         if self._lock is None:
             with self.engine.begin() as conn:
                 yield conn
@@ -306,11 +316,27 @@ class Database:
             if self._sqlite_conn is None or self._sqlite_conn.closed:
                 self._sqlite_conn = self.engine.connect()
             conn = self._sqlite_conn
-            if conn.in_transaction():  # nested use (the lock is re-entrant): join it
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            if driver.in_transaction or conn.in_transaction():  # nested use: join it
                 yield conn
                 return
-            with conn.begin():
+            # BEGIN and COMMIT on the driver: SQLAlchemy's transaction machinery costs more
+            # than a read. Should SQLAlchemy begin within (a statement it runs), it joins this
+            # transaction (_begin_sqlite) and ends it below.
+            driver.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
                 yield conn
+            except BaseException:
+                with suppress(Exception):  # the error raised is the one to report
+                    conn.rollback() if conn.in_transaction() else driver.rollback()
+                raise
+            try:
+                conn.commit() if conn.in_transaction() else driver.commit()
+            except BaseException:
+                with suppress(Exception):
+                    conn.rollback() if conn.in_transaction() else driver.rollback()
+                raise
 
     def _forget_sqlite_connection(self) -> None:
         """After a fault the shared SQLite connection may be unusable: the next transaction

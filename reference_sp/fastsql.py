@@ -1,10 +1,13 @@
-"""Prebuilt statements run on SQLite's driver directly.
+"""Prebuilt statements run on the database driver directly.
 
 SQLAlchemy's execution path (context, events, parameter processing, result wrapping) costs about
-0.1 ms a statement, more than SQLite takes to run an indexed one; a SCIM request runs six or
-seven. A ``Prepared`` statement is compiled once and then, on SQLite, handed straight to the
-sqlite3 cursor of the connection already in the transaction. Other databases take the ordinary
-path: the same statement, the same results as plain tuples.
+0.1 ms a statement, more than SQLite takes to run an indexed one, and a SCIM request runs several.
+A ``Prepared`` statement is compiled once per dialect and then handed straight to the driver
+connection already in the transaction: the sqlite3 cursor on SQLite; on PostgreSQL psycopg 3
+with ``prepare=True``, so the server parses and plans it once per connection and every later
+execution sends only the parameters. A statement SQLAlchemy must render per execution (an
+expanding IN list) and any other database take the ordinary path: the same statement, the same
+results as plain tuples.
 """
 
 from __future__ import annotations
@@ -17,46 +20,82 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError as SQLAlchemyIntegrityError
 from sqlalchemy.sql import Executable
 
-# What a unique index refusing a row raises, on either path.
-IntegrityErrors = (SQLAlchemyIntegrityError, sqlite3.IntegrityError)
+try:
+    from psycopg import IntegrityError as PsycopgIntegrityError
+except ImportError:  # pragma: no cover - the postgres extra is not installed
+
+    class PsycopgIntegrityError(Exception):  # type: ignore[no-redef]
+        """Never raised: psycopg is not installed."""
+
+
+# What a unique index refusing a row raises, on any path.
+IntegrityErrors = (SQLAlchemyIntegrityError, sqlite3.IntegrityError, PsycopgIntegrityError)
+
+_SQLITE, _POSTGRESQL = "sqlite", "postgresql"
+
+
+class _Form:
+    """A statement compiled for one dialect: its SQL, its parameters' names in order, the values
+    of the statement's own literals, and whether the driver can run it as it is."""
+
+    __slots__ = ("direct", "literals", "names", "sql")
+
+    def __init__(self, statement: Executable, conn: Connection, columns: list[str] | None):
+        compiled = statement.compile(  # type: ignore[attr-defined]
+            dialect=conn.dialect, column_keys=columns
+        )
+        self.sql = str(compiled)
+        self.names: tuple[str, ...] = tuple(compiled.positiontup or compiled.params)
+        self.literals: dict[str, Any] = dict(compiled.params)
+        # Only the drivers this module knows, and only SQL rendered in full (no IN list whose
+        # length SQLAlchemy renders per execution).
+        self.direct = conn.dialect.name in (_SQLITE, _POSTGRESQL) and "POSTCOMPILE" not in self.sql
+
+    def positional(self, params: Mapping[str, Any]) -> list[Any]:
+        return [params[n] if n in params else self.literals[n] for n in self.names]
+
+    def named(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        return {n: params[n] if n in params else self.literals[n] for n in self.names}
 
 
 class Prepared:
-    """A statement compiled once for SQLite; ``columns`` names an INSERT's columns."""
+    """A statement compiled once per dialect; ``columns`` names an INSERT's columns."""
 
     def __init__(self, statement: Executable, columns: Sequence[str] | None = None) -> None:
         self.statement = statement
         self.columns = list(columns) if columns is not None else None
-        self._sqlite: tuple[str, tuple[str, ...], dict[str, Any]] | None = None
+        self._forms: dict[str, _Form] = {}
 
-    def sqlite_form(self, conn: Connection) -> tuple[str, tuple[str, ...], dict[str, Any]]:
-        """(SQL, the parameter names in order, the values of the statement's own literals)."""
-        if self._sqlite is None:
-            compiled = self.statement.compile(  # type: ignore[attr-defined]
-                dialect=conn.dialect, column_keys=self.columns
-            )
-            self._sqlite = (str(compiled), tuple(compiled.positiontup or ()), compiled.params)
-        return self._sqlite
+    def form(self, conn: Connection) -> _Form:
+        dialect = conn.dialect.name
+        found = self._forms.get(dialect)
+        if found is None:
+            found = self._forms[dialect] = _Form(self.statement, conn, self.columns)
+        return found
 
     def direct(self, conn: Connection) -> bool:
-        """Whether this statement runs on the driver directly: SQLite, and no parameter
-        (an expanding IN list) that SQLAlchemy must render per execution."""
-        return conn.dialect.name == "sqlite" and "POSTCOMPILE" not in self.sqlite_form(conn)[0]
-
-    def arguments(self, conn: Connection, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
-        sql, names, literals = self.sqlite_form(conn)
-        return sql, [params[n] if n in params else literals[n] for n in names]
+        """Whether this statement runs on the driver directly."""
+        return self.form(conn).direct
 
 
-def _cursor(conn: Connection) -> Any:
-    return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+def _driver(conn: Connection) -> Any:
+    return conn.connection.driver_connection
+
+
+def _run(conn: Connection, form: _Form, params: Mapping[str, Any]) -> Any:
+    """Execute on the driver; the cursor, its rows still to fetch."""
+    driver = _driver(conn)
+    if conn.dialect.name == _SQLITE:
+        return driver.execute(form.sql, form.positional(params))
+    # psycopg: prepared on the server on first use on each connection, then reused.
+    return driver.execute(form.sql, form.named(params), prepare=True)
 
 
 def fetch_all(conn: Connection, prepared: Prepared, params: Mapping[str, Any]) -> list[Any]:
-    if not prepared.direct(conn):
+    form = prepared.form(conn)
+    if not form.direct:
         return list(conn.execute(prepared.statement, dict(params)).all())
-    sql, arguments = prepared.arguments(conn, params)
-    return list(_cursor(conn).execute(sql, arguments).fetchall())
+    return list(_run(conn, form, params).fetchall())
 
 
 def fetch_one(conn: Connection, prepared: Prepared, params: Mapping[str, Any]) -> Any | None:
@@ -65,31 +104,41 @@ def fetch_one(conn: Connection, prepared: Prepared, params: Mapping[str, Any]) -
 
 
 def insert(conn: Connection, prepared: Prepared, params: Mapping[str, Any]) -> int:
-    """Run an INSERT and return the new row's integer primary key."""
-    if not prepared.direct(conn):
+    """Run an INSERT and return the new row's integer primary key (PostgreSQL: the statement
+    compiles with RETURNING it)."""
+    form = prepared.form(conn)
+    if not form.direct:
         key = conn.execute(prepared.statement, dict(params)).inserted_primary_key
         if key is None:
             raise RuntimeError("the INSERT returned no primary key")
         return int(key[0])
-    sql, arguments = prepared.arguments(conn, params)
-    cursor = _cursor(conn)
-    cursor.execute(sql, arguments)
-    return int(cursor.lastrowid)
+    cursor = _run(conn, form, params)
+    if conn.dialect.name == _SQLITE:
+        return int(cursor.lastrowid)
+    row = cursor.fetchone()
+    if row is None:
+        raise RuntimeError("the INSERT returned no primary key")
+    return int(row[0])
 
 
-def execute(conn: Connection, prepared: Prepared, params: Mapping[str, Any]) -> None:
-    if not prepared.direct(conn):
-        conn.execute(prepared.statement, dict(params))
-        return
-    sql, arguments = prepared.arguments(conn, params)
-    _cursor(conn).execute(sql, arguments)
+def execute(conn: Connection, prepared: Prepared, params: Mapping[str, Any]) -> int:
+    """Run a statement; the number of rows it changed."""
+    form = prepared.form(conn)
+    if not form.direct:
+        return int(conn.execute(prepared.statement, dict(params)).rowcount)
+    return int(_run(conn, form, params).rowcount)
 
 
 def execute_many(conn: Connection, prepared: Prepared, rows: Sequence[Mapping[str, Any]]) -> None:
     if not rows:
         return
-    if not prepared.direct(conn):
+    form = prepared.form(conn)
+    if not form.direct:
         conn.execute(prepared.statement, [dict(r) for r in rows])
         return
-    sql, names, _ = prepared.sqlite_form(conn)
-    _cursor(conn).executemany(sql, [[r[n] for n in names] for r in rows])
+    driver = _driver(conn)
+    if conn.dialect.name == _SQLITE:
+        driver.executemany(form.sql, [form.positional(r) for r in rows])
+        return
+    with driver.cursor() as cursor:  # psycopg sends the rows in one pipeline
+        cursor.executemany(form.sql, [form.named(r) for r in rows])

@@ -9,7 +9,8 @@ at fault, and a 5xx would invite the client to retry the same expensive query.
 
 SQLite: a progress handler on the driver connection, called every ``_STEPS`` virtual machine
 instructions, aborts the statement once the deadline has passed. PostgreSQL:
-``SET LOCAL statement_timeout`` for the statements of the search, reset afterwards.
+``statement_timeout`` set for the transaction (``set_config(..., true)``, as ``SET LOCAL``)
+for the statements of the search, reset afterwards.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from harness.protocol.scim import errors
+from reference_sp import fastsql
+from reference_sp.fastsql import Prepared
 
 _STEPS = 1000  # SQLite VM instructions between two looks at the clock (a few microseconds)
 _QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement_timeout
@@ -75,14 +78,25 @@ def _sqlite_deadline(conn: Connection, seconds: float) -> Iterator[None]:
         raw.set_progress_handler(None, 0)
 
 
+# SET LOCAL, as a function that takes a parameter: prepared once (reference_sp.fastsql). The
+# value it replaces is read first (in FROM), to be put back.
+_SET_TIMEOUT = Prepared(
+    text(
+        "SELECT before.value, set_config('statement_timeout', :timeout, true) "
+        "FROM (SELECT current_setting('statement_timeout') AS value) AS before"
+    )
+)
+
+
 @contextmanager
 def _postgresql_timeout(conn: Connection, seconds: float) -> Iterator[None]:
     milliseconds = max(1, round(seconds * 1000))
-    conn.execute(text(f"SET LOCAL statement_timeout = {milliseconds}"))
+    ((before, _),) = fastsql.fetch_all(conn, _SET_TIMEOUT, {"timeout": str(milliseconds)})
     try:
         yield
-    except DBAPIError as exc:
-        if getattr(exc.orig, "sqlstate", None) == _QUERY_CANCELED:
+    except Exception as exc:  # from psycopg directly, or wrapped by SQLAlchemy
+        cause = exc.orig if isinstance(exc, DBAPIError) else exc
+        if getattr(cause, "sqlstate", None) == _QUERY_CANCELED:
             raise too_expensive(seconds) from None  # the transaction is aborted: it rolls back
         raise
-    conn.execute(text("SET LOCAL statement_timeout TO DEFAULT"))
+    fastsql.fetch_all(conn, _SET_TIMEOUT, {"timeout": before})

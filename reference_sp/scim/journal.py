@@ -4,6 +4,13 @@ The harness's IdP-under-test judge reads it to see exactly what an IdP sent, wit
 deviations the server tolerated. Old entries are pruned in batches so pruning costs nothing
 per request.
 
+The entry of a request that writes is inserted in the request's own transaction, so it commits
+with the write. The entries of reads (GET, .search) are held in memory and written in batches
+of ``HELD_BATCH``, or sooner by the next write or read of the journal, so every entry is
+there, in order, for whoever reads the journal: a read then costs no write transaction. A
+process killed outright loses the reads it held (at most ``HELD_BATCH`` entries); while the
+database takes no writes, reads are still answered and at most ``MAX_HELD`` entries wait.
+
 Secrets are never stored: the Authorization and Cookie headers keep only their scheme, and every
 ``password`` in a body (Okta sends one with each create) is replaced by ``[redacted]``, at any
 depth and in any case, including the ``value`` of a PATCH operation whose ``path`` names it. A
@@ -15,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +34,9 @@ from reference_sp.fastsql import Prepared
 from reference_sp.tables import scim_journal
 
 PRUNE_EVERY = 200  # inserts between two prunes of one organisation's journal
+HELD_BATCH = 64  # entries of reads held in memory before they are written
+# While the database takes no writes, at most this many wait; older ones are dropped.
+MAX_HELD = 16 * HELD_BATCH
 _REDACTED_HEADERS = {"authorization", "cookie"}
 REDACTED = "[redacted]"
 _SECRET_NAME = "password"  # noqa: S105 - the attribute name, not a password
@@ -83,6 +94,10 @@ def redact_body(body: bytes) -> str:
     text = body.decode("utf-8", "replace")
     if not text:
         return text
+    if "\\u" not in text and not _MENTIONS_SECRET.search(text):
+        # Nothing that names a password, even through a JSON escape: stored as sent, without
+        # parsing it (most bodies).
+        return _escape_nul(text)
     try:
         # Depth is bounded by the limits of json.loads: a body nested too deeply raises
         # RecursionError, like any body that is not JSON.
@@ -133,14 +148,18 @@ def _escape_nul(text: str) -> str:
     return text.replace("\x00", "\\u0000")
 
 
+Row = dict[str, Any]
+
+
 class Journal:
     def __init__(self, limit: int = 5000) -> None:
         self.limit = limit
         self._since_prune: dict[int | None, int] = {}
+        self._held: list[Row] = []
+        self._lock = threading.Lock()  # requests run on several threads (PostgreSQL)
 
-    def record(
-        self,
-        conn: Connection,
+    @staticmethod
+    def entry(
         org_pk: int | None,
         *,
         at: str,
@@ -153,29 +172,62 @@ class Journal:
         response_body: bytes,
         deviations: list[Deviation],
         duration_ms: float,
-    ) -> None:
-        fastsql.execute(
-            conn,
-            _INSERT,
-            {
-                "org_pk": org_pk,
-                "at": at,
-                "method": method,
-                "path": _escape_nul(path),
-                "query": _escape_nul(query),
-                "request_headers": json.dumps(redact(headers)),
-                "request_body": redact_body(request_body),
-                "status": status,
-                "response_body": redact_body(response_body),
-                "deviations": json.dumps([d.to_json() for d in deviations]),
-                "duration_ms": duration_ms,
-            },
-        )
-        count = self._since_prune.get(org_pk, 0) + 1
-        if count >= PRUNE_EVERY:
-            count = 0
-            self._prune(conn, org_pk)
-        self._since_prune[org_pk] = count
+    ) -> Row:
+        """One request and its answer as the journal stores them: secrets redacted."""
+        return {
+            "org_pk": org_pk,
+            "at": at,
+            "method": method,
+            "path": _escape_nul(path),
+            "query": _escape_nul(query),
+            "request_headers": json.dumps(redact(headers)),
+            "request_body": redact_body(request_body),
+            "status": status,
+            "response_body": redact_body(response_body),
+            "deviations": json.dumps([d.to_json() for d in deviations]),
+            "duration_ms": duration_ms,
+        }
+
+    def hold(self, row: Row) -> bool:
+        """Keep a read's entry in memory; whether a batch is due (then ``write_held``)."""
+        with self._lock:
+            self._held.append(row)
+            del self._held[: max(0, len(self._held) - MAX_HELD)]
+            return len(self._held) >= HELD_BATCH
+
+    def write(self, conn: Connection, row: Row | None = None) -> list[Row]:
+        """Insert the held entries, then ``row``, in the caller's transaction. Returns the held
+        entries taken: should the transaction not commit, ``give_back`` them."""
+        with self._lock:
+            taken, self._held = self._held, []
+        rows = [*taken, row] if row is not None else taken
+        if rows:
+            fastsql.execute_many(conn, _INSERT, rows)
+            self._count(conn, rows)
+        return taken
+
+    def give_back(self, taken: list[Row]) -> None:
+        """Held entries whose transaction rolled back: held again, ahead of newer ones."""
+        if taken:
+            with self._lock:
+                self._held[:0] = taken
+                del self._held[: max(0, len(self._held) - MAX_HELD)]
+
+    def held(self) -> int:
+        with self._lock:
+            return len(self._held)
+
+    def _count(self, conn: Connection, rows: list[Row]) -> None:
+        for org_pk in {row["org_pk"] for row in rows}:
+            count = self._since_prune.get(org_pk, 0) + sum(r["org_pk"] == org_pk for r in rows)
+            if count >= PRUNE_EVERY:
+                count = 0
+                self._prune(conn, org_pk)
+            self._since_prune[org_pk] = count
+
+    def record(self, conn: Connection, org_pk: int | None, **fields: Any) -> None:
+        """Insert one entry now (after the held ones), in the caller's transaction."""
+        self.write(conn, self.entry(org_pk, **fields))
 
     def _prune(self, conn: Connection, org_pk: int | None) -> None:
         owner = (
@@ -190,6 +242,9 @@ class Journal:
     def entries(
         self, conn: Connection, org_pk: int, after: int = 0, limit: int = 1000
     ) -> list[JournalEntry]:
+        """The organisation's entries after ``after``, oldest first; held ones written first
+        (``conn``'s transaction must be able to write)."""
+        self.write(conn)
         rows = conn.execute(
             select(scim_journal)
             .where(scim_journal.c.org_pk == org_pk, scim_journal.c.seq > after)

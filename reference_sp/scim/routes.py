@@ -35,7 +35,7 @@ from reference_sp.db import Database, DatabaseUnavailableError, SerializationFai
 from reference_sp.organisation_store import OrganisationStore
 from reference_sp.scim import discovery, flawed
 from reference_sp.scim.bulk import run_bulk
-from reference_sp.scim.journal import Journal
+from reference_sp.scim.journal import Journal, Row
 from reference_sp.scim.service import (
     Projection,
     ScimResult,
@@ -191,16 +191,27 @@ class ScimEndpoints:
 
     def handle(self, call: _Call, operation: Operation) -> ScimResult:
         started = time.perf_counter()
+        writes = _writes(call)
         for attempt in (1, 2):
             deviations: list[Deviation] = []
+            taken: list[Row] = []
             try:
-                with self.db.transaction() as conn:
-                    call.org_pk = self._authenticate(conn, call)
-                    if _writes(call):
-                        for hook in self.before_write:
-                            hook(conn, call.org_pk)
-                    result = operation(conn, call, deviations)
-                    self._journal(conn, call, result, deviations, started)
+                try:
+                    with self.db.transaction(write=writes) as conn:
+                        call.org_pk = self._authenticate(conn, call)
+                        if writes:
+                            for hook in self.before_write:
+                                hook(conn, call.org_pk)
+                        result = operation(conn, call, deviations)
+                        result.encoded = _encode(result.body)
+                        if writes:  # its entry commits with what it wrote
+                            entry = _entry(self, call, result, deviations, started)
+                            taken = self.journal.write(conn, entry)
+                except BaseException:
+                    self.journal.give_back(taken)
+                    raise
+                if not writes:
+                    self._hold(_entry(self, call, result, deviations, started))
                 return result
             except SerializationFailureError as exc:
                 if attempt == 1:  # a deadlock victim or a serialisation failure: once more
@@ -220,12 +231,24 @@ class ScimEndpoints:
                     500, errors.ScimError(500, "internal error in the reference SP").to_json()
                 )
             break
+        # Nothing was written: the entry is held with those of the reads.
+        result.encoded = _encode(result.body)
+        self._hold(_entry(self, call, result, deviations, started))
+        return result
+
+    def _hold(self, entry: Row) -> None:
+        if self.journal.hold(entry):
+            self.write_held()
+
+    def write_held(self) -> None:
+        """Write the journal entries held in memory, in a transaction of their own."""
+        taken: list[Row] = []
         try:
             with self.db.transaction() as conn:
-                self._journal(conn, call, result, deviations, started)
-        except DatabaseUnavailableError as exc:  # the answer stands; only its journal entry is lost
-            log.warning("SCIM %s %s not journaled: %s", call.method, call.path, exc)
-        return result
+                taken = self.journal.write(conn)
+        except DatabaseUnavailableError as exc:  # the answers stand; their entries wait
+            self.journal.give_back(taken)
+            log.warning("SCIM journal entries not written yet: %s", exc)
 
     def _reads_members_early(self, request: Request) -> bool:
         flawed = "scim-loses-concurrent-member-adds" in self.service.flaws
@@ -240,29 +263,6 @@ class ScimEndpoints:
         if org_pk is None:
             raise errors.ScimError(401, "the bearer token is not valid")
         return org_pk
-
-    def _journal(
-        self,
-        conn: Connection,
-        call: _Call,
-        result: ScimResult,
-        deviations: list[Deviation],
-        started: float,
-    ) -> None:
-        self.journal.record(
-            conn,
-            call.org_pk,
-            at=timestamp(self.clock()),
-            method=call.method,
-            path=call.path,
-            query=call.query,
-            headers=call.headers,
-            request_body=call.body,
-            status=result.status,
-            response_body=_encode(result.body),
-            deviations=deviations,
-            duration_ms=(time.perf_counter() - started) * 1000,
-        )
 
     # -- discovery -----------------------------------------------------------------------
 
@@ -386,6 +386,29 @@ class ScimEndpoints:
         return run_bulk(self.service, conn, call.org_pk, _json_body(call, devs), call.base, devs)
 
 
+def _entry(
+    endpoints: ScimEndpoints,
+    call: _Call,
+    result: ScimResult,
+    deviations: list[Deviation],
+    started: float,
+) -> Row:
+    """The journal's entry for one request and its answer."""
+    return endpoints.journal.entry(
+        call.org_pk,
+        at=timestamp(endpoints.clock()),
+        method=call.method,
+        path=call.path,
+        query=call.query,
+        headers=call.headers,
+        request_body=call.body,
+        status=result.status,
+        response_body=result.encoded or b"",
+        deviations=deviations,
+        duration_ms=(time.perf_counter() - started) * 1000,
+    )
+
+
 # -- helpers -----------------------------------------------------------------------------
 
 
@@ -455,7 +478,7 @@ def _scim_response(result: ScimResult) -> Response:
     if result.status in (204, 304) or result.body is None:
         return Response(status_code=result.status, headers=result.headers)
     return Response(
-        _encode(result.body),
+        result.encoded if result.encoded is not None else _encode(result.body),
         status_code=result.status,
         headers=result.headers,
         media_type=SCIM_MEDIA_TYPE,

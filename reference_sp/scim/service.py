@@ -51,6 +51,7 @@ class ScimResult:
     status: int
     body: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    encoded: bytes | None = None  # the body as sent, once encoded (for the answer and journal)
 
 
 @dataclass(frozen=True)

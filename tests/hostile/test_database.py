@@ -25,6 +25,7 @@ from harness.protocol.scim.errors import ERROR_SCHEMA
 from harness.protocol.scim.schema import USER_SCHEMA
 from reference_sp.app import ReferenceSP, Settings
 from reference_sp.db import Database, make_engine, mask_url, normalise_url
+from reference_sp.scim import journal
 from reference_sp.tables import metadata
 from tests.support.servers import serve
 
@@ -197,16 +198,21 @@ def test_a_full_sqlite_disk_is_a_scim_503_and_healthz_says_so(tmp_path: Path) ->
         sp.close()
 
 
-def test_a_read_only_sqlite_database_is_a_scim_503_for_reads_too(tmp_path: Path) -> None:
+def test_a_read_only_sqlite_database_is_a_scim_503_for_writes_while_reads_answer(
+    tmp_path: Path,
+) -> None:
     """The database stops taking writes (PRAGMA query_only, as a read-only file does for a
-    non-root server): reads journal, so they are 503 too, never a 500 or plain text."""
+    non-root server): a write is a 503, never a 500 or plain text; reads write nothing (their
+    journal entries wait in memory, bounded), so they still answer."""
     sp = make_sp(f"sqlite:///{tmp_path / 'sp.sqlite3'}")
     try:
         with serve(sp.app) as base, httpx.Client(base_url=base, headers=HEADERS) as client:
             with sp.db.transaction() as conn:
                 conn.exec_driver_sql("PRAGMA query_only = ON")
             assert_scim_503(client.post("/scim/v2/Users", json=user("ro@example.com")))
-            assert_scim_503(client.get("/scim/v2/Users"))
+            for _ in range(journal.HELD_BATCH + 1):  # a batch of entries due, and not written
+                listed = client.get("/scim/v2/Users")
+                assert listed.status_code == 200 and listed.json()["totalResults"] == 0
             health = client.get("/healthz")
             assert health.status_code == 503 and "readonly" in health.text
     finally:

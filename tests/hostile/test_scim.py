@@ -339,6 +339,18 @@ def test_passwords_are_redacted_from_the_journal_at_any_depth_and_case(
     assert entries[-1]["requestBody"].startswith("[withheld:")
 
 
+def test_a_password_named_through_a_json_escape_is_redacted(scim: ScimClient) -> None:
+    """``"p\\u0061ssword"`` is the key ``password`` once parsed: the journal must see it too."""
+    raw = (
+        b'{"schemas": ["' + USER_SCHEMA.encode() + b'"], "userName": "esc", '
+        b'"p\\u0061ssword": "' + SECRET.encode() + b'"}'
+    )
+    assert scim.request("POST", "/Users", content=raw).status_code == 201
+    journal = scim.http.get("/api/scim/journal", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert SECRET not in journal.text
+    assert json.loads(journal.json()["entries"][0]["requestBody"])["password"] == "[redacted]"
+
+
 def test_a_body_without_a_password_is_journaled_byte_for_byte(scim: ScimClient) -> None:
     raw = b'{ "schemas" : ["' + USER_SCHEMA.encode() + b'"], "userName":"dana" }'
     assert scim.request("POST", "/Users", content=raw).status_code == 201

@@ -192,6 +192,27 @@ def test_journal_keeps_requests_responses_and_redacts_the_token(
     assert entries[1].to_json()["status"] == 404
 
 
+def test_reads_write_nothing_and_the_journal_keeps_every_request_in_order(
+    scim: ScimClient, reference_sp: Any
+) -> None:
+    """A read's entry waits in memory (a read takes no write transaction) and is written before
+    the next write's, or before the journal is read: the order is the order of the requests."""
+    scim.get("/Users")
+    assert reference_sp.journal.held() == 1
+    scim.create_user("dana")
+    assert reference_sp.journal.held() == 0
+    scim.filter("Users", 'userName eq "dana"')
+    scim.get("/Users/missing")
+    entries = reference_sp.scim_journal(1)
+    assert [(e.method, e.status) for e in entries] == [
+        ("GET", 200),
+        ("POST", 201),
+        ("GET", 200),
+        ("GET", 404),
+    ]
+    assert [e.seq for e in entries] == sorted(e.seq for e in entries)
+
+
 def test_journal_is_bounded(scim: ScimClient, reference_sp: Any, monkeypatch: Any) -> None:
     monkeypatch.setattr(journal_module, "PRUNE_EVERY", 5)
     reference_sp.journal.limit = 10

@@ -1,0 +1,128 @@
+"""Where the reference SP's CPU goes in one kind of SCIM request: cProfile of the SP's ASGI app,
+in-process, driven with the requests of ``benchmarks/scim_cpu.py`` (no network, no uvicorn).
+
+The database's worker thread is replaced by a call in place for the profile (cProfile sees
+one thread only), so the hop to that thread is not part of it; everything else is.
+
+    python benchmarks/scim_profile.py create|filter|patch [--db URL] [--requests 500] [--top 40]
+
+This is a measurement, not a test: nothing here passes or fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import pstats
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.scim_cpu import DEACTIVATE, TOKEN, filter_target, user_body  # noqa: E402
+from reference_sp.app import ReferenceSP  # noqa: E402
+from reference_sp.settings import Settings  # noqa: E402
+
+
+async def call(app: Any, method: str, target: str, body: bytes = b"") -> tuple[int, dict[str, str]]:
+    path, _, query = target.partition("?")
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": query.encode(),
+        "headers": [
+            (b"host", b"127.0.0.1"),
+            (b"authorization", f"Bearer {TOKEN}".encode()),
+            (b"content-type", b"application/scim+json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    sent = False
+    status = 0
+    headers: dict[str, str] = {}
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            await asyncio.sleep(3600)
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            headers.update((k.decode(), v.decode()) for k, v in message["headers"])
+
+    await app(scope, receive, send)
+    return status, headers
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("operation", choices=["create", "filter", "patch"])
+    parser.add_argument("--db", help="database URL (an SQLite file in a temporary directory)")
+    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--sort", default="cumulative")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        sp = ReferenceSP(Settings(db_url=args.db or f"sqlite:///{Path(tmp) / 'sp.sqlite3'}"))
+
+        async def in_place(fn: Callable[..., Any], *fn_args: Any) -> Any:
+            return fn(*fn_args)
+
+        sp.db.run = in_place  # type: ignore[method-assign]
+        sp.add_organisation("default", TOKEN)
+        try:
+            asyncio.run(profile(sp, args))
+        finally:
+            sp.close()
+
+
+async def profile(sp: ReferenceSP, args: argparse.Namespace) -> None:
+    base = "/scim/v2"
+    names = [f"p{i}-{time.time_ns()}@example.com" for i in range(args.requests)]
+    ids = []
+    requests: list[tuple[str, str, bytes]] = []
+    for name in names if args.operation != "create" else []:
+        status, headers = await call(sp.app, "POST", f"{base}/Users", user_body(name))
+        ids.append(headers["location"].rsplit("/", 1)[1])
+    if args.operation == "create":
+        requests = [("POST", f"{base}/Users", user_body(n)) for n in names]
+    elif args.operation == "filter":
+        requests = [("GET", base + filter_target(n), b"") for n in names]
+    else:
+        requests = [("PATCH", f"{base}/Users/{i}", DEACTIVATE) for i in ids]
+    profiler = cProfile.Profile()
+    started = time.process_time()
+    profiler.enable()
+    for method, target, body in requests:
+        status, _ = await call(sp.app, method, target, body)
+        if status >= 300:
+            raise RuntimeError(f"{method} {target}: {status}")
+    profiler.disable()
+    cpu = time.process_time() - started
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.top)
+    print(out.getvalue())
+    print(f"{args.operation}: {cpu / len(requests) * 1000:.3f} ms of CPU per request (profiled)")
+
+
+if __name__ == "__main__":
+    main()
