@@ -42,6 +42,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "idp": ("mock_idp.cli", "serve the mock IdP (scriptable SAML IdP)"),
     "serve": ("harness.serve", "serve the reference SP and the mock IdP, wired and provisioned"),
+    "load": (
+        "harness.commands.load_cmd",
+        "load an SP on Locust: employees signing in, activating devices, SCIM provisioning",
+    ),
 }
 
 

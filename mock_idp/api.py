@@ -34,6 +34,7 @@ ENDPOINTS = [
     "/api/keys",
     "/api/sessions",
     "/api/journal",
+    "/api/stats",
     "/api/provision",
     "/api/settings",
     "/api/reset",

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import os
+import time
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -62,7 +65,20 @@ def journal_routes(idp: MockIdP, route: RouteFactory) -> list[Route]:
             raise APIError("not-found", f"no journal entry {seq}", status=404)
         return JSONResponse(found[0].to_json())
 
+    async def stats(request: Request) -> Response:
+        """What the IdP's work cost: the process's CPU seconds (user and system, the figure
+        /proc gives) next to the messages it received and sent, so that a load run can show
+        the CPU per issued response from anywhere, without access to the IdP's machine."""
+        return JSONResponse(
+            {
+                "pid": os.getpid(),
+                "cpu_seconds": time.process_time(),
+                "messages": idp.journal.counts(),
+            }
+        )
+
     return [
         route("/journal", journal, "GET", "DELETE"),
         route("/journal/{seq:int}", journal_entry),
+        route("/stats", stats),
     ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -85,10 +85,14 @@ class Journal:
         self._limit = limit
         self._max_chars = max_chars
         self._chars = 0
+        # Messages recorded since the start, by direction and kind: the entries give way, these
+        # stay (a load run divides the IdP's CPU by the responses it issued).
+        self._counts: Counter[tuple[str, str]] = Counter()
 
     def record(self, **fields: object) -> JournalEntry:
         self._seq += 1
         entry = JournalEntry(seq=self._seq, **fields)  # type: ignore[arg-type]
+        self._counts[(entry.direction, entry.kind)] += 1
         self._entries.append(entry)
         self._chars += _size(entry)
         while len(self._entries) > 1 and (
@@ -120,6 +124,14 @@ class Journal:
     def last(self, kind: str | None = None) -> JournalEntry | None:
         found = self.entries(kind=kind)
         return found[-1] if found else None
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """``{"in": {kind: n}, "out": {kind: n}}``: every message recorded since the start,
+        whether or not its entry is still kept (``clear`` forgets entries, not counts)."""
+        found: dict[str, dict[str, int]] = {"in": {}, "out": {}}
+        for (direction, kind), count in sorted(self._counts.items()):
+            found.setdefault(direction, {})[kind] = count
+        return found
 
     def clear(self) -> None:
         self._entries.clear()

@@ -7,6 +7,7 @@ import datetime as dt
 import os
 from pathlib import Path
 
+from harness.home import creating_files_in
 from harness.protocol.keys import KeyPair, KeyType, generate_key_pair, load_key_pair
 
 
@@ -19,15 +20,15 @@ def load_or_create(
 ) -> KeyPair:
     key_path = directory / f"{name}.key"
     cert_path = directory / f"{name}.crt"
-    if key_path.exists() and cert_path.exists():
-        return load_key_pair(key_path.read_bytes(), cert_path.read_bytes())
-    directory.mkdir(parents=True, exist_ok=True)
-    pair = generate_key_pair(
-        "sso-harness-mock-idp", now=now or dt.datetime.now(dt.UTC), key_type=key_type
-    )
-    # The private key is written readable by the owner only.
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pair.private_key_pem())
-    cert_path.write_bytes(pair.certificate_pem())
-    return pair
+    with creating_files_in(directory):
+        if key_path.exists() and cert_path.exists():
+            return load_key_pair(key_path.read_bytes(), cert_path.read_bytes())
+        pair = generate_key_pair(
+            "sso-harness-mock-idp", now=now or dt.datetime.now(dt.UTC), key_type=key_type
+        )
+        # The private key is written readable by the owner only.
+        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pair.private_key_pem())
+        cert_path.write_bytes(pair.certificate_pem())
+        return pair

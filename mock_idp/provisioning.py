@@ -265,14 +265,10 @@ class Provisioner:
     # ------------------------------------------------------------------------------ HTTP
 
     def _client(self, target: ProvisioningTarget, dialect: Dialect) -> httpx.AsyncClient:
-        headers = {"User-Agent": dialect.user_agent, "Accept": SCIM_JSON + ", application/json"}
-        authorization = target.authorization()
-        if authorization:
-            headers["Authorization"] = authorization
         return httpx.AsyncClient(
             transport=self.transport,
             timeout=target.timeout,
-            headers=headers,
+            headers=client_headers(target, dialect),
             follow_redirects=False,
         )
 
@@ -318,12 +314,7 @@ class Provisioner:
         self, client: httpx.AsyncClient, dialect: Dialect, request: ScimRequest
     ) -> ScimReply:
         target = self._target()
-        url = target.scim_url.rstrip("/") + request.path
-        headers = {}
-        content = None
-        if request.body is not None:
-            content = json.dumps(request.body).encode()
-            headers["Content-Type"] = "application/json" if dialect.name == "okta" else SCIM_JSON
+        url, headers, content = http_request(target, dialect, request)
         try:
             response = await client.request(
                 request.method, url, params=list(request.query), content=content, headers=headers
@@ -334,14 +325,7 @@ class Provisioner:
             return ScimReply(0, transport_error=f"cannot connect: {exc or type(exc).__name__}")
         except (httpx.HTTPError, httpx.InvalidURL, OSError, OverflowError) as exc:
             return ScimReply(0, transport_error=f"{type(exc).__name__}: {exc}")
-        body: Any = None
-        garbage = False
-        if response.content:
-            try:
-                body = json.loads(response.content)
-            except ValueError:
-                garbage = True
-        return ScimReply(response.status_code, body, dict(response.headers), garbage=garbage)
+        return scim_reply(response)
 
     def _journal(
         self,
@@ -377,6 +361,40 @@ class Provisioner:
             user=task.subject if task and not task.phase.endswith("group") else None,
             details=details,
         )
+
+
+def client_headers(target: ProvisioningTarget, dialect: Dialect) -> dict[str, str]:
+    """What the dialect's vendor sends on every request: its User-Agent, Accept, credentials."""
+    headers = {"User-Agent": dialect.user_agent, "Accept": SCIM_JSON + ", application/json"}
+    authorization = target.authorization()
+    if authorization:
+        headers["Authorization"] = authorization
+    return headers
+
+
+def http_request(
+    target: ProvisioningTarget, dialect: Dialect, request: ScimRequest
+) -> tuple[str, dict[str, str], bytes | None]:
+    """The URL, the headers and the body of a dialect's request (its query goes as params)."""
+    url = target.scim_url.rstrip("/") + request.path
+    headers = {}
+    content = None
+    if request.body is not None:
+        content = json.dumps(request.body).encode()
+        headers["Content-Type"] = "application/json" if dialect.name == "okta" else SCIM_JSON
+    return url, headers, content
+
+
+def scim_reply(response: httpx.Response) -> ScimReply:
+    """What the dialect is told of an answer: its status, its JSON (or that it was garbage)."""
+    body: Any = None
+    garbage = False
+    if response.content:
+        try:
+            body = json.loads(response.content)
+        except ValueError:
+            garbage = True
+    return ScimReply(response.status_code, body, dict(response.headers), garbage=garbage)
 
 
 def _abort_if_unusable(target: ProvisioningTarget, request: ScimRequest, reply: ScimReply) -> None:

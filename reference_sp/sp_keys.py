@@ -8,7 +8,7 @@ import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
-from harness.home import data_dir
+from harness.home import creating_files_in, data_dir
 from harness.protocol.keys import KeyPair, generate_key_pair, load_key_pair
 
 
@@ -27,18 +27,21 @@ def _write_private(path: Path, data: bytes) -> None:
 def load_or_create_key(directory: Path | None = None) -> KeyPair:
     directory = directory or key_dir()
     key_path, cert_path = directory / "sp.key", directory / "sp.crt"
-    if key_path.exists() and cert_path.exists():
-        return load_key_pair(key_path.read_bytes(), cert_path.read_bytes())
-    pair = generate_key_pair("sso-harness-reference-sp", now=datetime.now(UTC))
-    _write_private(key_path, pair.private_key_pem())
-    cert_path.write_bytes(pair.certificate_pem())
-    return pair
+    with creating_files_in(directory):
+        if key_path.exists() and cert_path.exists():
+            return load_key_pair(key_path.read_bytes(), cert_path.read_bytes())
+        pair = generate_key_pair("sso-harness-reference-sp", now=datetime.now(UTC))
+        _write_private(key_path, pair.private_key_pem())
+        cert_path.write_bytes(pair.certificate_pem())
+        return pair
 
 
 def load_or_create_secret(directory: Path | None = None) -> bytes:
-    path = (directory or key_dir()) / "cookie-secret"
-    if path.exists():
-        return path.read_bytes()
-    secret = secrets.token_bytes(32)
-    _write_private(path, secret)
-    return secret
+    directory = directory or key_dir()
+    path = directory / "cookie-secret"
+    with creating_files_in(directory):
+        if path.exists():
+            return path.read_bytes()
+        secret = secrets.token_bytes(32)
+        _write_private(path, secret)
+        return secret

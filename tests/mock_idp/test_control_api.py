@@ -366,3 +366,14 @@ async def test_a_planned_wrapping_attack_names_the_attackers_user(
         else:  # signed with the attacker key the IdP made on demand
             with pytest.raises(SignatureError):
                 verify_element(assertion, [idp_key.certificate])
+
+
+async def test_stats_count_the_messages_past_the_journal_and_the_cpu(
+    client: httpx.AsyncClient, idp: MockIdP, sp: FakeSP, idp_key: KeyPair
+) -> None:
+    await idp_init(client, sp, idp_key)
+    await client.delete("/api/journal")  # entries go; the counts stay
+    await idp_init(client, sp, idp_key)
+    stats = (await client.get("/api/stats")).json()
+    assert stats["messages"]["out"]["Response"] == 2
+    assert stats["cpu_seconds"] > 0 and isinstance(stats["pid"], int)
