@@ -13,9 +13,10 @@ pysaml2 does per sign-in, without HTTP. Also printed: the server's CPU per sign-
 and the median time of ``GET /healthz`` on a kept-alive connection.
 
 ``--plain-socket`` runs ``serve`` with its listening sockets created without naming
-``IPPROTO_TCP`` (as they were before ``harness/sockets.py`` named it), to show what TCP_NODELAY
-is worth: on asyncio's event loop, which ``serve`` runs on, the accepted connections then have
-Nagle's algorithm on.
+``IPPROTO_TCP`` (as they were before ``harness/sockets.py`` named it). On asyncio's own event
+loop, which ``serve`` ran on before it moved to uvloop (and still runs on where uvloop is not
+installed), the accepted connections then have Nagle's algorithm on; uvloop sets TCP_NODELAY on
+every connection, so with it the option shows no difference.
 
     python benchmarks/serve_sign_ins.py [--rounds 3] [--seconds 5] [--plain-socket]
 """

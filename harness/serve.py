@@ -1,11 +1,12 @@
 """``sso-harness serve``: the reference SP and the mock IdP, wired to trust each other, the IdP
 provisioning a seeded demo directory to the SP's SCIM endpoint (shared/CONTRACT.md, "Commands").
 
-Both listen in one process and one event loop. Their sockets are bound first (so ``--sp-port 0``
-works and a busy port is a one-line error, exit 2); then the two are built on those URLs and
-wired (SP metadata into the IdP, IdP metadata into the SP's default organisation, the SCIM base
-URL and token into the IdP's provisioning); the initial cycle runs over real HTTP; the URLs, the
-token and a few demo logins are printed; both serve until interrupted (Ctrl+C, SIGTERM).
+Both listen in one process and one event loop, uvloop where installed (as ``sp`` and ``idp``).
+Their sockets are bound first (so ``--sp-port 0`` works and a busy port is a one-line error,
+exit 2); then the two are built on those URLs and wired (SP metadata into the IdP, IdP metadata
+into the SP's default organisation, the SCIM base URL and token into the IdP's provisioning);
+the initial cycle runs over real HTTP; the URLs, the token and a few demo logins are printed;
+both serve until interrupted (Ctrl+C, SIGTERM).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import asyncio
 import socket
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -250,13 +252,21 @@ async def serve(served: Served, *, log_level: str = "warning", cycle_interval: f
     return ExitCode.OK
 
 
+def _loop_factory(served: Served) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The event loop ``sp`` and ``idp`` run on (uvicorn's "auto": uvloop where installed)."""
+    import uvicorn
+
+    return uvicorn.Config(served.sp.app, loop="auto").get_loop_factory()
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         served = build(args)
     except ConfigError as exc:
         return refuse("serve", exc)
     try:
-        return asyncio.run(serve(served, cycle_interval=args.cycle_interval))
+        with asyncio.Runner(loop_factory=_loop_factory(served)) as runner:
+            return runner.run(serve(served, cycle_interval=args.cycle_interval))
     except KeyboardInterrupt:
         return ExitCode.OK
     finally:

@@ -7,18 +7,21 @@ import json
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, select
+from sqlalchemy import Connection, Row, bindparam, delete, select
 
+from reference_sp import fastsql
 from reference_sp.account_tables import account_users, activations, audit_log, sp_sessions
+from reference_sp.fastsql import Prepared
 from reference_sp.tables import resources
 
 AUDIT_SHOWN = 200  # the newest entries the admin page lists
+_USER_DOC = Prepared(select(resources.c.doc).where(resources.c.id == bindparam("id")))
 
 
 def user_doc(conn: Connection, user_id: str) -> dict[str, Any]:
     """The user's SCIM document as stored, or {} when it is gone."""
-    text = conn.execute(select(resources.c.doc).where(resources.c.id == user_id)).scalar()
-    return json.loads(text) if text else {}
+    row = fastsql.fetch_one(conn, _USER_DOC, {"id": user_id})
+    return json.loads(row[0]) if row is not None and row[0] else {}
 
 
 def devices_of_user(conn: Connection, user_id: str) -> list[Row[Any]]:

@@ -57,6 +57,7 @@ authn_requests = Table(
     Column("relay_state", Text),
     Column("expires", String(32), nullable=False),
     Column("answered", String(32)),  # kept until expiry: a second answer is a replay
+    Index("ix_authn_requests_expires", "expires"),  # each sign-in deletes the expired ones
 )
 
 logout_requests = Table(

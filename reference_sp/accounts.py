@@ -64,6 +64,20 @@ _USER_DOC = Prepared(
         resources.c.rtype == "User",
     )
 )
+_USER_NAMED_ANYWHERE = Prepared(
+    select(resources.c.id)
+    .where(resources.c.rtype == "User", resources.c.user_name_ci == bindparam("name"))
+    .limit(1)
+)
+_USER_NAMED = Prepared(
+    select(resources.c.id)
+    .where(
+        resources.c.rtype == "User",
+        resources.c.user_name_ci == bindparam("name"),
+        resources.c.org_pk == bindparam("org_pk"),
+    )
+    .limit(1)
+)
 _GROUP_NAMES = Prepared(
     select(_GROUP.c.display_name_ci)
     .select_from(memberships.join(_GROUP, _GROUP.c.pk == memberships.c.group_pk))
@@ -179,11 +193,13 @@ class Accounts:
 
     def find_user(self, conn: Connection, org_pk: int, user_name: str) -> str | None:
         """The SCIM id of the organisation's user whose userName is ``user_name`` (any case)."""
-        conditions = [resources.c.rtype == "User", resources.c.user_name_ci == user_name.lower()]
-        if "match-users-across-organisations" not in self.flaws:
-            conditions.append(resources.c.org_pk == org_pk)
-        value = conn.execute(select(resources.c.id).where(*conditions).limit(1)).scalar()
-        return str(value) if value is not None else None
+        if "match-users-across-organisations" in self.flaws:
+            row = fastsql.fetch_one(conn, _USER_NAMED_ANYWHERE, {"name": user_name.lower()})
+        else:
+            row = fastsql.fetch_one(
+                conn, _USER_NAMED, {"name": user_name.lower(), "org_pk": org_pk}
+            )
+        return str(row[0]) if row is not None else None
 
     def account(self, conn: Connection, user_id: str) -> Any:
         row = fastsql.fetch_one(conn, _ACCOUNT, {"user_id": user_id})

@@ -9,10 +9,55 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
+from reference_sp import fastsql
 from reference_sp.account_tables import authn_requests, logout_requests, replay_cache, sp_sessions
+from reference_sp.fastsql import Prepared
+from reference_sp.fastsql_changes import changed_rows
 from reference_sp.timeutil import iso
+
+# Every sign-in runs these: prebuilt (see reference_sp.fastsql).
+_PRUNE_AUTHN_REQUESTS = Prepared(
+    delete(authn_requests).where(authn_requests.c.expires < bindparam("now"))
+)
+_INSERT_AUTHN_REQUEST = Prepared(
+    insert(authn_requests),
+    columns=["request_id", "browser_sha256", "org_pk", "relay_state", "expires"],
+)
+_PENDING_AUTHN_REQUEST = Prepared(
+    select(
+        authn_requests.c.request_id,
+        authn_requests.c.browser_sha256,
+        authn_requests.c.org_pk,
+        authn_requests.c.relay_state,
+        authn_requests.c.answered,
+    ).where(
+        authn_requests.c.request_id == bindparam("request_id"),
+        authn_requests.c.expires >= bindparam("now"),
+    )
+)
+# An UPDATE's parameters are not named after its table's columns (SQLAlchemy reserves those).
+_ANSWER_AUTHN_REQUEST = Prepared(
+    update(authn_requests)
+    .where(
+        authn_requests.c.request_id == bindparam("b_request_id"),
+        authn_requests.c.answered.is_(None),
+    )
+    .values(answered=bindparam("now"))
+)
+_PRUNE_REPLAY_CACHE = Prepared(
+    delete(replay_cache).where(replay_cache.c.expires < bindparam("now"))
+)
+_ASSERTION_SEEN = Prepared(
+    select(func.count())
+    .select_from(replay_cache)
+    .where(
+        replay_cache.c.issuer == bindparam("issuer"),
+        replay_cache.c.assertion_id == bindparam("assertion_id"),
+    )
+)
+_INSERT_ASSERTION = Prepared(insert(replay_cache), columns=["issuer", "assertion_id", "expires"])
 
 
 @dataclass(frozen=True)
@@ -32,41 +77,34 @@ def remember_authn_request(
     now: datetime,
     expires: datetime,
 ) -> None:
-    conn.execute(delete(authn_requests).where(authn_requests.c.expires < iso(now)))
-    conn.execute(
-        insert(authn_requests).values(
-            request_id=request.request_id,
-            browser_sha256=request.browser_sha256,
-            org_pk=request.org_pk,
-            relay_state=request.relay_state,
-            expires=iso(expires),
-        )
+    fastsql.execute(conn, _PRUNE_AUTHN_REQUESTS, {"now": iso(now)})
+    fastsql.execute(
+        conn,
+        _INSERT_AUTHN_REQUEST,
+        {
+            "request_id": request.request_id,
+            "browser_sha256": request.browser_sha256,
+            "org_pk": request.org_pk,
+            "relay_state": request.relay_state,
+            "expires": iso(expires),
+        },
     )
 
 
 def pending_authn_request(
     conn: Connection, request_id: str, now: datetime
 ) -> PendingRequest | None:
-    row = conn.execute(
-        select(authn_requests).where(
-            authn_requests.c.request_id == request_id[:64],
-            authn_requests.c.expires >= iso(now),
-        )
-    ).first()
-    if row is None:
-        return None
-    return PendingRequest(
-        row.request_id, row.browser_sha256, row.org_pk, row.relay_state, row.answered
+    row = fastsql.fetch_one(
+        conn, _PENDING_AUTHN_REQUEST, {"request_id": request_id[:64], "now": iso(now)}
     )
+    return PendingRequest(*row) if row is not None else None
 
 
 def answer_authn_request(conn: Connection, request_id: str, now: datetime) -> bool:
     """Mark the request answered; False when it already was (a second answer is a replay)."""
-    answered = conn.execute(
-        update(authn_requests)
-        .where(authn_requests.c.request_id == request_id, authn_requests.c.answered.is_(None))
-        .values(answered=iso(now))
-    ).rowcount
+    answered = changed_rows(
+        conn, _ANSWER_AUTHN_REQUEST, {"b_request_id": request_id, "now": iso(now)}
+    )
     return bool(answered)
 
 
@@ -74,19 +112,11 @@ def first_use_of_assertion(
     conn: Connection, issuer: str, assertion_id: str, now: datetime, keep_until: datetime
 ) -> bool:
     """Record the assertion as used until ``keep_until``; False when it was used already."""
-    conn.execute(delete(replay_cache).where(replay_cache.c.expires < iso(now)))
-    seen = conn.execute(
-        select(func.count())
-        .select_from(replay_cache)
-        .where(replay_cache.c.issuer == issuer, replay_cache.c.assertion_id == assertion_id)
-    ).scalar_one()
-    if seen:
+    fastsql.execute(conn, _PRUNE_REPLAY_CACHE, {"now": iso(now)})
+    key = {"issuer": issuer, "assertion_id": assertion_id}
+    if fastsql.fetch_all(conn, _ASSERTION_SEEN, key)[0][0]:
         return False
-    conn.execute(
-        insert(replay_cache).values(
-            issuer=issuer, assertion_id=assertion_id, expires=iso(keep_until)
-        )
-    )
+    fastsql.execute(conn, _INSERT_ASSERTION, {**key, "expires": iso(keep_until)})
     return True
 
 

@@ -18,16 +18,47 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, Signer
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from starlette.requests import Request
 from starlette.responses import Response
 
+from reference_sp import fastsql
 from reference_sp.account_tables import sp_sessions
+from reference_sp.fastsql import Prepared
 from reference_sp.timeutil import iso
 
 SESSION_COOKIE = "sp_session"
 BROWSER_COOKIE = "sp_browser"
 SESSION_LIFETIME = timedelta(hours=8)
+
+# What every signed-in request and every sign-in runs: prebuilt (see reference_sp.fastsql).
+# The columns a Session is read from, in the order of its fields.
+_SESSION_COLUMNS = (
+    "token_sha256",
+    "org_pk",
+    "user_id",
+    "user_name",
+    "name_id",
+    "name_id_format",
+    "session_index",
+    "roles_at_sign_in",
+    "csrf",
+    "expires",
+)
+_INSERT_SESSION = Prepared(insert(sp_sessions), columns=[*_SESSION_COLUMNS, "created"])
+_OPEN_SESSION = Prepared(
+    select(*(sp_sessions.c[name] for name in _SESSION_COLUMNS)).where(
+        sp_sessions.c.token_sha256 == bindparam("token_sha256"),
+        sp_sessions.c.ended.is_(None),
+        sp_sessions.c.expires > bindparam("now"),
+    )
+)
+# An UPDATE's parameters are not named after its table's columns (SQLAlchemy reserves those).
+_END_SESSION = Prepared(
+    update(sp_sessions)
+    .where(sp_sessions.c.token_sha256 == bindparam("b_token"), sp_sessions.c.ended.is_(None))
+    .values(ended=bindparam("now"), ended_reason=bindparam("reason"))
+)
 
 
 def digest(token: str) -> str:
@@ -126,39 +157,37 @@ class Sessions:
         if not_on_or_after is not None:
             expires = min(expires, not_on_or_after)
         token = secrets.token_urlsafe(32)
-        conn.execute(
-            insert(sp_sessions).values(
-                token_sha256=digest(token),
-                org_pk=org_pk,
-                user_id=user_id,
-                user_name=user_name,
-                name_id=name_id,
-                name_id_format=name_id_format,
-                session_index=session_index,
-                roles_at_sign_in=json.dumps(roles),
-                csrf=secrets.token_urlsafe(24),
-                created=iso(now),
-                expires=iso(expires),
-            )
+        fastsql.execute(
+            conn,
+            _INSERT_SESSION,
+            {
+                "token_sha256": digest(token),
+                "org_pk": org_pk,
+                "user_id": user_id,
+                "user_name": user_name,
+                "name_id": name_id,
+                "name_id_format": name_id_format,
+                "session_index": session_index,
+                "roles_at_sign_in": json.dumps(roles),
+                "csrf": secrets.token_urlsafe(24),
+                "created": iso(now),
+                "expires": iso(expires),
+            },
         )
         return token, int((expires - now).total_seconds())
 
     def by_token(self, conn: Connection, token: str) -> Session | None:
         """The open session of the cookie token (not ended, not expired)."""
-        row = conn.execute(
-            select(sp_sessions).where(
-                sp_sessions.c.token_sha256 == digest(token),
-                sp_sessions.c.ended.is_(None),
-                sp_sessions.c.expires > iso(self.clock()),
-            )
-        ).first()
+        row = fastsql.fetch_one(
+            conn, _OPEN_SESSION, {"token_sha256": digest(token), "now": iso(self.clock())}
+        )
         return _session(row) if row is not None else None
 
     def end(self, conn: Connection, token_sha256: str, reason: str) -> None:
-        conn.execute(
-            update(sp_sessions)
-            .where(sp_sessions.c.token_sha256 == token_sha256, sp_sessions.c.ended.is_(None))
-            .values(ended=iso(self.clock()), ended_reason=reason)
+        fastsql.execute(
+            conn,
+            _END_SESSION,
+            {"b_token": token_sha256, "now": iso(self.clock()), "reason": reason},
         )
 
     def open_sessions(self, conn: Connection, user_id: str) -> int:
@@ -173,15 +202,18 @@ class Sessions:
 
 
 def _session(row: Any) -> Session:
+    """The session of a row of ``_OPEN_SESSION`` (its columns in Session's order)."""
+    token_sha256, org_pk, user_id, user_name, name_id, name_id_format, session_index = row[:7]
+    roles, csrf, expires = row[7:]
     return Session(
-        token_sha256=row.token_sha256,
-        org_pk=row.org_pk,
-        user_id=row.user_id,
-        user_name=row.user_name,
-        name_id=row.name_id,
-        name_id_format=row.name_id_format,
-        session_index=row.session_index,
-        roles_at_sign_in=tuple(json.loads(row.roles_at_sign_in)),
-        csrf=row.csrf,
-        expires=row.expires,
+        token_sha256,
+        org_pk,
+        user_id,
+        user_name,
+        name_id,
+        name_id_format,
+        session_index,
+        tuple(json.loads(roles)),
+        csrf,
+        expires,
     )

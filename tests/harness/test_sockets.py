@@ -3,9 +3,9 @@ connection uvicorn accepts on them has TCP_NODELAY set, so a small response is n
 until the client's delayed ACK (about 40 ms on Linux for every request of a kept-alive
 connection).
 
-uvloop (``sp``, ``idp`` and the World, through ``uvicorn.Server.run``) sets TCP_NODELAY on every
-TCP connection; asyncio's own loop (``serve`` runs both servers in ``asyncio.run``) sets it only
-where the listening socket's protocol is ``IPPROTO_TCP``."""
+uvloop (``sp``, ``idp``, ``serve`` and the World, where uvloop is installed) sets TCP_NODELAY on
+every TCP connection; asyncio's own loop (where it is not) sets it only where the listening
+socket's protocol is ``IPPROTO_TCP``."""
 
 from __future__ import annotations
 

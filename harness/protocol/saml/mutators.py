@@ -778,7 +778,12 @@ def mutate(
             mark(position, _snapshot(assertion) != before_bytes)
     payload = None if assertion is None else seal_assertion(assertion, protection, context.rng)
     response = envelope(draft.spec, payload, protection)
-    plain = copy.deepcopy(assertion) if assertion is not None else None
+    # A copy of the assertion as signed, for what works on the built response (and for the
+    # journal, once sealed); without either it is not made.
+    wants_plain = protection.encrypt_to is not None or any(
+        mutator.on_response is not None for _, mutator, _ in ordered
+    )
+    plain = copy.deepcopy(assertion) if assertion is not None and wants_plain else None
 
     def seal(element: etree._Element) -> etree._Element:
         return seal_assertion(element, protection, context.rng)

@@ -170,6 +170,20 @@ def signature_of(element: etree._Element) -> etree._Element | None:
     return element.find(c.q(c.DS, "Signature"))
 
 
+@functools.lru_cache(maxsize=2)
+def _configuration(allow_sha1: bool) -> SignatureConfiguration:
+    """What signxml must find: one Reference, the signature on the element itself, the
+    algorithms allowed (built once: the enum sets cost more than checking a small one)."""
+    methods, digests = _allowed(allow_sha1)
+    return SignatureConfiguration(
+        location="./",
+        expect_references=1,
+        signature_methods=methods,
+        digest_algorithms=digests,
+        ignore_ambiguous_key_info=True,
+    )
+
+
 def _allowed(allow_sha1: bool) -> tuple[frozenset[Any], frozenset[Any]]:
     methods = {
         SignatureMethod(uri)
@@ -254,7 +268,6 @@ def verify_element(
             f"Reference URI {references[0].get('URI')!r} does not point at the signed element",
             "SAML-CORE-5.4.2",
         )
-    methods, digests = _allowed(allow_sha1)
     method_el = signature.find(f"{c.q(c.DS, 'SignedInfo')}/{c.q(c.DS, 'SignatureMethod')}")
     method = method_el.get("Algorithm", "") if method_el is not None else ""
     digest_el = references[0].find(c.q(c.DS, "DigestMethod"))
@@ -265,23 +278,19 @@ def verify_element(
         raise SignatureError(
             "no-trusted-key", "no trusted certificate to verify with", "SAML-CORE-5.4.5"
         )
-    config = SignatureConfiguration(
-        location="./",
-        expect_references=1,
-        signature_methods=methods,
-        digest_algorithms=digests,
-        ignore_ambiguous_key_info=True,
-    )
-    # Exclusive C14N makes the element verifiable on its own, detached from its parent.
-    standalone = etree.fromstring(etree.tostring(element), parser=hardened_parser())
+    config = _configuration(allow_sha1)
     last_error: Exception | None = None
     for certificate in trusted:
         try:
+            # signxml verifies a copy of the element, serialised and parsed again with the
+            # parser given: exclusive C14N makes it verifiable on its own, detached from its
+            # parent, and the copy is what it returns as signed.
             result = XMLVerifier().verify(
-                standalone,
+                element,
                 x509_cert=certificate,
                 id_attribute="ID",
                 expect_config=config,
+                parser=hardened_parser(),
             )
         except (
             InvalidSignature,
