@@ -14,7 +14,6 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select, upda
 from reference_sp import fastsql
 from reference_sp.account_tables import authn_requests, logout_requests, replay_cache, sp_sessions
 from reference_sp.fastsql import Prepared
-from reference_sp.fastsql_changes import changed_rows
 from reference_sp.timeutil import iso
 
 # Every sign-in runs these: prebuilt (see reference_sp.fastsql).
@@ -102,7 +101,7 @@ def pending_authn_request(
 
 def answer_authn_request(conn: Connection, request_id: str, now: datetime) -> bool:
     """Mark the request answered; False when it already was (a second answer is a replay)."""
-    answered = changed_rows(
+    answered = fastsql.execute(
         conn, _ANSWER_AUTHN_REQUEST, {"b_request_id": request_id, "now": iso(now)}
     )
     return bool(answered)
