@@ -147,7 +147,7 @@ class Accounts:
         user_name: str | None = None,
         **detail: Any,
     ) -> None:
-        fastsql.execute_later(  # nothing reads it back in the transaction
+        fastsql.execute(
             conn,
             _AUDIT,
             {

@@ -27,7 +27,6 @@ from harness.home import data_dir
 from harness.protocol.refusal import Refusal
 from reference_sp import (
     account_tables,  # noqa: F401  (its tables join the metadata)
-    fastsql,
     migrations,
 )
 from reference_sp.tables import metadata
@@ -240,7 +239,6 @@ class Database:
 
     def __init__(self, engine: Engine, *, owns_engine: bool = True) -> None:
         self.engine = engine
-        fastsql.install(engine)  # statements sent later go with the next one or the COMMIT
         self._owns_engine = owns_engine  # disposed on close, unless lent by its owner
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._lock = threading.RLock() if self.is_sqlite else None

@@ -8,12 +8,6 @@ with ``prepare=True``, so the server parses and plans it once per connection and
 execution sends only the parameters. A statement SQLAlchemy must render per execution (an
 expanding IN list) and any other database take the ordinary path: the same statement, the same
 results as plain tuples.
-
-On PostgreSQL each statement is a round trip, and the SP's CPU waits on the socket for most of
-them. A statement whose outcome nothing reads (an audit entry, a journal entry) can be sent
-later (``execute_later``): it waits on the connection and goes with the transaction's next
-statement or with its COMMIT, in one round trip (psycopg's pipeline mode), in the order written.
-Should it fail, the error is raised there, still inside its transaction, which rolls back.
 """
 
 from __future__ import annotations
@@ -22,7 +16,7 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError as SQLAlchemyIntegrityError
 from sqlalchemy.sql import Executable
 
@@ -38,7 +32,6 @@ except ImportError:  # pragma: no cover - the postgres extra is not installed
 IntegrityErrors = (SQLAlchemyIntegrityError, sqlite3.IntegrityError, PsycopgIntegrityError)
 
 _SQLITE, _POSTGRESQL = "sqlite", "postgresql"
-_PENDING = "fastsql.pending"  # Connection.info: statements sent with the next one
 
 
 class _Form:
@@ -94,91 +87,8 @@ def _run(conn: Connection, form: _Form, params: Mapping[str, Any]) -> Any:
     driver = _driver(conn)
     if conn.dialect.name == _SQLITE:
         return driver.execute(form.sql, form.positional(params))
-    pending = conn.info.pop(_PENDING, None)
-    if pending:
-        with driver.pipeline():  # what waits, then this statement: one round trip
-            _send(driver, pending)
-            return driver.execute(form.sql, form.named(params), prepare=True)
     # psycopg: prepared on the server on first use on each connection, then reused.
     return driver.execute(form.sql, form.named(params), prepare=True)
-
-
-Pending = list[tuple[_Form, Sequence[Mapping[str, Any]]]]
-
-
-def _send(driver: Any, pending: Pending) -> None:
-    for form, rows in pending:
-        if len(rows) == 1:
-            driver.execute(form.sql, form.named(rows[0]), prepare=True)
-        else:
-            with driver.cursor() as cursor:
-                cursor.executemany(form.sql, [form.named(r) for r in rows])
-
-
-def execute_later(conn: Connection, prepared: Prepared, params: Mapping[str, Any]) -> None:
-    """Run a statement whose outcome (rows, row count) nothing reads: on PostgreSQL it is sent
-    with the transaction's next statement or its COMMIT; elsewhere now."""
-    execute_many_later(conn, prepared, [params])
-
-
-def execute_many_later(
-    conn: Connection, prepared: Prepared, rows: Sequence[Mapping[str, Any]]
-) -> None:
-    """``execute_many``, sent as ``execute_later`` sends a statement."""
-    form = prepared.form(conn)
-    if not rows:
-        return
-    if conn.dialect.name != _POSTGRESQL or not form.direct:
-        execute_many(conn, prepared, rows)
-        return
-    conn.info.setdefault(_PENDING, []).append((form, list(rows)))
-
-
-def send_pending(conn: Connection) -> None:
-    """Send what waits now (before a statement that does not go through this module)."""
-    pending = conn.info.pop(_PENDING, None)
-    if pending:
-        driver = _driver(conn)
-        with driver.pipeline():
-            _send(driver, pending)
-
-
-def commit_with_pending(conn: Connection) -> None:
-    """A COMMIT about to be sent: what waits goes with it, in one round trip."""
-    pending = conn.info.pop(_PENDING, None)
-    if pending:
-        driver = _driver(conn)
-        with driver.pipeline():
-            _send(driver, pending)
-            # As a statement, not commit(): that would sync on its own, a round trip more.
-            # The COMMIT to come then finds no transaction open, and sends nothing.
-            driver.execute("COMMIT")
-
-
-def drop_pending(conn: Connection) -> None:
-    """A rollback: what waits was never sent, and never will be. (A connection lost is
-    invalidated, and what waited on it goes with the rest of its ``info``.)"""
-    if not conn.invalidated:
-        conn.info.pop(_PENDING, None)
-
-
-def send_pending_first(conn: Connection, *_args: Any) -> None:
-    """SQLAlchemy's ``before_cursor_execute``: its statement comes after what waits."""
-    send_pending(conn)
-
-
-def install(engine: Any) -> None:
-    """Have every transaction of ``engine`` send what waits: before any statement run through
-    SQLAlchemy, with its COMMIT; a rollback drops it."""
-    if engine.dialect.name != _POSTGRESQL:
-        return
-    for name, hook in (
-        ("before_cursor_execute", send_pending_first),
-        ("commit", commit_with_pending),
-        ("rollback", drop_pending),
-    ):
-        if not event.contains(engine, name, hook):
-            event.listen(engine, name, hook)
 
 
 def fetch_all(conn: Connection, prepared: Prepared, params: Mapping[str, Any]) -> list[Any]:

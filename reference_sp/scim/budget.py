@@ -79,20 +79,11 @@ def _sqlite_deadline(conn: Connection, seconds: float) -> Iterator[None]:
 
 
 # SET LOCAL, as a function that takes a parameter: prepared once (reference_sp.fastsql). The
-# value it replaces is kept in a setting of the transaction, to be put back: neither statement
-# returns anything the SP reads, so both go with the next statement (the search, the COMMIT)
-# instead of a round trip each.
+# value it replaces is read first (in FROM), to be put back.
 _SET_TIMEOUT = Prepared(
     text(
-        "SELECT set_config('sso_harness.statement_timeout_before', "
-        "current_setting('statement_timeout'), true), "
-        "set_config('statement_timeout', :timeout, true)"
-    )
-)
-_PUT_BACK_TIMEOUT = Prepared(
-    text(
-        "SELECT set_config('statement_timeout', "
-        "current_setting('sso_harness.statement_timeout_before'), true)"
+        "SELECT before.value, set_config('statement_timeout', :timeout, true) "
+        "FROM (SELECT current_setting('statement_timeout') AS value) AS before"
     )
 )
 
@@ -100,7 +91,7 @@ _PUT_BACK_TIMEOUT = Prepared(
 @contextmanager
 def _postgresql_timeout(conn: Connection, seconds: float) -> Iterator[None]:
     milliseconds = max(1, round(seconds * 1000))
-    fastsql.execute_later(conn, _SET_TIMEOUT, {"timeout": str(milliseconds)})
+    ((before, _),) = fastsql.fetch_all(conn, _SET_TIMEOUT, {"timeout": str(milliseconds)})
     try:
         yield
     except Exception as exc:  # from psycopg directly, or wrapped by SQLAlchemy
@@ -108,4 +99,4 @@ def _postgresql_timeout(conn: Connection, seconds: float) -> Iterator[None]:
         if getattr(cause, "sqlstate", None) == _QUERY_CANCELED:
             raise too_expensive(seconds) from None  # the transaction is aborted: it rolls back
         raise
-    fastsql.execute_later(conn, _PUT_BACK_TIMEOUT, {})
+    fastsql.fetch_all(conn, _SET_TIMEOUT, {"timeout": before})

@@ -202,7 +202,7 @@ class Journal:
             taken, self._held = self._held, []
         rows = [*taken, row] if row is not None else taken
         if rows:
-            fastsql.execute_many_later(conn, _INSERT, rows)
+            fastsql.execute_many(conn, _INSERT, rows)
             self._count(conn, rows)
         return taken
 
