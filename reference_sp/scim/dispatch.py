@@ -2,7 +2,7 @@
 serves every path under the SCIM root itself and hands every other request on.
 
 Starlette's generic routing (a scope copied per route tried, through a Mount) and its middleware
-stack cost a SCIM request about a fifth of its CPU on SQLite. What they do for a SCIM
+stack cost a SCIM request up to a quarter of its CPU on SQLite. What they do for a SCIM
 request is done here directly, with the same outcome: the body is capped as ``BodyLimit`` caps
 it (the same limits, the same 413), the route is the first of ``ScimEndpoints.table`` whose
 path matches, as Starlette would pick it, and a database that cannot take the request is
