@@ -31,53 +31,64 @@ class Limit:
         return path == self.path or path.startswith(self.path.rstrip("/") + "/")
 
 
+def limit_for(limits: Sequence[Limit], default: Limit, path: str) -> Limit:
+    """The longest of ``limits`` covering ``path``, else ``default``."""
+    covering = [limit for limit in limits if limit.covers(path)]
+    return max(covering, key=lambda limit: len(limit.path)) if covering else default
+
+
+async def read_within(scope: Scope, receive: Receive, send: Send, limit: Limit) -> bytes | None:
+    """The request's whole body, or None once the 413 is sent (or the client has left)."""
+    declared = Headers(scope=scope).get("content-length")
+    if declared and declared.strip().isdigit() and int(declared) > limit.max_bytes:
+        await limit.too_large(scope, limit.max_bytes)(scope, receive, send)
+        return None
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None  # the client left: there is no one to answer
+        body += message.get("body", b"")
+        if len(body) > limit.max_bytes:
+            # What was read is dropped here; the rest is never read (the server closes the
+            # connection after the answer, as the body was not consumed).
+            del body
+            await limit.too_large(scope, limit.max_bytes)(scope, receive, send)
+            return None
+        if not message.get("more_body", False):
+            return bytes(body)
+
+
 class BodyLimit:
     """The limit of the longest matching ``Limit`` applies; ``default`` covers every other path
     (a GET with a body included: a route that reads no body still must not be a way in)."""
 
     def __init__(self, app: ASGIApp, limits: Sequence[Limit], default: Limit) -> None:
         self.app = app
-        self.limits = sorted(limits, key=lambda limit: len(limit.path), reverse=True)
+        self.limits = limits
         self.default = default
 
     def limit_for(self, path: str) -> Limit:
-        return next((limit for limit in self.limits if limit.covers(path)), self.default)
+        return limit_for(self.limits, self.default, path)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limit_for(scope["path"])
-        declared = Headers(scope=scope).get("content-length")
-        if declared and declared.strip().isdigit() and int(declared) > limit.max_bytes:
-            await limit.too_large(scope, limit.max_bytes)(scope, receive, send)
-            return
-        body = bytearray()
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return  # the client left: there is no one to answer
-            body += message.get("body", b"")
-            if len(body) > limit.max_bytes:
-                # What was read is dropped here; the rest is never read (the server closes the
-                # connection after the answer, as the body was not consumed).
-                del body
-                await limit.too_large(scope, limit.max_bytes)(scope, receive, send)
-                return
-            if not message.get("more_body", False):
-                break
-        await self.app(scope, _replay(bytes(body), receive), send)
+        body = await read_within(scope, receive, send, self.limit_for(scope["path"]))
+        if body is not None:
+            await self.app(scope, replay(body, receive), send)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay(body: bytes, receive: Receive) -> Receive:
     """``receive`` for the app: the whole body once, then the server's own (disconnects)."""
     delivered = False
 
-    async def replay() -> Message:
+    async def replayed() -> Message:
         nonlocal delivered
         if not delivered:
             delivered = True
             return {"type": "http.request", "body": body, "more_body": False}
         return await receive()
 
-    return replay
+    return replayed

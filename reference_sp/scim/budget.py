@@ -45,7 +45,9 @@ def too_expensive(seconds: float) -> errors.ScimError:
 def time_limit(conn: Connection, seconds: float | None) -> Iterator[None]:
     """Run the block's statements under a limit of ``seconds`` (None: no limit); a statement
     still running when it passes raises ``too_expensive``. On PostgreSQL the limit applies to
-    each statement; on SQLite to the block as a whole."""
+    each statement from the block to the end of its transaction (``SET LOCAL``: a SCIM search is
+    the last work of its read-only transaction, and putting the old value back cost every
+    search a round trip); on SQLite to the block as a whole."""
     if seconds is None:
         yield
         return
@@ -78,20 +80,14 @@ def _sqlite_deadline(conn: Connection, seconds: float) -> Iterator[None]:
         raw.set_progress_handler(None, 0)
 
 
-# SET LOCAL, as a function that takes a parameter: prepared once (reference_sp.fastsql). The
-# value it replaces is read first (in FROM), to be put back.
-_SET_TIMEOUT = Prepared(
-    text(
-        "SELECT before.value, set_config('statement_timeout', :timeout, true) "
-        "FROM (SELECT current_setting('statement_timeout') AS value) AS before"
-    )
-)
+# SET LOCAL, as a function that takes a parameter: prepared once (reference_sp.fastsql).
+_SET_TIMEOUT = Prepared(text("SELECT set_config('statement_timeout', :timeout, true)"))
 
 
 @contextmanager
 def _postgresql_timeout(conn: Connection, seconds: float) -> Iterator[None]:
     milliseconds = max(1, round(seconds * 1000))
-    ((before, _),) = fastsql.fetch_all(conn, _SET_TIMEOUT, {"timeout": str(milliseconds)})
+    fastsql.fetch_all(conn, _SET_TIMEOUT, {"timeout": str(milliseconds)})
     try:
         yield
     except Exception as exc:  # from psycopg directly, or wrapped by SQLAlchemy
@@ -99,4 +95,3 @@ def _postgresql_timeout(conn: Connection, seconds: float) -> Iterator[None]:
         if getattr(cause, "sqlstate", None) == _QUERY_CANCELED:
             raise too_expensive(seconds) from None  # the transaction is aborted: it rolls back
         raise
-    fastsql.fetch_all(conn, _SET_TIMEOUT, {"timeout": before})

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import compile_path
+from starlette.types import Scope
 
 from harness.protocol.scim import errors
 from harness.protocol.scim.body import parse_body
@@ -50,7 +53,18 @@ log = logging.getLogger(__name__)
 SCIM_MEDIA_TYPE = "application/scim+json"
 _JSON_TYPES = {"application/scim+json", "application/json"}
 _TOLERATED_TYPES = {"", "text/json", "text/plain"}  # what real clients are seen to send
-_EVERY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+EVERY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+@dataclass(frozen=True)
+class ScimRoute:
+    """One SCIM endpoint: its path under the SCIM root, the methods it serves, its body limit."""
+
+    path: str  # as Starlette writes it: "/{rtype}/{resource_id}"
+    pattern: re.Pattern[str]
+    operation: Callable[..., ScimResult]
+    allowed: tuple[str, ...]
+    body_limit: int
 
 
 @dataclass
@@ -110,9 +124,11 @@ class ScimEndpoints:
         # reference_sp.app adds the organisation lock (Accounts.lock_organisation): taken
         # before any insert, it orders every writer the same way on PostgreSQL.
         self.before_write: list[WriteHook] = []
+        self.table = self._table()
 
-    def routes(self) -> list[BaseRoute]:
-        r = self._route
+    def _table(self) -> list[ScimRoute]:
+        """Every SCIM endpoint, in the order their paths are tried (the first match serves)."""
+        r = self._scim_route
         return [
             r("/ServiceProviderConfig", self._spc, discovery_endpoint=True),
             r("/ResourceTypes", self._resource_types, discovery_endpoint=True),
@@ -121,71 +137,77 @@ class ScimEndpoints:
             r("/Schemas/{schema_id}", self._schema, discovery_endpoint=True),
             r("/Bulk", self._bulk, methods=["POST"]),
             r("/.search", self._root_search, methods=["POST"]),
-            r("/Me", self._me, methods=_EVERY_METHOD),
+            r("/Me", self._me, methods=EVERY_METHOD),
             r("/{rtype}/.search", self._type_search, methods=["POST"]),
             r("/{rtype}", self._collection, methods=["GET", "POST"]),
             r("/{rtype}/{resource_id}", self._member, methods=["GET", "PUT", "PATCH", "DELETE"]),
-            r("/{rest:path}", self._no_such_endpoint, methods=_EVERY_METHOD),
+            r("/{rest:path}", self._no_such_endpoint, methods=EVERY_METHOD),
         ]
 
-    def _route(
+    def _scim_route(
         self,
         path: str,
         operation: Callable[..., ScimResult],
         methods: list[str] | None = None,
         discovery_endpoint: bool = False,
-    ) -> Route:
+    ) -> ScimRoute:
         allowed = ["GET"] if discovery_endpoint else (methods or ["GET"])
         if discovery_endpoint and "scim-discovery-accepts-writes" in self.service.flaws:
-            allowed = _EVERY_METHOD
+            allowed = EVERY_METHOD
+        pattern, _, _ = compile_path(path)
+        body_limit = flawed.payload_limit(self.service.flaws, path)
+        return ScimRoute(path, pattern, operation, tuple(allowed), body_limit)
 
-        async def endpoint(request: Request) -> Response:
-            if request.method not in allowed:
-                # RFC 7644 §4: discovery endpoints are read-only.
-                return _scim_response(
-                    ScimResult(
-                        405,
-                        errors.ScimError(
-                            405, f"{request.method} is not allowed on {request.url.path}"
-                        ).to_json(),
-                        {"Allow": ", ".join(allowed)},
-                    )
+    async def answer(
+        self, route: ScimRoute, path_params: dict[str, str], scope: Scope, body: bytes
+    ) -> Response:
+        """The response to one request (its ``scope``, its whole ``body``) to ``route``."""
+        method: str = scope["method"]
+        path = _url_path(scope["path"])
+        if method not in route.allowed:
+            # RFC 7644 §4: discovery endpoints are read-only.
+            return _scim_response(
+                ScimResult(
+                    405,
+                    errors.ScimError(405, f"{method} is not allowed on {path}").to_json(),
+                    {"Allow": ", ".join(route.allowed)},
                 )
-            try:
-                body = await _read_body(request, flawed.payload_limit(self.service.flaws, path))
-                if refused := flawed.refused_media(
-                    self.service.flaws, request.headers.get("content-type", "")
-                ):
-                    raise refused
-            except errors.ScimError as exc:
-                return _scim_response(ScimResult(exc.status, exc.to_json()))
-            call = _Call(
-                method=request.method,
-                path=request.url.path,
-                query=request.url.query,
-                params=dict(request.query_params),
-                headers=dict(request.headers),
-                body=body,
-                base=self.base_url,
             )
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        try:
+            if len(body) > route.body_limit:
+                raise errors.ScimError(413, f"the body is larger than {route.body_limit} bytes")
+            if refused := flawed.refused_media(self.service.flaws, headers.get("content-type", "")):
+                raise refused
+        except errors.ScimError as exc:
+            return scim_error(exc)
+        query_string: bytes = scope.get("query_string", b"")
+        call = _Call(
+            method=method,
+            path=path,
+            query=_without_unsafe(query_string.decode("latin-1")),
+            params=dict(QueryParams(query_string)),
+            headers=headers,
+            body=body,
+            base=self.base_url,
+        )
+        operation = route.operation
 
-            def bound(conn: Connection, c: _Call, devs: list[Deviation]) -> ScimResult:
-                _refuse_nul(c)
-                return operation(conn, c, devs, **request.path_params)
+        def bound(conn: Connection, c: _Call, devs: list[Deviation]) -> ScimResult:
+            _refuse_nul(c)
+            return operation(conn, c, devs, **path_params)
 
-            if request.method == "PATCH" and self._reads_members_early(request):
-                call.members_seen = await members_read_early(
-                    self.db,
-                    self.service.store,
-                    lambda conn: self._authenticate(conn, call),
-                    request.path_params["resource_id"],
-                )
-            # Off the event loop: a long request (a large Bulk, an expensive filter) must not
-            # hold up /healthz or any other organisation's requests.
-            result = await self.db.run(self.handle, call, bound)
-            return _scim_response(result)
-
-        return Route(path, endpoint, methods=_EVERY_METHOD)
+        if method == "PATCH" and _reads_members_early(self.service.flaws, path_params):
+            call.members_seen = await members_read_early(
+                self.db,
+                self.service.store,
+                lambda conn: self._authenticate(conn, call),
+                path_params["resource_id"],
+            )
+        # Off the event loop: a long request (a large Bulk, an expensive filter) must not
+        # hold up /healthz or any other organisation's requests.
+        result = await self.db.run(self.handle, call, bound)
+        return _scim_response(result)
 
     # -- the request cycle ---------------------------------------------------------------
 
@@ -250,10 +272,6 @@ class ScimEndpoints:
             self.journal.give_back(taken)
             log.warning("SCIM journal entries not written yet: %s", exc)
 
-    def _reads_members_early(self, request: Request) -> bool:
-        flawed = "scim-loses-concurrent-member-adds" in self.service.flaws
-        return flawed and request.path_params.get("rtype") == "Groups"
-
     def _authenticate(self, conn: Connection, call: _Call) -> int:
         header = call.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
@@ -266,19 +284,12 @@ class ScimEndpoints:
 
     # -- discovery -----------------------------------------------------------------------
 
-    def _no_filter(self, call: _Call) -> None:
-        if "scim-discovery-ignores-filter" in self.service.flaws:
-            return
-        if "filter" in {k.lower() for k in call.params}:
-            # RFC 7644 §4: filtering discovery endpoints is not supported.
-            raise errors.ScimError(403, "filtering is not supported on discovery endpoints")
-
     def _spc(self, conn: Connection, call: _Call, devs: list[Deviation]) -> ScimResult:
-        self._no_filter(call)
+        _no_filter(self.service.flaws, call)
         return ScimResult(200, discovery.service_provider_config(call.base))
 
     def _resource_types(self, conn: Connection, call: _Call, devs: list[Deviation]) -> ScimResult:
-        self._no_filter(call)
+        _no_filter(self.service.flaws, call)
         found = discovery.resource_types(call.base)
         return ScimResult(200, _list_response(found))
 
@@ -291,7 +302,7 @@ class ScimEndpoints:
         return ScimResult(200, rt.to_json(f"{call.base}/ResourceTypes/{rt.name}"))
 
     def _schemas(self, conn: Connection, call: _Call, devs: list[Deviation]) -> ScimResult:
-        self._no_filter(call)
+        _no_filter(self.service.flaws, call)
         return ScimResult(200, _list_response(discovery.schemas(call.base)))
 
     def _schema(
@@ -412,6 +423,19 @@ def _entry(
 # -- helpers -----------------------------------------------------------------------------
 
 
+def _reads_members_early(flaws: frozenset[str], path_params: dict[str, str]) -> bool:
+    flawed = "scim-loses-concurrent-member-adds" in flaws
+    return flawed and path_params.get("rtype") == "Groups"
+
+
+def _no_filter(flaws: frozenset[str], call: _Call) -> None:
+    if "scim-discovery-ignores-filter" in flaws:
+        return
+    if "filter" in {k.lower() for k in call.params}:
+        # RFC 7644 §4: filtering discovery endpoints is not supported.
+        raise errors.ScimError(403, "filtering is not supported on discovery endpoints")
+
+
 def _resource_type(segment: str) -> ResourceType:
     for rt in RESOURCE_TYPES:
         if rt.endpoint[1:] == segment:
@@ -435,7 +459,7 @@ def _json_body(call: _Call, deviations: list[Deviation]) -> Any:
     return parse_body(call.body)
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def read_capped(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise errors.ScimError(413, f"the body is larger than {limit} bytes")
@@ -447,6 +471,20 @@ async def _read_body(request: Request, limit: int) -> bytes:
             raise errors.ScimError(413, f"the body is larger than {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _url_path(path: str) -> str:
+    """The request's path as Starlette's ``request.url.path`` gives it (what the journal and
+    the error details have always shown), without building the URL."""
+    escaped = path.replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+    return _without_unsafe(escaped)
+
+
+def _without_unsafe(text: str) -> str:
+    """``urllib.parse.urlsplit`` drops tab, CR and LF from a URL (WHATWG)."""
+    if "\t" in text or "\r" in text or "\n" in text:
+        return text.replace("\t", "").replace("\r", "").replace("\n", "")
+    return text
 
 
 def _refuse_nul(call: _Call) -> None:
@@ -472,6 +510,11 @@ def _encode(body: dict[str, Any] | None) -> bytes:
     if body is None:
         return b""
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def scim_error(exc: errors.ScimError) -> Response:
+    """A refusal before the request reaches its endpoint (so never journaled)."""
+    return _scim_response(ScimResult(exc.status, exc.to_json()))
 
 
 def _scim_response(result: ScimResult) -> Response:
