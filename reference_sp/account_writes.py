@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import functools
 import json
-from collections import namedtuple
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, func, insert, select
 
@@ -23,16 +22,20 @@ from reference_sp.account_tables import account_users, audit_log
 from reference_sp.fastsql import Prepared
 from reference_sp.timeutil import iso
 
-ACCOUNT_COLUMNS = (
-    "user_id",
-    "org_pk",
-    "user_name",
-    "entitled",
-    "admin",
-    "license",
-    "license_since",
-)
-AccountRow = namedtuple("AccountRow", ACCOUNT_COLUMNS)  # type: ignore[misc]  # of account_users
+
+class AccountRow(NamedTuple):
+    """A row of account_users: the account's last view of a user."""
+
+    user_id: str
+    org_pk: int
+    user_name: str
+    entitled: bool
+    admin: bool
+    license: str  # "held", "waiting" or "none"
+    license_since: str | None
+
+
+ACCOUNT_COLUMNS = AccountRow._fields
 
 _AUDIT = Prepared(
     insert(audit_log),
