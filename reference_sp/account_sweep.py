@@ -11,8 +11,8 @@ At most a batch is held in memory.
 
 The verdict on a user depends only on a few values of that row (its key), so it is reached
 once per key, not once per user: a user whose account already holds what the judgement says
-is left alone; a new account takes the rules' own path with its writes held and written with
-the batch (reference_sp.account_writes.HeldWrites); any other user takes the one-user path
+is left alone; new accounts are written with the batch (reference_sp.account_writes.HeldWrites),
+from one plan per kind of user (reference_sp.account_plans); any other user takes the one-user path
 (``Accounts.reconcile``: its reads, sessions ended, seats handed on).
 """
 
@@ -39,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 from reference_sp import fastsql
+from reference_sp.account_plans import NewAccounts
 from reference_sp.account_rules import Judgement, Standing
 from reference_sp.account_tables import account_users, activations
 from reference_sp.account_writes import AccountRow, HeldWrites
@@ -74,6 +75,7 @@ def reconcile_all(
     accounts.lock(conn, organisation)
     watched = _watched(organisation)
     held = HeldWrites(conn, organisation.org_pk, accounts.clock)
+    new_accounts = NewAccounts(accounts, conn, organisation, held)
     verdicts: dict[tuple[Any, ...], Verdict] = {}
     for rows in _batches(conn, organisation.org_pk, watched, batch):
         for row in rows:
@@ -84,9 +86,13 @@ def reconcile_all(
             if verdict is Verdict.SETTLED:
                 continue
             if verdict is Verdict.NEW:
-                now = _standing(row, watched)
-                judged = Judgement.of(organisation, row[_ID], None, now)
-                accounts.apply(conn, organisation, None, judged, held)
+                new_accounts.add(
+                    key,
+                    row[_ID],
+                    row[_NAME],
+                    row[_DEVICES],
+                    functools.partial(_new_standing, row, watched),
+                )
                 continue
             held.flush()  # the one-user path reads the accounts table
             accounts.reconcile(conn, organisation, row[_ID])
@@ -146,6 +152,14 @@ def _standing(row: Any, watched: list[str]) -> Standing | None:
         is_active = active_type != "false" and not (active_type == "boolean" and active == "false")
     groups = frozenset(g for g, member in zip(watched, row[_GROUPS:], strict=True) if member)
     return Standing(row[_ID], name, is_active, groups)
+
+
+def _new_standing(row: Any, watched: list[str]) -> Standing:
+    """The standing of a user whose verdict is NEW: one the row gives."""
+    now = _standing(row, watched)
+    if now is None:
+        raise AssertionError("a new account's verdict comes from its standing")
+    return now
 
 
 def _watched(organisation: Organisation) -> list[str]:

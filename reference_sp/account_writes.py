@@ -60,14 +60,26 @@ def audit_entry(
     **detail: Any,
 ) -> dict[str, Any]:
     """The audit log's row for an entry made now."""
+    return _entry(org_pk, iso(clock()), actor, action, user_id, user_name, detail_text(detail))
+
+
+def _entry(
+    org_pk: int,
+    at: str,
+    actor: str,
+    action: str,
+    user_id: str | None,
+    user_name: str | None,
+    detail: str,
+) -> dict[str, Any]:
     return {
         "org_pk": org_pk,
-        "at": iso(clock()),
+        "at": at,
         "actor": actor,
         "action": action,
         "user_id": user_id,
         "user_name": user_name,
-        "detail": _detail_text(detail),
+        "detail": detail,
     }
 
 
@@ -93,6 +105,10 @@ class Writes:
     def add_account(self, row: dict[str, Any]) -> None:
         fastsql.execute(self.conn, _INSERT_ACCOUNT, row)
 
+    def now(self) -> str:
+        """The time now, as stored."""
+        return iso(self.clock())
+
     def seats_held(self) -> int:
         return seats_held(self.conn, self.org_pk)
 
@@ -111,6 +127,11 @@ class HeldWrites(Writes):
 
     def audit(self, action: str, **fields: Any) -> None:
         self.entries.append(audit_entry(self.clock, self.org_pk, action, **fields))
+
+    def add_entry(self, action: str, actor: str, user_id: str, user_name: str, detail: str) -> None:
+        """An audit entry made now, its detail already JSON."""
+        at = iso(self.clock())
+        self.entries.append(_entry(self.org_pk, at, actor, action, user_id, user_name, detail))
 
     def add_account(self, row: dict[str, Any]) -> None:
         self.new_accounts.append(row)
@@ -133,7 +154,7 @@ class HeldWrites(Writes):
         self._seats = None
 
 
-def _detail_text(detail: dict[str, Any]) -> str:
+def detail_text(detail: dict[str, Any]) -> str:
     """The entry's detail as JSON. A pass over the directory writes the same few details (the
     product, the seats, active) over and over: those of plain values are made once."""
     try:

@@ -338,7 +338,7 @@ class Accounts:
                     reason=revoke_reason,
                 )
         if judged.wants_seat and license_state == "none":
-            license_since = iso(self.clock())
+            license_since = writes.now()
             if writes.seats_held() < organisation.seats:
                 license_state = "held"
                 writes.seat_taken()
