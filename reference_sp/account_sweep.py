@@ -36,7 +36,6 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 
 from reference_sp import fastsql
 from reference_sp.account_plans import NewAccounts
@@ -289,6 +288,9 @@ def _document_fields(dialect: str, *more: Any) -> Any:
     """Each user's id, userName and active as (JSON type, value) pairs, then ``more``."""
     doc = resources.c.doc
     if dialect == "postgresql":
+        # Imported here: SQLAlchemy's PostgreSQL dialects cost a start on SQLite 0.1 s.
+        from sqlalchemy.dialects.postgresql import JSONB
+
         # The document parsed once per row, its two fields taken from the record.
         fields = (
             func.jsonb_to_record(cast(doc, JSONB))
