@@ -168,7 +168,8 @@ def _watched(organisation: Organisation) -> list[str]:
 
 def _batches(conn: Connection, org_pk: int, watched: list[str], size: int) -> Iterator[list[Any]]:
     """The rows of every SCIM user of the organisation and every account of it, by id, at most
-    ``size`` users and ``size`` accounts per batch."""
+    ``size`` users and ``size`` accounts per batch. The database orders the ids: SCIM ids are
+    UUIDs, which every collation orders as Python's ``sorted`` does."""
     after = ""
     while True:
         last = _last_of_batch(conn, after, size)
@@ -197,22 +198,22 @@ def _batches(conn: Connection, org_pk: int, watched: list[str], size: int) -> It
 _USERS_ORG = resources.c.org_pk + 0 == bindparam("org_pk")
 _ACCOUNTS_ORG = account_users.c.org_pk + 0 == bindparam("org_pk")
 
+
 # Where a batch ends: counted in the indexes alone, over every organisation's resources and
 # accounts (a batch then holds fewer of this organisation's, never more).
-_LAST_RESOURCE = Prepared(
-    select(resources.c.id)
-    .where(resources.c.id > bindparam("after"))
-    .order_by(resources.c.id)
-    .limit(1)
-    .offset(bindparam("offset"))
-)
-_LAST_ACCOUNT = Prepared(
-    select(account_users.c.user_id)
-    .where(account_users.c.user_id > bindparam("after"))
-    .order_by(account_users.c.user_id)
-    .limit(1)
-    .offset(bindparam("offset"))
-)
+def _nth_after(id_column: Any) -> Prepared:
+    """The ``offset``-th id after ``after`` (from 0), in the column's index alone."""
+    return Prepared(
+        select(id_column)
+        .where(id_column > bindparam("after"))
+        .order_by(id_column)
+        .limit(1)
+        .offset(bindparam("offset"))
+    )
+
+
+_LAST_RESOURCE = _nth_after(resources.c.id)
+_LAST_ACCOUNT = _nth_after(account_users.c.user_id)
 
 
 def _last_of_batch(conn: Connection, after: str, size: int) -> str | None:
