@@ -1,8 +1,8 @@
 """How long ``sso-harness sp`` takes to start, and how much memory it holds, at 1k and 100k users.
 
 For each directory size, one SQLite file is seeded straight into the store (the server is not
-running), then the SP is started three times and timed from the process's start until
-``/healthz`` answers 200:
+running; the file is kept aside untouched), then, on a fresh copy of it, the SP is started
+three times and timed from the process's start until ``/healthz`` answers 200:
 
 - first start: the accounts of a directory loaded behind the SP's back are judged (every user
   gets an account row: the business rules run over the whole directory);
@@ -11,10 +11,19 @@ running), then the SP is started three times and timed from the process's start 
   group or a database from a release before fingerprints would leave it), so every account is
   judged again, nearly all of them unchanged.
 
-Beside each start, the server's resident memory (VmRSS) after the start and after 1,000
-filters by userName, and the floor: the same interpreter importing the SP and doing nothing.
+Beside each start: the server's CPU time until /healthz answered (user + system, steadier than
+wall time on a shared machine), its resident memory after the start and after 1,000 filters by
+userName (their latency, p50 and p95, printed too), as VmRSS and split into RssAnon (the
+process's own: Python's heap, SQLite's page cache) and RssFile (pages of the database file
+mapped by SQLite's mmap, shared with the operating system's page cache, which takes them back
+under pressure); and the floor: the same interpreter importing the SP and doing nothing (its
+wall and CPU time, its VmRSS).
 
-    python benchmarks/start_at_scale.py [--users 1000 100000] [--keep DIR]
+``--code DIR ...`` measures several checkouts side by side (each start runs with
+``PYTHONPATH=DIR``), alternating them in each of ``--rounds`` rounds.
+
+    python benchmarks/start_at_scale.py [--users 1000 100000] [--keep DIR] [--code DIR ...]
+        [--rounds N]
 
 This is a measurement, not a test: nothing here passes or fails.
 """
@@ -24,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import sqlite3
 import subprocess
@@ -32,20 +42,38 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from scim_throughput import TOKEN, Connection, free_port, seed
 
+_TICK = os.sysconf("SC_CLK_TCK")
+_KINDS = ("first start", "at head", "after a rules change")
 
-def _rss_mib(pid: int) -> float:
+
+def _memory_mib(pid: int) -> dict[str, float]:
+    found = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "RssAnon", "RssFile"):
+            found[name] = int(value.split()[0]) / 1024
+    return found
 
 
-def _start(db_url: str, port: int) -> tuple[subprocess.Popen[bytes], float]:
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _environment(code: Path | None) -> dict[str, str]:
+    env = dict(os.environ)
+    if code is not None:
+        env["PYTHONPATH"] = str(code)
+    return env
+
+
+def _start(db_url: str, port: int, code: Path | None) -> tuple[subprocess.Popen[bytes], float]:
     """The SP started on ``db_url``; seconds from the process's start to /healthz 200."""
     started = time.perf_counter()
     server = subprocess.Popen(
@@ -62,6 +90,7 @@ def _start(db_url: str, port: int) -> tuple[subprocess.Popen[bytes], float]:
             TOKEN,
         ],
         stdout=subprocess.DEVNULL,
+        env=_environment(code),
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -75,15 +104,21 @@ def _start(db_url: str, port: int) -> tuple[subprocess.Popen[bytes], float]:
     raise RuntimeError("the SP did not start")
 
 
-async def _filters(port: int, names: list[str], count: int) -> None:
+async def _filters(port: int, names: list[str], count: int) -> tuple[float, float]:
+    """``count`` filters by userName on one connection: their latency's p50 and p95 in ms."""
     conn = await Connection.open(port)
+    took = []
     for _ in range(count):
         name = random.choice(names)
         target = "/scim/v2/Users?" + urllib.parse.urlencode({"filter": f'userName eq "{name}"'})
+        started = time.perf_counter()
         status, body = await conn.request("GET", target)
+        took.append(time.perf_counter() - started)
         if status != 200 or json.loads(body)["totalResults"] != 1:
             raise RuntimeError(f"filter failed: {status} {body[:200]!r}")
     await conn.close()
+    took.sort()
+    return took[len(took) // 2] * 1000, took[len(took) * 95 // 100] * 1000
 
 
 def _clear_fingerprint(path: Path) -> None:
@@ -91,70 +126,105 @@ def _clear_fingerprint(path: Path) -> None:
         conn.execute("UPDATE organizations SET rules_fingerprint = NULL")
 
 
-def _floor_rss() -> float:
+def _copy(source: Path, target: Path) -> None:
+    for stale in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
+        stale.unlink(missing_ok=True)
+    with sqlite3.connect(source) as given, sqlite3.connect(target) as copy:
+        given.backup(copy)
+
+
+def _floor(code: Path | None) -> str:
     """The interpreter with the SP imported and nothing served."""
+    started = time.perf_counter()
     probe = subprocess.run(
         [
             sys.executable,
             "-c",
-            "import reference_sp.app, harness.cli, pathlib;"
-            "print([l for l in pathlib.Path('/proc/self/status').read_text().splitlines()"
-            " if l.startswith('VmRSS:')][0].split()[1])",
+            "import os, pathlib, reference_sp.app, harness.cli; t = os.times();"
+            "print(t.user + t.system, [l for l in pathlib.Path('/proc/self/status').read_text()"
+            ".splitlines() if l.startswith('VmRSS:')][0].split()[1])",
         ],
         capture_output=True,
         text=True,
         check=True,
+        env=_environment(code),
     )
-    return int(probe.stdout) / 1024
+    seconds = time.perf_counter() - started
+    cpu, rss = probe.stdout.split()
+    return f"{seconds:5.2f} s, CPU {float(cpu):4.2f} s, VmRSS {int(rss) / 1024:5.1f} MiB"
 
 
-def measure(count: int, folder: Path) -> None:
-    path = folder / f"start-{count}.sqlite3"
-    names = [f"seed{i:06d}@example.com" for i in range(count)]
+def _pristine(count: int, folder: Path) -> Path:
+    """The seeded directory of ``count`` users, never started on."""
+    path = folder / f"pristine-{count}.sqlite3"
     if not path.exists():
         started = time.perf_counter()
-        names = seed(f"sqlite:///{path}", count)
-        print(f"({count} users seeded in {time.perf_counter() - started:.1f} s)")
-    else:
-        # A kept file from an earlier run: its accounts exist, so the "first start" is at head.
-        _clear_fingerprint(path)
-    for label, before in (
-        ("first start", None),
-        ("at head", None),
-        ("after a rules change", _clear_fingerprint),
-    ):
-        if before is not None:
-            before(path)
+        seed(f"sqlite:///{path}", count)
+        print(f"({count} users seeded in {time.perf_counter() - started:.1f} s)", flush=True)
+    return path
+
+
+def measure(count: int, folder: Path, code: Path | None) -> list[tuple[str, float, float]]:
+    """The three starts on a fresh copy of the seeded directory: (kind, seconds, CPU)."""
+    path = folder / f"start-{count}.sqlite3"
+    _copy(_pristine(count, folder), path)
+    names = [f"seed{i:06d}@example.com" for i in range(count)]
+    label = code.name if code is not None else "this checkout"
+    found = []
+    for kind in _KINDS:
+        if kind == "after a rules change":
+            _clear_fingerprint(path)
         port = free_port()
-        server, seconds = _start(f"sqlite:///{path}", port)
+        server, seconds = _start(f"sqlite:///{path}", port, code)
         try:
-            after_start = _rss_mib(server.pid)
-            asyncio.run(_filters(port, names, 1000))
-            after_filters = _rss_mib(server.pid)
+            cpu = _cpu_seconds(server.pid)
+            after_start = _memory_mib(server.pid)
+            p50, p95 = asyncio.run(_filters(port, names, 1000))
+            after_filters = _memory_mib(server.pid)
         finally:
             server.terminate()
             server.wait(timeout=30)
         print(
-            f"{count:>7} users, {label:<21} {seconds:6.2f} s to /healthz 200; "
-            f"RSS {after_start:6.1f} MiB after start, {after_filters:6.1f} MiB after 1,000 filters"
+            f"{label:<14} {count:>7} users, {kind:<20} {seconds:5.2f} s to /healthz 200 "
+            f"(CPU {cpu:4.2f} s); MiB VmRSS/RssAnon/RssFile after start "
+            f"{after_start['VmRSS']:5.1f}/{after_start['RssAnon']:5.1f}/"
+            f"{after_start['RssFile']:5.1f}, after 1,000 filters {after_filters['VmRSS']:5.1f}/"
+            f"{after_filters['RssAnon']:5.1f}/{after_filters['RssFile']:5.1f}; "
+            f"filter p50 {p50:4.2f} ms, p95 {p95:4.2f} ms",
+            flush=True,
         )
+        found.append((kind, seconds, cpu))
+    return found
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--users", type=int, nargs="+", default=[1000, 100_000])
     parser.add_argument("--keep", type=Path, help="keep the seeded files here (reused next time)")
+    parser.add_argument("--code", type=Path, nargs="+", help="checkouts to compare (PYTHONPATH)")
+    parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
     random.seed(7)
-    print(f"floor: the interpreter with the SP imported, RSS {_floor_rss():.1f} MiB")
-    if args.keep is not None:
-        args.keep.mkdir(parents=True, exist_ok=True)
-        for count in args.users:
-            measure(count, args.keep)
-        return
-    with tempfile.TemporaryDirectory() as folder:
-        for count in args.users:
-            measure(count, Path(folder))
+    codes: list[Path | None] = list(args.code) if args.code else [None]
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = args.keep or Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        runs: dict[tuple[str, int, str], list[tuple[float, float]]] = defaultdict(list)
+        for _ in range(args.rounds):
+            for code in codes:
+                label = code.name if code is not None else "this checkout"
+                print(f"{label:<14} floor: the interpreter importing the SP {_floor(code)}")
+                for count in args.users:
+                    for kind, seconds, cpu in measure(count, folder, code):
+                        runs[(label, count, kind)].append((seconds, cpu))
+        if args.rounds > 1:
+            print("\nrange over the rounds (wall s; CPU s):")
+            for (label, count, kind), found in runs.items():
+                walls, cpus = [w for w, _ in found], [c for _, c in found]
+                print(
+                    f"{label:<14} {count:>7} users, {kind:<20} {min(walls):5.2f}-{max(walls):5.2f}"
+                    f"; {min(cpus):4.2f}-{max(cpus):4.2f}"
+                )
 
 
 if __name__ == "__main__":

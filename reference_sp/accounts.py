@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import functools
 import json
-from collections import namedtuple
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
 
-from reference_sp import activation_store, fastsql
+from reference_sp import account_writes, activation_store, fastsql
 from reference_sp.account_rules import Judgement, Standing, scim_active
-from reference_sp.account_tables import account_users, audit_log, sp_sessions
+from reference_sp.account_tables import account_users, sp_sessions
+from reference_sp.account_writes import ACCOUNT_COLUMNS, AccountRow, Writes
 from reference_sp.fastsql import Prepared
 from reference_sp.organisation import Organisation
 from reference_sp.organisation_routing import OrganisationRouting
@@ -38,24 +38,10 @@ _GROUP = resources.alias("grp")
 Audit = Callable[..., None]  # Accounts.audit with the connection, organisation and user bound
 
 # The statements every SCIM write runs through the listener, prebuilt (see reference_sp.fastsql).
-_ACCOUNT_COLUMNS = (
-    "user_id",
-    "org_pk",
-    "user_name",
-    "entitled",
-    "admin",
-    "license",
-    "license_since",
-)
-AccountRow = namedtuple("AccountRow", _ACCOUNT_COLUMNS)  # type: ignore[misc]
 _ACCOUNT = Prepared(
-    select(*(account_users.c[name] for name in _ACCOUNT_COLUMNS)).where(
+    select(*(account_users.c[name] for name in ACCOUNT_COLUMNS)).where(
         account_users.c.user_id == bindparam("user_id")
     )
-)
-_AUDIT = Prepared(
-    insert(audit_log),
-    columns=["org_pk", "at", "actor", "action", "user_id", "user_name", "detail"],
 )
 _USER_DOC = Prepared(
     select(resources.c.pk, resources.c.doc).where(
@@ -83,12 +69,6 @@ _GROUP_NAMES = Prepared(
     .select_from(memberships.join(_GROUP, _GROUP.c.pk == memberships.c.group_pk))
     .where(memberships.c.member_pk == bindparam("pk"))
 )
-_SEATS_HELD = Prepared(
-    select(func.count())
-    .select_from(account_users)
-    .where(account_users.c.org_pk == bindparam("org_pk"), account_users.c.license == "held")
-)
-_INSERT_ACCOUNT = Prepared(insert(account_users), columns=list(_ACCOUNT_COLUMNS))
 _UPDATE_ACCOUNT = Prepared(
     update(account_users)
     .where(account_users.c.user_id == bindparam("b_user_id"))
@@ -161,19 +141,10 @@ class Accounts:
         user_name: str | None = None,
         **detail: Any,
     ) -> None:
-        fastsql.execute(
-            conn,
-            _AUDIT,
-            {
-                "org_pk": org_pk,
-                "at": iso(self.clock()),
-                "actor": actor,
-                "action": action,
-                "user_id": user_id,
-                "user_name": user_name,
-                "detail": json.dumps(detail, sort_keys=True),
-            },
+        entry = account_writes.audit_entry(
+            self.clock, org_pk, action, actor=actor, user_id=user_id, user_name=user_name, **detail
         )
+        account_writes.write_audit(conn, entry)
 
     # --------------------------------------------------------------------------- standing
 
@@ -260,25 +231,6 @@ class Accounts:
         if _first_lock(conn, org_pk):  # the SCIM write's hook takes it, the rules ask again
             fastsql.fetch_all(conn, _LOCK_ORGANISATION, {"org_pk": org_pk})
 
-    def reconcile_all(self, conn: Connection, organisation: Organisation) -> None:
-        """Bring every user of the organisation in line (at start, or after a settings change)."""
-        ids = set(
-            conn.execute(
-                select(resources.c.id).where(
-                    resources.c.org_pk == organisation.org_pk, resources.c.rtype == "User"
-                )
-            ).scalars()
-        )
-        ids |= set(
-            conn.execute(
-                select(account_users.c.user_id).where(account_users.c.org_pk == organisation.org_pk)
-            ).scalars()
-        )
-        self.lock(conn, organisation)
-        for user_id in sorted(ids):
-            self.reconcile(conn, organisation, user_id)
-        self.hand_on_seats(conn, organisation)
-
     # ------------------------------------------------------------------------- the rules
 
     def reconcile(
@@ -299,11 +251,25 @@ class Accounts:
         if prior is None and now is None:
             return
         judged = Judgement.of(organisation, user_id, prior, now)
-        audit = functools.partial(self.audit, conn, organisation.org_pk, **judged.who)
+        self.apply(conn, organisation, prior, judged, Writes(conn, organisation.org_pk, self.clock))
+
+    def apply(
+        self,
+        conn: Connection,
+        organisation: Organisation,
+        prior: Any,
+        judged: Judgement,
+        writes: Writes,
+    ) -> None:
+        """Give the judgement its effects: sessions ended, audit entries, the license settled,
+        the account written."""
+        audit = functools.partial(writes.audit, **judged.who)
         if judged.was_entitled and not judged.entitled:
             self._end_sessions(conn, judged, audit)
         self._audit_access(organisation, prior, judged, audit)
-        license_state, license_since = self._settle_license(conn, organisation, judged, audit)
+        license_state, license_since = self._settle_license(
+            conn, organisation, judged, audit, writes
+        )
         values = {
             "org_pk": organisation.org_pk,
             "user_name": judged.user_name,
@@ -312,15 +278,15 @@ class Accounts:
             "license": license_state,
             "license_since": license_since,
         }
-        if now is None and license_state == "none":
-            fastsql.execute(conn, _DELETE_ACCOUNT, {"id": user_id})
+        if judged.now is None and license_state == "none":
+            fastsql.execute(conn, _DELETE_ACCOUNT, {"id": judged.user_id})
         elif prior is None:
-            fastsql.execute(conn, _INSERT_ACCOUNT, {"user_id": user_id, **values})
+            writes.add_account({"user_id": judged.user_id, **values})
         else:
             fastsql.execute(
                 conn,
                 _UPDATE_ACCOUNT,
-                {"b_user_id": user_id} | {f"b_{k}": v for k, v in values.items()},
+                {"b_user_id": judged.user_id} | {f"b_{k}": v for k, v in values.items()},
             )
         if prior is not None and str(prior.license) == "held" and license_state != "held":
             self.hand_on_seats(conn, organisation)
@@ -348,23 +314,37 @@ class Accounts:
         if judged.admin != judged.was_admin:
             audit("admin-granted" if judged.admin else "admin-revoked", cause=judged.admin_cause)
 
+    def returns_license(self, judged: Judgement) -> bool:
+        """Whether the user gives back their seat or leaves the waiting list."""
+        keeps_license = (  # the flaw keeps a deactivated user's seat
+            "keep-license-on-deactivate" in self.flaws
+            and judged.now is not None
+            and not judged.now.active
+            and judged.license == "held"
+        )
+        return judged.license in ("held", "waiting") and not judged.wants_seat and not keeps_license
+
+    def revokes_devices(self, judged: Judgement) -> bool:
+        return (
+            judged.revoke_reason is not None and "keep-activations-on-deprovision" not in self.flaws
+        )
+
     def _settle_license(
-        self, conn: Connection, organisation: Organisation, judged: Judgement, audit: Audit
+        self,
+        conn: Connection,
+        organisation: Organisation,
+        judged: Judgement,
+        audit: Audit,
+        writes: Writes,
     ) -> tuple[str, str | None]:
         """Return, revoke or assign: the license state and its date after the change."""
         license_state, license_since = judged.license, judged.license_since
         revoke_reason = judged.revoke_reason
-        keep_license = (  # the flaw keeps a deactivated user's seat
-            "keep-license-on-deactivate" in self.flaws
-            and judged.now is not None
-            and not judged.now.active
-            and license_state == "held"
-        )
-        if license_state in ("held", "waiting") and not judged.wants_seat and not keep_license:
+        if self.returns_license(judged):
             returned = "license-returned" if license_state == "held" else "license-wait-cancelled"
             audit(returned, reason=revoke_reason or judged.lost_because)
             license_state, license_since = "none", None
-        if revoke_reason is not None and "keep-activations-on-deprovision" not in self.flaws:
+        if revoke_reason is not None and self.revokes_devices(judged):
             for activation_id, device in activation_store.active_of(conn, judged.user_id):
                 activation_store.revoke(conn, activation_id, iso(self.clock()), revoke_reason)
                 audit(
@@ -374,9 +354,10 @@ class Accounts:
                     reason=revoke_reason,
                 )
         if judged.wants_seat and license_state == "none":
-            license_since = iso(self.clock())
-            if self.seats_held(conn, organisation.org_pk) < organisation.seats:
+            license_since = writes.now()
+            if writes.seats_held() < organisation.seats:
                 license_state = "held"
+                writes.seat_taken()
                 audit("license-assigned", product=organisation.product)
             else:
                 license_state = "waiting"
@@ -385,8 +366,9 @@ class Accounts:
 
     # --------------------------------------------------------------------------- licenses
 
-    def seats_held(self, conn: Connection, org_pk: int) -> int:
-        return int(fastsql.fetch_all(conn, _SEATS_HELD, {"org_pk": org_pk})[0][0])
+    @staticmethod
+    def seats_held(conn: Connection, org_pk: int) -> int:
+        return account_writes.seats_held(conn, org_pk)
 
     def hand_on_seats(self, conn: Connection, organisation: Organisation) -> None:
         """Give free seats to those waiting, longest wait first."""

@@ -28,7 +28,10 @@ from harness.protocol.saml.bindings import MAX_MESSAGE_BYTES
 from harness.protocol.saml.errors import MetadataError
 from harness.protocol.saml.metadata import IdPMetadata, parse_idp_metadata
 from harness.protocol.scim.errors import ScimError
-from reference_sp import account_tables  # noqa: F401  (its tables join the shared metadata)
+from reference_sp import (
+    account_sweep,
+    account_tables,  # noqa: F401  (its tables join the shared metadata)
+)
 from reference_sp.account_pages import AccountPages
 from reference_sp.accounts import Accounts
 from reference_sp.activations import ActivationService
@@ -275,7 +278,7 @@ class ReferenceSP:
                 select(organizations.c.rules_fingerprint).where(organizations.c.pk == org_pk)
             ).scalar()
             if stored != fingerprint:  # new, or the rules changed: every user is judged again
-                self.accounts.reconcile_all(conn, organisation)
+                account_sweep.reconcile_all(self.accounts, conn, organisation)
                 conn.execute(
                     update(organizations)
                     .where(organizations.c.pk == org_pk)

@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 
 
 def iso(instant: datetime) -> str:
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # strftime("%Y-%m-%dT%H:%M:%S.%fZ") but faster, and the year always of four digits: a
+    # sweep over 100,000 new accounts reads the clock 300,000 times.
+    return instant.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def parse_iso(text: str) -> datetime:

@@ -1,0 +1,169 @@
+"""Where the business rules write: audit entries, new account rows and the count of seats held.
+
+One user's reconciliation (a SCIM write, a sign-in) writes each at once (``Writes``). A pass over
+the whole directory (``Accounts.reconcile_all``) holds them instead (``HeldWrites``) and writes a
+batch of users in two statements, counting the seats it gives meanwhile: the rules never read
+back an audit entry or another user's new account, and whoever reads the accounts table as a
+whole (the waiting list, a user's own reconciliation) asks for ``flush`` first.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection, bindparam, func, insert, select
+
+from reference_sp import fastsql
+from reference_sp.account_tables import account_users, audit_log
+from reference_sp.fastsql import Prepared
+from reference_sp.timeutil import iso
+
+
+class AccountRow(NamedTuple):
+    """A row of account_users: the account's last view of a user."""
+
+    user_id: str
+    org_pk: int
+    user_name: str
+    entitled: bool
+    admin: bool
+    license: str  # "held", "waiting" or "none"
+    license_since: str | None
+
+
+ACCOUNT_COLUMNS = AccountRow._fields
+
+_AUDIT = Prepared(
+    insert(audit_log),
+    columns=["org_pk", "at", "actor", "action", "user_id", "user_name", "detail"],
+)
+_INSERT_ACCOUNT = Prepared(insert(account_users), columns=list(ACCOUNT_COLUMNS))
+_SEATS_HELD = Prepared(
+    select(func.count())
+    .select_from(account_users)
+    .where(account_users.c.org_pk == bindparam("org_pk"), account_users.c.license == "held")
+)
+
+
+def audit_entry(
+    clock: Callable[[], datetime],
+    org_pk: int,
+    action: str,
+    *,
+    actor: str = "scim",
+    user_id: str | None = None,
+    user_name: str | None = None,
+    **detail: Any,
+) -> dict[str, Any]:
+    """The audit log's row for an entry made now."""
+    return _entry(org_pk, iso(clock()), actor, action, user_id, user_name, detail_text(detail))
+
+
+def _entry(
+    org_pk: int,
+    at: str,
+    actor: str,
+    action: str,
+    user_id: str | None,
+    user_name: str | None,
+    detail: str,
+) -> dict[str, Any]:
+    return {
+        "org_pk": org_pk,
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "user_id": user_id,
+        "user_name": user_name,
+        "detail": detail,
+    }
+
+
+def write_audit(conn: Connection, entry: dict[str, Any]) -> None:
+    fastsql.execute(conn, _AUDIT, entry)
+
+
+def seats_held(conn: Connection, org_pk: int) -> int:
+    return int(fastsql.fetch_all(conn, _SEATS_HELD, {"org_pk": org_pk})[0][0])
+
+
+class Writes:
+    """The writes of one user's reconciliation, made at once."""
+
+    def __init__(self, conn: Connection, org_pk: int, clock: Callable[[], datetime]) -> None:
+        self.conn = conn
+        self.org_pk = org_pk
+        self.clock = clock
+
+    def audit(self, action: str, **fields: Any) -> None:
+        write_audit(self.conn, audit_entry(self.clock, self.org_pk, action, **fields))
+
+    def add_account(self, row: dict[str, Any]) -> None:
+        fastsql.execute(self.conn, _INSERT_ACCOUNT, row)
+
+    def now(self) -> str:
+        """The time now, as stored."""
+        return iso(self.clock())
+
+    def seats_held(self) -> int:
+        return seats_held(self.conn, self.org_pk)
+
+    def seat_taken(self) -> None:
+        """A seat was just given: the count above reads it from the table next time."""
+
+
+class HeldWrites(Writes):
+    """The same writes held until ``flush``; the seats held counted here once read."""
+
+    def __init__(self, conn: Connection, org_pk: int, clock: Callable[[], datetime]) -> None:
+        super().__init__(conn, org_pk, clock)
+        self.entries: list[dict[str, Any]] = []
+        self.new_accounts: list[dict[str, Any]] = []
+        self._seats: int | None = None
+
+    def audit(self, action: str, **fields: Any) -> None:
+        self.entries.append(audit_entry(self.clock, self.org_pk, action, **fields))
+
+    def add_entry(self, action: str, actor: str, user_id: str, user_name: str, detail: str) -> None:
+        """An audit entry made now, its detail already JSON."""
+        at = iso(self.clock())
+        self.entries.append(_entry(self.org_pk, at, actor, action, user_id, user_name, detail))
+
+    def add_account(self, row: dict[str, Any]) -> None:
+        self.new_accounts.append(row)
+
+    def seats_held(self) -> int:
+        if self._seats is None:
+            self._seats = super().seats_held()
+        return self._seats
+
+    def seat_taken(self) -> None:
+        self._seats = self.seats_held() + 1
+
+    def flush(self) -> None:
+        """Write what is held. The accounts table may change behind the count after this (the
+        caller reconciles a user the usual way): it is read again when next asked for."""
+        fastsql.execute_many(self.conn, _INSERT_ACCOUNT, self.new_accounts)
+        fastsql.execute_many(self.conn, _AUDIT, self.entries)
+        self.new_accounts.clear()
+        self.entries.clear()
+        self._seats = None
+
+
+def detail_text(detail: dict[str, Any]) -> str:
+    """The entry's detail as JSON. A pass over the directory writes the same few details (the
+    product, the seats, active) over and over: those of plain values are made once."""
+    try:
+        return _plain_detail_text(tuple((k, type(v), v) for k, v in detail.items()))
+    except TypeError:  # a value that cannot be a key (a list): made each time
+        return json.dumps(detail, sort_keys=True)
+
+
+@functools.lru_cache(maxsize=256)
+def _plain_detail_text(items: tuple[tuple[str, type, Any], ...]) -> str:
+    # The type is part of the key: True and 1 are equal keys but different JSON.
+    return json.dumps({k: v for k, _, v in items}, sort_keys=True)
