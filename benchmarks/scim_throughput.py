@@ -79,20 +79,25 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def sp_command(db_url: str, port: int) -> list[str]:
+    """``sso-harness sp`` on ``port`` and ``db_url``, with the benchmarks' SCIM token."""
+    return [
+        sys.executable,
+        "-m",
+        "harness",
+        "sp",
+        "--port",
+        str(port),
+        "--db",
+        db_url,
+        "--scim-token",
+        TOKEN,
+    ]
+
+
 def start_server(db_url: str, port: int) -> subprocess.Popen[bytes]:
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "harness",
-            "sp",
-            "--port",
-            str(port),
-            "--db",
-            db_url,
-            "--scim-token",
-            TOKEN,
-        ],
+        sp_command(db_url, port),
         stdout=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 30

@@ -46,7 +46,7 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from scim_throughput import TOKEN, Connection, free_port, seed
+from scim_throughput import Connection, free_port, seed, sp_command
 
 _TICK = os.sysconf("SC_CLK_TCK")
 _KINDS = ("first start", "at head", "after a rules change")
@@ -77,18 +77,7 @@ def _start(db_url: str, port: int, code: Path | None) -> tuple[subprocess.Popen[
     """The SP started on ``db_url``; seconds from the process's start to /healthz 200."""
     started = time.perf_counter()
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "harness",
-            "sp",
-            "--port",
-            str(port),
-            "--db",
-            db_url,
-            "--scim-token",
-            TOKEN,
-        ],
+        sp_command(db_url, port),
         stdout=subprocess.DEVNULL,
         env=_environment(code),
     )
