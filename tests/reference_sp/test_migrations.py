@@ -137,13 +137,17 @@ def test_the_baseline_is_the_current_schema_without_what_came_after() -> None:
         assert {i.name for i in old.indexes} == indexes, name
 
 
+def _assert_at_head_with_the_schema_of_tables_py(engine: Engine) -> None:
+    with engine.connect() as conn:
+        assert migrations.current_revision(conn) == migrations.HEAD
+        differences = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert differences == []
+
+
 def test_a_new_database_gets_the_schema_of_tables_py(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
-        with engine.connect() as conn:
-            assert migrations.current_revision(conn) == migrations.HEAD
-            differences = compare_metadata(MigrationContext.configure(conn), metadata)
-        assert differences == []
+        _assert_at_head_with_the_schema_of_tables_py(engine)
     finally:
         engine.dispose()
 
@@ -156,10 +160,7 @@ def test_the_revisions_replayed_on_an_empty_database_build_the_schema_of_tables_
     engine = _plain_engine(db_url)
     try:
         migrations.replay(engine)
-        with engine.connect() as conn:
-            assert migrations.current_revision(conn) == migrations.HEAD
-            differences = compare_metadata(MigrationContext.configure(conn), metadata)
-        assert differences == []
+        _assert_at_head_with_the_schema_of_tables_py(engine)
     finally:
         engine.dispose()
 
