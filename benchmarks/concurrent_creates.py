@@ -19,20 +19,15 @@ import asyncio
 import collections
 import json
 import secrets
-import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 
-TOKEN = "bench-token"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+sys.path.insert(0, str(Path(__file__).parent))
+from scim_throughput import TOKEN, free_port, sp_command
 
 
 async def creator(
@@ -83,18 +78,7 @@ def main() -> None:
     args = parser.parse_args()
     port = free_port()
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "harness",
-            "sp",
-            "--port",
-            str(port),
-            "--db",
-            args.db,
-            "--scim-token",
-            TOKEN,
-        ],
+        sp_command(args.db, port),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

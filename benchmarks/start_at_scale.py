@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import sqlite3
@@ -46,7 +45,7 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from scim_throughput import Connection, free_port, seed, sp_command
+from scim_throughput import free_port, latency, seed, sp_command
 
 _TICK = os.sysconf("SC_CLK_TCK")
 _KINDS = ("first start", "at head", "after a rules change")
@@ -91,23 +90,6 @@ def _start(db_url: str, port: int, code: Path | None) -> tuple[subprocess.Popen[
             time.sleep(0.02)
     server.kill()
     raise RuntimeError("the SP did not start")
-
-
-async def _filters(port: int, names: list[str], count: int) -> tuple[float, float]:
-    """``count`` filters by userName on one connection: their latency's p50 and p95 in ms."""
-    conn = await Connection.open(port)
-    took = []
-    for _ in range(count):
-        name = random.choice(names)
-        target = "/scim/v2/Users?" + urllib.parse.urlencode({"filter": f'userName eq "{name}"'})
-        started = time.perf_counter()
-        status, body = await conn.request("GET", target)
-        took.append(time.perf_counter() - started)
-        if status != 200 or json.loads(body)["totalResults"] != 1:
-            raise RuntimeError(f"filter failed: {status} {body[:200]!r}")
-    await conn.close()
-    took.sort()
-    return took[len(took) // 2] * 1000, took[len(took) * 95 // 100] * 1000
 
 
 def _clear_fingerprint(path: Path) -> None:
@@ -168,7 +150,7 @@ def measure(count: int, folder: Path, code: Path | None) -> list[tuple[str, floa
         try:
             cpu = _cpu_seconds(server.pid)
             after_start = _memory_mib(server.pid)
-            p50, p95 = asyncio.run(_filters(port, names, 1000))
+            p50, p95 = asyncio.run(latency(port, names, 1000))
             after_filters = _memory_mib(server.pid)
         finally:
             server.terminate()
