@@ -83,7 +83,9 @@ def _send(
         problem = None
     except DriverError as exc:
         exchange, problem = [{"driver": str(exc)}], str(exc)
-    tapped = world.tap.wait_for(before, 0.5, lambda m: m.path == "/saml/acs")
+    tapped = world.tap.wait_for(
+        before, world.driver.arrival_grace_s, lambda m: m.path == "/saml/acs"
+    )
     return tapped, exchange, problem
 
 
@@ -99,7 +101,7 @@ def crafted_sign_in(
         if request.user not in world.name_ids:
             reason = f"ForceAuthn is judged after a sign-in of {request.user} that was read"
             return list(not_judged(checks, line, reason))
-        time.sleep(_SESSION_AGE_S)
+        world.let_time_pass(_SESSION_AGE_S)
     side = world.sp_side
     if kind == "other-acs":
         side = dataclasses.replace(side, acs_url=Site.at(world.sp_base).second_acs_url)

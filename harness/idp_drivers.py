@@ -47,6 +47,10 @@ class SignInStart:
 
 
 class IdpDriver(Protocol):
+    # How long a message may still be on its way to the SP after ``deliver`` returns: none
+    # where the harness posts the IdP's answer itself, a little where a person's browser does.
+    arrival_grace_s: float
+
     def ensure_group(self, name: str) -> None: ...
     def hire(self, account: TestAccount, groups: tuple[str, ...], *, active: bool) -> None: ...
     def change(self, action: str, account: TestAccount, group: str | None = None) -> None: ...
@@ -96,6 +100,8 @@ class Operator:
 
 class MockDriver:
     """The mock IdP, through its API: its directory, its provisioning engine, its login form."""
+
+    arrival_grace_s = 0.0
 
     def __init__(
         self,
@@ -171,6 +177,8 @@ def _exchange(attempt: SignInAttempt) -> list[dict[str, Any]]:
 class _Directory:
     """Directory changes and provisioning of a real IdP: the script's functions where it
     defines them, an operator's hands otherwise."""
+
+    arrival_grace_s = 0.0  # the harness posts the IdP's answer itself
 
     def __init__(self, target: IdpTarget, operator: Operator, scim_traffic: Callable[[], int]):
         self.target = target
@@ -265,6 +273,8 @@ class ScriptDriver(_Directory):
 
 class InteractiveDriver(_Directory):
     """An operator signs in from a browser; the harness waits for the Response at the ACS."""
+
+    arrival_grace_s = 0.5
 
     def __init__(
         self,

@@ -107,7 +107,9 @@ def _sign_in(world: IdpWorld, request: IdpSignIn, line: int) -> list[Verdict]:
     except DriverError as exc:
         return list(not_judged(_SIGN_IN_CHECKS, line, str(exc)))
     # The drivers return once the IdP's answer was posted (an operator's, once it arrived).
-    tapped = world.tap.wait_for(before, 0.5, lambda m: m.path == "/saml/acs")
+    tapped = world.tap.wait_for(
+        before, world.driver.arrival_grace_s, lambda m: m.path == "/saml/acs"
+    )
     if tapped is None:
         reason = "no SAML Response reached the SP's ACS"
         return [
@@ -178,7 +180,9 @@ def _sign_out(world: IdpWorld, who: UserRef, line: int) -> list[Verdict]:
     not_started = follow_logout(
         world.http_session(who.user), f"{world.sp_base}{Probes().logout}", exchange
     )
-    tapped = world.tap.wait_for(before, 0.5, lambda m: m.path == "/saml/slo")
+    tapped = world.tap.wait_for(
+        before, world.driver.arrival_grace_s, lambda m: m.path == "/saml/slo"
+    )
     if not_started is not None or tapped is None:
         reason = not_started or "no logout message of the IdP reached the SP's SLO endpoint"
         return list(not_judged(checks, line, reason))

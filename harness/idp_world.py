@@ -14,7 +14,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import secrets
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,11 +40,11 @@ from harness.world import (
     SCIM_TOKEN,
     SP_BASE,
     _cookie_secret,
-    _key,
     _listen,
     _mock_idp,
     _start_server,
     _stop_servers,
+    world_key,
 )
 from mock_idp.app import create_app
 from mock_idp.keystore import load_or_create
@@ -80,6 +81,9 @@ class IdpWorld:
     # against it.
     authn_instants: dict[str, dt.datetime] = field(default_factory=dict)
     broken: dict[str, str] = field(default_factory=dict)
+    # Moves the IdP's clock on by that many seconds: a real IdP's by waiting, the in-process
+    # mock IdP's by its clock's offset (the same as the control API's), without the wait.
+    let_time_pass: Callable[[float], None] = time.sleep
     scim_judged: int = 0  # the SCIM journal's sequence number judged so far
     _http_sessions: dict[str, httpx.Client] = field(default_factory=dict, init=False)
 
@@ -186,13 +190,13 @@ def _mock_world(
     run_id: str,
 ) -> IdpWorld:
     """The mock IdP as the IdP under test, both apps in-process."""
-    idp = _mock_idp(run, IDP_BASE, [_key("mock idp")], idp_flaws, seed)
+    idp = _mock_idp(run, IDP_BASE, [world_key("mock idp")], idp_flaws, seed)
     idp.want_authn_requests_signed = True  # its metadata says so: unsigned requests are judged
     want_encryption = run.scenario.sp_wants_encryption is not False
     settings = Settings(
         engine=stack.enter_context(lent_database()),
         base_url=SP_BASE,
-        key=_key("reference sp"),
+        key=world_key("reference sp"),
         cookie_secret=_cookie_secret(),
         want_encryption=want_encryption,
         name_id_policy=saml.NAMEID_EMAIL,
@@ -234,6 +238,7 @@ def _mock_world(
         idp_initiated=True,
         single_logout=True,
         accounts={u.ref: TestAccount(f"{u.ref}@{DOMAIN}") for u in run.scenario.given.users},
+        let_time_pass=idp.clock.move_on,
     )
 
 

@@ -39,7 +39,7 @@ from harness.scenario.model import SecurityCaseStep, SignIn
 from harness.sessions import attempt_sign_in
 from harness.signin import MAX_HOPS, SignInAttempt, read_identity, same_user, sign_in
 from harness.verdicts import Verdict, judged, not_judged
-from harness.world import PASSWORD, World
+from harness.world import PASSWORD, World, world_key
 
 
 def run_case(world: World, step: SecurityCaseStep, line: int) -> Iterator[Verdict]:
@@ -319,7 +319,7 @@ def _signing_with_a_second_key(world: World) -> Iterator[None]:
     """Mid-rollover: the IdP publishes a new key first and the SP re-reads the metadata (both
     keys), while the IdP still signs with the old one, now the metadata's second (SDP-SP37).
     Both stay published afterwards."""
-    world.idp.rollover_key()
+    world.idp.rollover_key(world_key("mock idp, second"))
     world.trust_idp_metadata()
     world.idp.keys.activate(1)
     yield

@@ -9,7 +9,6 @@ drive a loopback or a remote SP.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import functools
 import socket
 import threading
@@ -27,7 +26,7 @@ from harness.component_cli import base_url, bound_port
 from harness.home import data_dir
 from harness.memory_databases import lent_database
 from harness.out_of_band import OutOfBandListener
-from harness.protocol.keys import KeyPair, generate_key_pair
+from harness.protocol.keys import KeyPair
 from harness.protocol.saml import constants as saml
 from harness.scenario.model import ScenarioRun
 from harness.signin import SignInAttempt
@@ -91,16 +90,30 @@ def _stop_servers(servers: list[_Server]) -> None:
 
 
 @functools.cache
-def _key(name: str) -> KeyPair:
-    """Keys are generated once per process: RSA key generation costs more than a scenario."""
-    return generate_key_pair(f"sso-harness {name}", now=dt.datetime.now(dt.UTC))
+def world_key(name: str) -> KeyPair:
+    """The key in-process worlds sign with as ``name``: generated once into the data directory,
+    then loaded once per process (generating the run's five RSA keys took 0.3 s of every run,
+    more than most scenarios)."""
+    slug = "".join(c if c.isalnum() else "-" for c in name)
+    return load_or_create(data_dir() / "world-keys", slug, common_name=f"sso-harness {name}")
+
+
+# The keys of in-process worlds; "mock idp, second" is the one a rollover brings in.
+WORLD_KEYS = (
+    "mock idp",
+    "mock idp, second",
+    "reference sp",
+    "attacker",
+    "second organisation's idp",
+)
 
 
 def make_keys_before_forking() -> None:
-    """Generate the keys every in-process world signs with, so that worker processes forked
-    after this inherit them instead of each generating its own (0.15 s of RSA each)."""
-    for name in ("mock idp", "reference sp", "attacker", "second organisation's idp"):
-        _key(name)
+    """Load the keys every in-process world signs with, so that worker processes forked after
+    this inherit them instead of each loading (or, on a fresh data directory, generating) its
+    own."""
+    for name in WORLD_KEYS:
+        world_key(name)
 
 
 @functools.cache
@@ -206,7 +219,7 @@ class World:
                 idp = _start_idp_for_remote(stack, remote, run, idp_seed, idp_flaws)
                 sp_base = remote.sp_base
             else:
-                idp = _mock_idp(run, IDP_BASE, [_key("mock idp")], idp_flaws, idp_seed)
+                idp = _mock_idp(run, IDP_BASE, [world_key("mock idp")], idp_flaws, idp_seed)
                 sp_base = remote.sp_base
             world = cls(
                 run=run,
@@ -249,7 +262,7 @@ class World:
             raise RuntimeError("a second organisation needs the in-process reference SP")
         other = MockIdP(
             OTHER_IDP_BASE,
-            signing_keys=[_key("second organisation's idp")],
+            signing_keys=[world_key("second organisation's idp")],
             preset=self.run.preset,
             seed=self.seed + 1,
         )
@@ -446,12 +459,12 @@ def _start_reference(
     for sock in sockets or ():
         stack.callback(sock.close)
     idp_base, sp_base = (_url(sockets[0]), _url(sockets[1])) if sockets else (IDP_BASE, SP_BASE)
-    idp = _mock_idp(run, idp_base, [_key("mock idp")], idp_flaws, idp_seed)
+    idp = _mock_idp(run, idp_base, [world_key("mock idp")], idp_flaws, idp_seed)
     settings = Settings(
         engine=stack.enter_context(lent_database()),
         base_url=sp_base,
         flaws=sp_flaws,
-        key=_key("reference sp"),
+        key=world_key("reference sp"),
         cookie_secret=_cookie_secret(),
     )
     reference = ReferenceSP(settings)
@@ -500,6 +513,6 @@ def _mock_idp(
         preset=run.preset,
         flaws=flaws,
         seed=seed,
-        attacker_key=_key("attacker"),
+        attacker_key=world_key("attacker"),
         allow_passwordless_idp_init=True,
     )

@@ -17,15 +17,14 @@ def load_or_create(
     *,
     key_type: KeyType = "rsa",
     now: dt.datetime | None = None,
+    common_name: str = "sso-harness-mock-idp",
 ) -> KeyPair:
     key_path = directory / f"{name}.key"
     cert_path = directory / f"{name}.crt"
     with creating_files_in(directory):
         if key_path.exists() and cert_path.exists():
             return load_key_pair(key_path.read_bytes(), cert_path.read_bytes())
-        pair = generate_key_pair(
-            "sso-harness-mock-idp", now=now or dt.datetime.now(dt.UTC), key_type=key_type
-        )
+        pair = generate_key_pair(common_name, now=now or dt.datetime.now(dt.UTC), key_type=key_type)
         # The private key is written readable by the owner only.
         fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as handle:

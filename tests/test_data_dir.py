@@ -3,6 +3,7 @@ of ``sso-harness load``) create its keys once: they all use the key that is on d
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -37,3 +38,31 @@ def test_processes_starting_together_share_the_keys_on_disk(tmp_path: Path) -> N
             [sys.executable, "-c", script], capture_output=True, text=True, check=True
         ).stdout.strip()
         assert seen == {on_disk}
+
+
+SHOW_WORLD_KEY = """
+import hashlib
+from harness.world import world_key
+key = world_key("mock idp, second")
+print(hashlib.sha256(key.certificate_pem()).hexdigest(), key.certificate.subject.rfc4514_string())
+"""
+
+
+def test_in_process_worlds_keep_their_keys_in_the_data_directory(tmp_path: Path) -> None:
+    """A run loads the keys of its in-process worlds; only the first run generates them."""
+    env = {**os.environ, "SSO_HARNESS_HOME": str(tmp_path)}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", SHOW_WORLD_KEY],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        for _ in range(2)
+    ]
+    assert all(r.returncode == 0 for r in runs), runs[0].stderr
+    first, second = (r.stdout.strip() for r in runs)
+    assert first == second
+    assert first.endswith(" CN=sso-harness mock idp\\, second")
+    assert (tmp_path / "world-keys" / "mock-idp--second.key").stat().st_mode & 0o077 == 0

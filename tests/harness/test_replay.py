@@ -23,7 +23,7 @@ from harness.protocol.saml.metadata import Endpoint, SPMetadata
 from harness.protocol.saml.signing import signature_of
 from harness.protocol.xml import parse_xml
 from harness.replay import ReplayError, read_capture, replay
-from harness.world import SP_BASE, _key
+from harness.world import SP_BASE, world_key
 from mock_idp.idp import MockIdP
 from mock_idp.service_providers import SPSettings
 
@@ -39,13 +39,13 @@ def make_capture(preset: str = "generic", *, encrypt: bool = False, flaw: str = 
     SAMLResponse form value a browser extension would have captured."""
     idp = MockIdP(
         "https://idp.customer.example",
-        signing_keys=[_key("customer idp")],
+        signing_keys=[world_key("customer idp")],
         preset=preset,
         flaws=(flaw,) if flaw else (),
         seed=3,
     )
     idp.clock.offset = -dt.timedelta(days=3)
-    certificates = (_key("customer sp").certificate,) if encrypt else ()
+    certificates = (world_key("customer sp").certificate,) if encrypt else ()
     idp.register_sp(
         SPMetadata(
             CUSTOMER_SP,
@@ -75,7 +75,7 @@ def _assertion(root: etree._Element) -> etree._Element:
     if found is None:
         encrypted = root.find(c.q(c.SAML, "EncryptedAssertion"))
         assert encrypted is not None
-        found = decrypt_element(encrypted, [_key("reference sp").private_key]).element
+        found = decrypt_element(encrypted, [world_key("reference sp").private_key]).element
     return found
 
 
@@ -154,13 +154,13 @@ def test_an_encrypted_capture_needs_the_sp_key_and_is_encrypted_again() -> None:
     with pytest.raises(ReplayError, match="--sp-key"):
         replay(capture)
     with pytest.raises(ReplayError, match="does not decrypt"):
-        replay(capture, sp_key=_key("other sp").private_key)
-    result = replay(capture, sp_key=_key("customer sp").private_key)
+        replay(capture, sp_key=world_key("other sp").private_key)
+    result = replay(capture, sp_key=world_key("customer sp").private_key)
     assert result.signed_in, result.describe()
     assert "assertion encrypted aes256-gcm/rsa-oaep" in result.capture.protection()
     sent = parse_xml(result.sent)
     assert sent.find(c.q(c.SAML, "EncryptedAssertion")) is not None
-    original = read_capture(capture, [_key("customer sp").private_key]).assertion
+    original = read_capture(capture, [world_key("customer sp").private_key]).assertion
     assert original is not None
     assert _quirks(_assertion(sent)) == _quirks(original)
     assert _algorithms(_assertion(sent)) == _algorithms(original)
@@ -232,7 +232,7 @@ def test_an_encrypted_captures_scenario_needs_no_key(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "capture.b64").write_text(make_capture(encrypt=True))
-    (tmp_path / "sp.key").write_bytes(_key("customer sp").private_key_pem())
+    (tmp_path / "sp.key").write_bytes(world_key("customer sp").private_key_pem())
     scenario = tmp_path / "repro.yaml"
     command = ["replay", str(tmp_path / "capture.b64"), "--sp-key", str(tmp_path / "sp.key")]
     assert main([*command, "--scenario", str(scenario)]) == 0
