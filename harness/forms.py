@@ -3,9 +3,19 @@ form, the IdP's login form, the SP's confirmation forms (with their CSRF tokens)
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from urllib.parse import urljoin
+from urllib.parse import quote_plus, urljoin
+
+import httpx
+
+FORM_TYPE = "application/x-www-form-urlencoded"
+# Base64 (a SAMLResponse, a SAMLRequest) needs only these three escaped. urllib quotes byte
+# by byte in Python: 0.35 ms for a 10 kB SAMLResponse, a tenth of an in-process sign-in.
+_BASE64 = re.compile(r"[A-Za-z0-9+/=]*")
+_BASE64_QUOTED = str.maketrans({"+": "%2B", "/": "%2F", "=": "%3D"})
 
 
 @dataclass
@@ -51,3 +61,23 @@ def form_with(html: str, base_url: str, *names: str, action_contains: str = "") 
         ),
         None,
     )
+
+
+def urlencoded(fields: Mapping[str, str]) -> bytes:
+    """``fields`` as a browser submits a form (what ``urllib.parse.urlencode`` gives)."""
+    return "&".join(
+        f"{quote_plus(name)}="
+        + (value.translate(_BASE64_QUOTED) if _BASE64.fullmatch(value) else quote_plus(value))
+        for name, value in fields.items()
+    ).encode("ascii")
+
+
+def post_form(
+    client: httpx.Client,
+    url: str,
+    fields: Mapping[str, str],
+    headers: Mapping[str, str] | None = None,
+) -> httpx.Response:
+    """Submit ``fields`` to ``url`` as a browser submits a form."""
+    headers = {**(headers or {}), "Content-Type": FORM_TYPE}
+    return client.post(url, content=urlencoded(fields), headers=headers)

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from harness.forms import form_with
+from harness.forms import form_with, post_form
 from harness.idp_target import IdpTarget, TestAccount
 from harness.signin import ACCEPT, SignInAttempt, sign_in
 from harness.transport import Portal
@@ -267,7 +267,7 @@ class ScriptDriver(_Directory):
         form = form_with(page.text, str(page.url), "SAMLResponse")
         if form is None:
             raise DriverError(f"the page the script ended on ({page.url}) has no SAMLResponse form")
-        answer = client.post(form.action, data=form.fields, headers=ACCEPT)
+        answer = post_form(client, form.action, form.fields, ACCEPT)
         return [{"request": f"POST {form.action}", "status": answer.status_code}]
 
 

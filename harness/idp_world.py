@@ -201,6 +201,7 @@ def _mock_world(
         want_encryption=want_encryption,
         name_id_policy=saml.NAMEID_EMAIL,
         second_acs=True,
+        inline=True,
     )
     sp = ReferenceSP(settings)
     stack.callback(sp.close)

@@ -21,7 +21,7 @@ from harness.checks.business import (
 )
 from harness.checks.scim import ScimObservation
 from harness.checks.session import LogoutObservation, SessionObservation
-from harness.forms import form_with
+from harness.forms import form_with, post_form
 from harness.scenario.model import ActivateDevice, ScimState
 from harness.sessions import identity_in, session_for
 from harness.signin import ACCEPT, REDIRECTS, read_identity
@@ -89,7 +89,7 @@ def follow_logout(client: Any, logout_url: str, exchange: list[dict[str, Any]]) 
         return f"GET {logout_url} answered {response.status_code}"
     form = form_with(response.text, str(response.url), action_contains="logout")
     if form is not None and response.status_code == 200:
-        response = client.post(form.action, data=form.fields)
+        response = post_form(client, form.action, form.fields)
         exchange.append({"request": f"POST {form.action}", "status": response.status_code})
     for _ in range(MAX_LOGOUT_HOPS):
         if response.status_code in REDIRECTS and "location" in response.headers:
@@ -101,7 +101,7 @@ def follow_logout(client: Any, logout_url: str, exchange: list[dict[str, Any]]) 
         )
         if saml is None:
             break
-        response = client.post(saml.action, data=saml.fields)
+        response = post_form(client, saml.action, saml.fields)
         exchange.append({"request": f"POST {saml.action}", "status": response.status_code})
     return None
 
@@ -312,7 +312,7 @@ def _complete_activation(
     if page is None or form is None:
         evidence["activation page"] = page.text[:2000] if page is not None else "no activation URL"
         return "no-confirmation-form", False, False
-    done = client.post(form.action, data=form.fields, headers=ACCEPT)
+    done = post_form(client, form.action, form.fields, ACCEPT)
     evidence["confirm"] = {"status": done.status_code}
     if done.status_code >= 400:
         told = _json(done).get("reason")

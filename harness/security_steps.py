@@ -24,6 +24,7 @@ from harness.checks.security_catalogue import (
     Variant,
     bound,
 )
+from harness.forms import post_form
 from harness.protocol.keys import KeyPair
 from harness.protocol.refusal import Refusal
 from harness.protocol.saml.authn_request import parse_authn_request
@@ -263,11 +264,8 @@ def _logout_response_at_the_acs(
         )
     )
     signed = to_bytes(sign_element(message, world.idp.signing_key))
-    answer = client.post(
-        acs,
-        data={"SAMLResponse": encode_post_value(signed)},
-        headers={"Accept": "application/json"},
-    )
+    accept = {"Accept": "application/json"}
+    answer = post_form(client, acs, {"SAMLResponse": encode_post_value(signed)}, accept)
     identity, me = read_identity(client, world.sp_base, world.probes)
     return SignInAttempt(
         signed_in=same_user(identity, user_name),
@@ -381,7 +379,7 @@ def _replay(world: World, run: CaseRun) -> None:
     session = f"replay:{run.case.id}"
     world.forget_http_session(session)
     client = world.http_session(session)
-    answer = client.post(acs, data=fields, headers={"Accept": "application/json"})
+    answer = post_form(client, acs, fields, {"Accept": "application/json"})
     identity, me = read_identity(client, world.sp_base, world.probes)
     replayed = SignInAttempt(
         signed_in=same_user(identity, run.signed_subject),

@@ -16,7 +16,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from harness.forms import Form, form_with
+from harness.forms import Form, form_with, post_form
 from harness.targets import Probes
 
 MAX_HOPS = 16
@@ -138,7 +138,7 @@ def _post(client: httpx.Client, url: str, fields: dict[str, str]) -> httpx.Respo
     hooks = client.event_hooks
     client.event_hooks = {**hooks, "response": [*hooks["response"], seen.append]}
     try:
-        return client.post(url, data=fields, headers=ACCEPT)
+        return post_form(client, url, fields, ACCEPT)
     except httpx.InvalidURL:
         if not seen or "location" not in seen[-1].headers:
             raise
@@ -216,7 +216,7 @@ def sign_in(
         login = form_with(response.text, str(response.url), *login_fields)
         if at_idp and login is not None:
             login.fields.update({login_fields[0]: user_name, login_fields[1]: password})
-            response = client.post(login.action, data=login.fields, headers=ACCEPT)
+            response = post_form(client, login.action, login.fields, ACCEPT)
             _record(attempt.exchange, response)
             continue
         saml = _saml_form(response) if at_idp else None

@@ -466,6 +466,7 @@ def _start_reference(
         flaws=sp_flaws,
         key=world_key("reference sp"),
         cookie_secret=_cookie_secret(),
+        inline=sockets is None,
     )
     reference = ReferenceSP(settings)
     stack.callback(reference.close)

@@ -117,7 +117,11 @@ class ReferenceSP:
         self.key = self.settings.key or load_or_create_key()
         secret = self.settings.cookie_secret or load_or_create_secret()
         engine = self.settings.engine
-        self.db = Database(engine or make_engine(self.settings.db_url), owns_engine=engine is None)
+        self.db = Database(
+            engine or make_engine(self.settings.db_url),
+            owns_engine=engine is None,
+            inline=self.settings.inline,
+        )
         self.organisation_store = OrganisationStore()
         self.organisations = OrganisationRouting()
         self.accounts = Accounts(self.organisations, clock, self.flaws)
@@ -155,9 +159,9 @@ class ReferenceSP:
                 Route("/healthz", self._healthz),
                 Route("/api/scim/journal", self._journal),
                 Mount("/scim/v2", routes=starlette_routes(self.scim_endpoints)),
-                *(_off_loop(route) for route in self.saml.routes()),
-                *(_off_loop(route) for route in self.pages.routes()),
-                *(_off_loop(route) for route in self.activations.routes()),
+                *(self._placed(route) for route in self.saml.routes()),
+                *(self._placed(route) for route in self.pages.routes()),
+                *(self._placed(route) for route in self.activations.routes()),
             ],
             middleware=[
                 Middleware(NoFraming),  # outermost: the 413 pages below are HTML too
@@ -175,6 +179,10 @@ class ReferenceSP:
             default_limit,
             self._database_unavailable,
         )
+
+    def _placed(self, route: BaseRoute) -> BaseRoute:
+        """``route`` with its endpoint on a worker thread, unless the SP is served inline."""
+        return route if self.settings.inline else _off_loop(route)
 
     def _saml_routes(self) -> SamlRoutes:
         config = SamlConfig.of(self.settings, self.site, self.key)

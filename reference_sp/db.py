@@ -237,8 +237,9 @@ class Database:
     thread; PostgreSQL relies on row locks and runs on as many threads as the pool has
     connections. A database fault raises DatabaseUnavailableError and is remembered for /healthz."""
 
-    def __init__(self, engine: Engine, *, owns_engine: bool = True) -> None:
+    def __init__(self, engine: Engine, *, owns_engine: bool = True, inline: bool = False) -> None:
         self.engine = engine
+        self._inline = inline  # run units of work on the caller's thread (Settings.inline)
         self._owns_engine = owns_engine  # disposed on close, unless lent by its owner
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._lock = threading.RLock() if self.is_sqlite else None
@@ -260,6 +261,8 @@ class Database:
         """Run ``fn(*args)`` (which opens its own transactions) on the database's worker
         threads: the event loop goes on serving while it waits. Beyond ``max_waiting`` units
         queued, refuse at once (DatabaseBusyError) instead of queueing without bound."""
+        if self._inline:
+            return fn(*args)
         with self._waiting_lock:
             if self._waiting >= self.max_waiting:
                 raise DatabaseBusyError(f"{self._waiting} requests wait for the database")

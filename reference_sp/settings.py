@@ -36,6 +36,10 @@ class Settings:
     key: KeyPair | None = None  # None: generated on first start under the data directory
     cookie_secret: bytes | None = field(default=None, repr=False)  # None: generated, likewise
     extra: dict[str, str] = field(default_factory=dict, compare=False)
+    # Endpoints and database work on the event loop's own thread instead of worker threads:
+    # for an SP served in-process to one client that waits on every answer (the harness's
+    # worlds), where the hops between threads cost more than a simple page's work.
+    inline: bool = False
 
 
 @dataclass(frozen=True)
