@@ -151,7 +151,7 @@ class MockDriver:
         engine = self.idp.provisioning
         engine.configure(self.target)
         engine.transport = self.scim_transport
-        report = self.portal.portal.call(engine.run_cycle, cycle)
+        report = self.portal.call(engine.run_cycle, cycle)
         if report.aborted:
             raise DriverError(f"the provisioning cycle was aborted: {report.aborted}")
 

@@ -33,7 +33,7 @@ from harness.saml_tap import SamlTap
 from harness.scenario.model import ScenarioRun
 from harness.sockets import ListenError
 from harness.targets import TargetError
-from harness.transport import Portal, Routes
+from harness.transport import Portal, Routes, process_portal
 from harness.world import (
     IDP_BASE,
     ORGANISATION,
@@ -101,7 +101,7 @@ class IdpWorld:
         store: str = "sqlite://",
     ) -> Iterator[IdpWorld]:
         with contextlib.ExitStack() as stack:
-            portal = stack.enter_context(Portal())
+            portal = process_portal()
             transport = Routes({})
             stack.callback(transport.close)
             if target is None:

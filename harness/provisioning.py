@@ -29,7 +29,7 @@ def provision(world: World, cycle: str, dialect: str) -> None:
         engine.transport = None  # real sockets
     else:
         engine.transport = httpx.ASGITransport(app=world.reference.app)
-    report = world.portal.portal.call(engine.run_cycle, cycle)
+    report = world.portal.call(engine.run_cycle, cycle)
     world.evidence.append({"provisioning": report.to_json()})
     if report.aborted:
         raise ProvisioningFailed(f"the {dialect} provisioning cycle was aborted: {report.aborted}")

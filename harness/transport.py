@@ -2,25 +2,28 @@
 loopback servers and remote SPs alike.
 
 httpx reaches an ASGI app only asynchronously; ``InProcess`` runs the app on an event loop in
-a helper thread (an anyio blocking portal) and answers the synchronous client from there.
+a helper thread (the process's ``Portal``) and answers the synchronous client from there.
 ``Routes`` sends each request to the app of its host, like DNS would: the SP and the IdP of a
 world have their own hosts, and a browser-like client follows redirects between them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import os
 import ssl
-from collections.abc import Mapping
-from contextlib import AbstractContextManager
-from typing import Any
+import threading
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 import httpx
-from anyio.from_thread import BlockingPortal, start_blocking_portal
+
+T = TypeVar("T")
 
 
 class InProcess(httpx.BaseTransport):
-    def __init__(self, app: Any, portal: BlockingPortal) -> None:
+    def __init__(self, app: Any, portal: Portal) -> None:
         self._asgi = httpx.ASGITransport(app=app)
         self._portal = portal
 
@@ -69,15 +72,45 @@ class Routes(httpx.BaseTransport):
             self._network.close()
 
 
-class Portal(AbstractContextManager["Portal"]):
-    """The event loop thread in-process apps run on (one per world)."""
+class Portal:
+    """The event loop thread in-process apps run on: one per process, started on first use and
+    shared by the process's worlds. A loop thread per world cost 5 to 10 ms of its opening:
+    while the new thread starts, every hand-over waits out the GIL's switch interval."""
 
     def __init__(self) -> None:
-        self._manager = start_blocking_portal()
-        self.portal = self._manager.__enter__()
+        self._loop = asyncio.new_event_loop()
+        # A daemon: it holds no state that must outlive the worlds, and must not keep the
+        # process from exiting.
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="sso-harness in-process apps", daemon=True
+        )
+        self._thread.start()
 
-    def __exit__(self, *exc: object) -> None:
-        self._manager.__exit__(None, None, None)
+    def call(self, function: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """Run ``function(*args)`` on the loop; its result, or its exception, here."""
+        if threading.current_thread() is self._thread:
+            # An app calling an in-process app synchronously would wait on itself for ever.
+            raise RuntimeError("an in-process app cannot be called from the apps' own thread")
+        return asyncio.run_coroutine_threadsafe(_awaited(function, *args), self._loop).result()
 
     def serve(self, app: Any) -> InProcess:
-        return InProcess(app, self.portal)
+        return InProcess(app, self)
+
+
+async def _awaited(function: Callable[..., Awaitable[T]], *args: Any) -> T:
+    return await function(*args)
+
+
+_PORTALS: dict[int, Portal] = {}
+_PORTALS_LOCK = threading.Lock()
+
+
+def process_portal() -> Portal:
+    """This process's portal (a forked worker starts its own: the parent's thread is not
+    there)."""
+    with _PORTALS_LOCK:
+        portal = _PORTALS.get(os.getpid())
+        if portal is None:
+            _PORTALS.clear()
+            portal = _PORTALS[os.getpid()] = Portal()
+        return portal

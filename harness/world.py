@@ -32,7 +32,7 @@ from harness.scenario.model import ScenarioRun
 from harness.signin import SignInAttempt
 from harness.sockets import ListenError, listening_socket
 from harness.targets import Features, Probes, RemoteTarget, TargetError
-from harness.transport import Portal, Routes
+from harness.transport import Portal, Routes, process_portal
 from mock_idp.app import create_app
 from mock_idp.idp import MockIdP
 from mock_idp.keystore import load_or_create
@@ -206,7 +206,7 @@ class World:
         remote SP nor reads its SAML metadata: a SCIM-only server can be the target."""
         idp_seed = zlib.crc32(f"{run_id}:{seed}".encode())
         with contextlib.ExitStack() as stack:
-            portal = stack.enter_context(Portal())
+            portal = process_portal()
             transport = Routes({})
             stack.callback(transport.close)
             reference: ReferenceSP | None = None
