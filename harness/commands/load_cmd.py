@@ -19,7 +19,7 @@ from harness.component_cli import ConfigError, refuse
 from harness.exit_codes import ExitCode
 from harness.load import LOCUSTFILE
 from harness.load import environment as env
-from harness.load.config import CONFIG_VARIABLE, LoadConfig
+from harness.load.config import CONFIG_VARIABLE, EMPLOYEE_TASKS, LoadConfig
 from harness.protocol.scim.dialects import DIALECTS
 from harness.targets import TargetError, load_target
 
@@ -55,6 +55,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--idp-initiated-share", type=float, default=0.25, help="share of IdP-initiated sign-ins"
     )
     load.add_argument(
+        "--tasks",
+        type=employee_tasks,
+        default=dict(EMPLOYEE_TASKS),
+        metavar="TASK=WEIGHT,...",
+        help="what virtual employees do after signing in, by weight "
+        f"({','.join(f'{k}={v}' for k, v in EMPLOYEE_TASKS.items())}); 0 leaves a task out, "
+        "and sign-in=1 alone loads sign-ins only",
+    )
+    load.add_argument(
         "--max-error-rate",
         type=float,
         default=0.0,
@@ -70,6 +79,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "locust_args", nargs=argparse.REMAINDER, help="after --: more options for Locust"
     )
+
+
+def employee_tasks(text: str) -> dict[str, int]:
+    """``account=6,activate=2,sign-in=1``: each task named at most once, weights from 0; a task
+    not named is left out."""
+    tasks: dict[str, int] = {}
+    for item in text.split(","):
+        name, _, weight = item.strip().partition("=")
+        if name in tasks:
+            raise argparse.ArgumentTypeError(f"the task {name!r} is named twice")
+        if name not in EMPLOYEE_TASKS:
+            known = ", ".join(EMPLOYEE_TASKS)
+            raise argparse.ArgumentTypeError(f"no task {name!r} (the tasks: {known})")
+        if not weight.strip().isdigit():
+            raise argparse.ArgumentTypeError(f"{name}'s weight must be a whole number from 0")
+        tasks[name] = int(weight)
+    if not any(tasks.values()):
+        raise argparse.ArgumentTypeError("at least one task needs a weight above 0")
+    return dict.fromkeys(EMPLOYEE_TASKS, 0) | tasks
 
 
 def locust_command(args: argparse.Namespace) -> list[str]:
@@ -156,6 +184,7 @@ def run(args: argparse.Namespace) -> int:
             churn_prefix=f"churn-{tag}",
             max_error_rate=args.max_error_rate,
             provisioners=args.provisioners if environment.scim_url else 0,
+            tasks=args.tasks,
             **features,  # type: ignore[arg-type]
         )
         before = env.usage(environment)

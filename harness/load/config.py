@@ -11,6 +11,9 @@ from typing import Any
 from harness.targets import Probes
 
 CONFIG_VARIABLE = "SSO_HARNESS_LOAD_CONFIG"
+# What a virtual employee does between its first sign-in and the end, by weight: mostly opening
+# the account, sometimes activating a device, now and then signing in again (a fresh browser).
+EMPLOYEE_TASKS = {"account": 6, "activate": 2, "sign-in": 1}
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class LoadConfig:
     churn_prefix: str = "churn"  # user names the provisioners hire under (unique per run)
     max_error_rate: float = 0.0  # percent of failed requests above which the run fails
     provisioners: int = 1  # IdP provisioning users, among the run's users
+    tasks: dict[str, int] = field(default_factory=lambda: dict(EMPLOYEE_TASKS))  # by weight
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

@@ -81,8 +81,8 @@ def _think(user: Any) -> float:
 
 
 class VirtualEmployee(User):
-    """Signs in (a fresh browser), then mostly opens the account, sometimes activates a device,
-    now and then signs in again."""
+    """Signs in (a fresh browser), then does the run's tasks by their weights (by default mostly
+    opens the account, sometimes activates a device, now and then signs in again)."""
 
     weight = 1
     wait_time = _think
@@ -90,28 +90,24 @@ class VirtualEmployee(User):
     def on_start(self) -> None:
         self.config = _config(self.environment)
         self.employee = Employee(self.config, _Reporter(self.environment), random.Random())
-        self._sign_in()
+        tasks = {
+            "account": self.employee.open_account,
+            "activate": self.employee.activate_device,
+            "sign-in": self.employee.sign_in,
+        }
+        chosen = [(tasks[name], weight) for name, weight in self.config.tasks.items() if weight]
+        self._tasks = [task for task, _ in chosen]
+        self._weights = [weight for _, weight in chosen]
+        with _peer_failures():
+            self.employee.sign_in()
 
     def on_stop(self) -> None:
         self.employee.close()
 
-    def _sign_in(self) -> None:
+    @task
+    def next_task(self) -> None:
         with _peer_failures():
-            self.employee.sign_in()
-
-    @task(6)
-    def account(self) -> None:
-        with _peer_failures():
-            self.employee.open_account()
-
-    @task(2)
-    def activate(self) -> None:
-        with _peer_failures():
-            self.employee.activate_device()
-
-    @task(1)
-    def sign_in_again(self) -> None:
-        self._sign_in()
+            random.choices(self._tasks, self._weights)[0]()
 
 
 class IdPProvisioning(User):

@@ -84,6 +84,39 @@ def test_an_error_rate_within_the_limit_passes(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
 
 
+@pytest.mark.loopback
+@pytest.mark.slow
+def test_sign_ins_alone_load_the_sign_in_and_nothing_else(tmp_path: Path) -> None:
+    """``--tasks sign-in=1`` with no provisioner: the SP's CPU per IdP response is then its
+    CPU per sign-in."""
+    done, prefix = _load(tmp_path, "--tasks", "sign-in=1", "--provisioners", "0")
+    assert done.returncode == 0, done.stderr[-3000:]
+    steps = {row["Name"] for row in _rows(prefix, "stats")} - {"Aggregated"}
+    assert steps == {s for s in STEPS if s.startswith("sign-in")} | {"account"}
+    assert "ms per IdP response" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("tasks", "refusal"),
+    [
+        ("account=1,account=2", "the task 'account' is named twice"),
+        ("lunch=1", "no task 'lunch' (the tasks: account, activate, sign-in)"),
+        ("account=-1", "account's weight must be a whole number from 0"),
+        ("account=0", "at least one task needs a weight above 0"),
+    ],
+)
+def test_a_bad_task_mix_is_refused_with_the_reason_and_exit_2(tasks: str, refusal: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "load", "--tasks", tasks],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert refusal in done.stderr
+
+
 def test_a_target_file_with_a_typo_is_one_line_and_exit_2(tmp_path: Path) -> None:
     target = tmp_path / "sp.toml"
     target.write_text('[sp]\nbase_ur = "http://127.0.0.1:9"\n')
