@@ -95,7 +95,9 @@ def world_key(name: str) -> KeyPair:
     then loaded once per process (generating the run's five RSA keys took 0.3 s of every run,
     more than most scenarios)."""
     slug = "".join(c if c.isalnum() else "-" for c in name)
-    return load_or_create(data_dir() / "world-keys", slug, common_name=f"sso-harness {name}")
+    return load_or_create(
+        data_dir() / "world-keys", slug, common_name=f"sso-harness {name}", generated_here=True
+    )
 
 
 # The keys of in-process worlds; "mock idp, second" is the one a rollover brings in.

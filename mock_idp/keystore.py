@@ -18,12 +18,18 @@ def load_or_create(
     key_type: KeyType = "rsa",
     now: dt.datetime | None = None,
     common_name: str = "sso-harness-mock-idp",
+    generated_here: bool = False,
 ) -> KeyPair:
+    """The key pair kept in ``directory``, made there on first use. ``generated_here``: only
+    this tool writes there (the in-process worlds' keys), so the key is loaded unchecked (see
+    ``load_private_key``); a user may replace the mock IdP's own."""
     key_path = directory / f"{name}.key"
     cert_path = directory / f"{name}.crt"
     with creating_files_in(directory):
         if key_path.exists() and cert_path.exists():
-            return load_key_pair(key_path.read_bytes(), cert_path.read_bytes())
+            return load_key_pair(
+                key_path.read_bytes(), cert_path.read_bytes(), generated_here=generated_here
+            )
         pair = generate_key_pair(common_name, now=now or dt.datetime.now(dt.UTC), key_type=key_type)
         # The private key is written readable by the owner only.
         fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

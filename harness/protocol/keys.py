@@ -80,9 +80,16 @@ def generate_key_pair(
     return KeyPair(private_key, certificate)
 
 
-def load_private_key(pem: bytes, password: bytes | None = None) -> PrivateKey:
+def load_private_key(
+    pem: bytes, password: bytes | None = None, *, generated_here: bool = False
+) -> PrivateKey:
+    """``generated_here``: a key this tool generated and keeps in its data directory, checked
+    when it was made; OpenSSL's check of an RSA key costs 30 ms a load, which a run paid five
+    times. A key from anywhere else is checked (a broken one can leak itself in signatures)."""
     try:
-        key = serialization.load_pem_private_key(pem, password=password)
+        key = serialization.load_pem_private_key(
+            pem, password=password, unsafe_skip_rsa_key_validation=generated_here
+        )
     except (ValueError, TypeError) as exc:
         raise KeyLoadError(f"cannot load private key: {exc}") from exc
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
@@ -105,8 +112,14 @@ def load_certificate(data: bytes | str) -> x509.Certificate:
         raise KeyLoadError(f"cannot load certificate: {exc}") from exc
 
 
-def load_key_pair(key_pem: bytes, cert_pem: bytes, password: bytes | None = None) -> KeyPair:
-    private_key = load_private_key(key_pem, password)
+def load_key_pair(
+    key_pem: bytes,
+    cert_pem: bytes,
+    password: bytes | None = None,
+    *,
+    generated_here: bool = False,
+) -> KeyPair:
+    private_key = load_private_key(key_pem, password, generated_here=generated_here)
     certificate = load_certificate(cert_pem)
     if public_key_der(private_key.public_key()) != public_key_der(certificate.public_key()):
         raise KeyLoadError("the certificate does not belong to the private key")

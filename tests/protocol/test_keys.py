@@ -51,3 +51,32 @@ def test_fingerprint_format() -> None:
     assert len(value.split(":")) == 32
     assert value == value.upper()
     assert len(fingerprint(cert, "sha1").split(":")) == 20
+
+
+def test_a_broken_rsa_key_from_elsewhere_is_refused_and_only_our_own_skips_the_check() -> None:
+    """A key whose CRT parameter is wrong signs wrongly and can leak its factors: refused when
+    loaded from a user's file; the keys the tool generated itself load without OpenSSL's check."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    pair = load_key_pair((KEYS / "idp.key").read_bytes(), (KEYS / "idp.crt").read_bytes())
+    assert isinstance(pair.private_key, rsa.RSAPrivateKey)
+    numbers = pair.private_key.private_numbers()
+    broken = rsa.RSAPrivateNumbers(
+        numbers.p,
+        numbers.q,
+        numbers.d,
+        numbers.dmp1 + 2,
+        numbers.dmq1,
+        numbers.iqmp,
+        numbers.public_numbers,
+    ).private_key(unsafe_skip_rsa_key_validation=True)
+    pem = broken.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    certificate = (KEYS / "idp.crt").read_bytes()
+    with pytest.raises(KeyLoadError, match="cannot load private key"):
+        load_key_pair(pem, certificate)
+    assert load_key_pair(pem, certificate, generated_here=True).certificate == pair.certificate
