@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row
-
 from harness.protocol.refusal import Refusal
 from reference_sp.account_store import (
     accounts_of,
@@ -29,7 +27,7 @@ from reference_sp.timeutil import iso
 @dataclass(frozen=True)
 class AccountPage:
     me: Me
-    devices: list[Row[Any]]
+    devices: list[Any]
 
 
 @dataclass(frozen=True)
@@ -85,7 +83,7 @@ class AccountPages:
         return AdminPage(me, data)
 
 
-def _users(users: Sequence[Row[Any]], open_sessions: Counter[str]) -> list[dict[str, Any]]:
+def _users(users: Sequence[Any], open_sessions: Counter[str]) -> list[dict[str, Any]]:
     return [
         {
             "userName": u.user_name,
@@ -98,7 +96,7 @@ def _users(users: Sequence[Row[Any]], open_sessions: Counter[str]) -> list[dict[
     ]
 
 
-def _seats(users: Sequence[Row[Any]], organisation: Organisation) -> dict[str, Any]:
+def _seats(users: Sequence[Any], organisation: Organisation) -> dict[str, Any]:
     waiting = sorted(
         (u for u in users if u.license == "waiting"), key=lambda u: (u.license_since, u.user_id)
     )
@@ -109,7 +107,7 @@ def _seats(users: Sequence[Row[Any]], organisation: Organisation) -> dict[str, A
     }
 
 
-def _devices(devices: Sequence[Row[Any]]) -> list[dict[str, Any]]:
+def _devices(devices: Sequence[Any]) -> list[dict[str, Any]]:
     return [
         {
             "deviceId": d.device_id,
@@ -123,7 +121,7 @@ def _devices(devices: Sequence[Row[Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def _audit(entries: Sequence[Row[Any]]) -> list[dict[str, Any]]:
+def _audit(entries: Sequence[Any]) -> list[dict[str, Any]]:
     return [
         {
             "seq": a.seq,
