@@ -426,6 +426,10 @@ TAMPERING: dict[str, Tamper] = {
     "space after signature": lambda r, t: setattr(_node(t, "Signature"), "tail", "\n  \t"),
     "text after signature": lambda r, t: setattr(_node(t, "Signature"), "tail", "junk"),
     "text after the element": lambda r, t: setattr(t, "tail", "junk"),
+    "space after the element": lambda r, t: setattr(t, "tail", "\n  "),
+    "comment and instruction around the document": lambda r, t: parse_xml(
+        b"<?pi x?><!--before-->" + to_bytes(r) + b"<!--after-->"
+    ),
     "unused namespace on the Response": lambda r, t: _text(
         r, b"<samlp:Response ", b'<samlp:Response xmlns:u="urn:x:u" '
     ),
