@@ -69,9 +69,7 @@ def _reparse(data: bytes, parser: etree.XMLParser) -> etree._Element:
     return root
 
 
-def _detached_copy(
-    element: etree._Element, transform: etree._Element, parser: etree.XMLParser
-) -> etree._Element:
+def _detached_copy(element: etree._Element, transform: etree._Element) -> etree._Element:
     """The element on its own, to digest without touching the caller's tree.
 
     signxml serialises and parses it again, which keeps every namespace in scope. A deep copy
@@ -80,7 +78,7 @@ def _detached_copy(
     """
     if transform.find(_PREFIX_LIST) is None:
         return copy.deepcopy(element)
-    return _reparse(etree.tostring(element), parser)
+    return _reparse(etree.tostring(element), hardened_parser())
 
 
 def _remove_enveloped(signature: etree._Element) -> None:
@@ -128,18 +126,28 @@ def verify_common_shape(
     ``algorithm`` and ``digest`` are the allowed short names (``rsa-sha256``, ``sha256``).
     """
     try:
-        return _verify(element, signature, trusted, algorithm, digest)
+        digested = _digested(element, signature, digest)
+        if digested is None:
+            return None
+        octets, signed_info_octets = digested
+        raw = base64.b64decode(signature.findtext(_ds("SignatureValue")) or "")
+        for certificate in trusted:
+            if _valid_now(certificate) and verify_octets(
+                signed_info_octets, raw, certificate, algorithm
+            ):
+                # The canonical octets parsed again: what was signed and only that (no comment
+                # the digest ignored, no namespace from outside), as signxml returns it.
+                return _reparse(octets, hardened_parser()), certificate
     except Exception:  # whatever it is, signxml decides and names it
         return None
+    return None
 
 
-def _verify(
-    element: etree._Element,
-    signature: etree._Element,
-    trusted: Sequence[x509.Certificate],
-    algorithm: str,
-    digest: str,
-) -> tuple[etree._Element, x509.Certificate] | None:
+def _digested(
+    element: etree._Element, signature: etree._Element, digest: str
+) -> tuple[bytes, bytes] | None:
+    """(the canonical octets the Reference covers, SignedInfo's) when the signature has the
+    common shape and the digest matches, else None."""
     if element.tag == _ds("Signature") or (signature.tail or "").strip(_XML_SPACE):
         return None  # signxml would take the element as the signature, or fail to parse
     # Comments and processing instructions are dropped from signxml's canonical SignedInfo
@@ -159,8 +167,7 @@ def _verify(
 
     if (element.tail or "").strip(_XML_SPACE) or next(element.iter(etree.Entity), None) is not None:
         return None  # signxml's copy of the element would not parse
-    parser = hardened_parser()
-    detached = _detached_copy(element, transform, parser)
+    detached = _detached_copy(element, transform)
     if detached.xpath(_SAME_ID, uri=element.get("ID", "")) != 1:
         return None  # the reference is ambiguous, or signxml finds no element for it
     copied_signature = detached.find(_ds("Signature"))
@@ -170,14 +177,4 @@ def _verify(
     expected = base64.b64decode(reference.findtext(_ds("DigestValue")) or "")
     if not hmac.compare_digest(hashlib.new(digest, octets).digest(), expected):
         return None
-
-    signed_info_octets = _c14n(signed_info, c14n_method)
-    raw = base64.b64decode(signature.findtext(_ds("SignatureValue")) or "")
-    for certificate in trusted:
-        if _valid_now(certificate) and verify_octets(
-            signed_info_octets, raw, certificate, algorithm
-        ):
-            # The canonical octets parsed again: what was signed and only that (no comment
-            # the digest ignored, no namespace from outside), as signxml returns it.
-            return _reparse(octets, parser), certificate
-    return None
+    return octets, _c14n(signed_info, c14n_method)
