@@ -176,8 +176,11 @@ def test_anything_signxml_raises_on_a_peer_signature_is_a_signature_error(
         raise TypeError("argument should be a bytes-like object, not 'NoneType'")
 
     monkeypatch.setattr("harness.protocol.saml.signing.XMLVerifier.verify", explode)
+    # A comment in SignedInfo is outside the common shape verified without signxml.
+    root = parse_xml(signed_response(idp_key))
+    _first(root, f"{ds('Signature')}/{SIGNED_INFO}").insert(0, etree.Comment("unusual"))
     with pytest.raises(SignatureError) as info:
-        verify_element(parse_xml(signed_response(idp_key)), [idp_key.certificate])
+        verify_element(root, [idp_key.certificate])
     assert info.value.reason == "bad-signature"
     assert "malformed signature" in info.value.message
 
