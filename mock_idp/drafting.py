@@ -79,8 +79,8 @@ def draft_response(
     authn_context = _authn_context(identity.preset, login) if status is None else None
     if status is None and authn_context is None:
         status = (c.STATUS_REQUESTER, c.STATUS_NO_AUTHN_CONTEXT, "cannot satisfy the context")
-    spec = _spec(identity, login, user, session, choices, now)
-    spec = replace(spec, authn_context_class=authn_context or spec.authn_context_class)
+    # Made once: a ResponseSpec costs as much to copy with a change as to make.
+    spec = _spec(identity, login, user, session, choices, now, authn_context)
     if status is not None:
         spec = replace(
             spec,
@@ -184,6 +184,7 @@ def _spec(
     session: IdPSession,
     choices: _Choices,
     now: dt.datetime,
+    authn_context: str | None,
 ) -> ResponseSpec:
     preset, sp = identity.preset, login.sp
     request_id = login.request.id if login.request else None
@@ -211,7 +212,7 @@ def _spec(
         session_not_on_or_after=(
             session.authn_instant + preset.session_lifetime if preset.session_lifetime else None
         ),
-        authn_context_class=preset.authn_context_class,
+        authn_context_class=authn_context or preset.authn_context_class,
         attributes=_attribute_elements(choices.attributes, preset),
         typed_attribute_values=preset.typed_attribute_values,
         issuer_format_entity=preset.issuer_format_entity,

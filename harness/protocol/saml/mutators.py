@@ -54,7 +54,7 @@ from .response import (
     seal_assertion,
     signed_assertion,
 )
-from .response_octets import writable, write_response
+from .response_octets import write_response
 from .signature_attacks import SIGNATURE_MUTATORS
 from .signing import SignatureChoice
 from .wrapping import WRAPPING_MUTATORS
@@ -772,9 +772,11 @@ def mutate(
             mark(position, _effect(draft) != before)
     protection = draft.protection
     message_id: str | None
-    if not any(_after_draft(mutator) for _, mutator, _ in ordered) and writable(draft.spec):
-        # Nothing works on the tree: the Response is written as octets, signed on the way.
+    # When nothing works on the tree, the Response is written as octets, signed on the way.
+    written = None
+    if not any(_after_draft(mutator) for _, mutator, _ in ordered):
         written = write_response(draft.spec, protection, context.rng)
+    if written is not None:
         wire, plaintext, tree = written.wire, written.sealed_plaintext, None
         message_id, in_response_to = draft.spec.response_id, draft.spec.in_response_to
     else:

@@ -33,10 +33,11 @@ from .response import Protection, ResponseSpec
 from .signing import DIGEST_METHODS, SIGNATURE_METHODS
 
 # What XML 1.0 cannot carry (lxml refuses it): such a spec takes the tree path, which raises.
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _SPECIAL = re.compile('[&<>"\t\n\r]')  # what either form escapes, in text or attributes
 _PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
 _TAKEN_PREFIXES = frozenset({"ds", "xenc", "xs", "xsi", "xml", "xmlns"})
+_HASHES = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
 
 
 def _escaper(pattern: str, table: dict[str, str]) -> Callable[[str], str]:
@@ -113,17 +114,16 @@ def _texts(spec: ResponseSpec) -> str:
     return "".join(texts)
 
 
-def writable(spec: ResponseSpec) -> bool:
-    """Whether the octets can be written here: prefixes that cannot clash, and no text XML
-    cannot carry (lxml refuses it, so the tree path raises as it always did)."""
+def _prefixes_fit(spec: ResponseSpec) -> bool:
+    """Prefixes that cannot clash with each other or with those written here."""
     prefix = spec.assertion_prefix
     if _PREFIX.match(spec.protocol_prefix) is None or spec.protocol_prefix in _TAKEN_PREFIXES:
         return False
-    if prefix is not None and (
-        _PREFIX.match(prefix) is None or prefix in _TAKEN_PREFIXES or prefix == spec.protocol_prefix
-    ):
-        return False
-    return _NOT_XML.search(_texts(spec)) is None
+    return prefix is None or (
+        _PREFIX.match(prefix) is not None
+        and prefix not in _TAKEN_PREFIXES
+        and prefix != spec.protocol_prefix
+    )
 
 
 @dataclass(frozen=True)
@@ -133,16 +133,36 @@ class WrittenResponse:
     sealed_plaintext: bytes | None
 
 
+Form = tuple[Callable[[str], str], Callable[[str], str], tuple[list[str], ...]]
+
+
+def _forms(escapes: _Escapes, wire: list[str], canonical: list[str]) -> tuple[Form, ...]:
+    """For an element written alike in both forms but for escaping (attributes in the same
+    order, never empty): how to escape attributes and text, and the lists each written text
+    goes to. Once for both when nothing needs escaping."""
+    if escapes is _NO_ESCAPES:
+        return ((_same, _same, (wire, canonical)),)
+    return (
+        (escapes.wire_attribute, escapes.wire_text, (wire,)),
+        (escapes.canonical_attribute, escapes.canonical_text, (canonical,)),
+    )
+
+
 def _attribute(name: str, value: str | None, escape: Callable[[str], str]) -> str:
     return "" if value is None else f' {name}="{escape(value)}"'
 
 
 def write_response(
     spec: ResponseSpec, protection: Protection, rng: random.Random
-) -> WrittenResponse:
+) -> WrittenResponse | None:
     """Assertion -> signed -> encrypted -> Response -> signed, as :func:`.build_response`
-    does, drawing on ``rng`` as it does. Check :func:`writable` first."""
-    escapes = _ESCAPES if _SPECIAL.search(_texts(spec)) else _NO_ESCAPES
+    does, drawing on ``rng`` as it does. None, before anything is drawn, for a spec whose
+    prefixes could clash or that holds text XML cannot carry (lxml refuses it: the tree path
+    raises, as it always did)."""
+    texts = _texts(spec)
+    if _NOT_XML.search(texts) is not None or not _prefixes_fit(spec):
+        return None
+    escapes = _ESCAPES if _SPECIAL.search(texts) else _NO_ESCAPES
     payload_wire = payload_canonical = ""
     sealed: bytes | None = None
     if spec.include_assertion:
@@ -215,7 +235,7 @@ def _response(
     canonical.append(f"</{p}:Status>{payload_canonical}</{tag}>")
     key = protection.key
     if protection.sign_response and key is not None:
-        signature, _ = _signature(response_id, "".join(canonical), protection, key)
+        signature, _ = _signature(response_id, "".join(canonical), protection, key, escapes)
         wire.insert(1 if spec.omit_response_issuer else 2, signature)
     return "".join(wire)
 
@@ -246,13 +266,15 @@ def _assertion(spec: ResponseSpec, protection: Protection, escapes: _Escapes) ->
         session_index, until = spec.session_index, _instant(spec.session_not_on_or_after)
         context = f"<{q}AuthnContext><{q}AuthnContextClassRef>"
         closing = f"</{q}AuthnContextClassRef></{q}AuthnContext></{q}AuthnStatement>"
-        for escape, text, parts in ((wa, wt, wire), (ca, ct, canonical)):
-            parts.append(
+        for escape, text, targets in _forms(escapes, wire, canonical):
+            written = (
                 statement
                 + _attribute("SessionIndex", session_index, escape)
                 + _attribute("SessionNotOnOrAfter", until, escape)
                 + f">{context}{text(spec.authn_context_class)}{closing}"
             )
+            for parts in targets:
+                parts.append(written)
     if spec.attributes:
         _attribute_statement(spec, q, escapes, wire, canonical)
     canonical_head = f'<{q}Assertion{declared} ID="{ca(assertion_id)}" IssueInstant="{instant}"'
@@ -261,7 +283,9 @@ def _assertion(spec: ResponseSpec, protection: Protection, escapes: _Escapes) ->
     key = protection.key
     if protection.sign_assertion and key is not None:
         unsigned = canonical_head + "".join(canonical) + closing
-        signature, canonical_signature = _signature(assertion_id, unsigned, protection, key)
+        signature, canonical_signature = _signature(
+            assertion_id, unsigned, protection, key, escapes
+        )
         wire.insert(1, signature)  # after the Issuer, as the schema orders
         canonical.insert(1, canonical_signature)
     typed = f' xmlns:xs="{c.XS}" xmlns:xsi="{c.XSI}"' if spec.typed_attribute_values else ""
@@ -279,20 +303,22 @@ def _assertion(spec: ResponseSpec, protection: Protection, escapes: _Escapes) ->
 def _subject(
     spec: ResponseSpec, q: str, escapes: _Escapes, wire: list[str], canonical: list[str]
 ) -> None:
-    wa, ca, wt, ct = escapes
+    wa, ca = escapes.wire_attribute, escapes.canonical_attribute
     qualifier, sp_qualifier = spec.name_id_name_qualifier, spec.name_id_sp_name_qualifier
     method = f'<{q}SubjectConfirmation Method="'
     data = f"<{q}SubjectConfirmationData"
     not_before = _instant(spec.subject_not_before)
     not_on_or_after = _instant(spec.subject_not_on_or_after)
     recipient, in_response_to = spec.recipient, spec.subject_in_response_to
-    for escape, text, parts in ((wa, wt, wire), (ca, ct, canonical)):
-        parts.append(
+    for escape, text, targets in _forms(escapes, wire, canonical):
+        written = (
             f'<{q}Subject><{q}NameID Format="{escape(spec.name_id_format)}"'
             + _attribute("NameQualifier", qualifier or None, escape)
             + _attribute("SPNameQualifier", sp_qualifier or None, escape)
             + f">{text(spec.name_id)}</{q}NameID>{method}{escape(spec.confirmation_method)}"
         )
+        for parts in targets:
+            parts.append(written)
     wire.append(
         f'">{data}'
         + _attribute("NotBefore", not_before, wa)
@@ -439,7 +465,7 @@ def _signature_text(
 
 
 def _signature(
-    element_id: str, canonical: str, protection: Protection, key: KeyPair
+    element_id: str, canonical: str, protection: Protection, key: KeyPair, escapes: _Escapes
 ) -> tuple[str, str]:
     """The enveloped ds:Signature over the element whose exclusive C14N is ``canonical``
     (without the signature, as the enveloped-signature transform sees it): as written, and in
@@ -450,10 +476,10 @@ def _signature(
     text = _signature_text(
         choice.algorithm, choice.digest, key.certificate if protection.include_certificate else None
     )
-    digest = base64.b64encode(hashlib.new(choice.digest, canonical.encode()).digest()).decode()
+    digest = base64.b64encode(_HASHES[choice.digest](canonical.encode()).digest()).decode()
     signed_info = (
         text.canonical_head
-        + _ESCAPES.canonical_attribute(element_id)
+        + escapes.canonical_attribute(element_id)
         + text.canonical_middle
         + digest
         + text.tail
@@ -465,7 +491,7 @@ def _signature(
     wire = (
         opening
         + text.wire_head
-        + _ESCAPES.wire_attribute(element_id)
+        + escapes.wire_attribute(element_id)
         + text.wire_middle
         + digest
         + text.tail
