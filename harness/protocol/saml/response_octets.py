@@ -417,13 +417,10 @@ class _SignatureText:
     wire_head: str
     wire_middle: str
     tail: str  # after the DigestValue, up to the SignatureValue
-    key_info: str
 
 
 @functools.lru_cache(maxsize=32)
-def _signature_text(
-    algorithm: str, digest: str, certificate: x509.Certificate | None
-) -> _SignatureText:
+def _signature_text(algorithm: str, digest: str) -> _SignatureText:
     transforms = (c.TRANSFORM_ENVELOPED, c.C14N_EXCLUSIVE)
 
     def empty(tag: str, algorithm_uri: str, canonical: bool) -> str:
@@ -447,21 +444,32 @@ def _signature_text(
 
     canonical_head, canonical_middle = text(canonical=True)
     wire_head, wire_middle = text(canonical=False)
-    key_info = ""
-    if certificate is not None:
-        key_info = (
-            "<ds:KeyInfo><ds:X509Data><ds:X509Certificate>"
-            f"{certificate_base64(certificate)}"
-            "</ds:X509Certificate></ds:X509Data></ds:KeyInfo>"
-        )
     return _SignatureText(
         canonical_head,
         canonical_middle,
         wire_head,
         wire_middle,
         "</ds:DigestValue></ds:Reference></ds:SignedInfo>",
-        key_info,
     )
+
+
+# ds:KeyInfo by the certificate's id: hashing a certificate costs more than the rest of the
+# lookup. The entry holds the certificate, so its id cannot name another while it is kept.
+_KEY_INFOS: dict[int, tuple[x509.Certificate, str]] = {}
+
+
+def _key_info(certificate: x509.Certificate) -> str:
+    entry = _KEY_INFOS.get(id(certificate))
+    if entry is None or entry[0] is not certificate:
+        if len(_KEY_INFOS) >= 64:
+            _KEY_INFOS.clear()
+        text = (
+            "<ds:KeyInfo><ds:X509Data><ds:X509Certificate>"
+            f"{certificate_base64(certificate)}"
+            "</ds:X509Certificate></ds:X509Data></ds:KeyInfo>"
+        )
+        entry = _KEY_INFOS[id(certificate)] = (certificate, text)
+    return entry[1]
 
 
 def _signature(
@@ -470,12 +478,8 @@ def _signature(
     """The enveloped ds:Signature over the element whose exclusive C14N is ``canonical``
     (without the signature, as the enveloped-signature transform sees it): as written, and in
     exclusive C14N inside that element."""
-    choice = protection.signature
-    if choice.algorithm.startswith("ecdsa") != (key.key_type == "ec"):
-        raise ValueError(f"{choice.algorithm} cannot be made with a {key.key_type} key")
-    text = _signature_text(
-        choice.algorithm, choice.digest, key.certificate if protection.include_certificate else None
-    )
+    choice = protection.signature  # sign_octets refuses an algorithm the key cannot make
+    text = _signature_text(choice.algorithm, choice.digest)
     digest = base64.b64encode(_HASHES[choice.digest](canonical.encode()).digest()).decode()
     signed_info = (
         text.canonical_head
@@ -486,7 +490,8 @@ def _signature(
     )
     octets = f'<ds:SignedInfo xmlns:ds="{c.DS}">{signed_info}'.encode()
     value = base64.b64encode(sign_octets(octets, key, choice.algorithm)).decode()
-    rest = f"<ds:SignatureValue>{value}</ds:SignatureValue>{text.key_info}</ds:Signature>"
+    key_info = _key_info(key.certificate) if protection.include_certificate else ""
+    rest = f"<ds:SignatureValue>{value}</ds:SignatureValue>{key_info}</ds:Signature>"
     opening = f'<ds:Signature xmlns:ds="{c.DS}"><ds:SignedInfo>'
     wire = (
         opening
@@ -518,10 +523,7 @@ def _encrypted_assertion(
     digest = f'<ds:DigestMethod Algorithm="{c.DIGEST_SHA1}"'
     oaep = choice.transport == "rsa-oaep"
     rest = (
-        "<ds:KeyInfo><ds:X509Data><ds:X509Certificate>"
-        f"{_certificate(certificate)}"
-        "</ds:X509Certificate></ds:X509Data></ds:KeyInfo>"
-        f"<xenc:CipherData><xenc:CipherValue>{base64.b64encode(wrapped_key).decode()}"
+        f"{_key_info(certificate)}<xenc:CipherData><xenc:CipherValue>{base64.b64encode(wrapped_key).decode()}"
         "</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo>"
         f"<xenc:CipherData><xenc:CipherValue>{base64.b64encode(cipher_value).decode()}"
         f"</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData></{tag}>"
@@ -542,8 +544,3 @@ def _encrypted_assertion(
         + rest
     )
     return wire, canonical
-
-
-@functools.lru_cache(maxsize=16)
-def _certificate(certificate: x509.Certificate) -> str:
-    return certificate_base64(certificate)
