@@ -2,7 +2,7 @@
 
 ``python -m mock_idp.benchmark [--seconds S]`` prints JSON. Each response carries two
 signatures (assertion and response), so the ceiling is half the raw signature rate; the aim
-(issue 3) is at least 0.6 of that ceiling. Rounds alternate between the raw signatures and
+(issue 15) is at least 0.8 of that ceiling. Rounds alternate between the raw signatures and
 the responses so that a noisy neighbour on a shared machine affects both alike.
 """
 

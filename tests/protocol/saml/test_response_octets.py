@@ -12,7 +12,7 @@ from signxml import XMLVerifier  # type: ignore[attr-defined]
 from harness.protocol.keys import KeyPair
 from harness.protocol.saml import constants as c
 from harness.protocol.saml.encryption import EncryptionChoice, decrypt_element
-from harness.protocol.saml.mutators import Draft, MutationContext, mutate
+from harness.protocol.saml.mutators import Draft, MutationContext, MutatorCall, mutate
 from harness.protocol.saml.response import (
     Attribute,
     Protection,
@@ -180,3 +180,22 @@ def test_text_xml_cannot_carry_fails_as_the_tree_path_does(idp_key: KeyPair) -> 
     draft = Draft(replace(spec(), name_id="a\x01b"), Protection(idp_key))
     with pytest.raises(ValueError, match="XML compatible"):
         mutate(draft, (), MutationContext(NOW, random.Random(5)))
+
+
+def test_draft_mutators_are_written_and_later_stages_built(idp_key: KeyPair) -> None:
+    draft = Draft(spec(), Protection(idp_key))
+    context = MutationContext(NOW, random.Random(5))
+    redrafted = mutate(draft, [MutatorCall("no-destination", {})], context)
+    assert redrafted.tree is None
+    assert b"Destination=" not in redrafted.wire
+    corrupted = mutate(draft, [MutatorCall("corrupt-signature", {})], context)
+    assert corrupted.tree is not None
+    assert corrupted.wire == to_bytes(corrupted.tree)
+    assert corrupted.message_id == "_resp"
+
+
+def test_prefixes_that_clash_are_built(idp_key: KeyPair) -> None:
+    draft = Draft(replace(spec(), assertion_prefix="samlp"), Protection(idp_key))
+    mutated = mutate(draft, (), MutationContext(NOW, random.Random(5)))
+    assert mutated.tree is not None
+    assert mutated.wire == built(draft)
