@@ -16,6 +16,7 @@ from mock_idp.service_providers import SPSettings
 
 from .conftest import BASE, frozen_clock, sample_key
 from .fake_sp import FakeSP
+from .test_interop_xmlsec import verify_all
 
 USER = "o'brien&<co>\"ü@example.com"
 GIVEN = 'Zoë & "Ann" <x>'
@@ -33,18 +34,6 @@ def issue(preset: str, encrypt: bool, sp_key: KeyPair) -> tuple[etree._Element, 
     idp.add_user(USER, email=USER, given_name=GIVEN, family_name="Ünal", groups=[GROUP, "Büro"])
     message = idp.sso(sp.entity_id, USER)
     return etree.fromstring(message.xml), key
-
-
-def verify_in_xmlsec(root: etree._Element, key: KeyPair) -> int:
-    xmlsec.tree.add_ids(root, ["ID"])
-    signatures = root.findall(f".//{c.q(c.DS, 'Signature')}")
-    for node in signatures:
-        context = xmlsec.SignatureContext()
-        context.key = xmlsec.Key.from_memory(
-            key.certificate_pem(), xmlsec.constants.KeyDataFormatCertPem
-        )
-        context.verify(node)
-    return len(signatures)
 
 
 def verify_in_signxml(element: etree._Element, key: KeyPair) -> None:
@@ -70,15 +59,15 @@ def test_signatures_verify_in_xmlsec_and_signxml(
     root, key = issue(preset, encrypt, sp_key)
     verify_in_signxml(root, key)
     if encrypt:
-        assert verify_in_xmlsec(root, key) == 1  # the Response's, over the encrypted form
+        assert verify_all(root, key) == 1  # the Response's, over the encrypted form
         assertion = decrypt_in_xmlsec(root, sp_key)  # (in place: the Response's is void now)
     else:
         found = root.find(c.q(c.SAML, "Assertion"))
         assert found is not None
         assertion = etree.fromstring(etree.tostring(found))
-        assert verify_in_xmlsec(root, key) == 2
+        assert verify_all(root, key) == 2
     verify_in_signxml(assertion, key)
-    assert verify_in_xmlsec(assertion, key) == 1
+    assert verify_all(assertion, key) == 1
     name_id = assertion.find(f"{c.q(c.SAML, 'Subject')}/{c.q(c.SAML, 'NameID')}")
     assert name_id is not None and name_id.text == USER
     values = {v.text for v in assertion.iter(c.q(c.SAML, "AttributeValue"))}
@@ -93,6 +82,6 @@ def test_tampered_written_response_fails_in_both(sp_key: KeyPair) -> None:
     assert name_id is not None
     name_id.text = "admin@example.com"
     with pytest.raises(xmlsec.Error):
-        verify_in_xmlsec(root, key)
+        verify_all(root, key)
     with pytest.raises(InvalidDigest):
         verify_in_signxml(root.find(c.q(c.SAML, "Assertion")), key)  # type: ignore[arg-type]
