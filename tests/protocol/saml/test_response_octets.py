@@ -7,6 +7,8 @@ import re
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from signxml import XMLVerifier  # type: ignore[attr-defined]
 
 from harness.protocol.keys import KeyPair
@@ -199,3 +201,60 @@ def test_prefixes_that_clash_are_built(idp_key: KeyPair) -> None:
     mutated = mutate(draft, (), MutationContext(NOW, random.Random(5)))
     assert mutated.tree is not None
     assert mutated.wire == built(draft)
+
+
+# Any text XML can carry (lxml refuses the rest, and so do both paths).
+TEXT = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\ufffe\uffff").filter(
+        lambda ch: ch in "\t\n\r" or ord(ch) >= 0x20
+    ),
+    max_size=12,
+)
+OPTIONAL = st.none() | TEXT
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    texts=st.fixed_dictionaries(
+        {
+            "name_id": TEXT,
+            "issuer": TEXT,
+            "destination": OPTIONAL,
+            "in_response_to": OPTIONAL,
+            "recipient": OPTIONAL,
+            "address": OPTIONAL,
+            "session_index": OPTIONAL,
+            "status_message": OPTIONAL,
+            "name_id_name_qualifier": OPTIONAL,
+        }
+    ),
+    attributes=st.lists(
+        st.builds(Attribute, TEXT, st.lists(TEXT, max_size=3).map(tuple), OPTIONAL, OPTIONAL),
+        max_size=3,
+    ).map(tuple),
+    audiences=st.lists(st.lists(TEXT, max_size=2).map(tuple), max_size=2).map(tuple),
+    prefixes=st.sampled_from([("samlp", "saml"), ("saml2p", "saml2"), ("samlp", None)]),
+    flags=st.tuples(st.booleans(), st.booleans(), st.booleans(), st.booleans(), st.booleans()),
+)
+def test_any_spec_is_written_as_built(
+    idp_key: KeyPair,
+    texts: dict[str, str | None],
+    attributes: tuple[Attribute, ...],
+    audiences: tuple[tuple[str, ...], ...],
+    prefixes: tuple[str, str | None],
+    flags: tuple[bool, bool, bool, bool, bool],
+) -> None:
+    typed, entity, one_time_use, sign_assertion, sign_response = flags
+    shape = replace(
+        spec(),
+        **texts,  # type: ignore[arg-type]
+        attributes=attributes,
+        audience_restrictions=audiences,
+        protocol_prefix=prefixes[0],
+        assertion_prefix=prefixes[1],
+        typed_attribute_values=typed,
+        issuer_format_entity=entity,
+        one_time_use=one_time_use,
+    )
+    draft = Draft(shape, Protection(idp_key, sign_assertion, sign_response))
+    assert written(draft) == built(draft)
