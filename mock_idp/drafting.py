@@ -251,7 +251,8 @@ def _protection(
 
 
 def _attributes(user: User, preset: Preset, group_ids: Mapping[str, str]) -> dict[str, list[str]]:
-    values = {m.name: user.field_values(m.source, dict(group_ids)) for m in preset.attributes}
+    ids = dict(group_ids)
+    values = {m.name: user.field_values(m.source, ids) for m in preset.attributes}
     for name, extra in user.attributes.items():
         values.setdefault(name, list(extra))
     return values
