@@ -68,9 +68,10 @@ def draft_response(
     rules: Sequence[Rule],
     planned: Sequence[MutatorCall],
     group_ids: Mapping[str, str],
+    now: dt.datetime,
 ) -> ResponseDraft:
-    """The Response to ``login`` for ``user``; ``rules`` are the matching rules, in order."""
-    now = identity.clock.now()
+    """The Response to ``login`` for ``user`` at ``now``; ``rules`` are the matching rules, in
+    order."""
     verdicts: list[Verdict] = []
     choices = _choose(identity.preset, login, user, rules, group_ids)
     if rules:

@@ -3,6 +3,7 @@ journaled with the rule each break violates, and handed back as a form to post t
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 
 from harness.protocol.saml import constants as c
@@ -50,12 +51,13 @@ class Responder:
     def issue(self, login: LoginRequest, user: User, session: IdPSession) -> OutgoingMessage:
         """Sign (and encrypt) the Response for ``user``, applying flaws, rules and the plan."""
         identity = self.identity()
-        drafted = self._draft(identity, login, user, session)
+        now = identity.clock.now()  # one instant for the draft, its mutators and the journal
+        drafted = self._draft(identity, login, user, session, now)
         try:
             mutated = mutate(
                 drafted.draft,
                 drafted.asked,
-                self._mutation_context(identity, drafted),
+                self._mutation_context(identity, drafted, now),
                 standing=drafted.standing,
             )
         except MutatorNoEffect as exc:
@@ -79,6 +81,7 @@ class Responder:
             identity,
             login,
             mutated,
+            now,
             user=user.user_name,
             mutators=tuple(call.name for call in mutated.applied),
             verdicts=verdicts,
@@ -110,10 +113,15 @@ class Responder:
             now=now, rng=identity.rng, attacker_key=self.keys.attacker_if_made
         )
         built = mutate(Draft(spec, protection), (), context)
-        return self._deliver(identity, login, built, user=None, mutators=(), verdicts=())
+        return self._deliver(identity, login, built, now, user=None, mutators=(), verdicts=())
 
     def _draft(
-        self, identity: IdPIdentity, login: LoginRequest, user: User, session: IdPSession
+        self,
+        identity: IdPIdentity,
+        login: LoginRequest,
+        user: User,
+        session: IdPSession,
+        now: dt.datetime,
     ) -> ResponseDraft:
         sp = login.sp.entity_id
         rules = self.rules.matching(sp, login.relay_state, user.user_name)
@@ -125,11 +133,13 @@ class Responder:
             rules=rules,
             planned=[call for entry in self.plan.take(sp) for call in entry.mutators],
             group_ids=self.directory.group_ids(),
+            now=now,
         )
         return drafted
 
-    def _mutation_context(self, identity: IdPIdentity, drafted: ResponseDraft) -> MutationContext:
-        now = identity.clock.now()
+    def _mutation_context(
+        self, identity: IdPIdentity, drafted: ResponseDraft, now: dt.datetime
+    ) -> MutationContext:
         calls = drafted.standing + drafted.asked
         if any(get_mutator(call.name).uses_attacker_key for call in calls):
             self.keys.attacker(now)  # made on first use: making a key is slow
@@ -154,6 +164,7 @@ class Responder:
         identity: IdPIdentity,
         login: LoginRequest,
         mutated: Mutated,
+        now: dt.datetime,
         *,
         user: str | None,
         mutators: tuple[str, ...],
@@ -173,7 +184,7 @@ class Responder:
         if login.relay_state is not None and not identity.has_flaw("drop-relay-state"):
             fields["RelayState"] = login.relay_state
         self.journal.record(
-            time=identity.clock.now(),
+            time=now,
             direction="out",
             kind="Response",
             binding=c.BINDING_HTTP_POST,
