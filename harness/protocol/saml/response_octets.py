@@ -34,7 +34,7 @@ from .signing import DIGEST_METHODS, SIGNATURE_METHODS
 
 # What XML 1.0 cannot carry (lxml refuses it): such a spec takes the tree path, which raises.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_SPECIAL = re.compile('[&<>"\t\n\r]')  # what either form escapes, in text or attributes
+_SPECIAL = '&<>"\t\n\r'  # what either form escapes, in text or attributes
 _PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
 _TAKEN_PREFIXES = frozenset({"ds", "xenc", "xs", "xsi", "xml", "xmlns"})
 _HASHES = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
@@ -160,9 +160,11 @@ def write_response(
     prefixes could clash or that holds text XML cannot carry (lxml refuses it: the tree path
     raises, as it always did)."""
     texts = _texts(spec)
-    if _NOT_XML.search(texts) is not None or not _prefixes_fit(spec):
+    # Printable ASCII is all XML: the scan is only for the rest.
+    plain = texts.isascii() and texts.isprintable()
+    if (not plain and _NOT_XML.search(texts) is not None) or not _prefixes_fit(spec):
         return None
-    escapes = _ESCAPES if _SPECIAL.search(texts) else _NO_ESCAPES
+    escapes = _ESCAPES if any(special in texts for special in _SPECIAL) else _NO_ESCAPES
     payload_wire = payload_canonical = ""
     sealed: bytes | None = None
     if spec.include_assertion:
