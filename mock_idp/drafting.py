@@ -68,9 +68,10 @@ def draft_response(
     rules: Sequence[Rule],
     planned: Sequence[MutatorCall],
     group_ids: Mapping[str, str],
+    now: dt.datetime,
 ) -> ResponseDraft:
-    """The Response to ``login`` for ``user``; ``rules`` are the matching rules, in order."""
-    now = identity.clock.now()
+    """The Response to ``login`` for ``user`` at ``now``; ``rules`` are the matching rules, in
+    order."""
     verdicts: list[Verdict] = []
     choices = _choose(identity.preset, login, user, rules, group_ids)
     if rules:
@@ -79,8 +80,8 @@ def draft_response(
     authn_context = _authn_context(identity.preset, login) if status is None else None
     if status is None and authn_context is None:
         status = (c.STATUS_REQUESTER, c.STATUS_NO_AUTHN_CONTEXT, "cannot satisfy the context")
-    spec = _spec(identity, login, user, session, choices, now)
-    spec = replace(spec, authn_context_class=authn_context or spec.authn_context_class)
+    # Made once: a ResponseSpec costs as much to copy with a change as to make.
+    spec = _spec(identity, login, user, session, choices, now, authn_context)
     if status is not None:
         spec = replace(
             spec,
@@ -184,6 +185,7 @@ def _spec(
     session: IdPSession,
     choices: _Choices,
     now: dt.datetime,
+    authn_context: str | None,
 ) -> ResponseSpec:
     preset, sp = identity.preset, login.sp
     request_id = login.request.id if login.request else None
@@ -211,7 +213,7 @@ def _spec(
         session_not_on_or_after=(
             session.authn_instant + preset.session_lifetime if preset.session_lifetime else None
         ),
-        authn_context_class=preset.authn_context_class,
+        authn_context_class=authn_context or preset.authn_context_class,
         attributes=_attribute_elements(choices.attributes, preset),
         typed_attribute_values=preset.typed_attribute_values,
         issuer_format_entity=preset.issuer_format_entity,
@@ -250,7 +252,8 @@ def _protection(
 
 
 def _attributes(user: User, preset: Preset, group_ids: Mapping[str, str]) -> dict[str, list[str]]:
-    values = {m.name: user.field_values(m.source, dict(group_ids)) for m in preset.attributes}
+    ids = dict(group_ids)
+    values = {m.name: user.field_values(m.source, ids) for m in preset.attributes}
     for name, extra in user.attributes.items():
         values.setdefault(name, list(extra))
     return values

@@ -3,22 +3,21 @@ journaled with the rule each break violates, and handed back as a form to post t
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
-
-from lxml import etree
 
 from harness.protocol.saml import constants as c
 from harness.protocol.saml.bindings import encode_post_value
 from harness.protocol.saml.ids import new_id
 from harness.protocol.saml.mutators import (
     Draft,
+    Mutated,
     MutationContext,
     MutatorNoEffect,
     get_mutator,
     mutate,
 )
 from harness.protocol.saml.response import Protection, ResponseSpec
-from harness.protocol.xml import to_bytes
 
 from .directory import Directory, User
 from .drafting import ResponseDraft, draft_response
@@ -52,12 +51,13 @@ class Responder:
     def issue(self, login: LoginRequest, user: User, session: IdPSession) -> OutgoingMessage:
         """Sign (and encrypt) the Response for ``user``, applying flaws, rules and the plan."""
         identity = self.identity()
-        drafted = self._draft(identity, login, user, session)
+        now = identity.clock.now()  # one instant for the draft, its mutators and the journal
+        drafted = self._draft(identity, login, user, session, now)
         try:
             mutated = mutate(
                 drafted.draft,
                 drafted.asked,
-                self._mutation_context(identity, drafted),
+                self._mutation_context(identity, drafted, now),
                 standing=drafted.standing,
             )
         except MutatorNoEffect as exc:
@@ -80,13 +80,12 @@ class Responder:
         return self._deliver(
             identity,
             login,
-            mutated.root,
-            mutated.wire,
+            mutated,
+            now,
             user=user.user_name,
             mutators=tuple(call.name for call in mutated.applied),
             verdicts=verdicts,
             not_applied=[str(skipped) for skipped in mutated.inapplicable],
-            plaintext=mutated.sealed_plaintext,
             calls=[{"name": call.name, "params": dict(call.params)} for call in mutated.applied],
         )
 
@@ -114,12 +113,15 @@ class Responder:
             now=now, rng=identity.rng, attacker_key=self.keys.attacker_if_made
         )
         built = mutate(Draft(spec, protection), (), context)
-        return self._deliver(
-            identity, login, built.root, built.wire, user=None, mutators=(), verdicts=()
-        )
+        return self._deliver(identity, login, built, now, user=None, mutators=(), verdicts=())
 
     def _draft(
-        self, identity: IdPIdentity, login: LoginRequest, user: User, session: IdPSession
+        self,
+        identity: IdPIdentity,
+        login: LoginRequest,
+        user: User,
+        session: IdPSession,
+        now: dt.datetime,
     ) -> ResponseDraft:
         sp = login.sp.entity_id
         rules = self.rules.matching(sp, login.relay_state, user.user_name)
@@ -131,11 +133,13 @@ class Responder:
             rules=rules,
             planned=[call for entry in self.plan.take(sp) for call in entry.mutators],
             group_ids=self.directory.group_ids(),
+            now=now,
         )
         return drafted
 
-    def _mutation_context(self, identity: IdPIdentity, drafted: ResponseDraft) -> MutationContext:
-        now = identity.clock.now()
+    def _mutation_context(
+        self, identity: IdPIdentity, drafted: ResponseDraft, now: dt.datetime
+    ) -> MutationContext:
         calls = drafted.standing + drafted.asked
         if any(get_mutator(call.name).uses_attacker_key for call in calls):
             self.keys.attacker(now)  # made on first use: making a key is slow
@@ -159,35 +163,35 @@ class Responder:
         self,
         identity: IdPIdentity,
         login: LoginRequest,
-        root: etree._Element,
-        xml: bytes,
+        mutated: Mutated,
+        now: dt.datetime,
         *,
         user: str | None,
         mutators: tuple[str, ...],
         verdicts: Sequence[Verdict],
         not_applied: Sequence[str] = (),
-        plaintext: etree._Element | None = None,
         calls: Sequence[dict[str, object]] = (),
     ) -> OutgoingMessage:
         details: dict[str, object] = {"acs": login.acs.location, "flaws": sorted(identity.flaws)}
         if calls:  # with their parameters, so that a reproduction can say what it cannot repeat
             details["mutator_calls"] = list(calls)
-        if plaintext is not None:  # what the SP finds once it decrypts: for reports to show
-            details["assertion_before_encryption"] = to_bytes(plaintext).decode()
+        if mutated.sealed_plaintext is not None:  # what the SP finds once it decrypts
+            details["assertion_before_encryption"] = mutated.sealed_plaintext.decode()
         if not_applied:  # a flaw's mutator with nothing to break here: not claimed as applied
             details["mutators_not_applied"] = list(not_applied)
+        xml = mutated.wire
         fields = {"SAMLResponse": encode_post_value(xml)}
         if login.relay_state is not None and not identity.has_flaw("drop-relay-state"):
             fields["RelayState"] = login.relay_state
         self.journal.record(
-            time=identity.clock.now(),
+            time=now,
             direction="out",
             kind="Response",
             binding=c.BINDING_HTTP_POST,
             sp=login.sp.entity_id,
             xml=xml.decode(),
-            message_id=root.get("ID"),
-            in_response_to=root.get("InResponseTo"),
+            message_id=mutated.message_id,
+            in_response_to=mutated.in_response_to,
             relay_state=fields.get("RelayState"),
             user=user,
             verdicts=tuple(verdicts),
@@ -201,5 +205,5 @@ class Responder:
             xml=xml,
             fields=fields,
             sp=login.sp.entity_id,
-            message_id=root.get("ID"),
+            message_id=mutated.message_id,
         )

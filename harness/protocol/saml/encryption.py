@@ -62,22 +62,16 @@ def _rsa_public_key(certificate: x509.Certificate) -> rsa.RSAPublicKey:
     return key
 
 
-def encrypt_element(
-    element: etree._Element,
-    certificate: x509.Certificate,
-    choice: EncryptionChoice,
-    rng: random.Random,
-    *,
-    wrapper: str = "EncryptedAssertion",
-) -> etree._Element:
-    """Return ``<saml:{wrapper}>`` holding ``element`` encrypted to ``certificate``.
+def encrypt_octets(
+    plaintext: bytes, certificate: x509.Certificate, choice: EncryptionChoice, rng: random.Random
+) -> tuple[bytes, bytes]:
+    """The CipherValue of ``plaintext`` and of its content key wrapped for ``certificate``.
 
     The content key and IV come from ``rng`` (reproducible with a seed); RSA padding uses the
-    system's randomness inside ``cryptography``, so the EncryptedKey differs between runs.
+    system's randomness inside ``cryptography``, so the wrapped key differs between runs.
     """
-    block_uri, key_size = BLOCK_ALGORITHMS[choice.block]
+    key_size = BLOCK_ALGORITHMS[choice.block][1]
     content_key = rng.randbytes(key_size)
-    plaintext = etree.tostring(element, encoding="utf-8")
     if choice.block.endswith("gcm"):
         nonce = rng.randbytes(12)
         # XML Encryption 1.1 section 5.2.4: IV || ciphertext || 128-bit tag.
@@ -90,10 +84,24 @@ def encrypt_element(
         cipher_value = iv + encryptor.update(padded) + encryptor.finalize()
     public_key = _rsa_public_key(certificate)
     if choice.transport == "rsa-oaep":
-        wrapped_key = public_key.encrypt(content_key, _OAEP)
-    else:
-        wrapped_key = public_key.encrypt(content_key, padding.PKCS1v15())
+        return cipher_value, public_key.encrypt(content_key, _OAEP)
+    return cipher_value, public_key.encrypt(content_key, padding.PKCS1v15())
 
+
+def encrypt_element(
+    element: etree._Element,
+    certificate: x509.Certificate,
+    choice: EncryptionChoice,
+    rng: random.Random,
+    *,
+    wrapper: str = "EncryptedAssertion",
+) -> etree._Element:
+    """Return ``<saml:{wrapper}>`` holding ``element`` encrypted to ``certificate`` (see
+    :func:`encrypt_octets` for where the randomness comes from)."""
+    block_uri = BLOCK_ALGORITHMS[choice.block][0]
+    cipher_value, wrapped_key = encrypt_octets(
+        etree.tostring(element, encoding="utf-8"), certificate, choice, rng
+    )
     outer = etree.Element(c.q(c.SAML, wrapper), nsmap={"saml": c.SAML})
     data = etree.SubElement(outer, c.q(c.XENC, "EncryptedData"), nsmap={"xenc": c.XENC, "ds": c.DS})
     data.set("Type", c.ENC_TYPE_ELEMENT)

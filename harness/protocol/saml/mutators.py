@@ -19,12 +19,13 @@ from __future__ import annotations
 import base64
 import copy
 import datetime as dt
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from lxml import etree
 
-from ..xml import to_bytes
+from ..xml import parse_xml, to_bytes
 from . import constants as c
 from .mutation import (
     AssertionStep,
@@ -53,6 +54,7 @@ from .response import (
     seal_assertion,
     signed_assertion,
 )
+from .response_octets import write_response
 from .signature_attacks import SIGNATURE_MUTATORS
 from .signing import SignatureChoice
 from .wrapping import WRAPPING_MUTATORS
@@ -700,14 +702,22 @@ def get_mutator(name: str) -> Mutator:
 
 @dataclass(frozen=True)
 class Mutated:
-    root: etree._Element
+    wire: bytes  # the message as sent: the Response serialised, then every ``on_wire`` step
     applied: tuple[MutatorCall, ...]
-    wire: bytes = b""  # the message as sent: ``root`` serialised, then every ``on_wire`` step
+    message_id: str | None  # the Response's ID and InResponseTo, as sent
+    in_response_to: str | None
     # The assertion as it was encrypted (None when the Response carries it in clear, or none):
     # what an SP decrypting it finds, for a report to show.
-    sealed_plaintext: etree._Element | None = None
+    sealed_plaintext: bytes | None = None
     # Standing calls (an IdP flaw's) that had nothing to break in this response.
     inapplicable: tuple[MutatorNoEffect, ...] = ()
+    # The Response as built when a mutator worked on the tree; None when written as octets.
+    tree: etree._Element | None = None
+
+    @functools.cached_property
+    def root(self) -> etree._Element:
+        """The Response as an element: the tree built, or the octets written, parsed once."""
+        return self.tree if self.tree is not None else parse_xml(self.wire)
 
 
 def _effect(draft: Draft) -> tuple[object, ...]:
@@ -761,6 +771,57 @@ def mutate(
             draft = mutator.on_draft(draft, call.params, context)
             mark(position, _effect(draft) != before)
     protection = draft.protection
+    message_id: str | None
+    # When nothing works on the tree, the Response is written as octets, signed on the way.
+    written = None
+    if not any(_after_draft(mutator) for _, mutator, _ in ordered):
+        written = write_response(draft.spec, protection, context.rng)
+    if written is not None:
+        wire, plaintext, tree = written.wire, written.sealed_plaintext, None
+        message_id, in_response_to = draft.spec.response_id, draft.spec.in_response_to
+    else:
+        tree, wire, plain = _build_tree(draft, ordered, context, mark)
+        plaintext = to_bytes(plain) if plain is not None else None
+        message_id, in_response_to = tree.get("ID"), tree.get("InResponseTo")
+    applied: list[MutatorCall] = []
+    inapplicable: list[MutatorNoEffect] = []
+    for position, (call, mutator, is_standing) in enumerate(ordered):
+        if effective.get(position, False):
+            applied.append(call)
+            continue
+        error = MutatorNoEffect(call.name, _why(mutator, draft))
+        if not is_standing:
+            raise error
+        inapplicable.append(error)
+    return Mutated(
+        wire,
+        tuple(applied),
+        message_id,
+        in_response_to,
+        plaintext if protection.encrypt_to is not None else None,
+        tuple(inapplicable),
+        tree,
+    )
+
+
+def _after_draft(mutator: Mutator) -> bool:
+    """Whether ``mutator`` works on the built message (its tree or its bytes)."""
+    stages = (mutator.on_content, mutator.on_assertion, mutator.on_response, mutator.on_wire)
+    return any(stage is not None for stage in stages)
+
+
+Ordered = Sequence[tuple[MutatorCall, Mutator, bool]]
+
+
+def _build_tree(
+    draft: Draft,
+    ordered: Ordered,
+    context: MutationContext,
+    mark: Callable[[int, bool], None],
+) -> tuple[etree._Element, bytes, etree._Element | None]:
+    """The Response built as a tree, each mutator applied at its stage: the Response, its
+    octets after every ``on_wire`` step, and the assertion as signed (or None)."""
+    protection = draft.protection
 
     def content(assertion: etree._Element) -> etree._Element:
         for position, (call, mutator, _) in enumerate(ordered):
@@ -802,19 +863,7 @@ def mutate(
             before_wire = wire
             wire = mutator.on_wire(wire, call.params, context)
             mark(position, wire != before_wire)
-
-    applied: list[MutatorCall] = []
-    inapplicable: list[MutatorNoEffect] = []
-    for position, (call, mutator, is_standing) in enumerate(ordered):
-        if effective.get(position, False):
-            applied.append(call)
-            continue
-        error = MutatorNoEffect(call.name, _why(mutator, draft))
-        if not is_standing:
-            raise error
-        inapplicable.append(error)
-    sealed = plain if protection.encrypt_to is not None else None
-    return Mutated(response, tuple(applied), wire, sealed, tuple(inapplicable))
+    return response, wire, plain
 
 
 def _why(mutator: Mutator, draft: Draft) -> str:
