@@ -118,7 +118,7 @@ def _start_idp(
     environment.idp_api_token = secrets.token_urlsafe(24)
     arguments = ["idp", "--host", listen.address, "--port", str(port)]
     arguments += ["--base-url", environment.idp_url, "--demo-users", "0", "--preset", preset]
-    arguments += ["--api-token", environment.idp_api_token]
+    arguments += [f"--api-token={environment.idp_api_token}"]  # a token may start with "-"
     scim_host = urlsplit(environment.scim_url or "").hostname
     if scim_host:
         arguments += ["--allow-provision-to", scim_host]
@@ -143,7 +143,7 @@ def start_reference(
         )
         db = f"sqlite:///{environment.logs}/reference-sp.sqlite3"
         arguments = ["sp", "--host", listen.address, "--port", str(sp_port), "--base-url", sp_url]
-        arguments += ["--db", db, "--scim-token", token, "--seats", "1000000"]
+        arguments += ["--db", db, f"--scim-token={token}", "--seats", "1000000"]
         arguments += ["--idp-metadata", f"{idp_url}/saml/metadata"]
         for flaw in sp_flaws:
             arguments += ["--flaw", flaw]
