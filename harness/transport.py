@@ -23,23 +23,66 @@ T = TypeVar("T")
 
 
 class InProcess(httpx.BaseTransport):
+    """Requests to an ASGI app on the process's portal, as an HTTP server would make them (the
+    scope httpx's ASGITransport makes, without the second request and response it builds)."""
+
     def __init__(self, app: Any, portal: Portal) -> None:
-        self._asgi = httpx.ASGITransport(app=app)
+        self._app = app
         self._portal = portal
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         body = request.read()
-        forwarded = httpx.Request(
-            request.method, request.url, headers=request.headers, content=body
-        )
-
-        async def call() -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-            response = await self._asgi.handle_async_request(forwarded)
-            content = await response.aread()
-            return response.status_code, response.headers.raw, content
-
-        status, headers, content = self._portal.call(call)
+        url = request.url
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": request.method,
+            "headers": [(k.lower(), v) for k, v in request.headers.raw],
+            "scheme": url.scheme,
+            "path": url.path,
+            "raw_path": url.raw_path.split(b"?")[0],
+            "query_string": url.query,
+            "server": (url.host, url.port),
+            "client": ("127.0.0.1", 123),
+            "root_path": "",
+        }
+        status, headers, content = self._portal.call(_exchange, self._app, scope, body)
         return httpx.Response(status, headers=headers, content=content, request=request)
+
+
+async def _exchange(
+    app: Any, scope: dict[str, Any], body: bytes
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """One request through ``app``: its status, headers and body (a HEAD's body dropped)."""
+    received = False
+    finished = asyncio.Event()
+    status = 500
+    headers: list[tuple[bytes, bytes]] = []
+    parts: list[bytes] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal received
+        if received:  # the app waits for the client to go away: only once it has answered
+            await finished.wait()
+            return {"type": "http.disconnect"}
+        received = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status, headers
+        if message["type"] == "http.response.start":
+            status, headers = message["status"], list(message.get("headers", []))
+        elif message["type"] == "http.response.body":
+            if scope["method"] != "HEAD":
+                parts.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                finished.set()
+
+    await app(scope, receive, send)
+    if not finished.is_set():
+        raise RuntimeError("the in-process app returned without finishing its response")
+    return status, headers, b"".join(parts)
 
 
 @functools.cache
