@@ -47,3 +47,36 @@ def test_an_exception_on_the_loop_reaches_the_caller() -> None:
     with pytest.raises(LookupError, match="from the loop"):
         process_portal().call(fails)
     assert isinstance(process_portal(), Portal)
+
+
+def test_a_request_reaches_the_app_as_a_server_would_hand_it_over() -> None:
+    """Method, path, query, headers and body as sent; a streamed answer whole; HEAD bodiless."""
+    from starlette.responses import StreamingResponse
+
+    async def echo(request: Request) -> PlainTextResponse:
+        body = await request.body()
+        shown = f"{request.method} {request.url.path}?{request.url.query} "
+        shown += f"{request.headers['x-probe']} {body.decode()}"
+        return PlainTextResponse(shown)
+
+    async def streamed(request: Request) -> StreamingResponse:
+        async def parts():  # type: ignore[no-untyped-def]
+            for part in ("one ", "two ", "three"):
+                yield part
+
+        return StreamingResponse(parts(), media_type="text/plain")
+
+    app = Starlette(
+        routes=[
+            Route("/echo", echo, methods=["POST"]),
+            Route("/streamed", streamed, methods=["GET", "HEAD"]),
+        ]
+    )
+    with httpx.Client(transport=Routes({"app.test": process_portal().serve(app)})) as client:
+        answer = client.post(
+            "http://app.test/echo?a=1&b=%2F", content=b"x=1", headers={"X-Probe": "p"}
+        )
+        assert answer.text == "POST /echo?a=1&b=%2F p x=1"
+        assert client.get("http://app.test/streamed").text == "one two three"
+        head = client.head("http://app.test/streamed")
+        assert head.status_code == 200 and head.content == b""
