@@ -9,6 +9,7 @@ drive a loopback or a remote SP.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import socket
 import threading
@@ -26,7 +27,7 @@ from harness.component_cli import base_url, bound_port
 from harness.home import data_dir
 from harness.memory_databases import lent_database
 from harness.out_of_band import OutOfBandListener
-from harness.protocol.keys import KeyPair
+from harness.protocol.keys import KeyPair, generate_key_pair
 from harness.protocol.saml import constants as saml
 from harness.scenario.model import ScenarioRun
 from harness.signin import SignInAttempt
@@ -95,9 +96,13 @@ def world_key(name: str) -> KeyPair:
     then loaded once per process (generating the run's five RSA keys took 0.3 s of every run,
     more than most scenarios)."""
     slug = "".join(c if c.isalnum() else "-" for c in name)
-    return load_or_create(
-        data_dir() / "world-keys", slug, common_name=f"sso-harness {name}", generated_here=True
-    )
+    common_name = f"sso-harness {name}"
+    try:
+        return load_or_create(
+            data_dir() / "world-keys", slug, common_name=common_name, generated_here=True
+        )
+    except OSError:  # a data directory that cannot be written (a read-only home): keys are a cache
+        return generate_key_pair(common_name, now=dt.datetime.now(dt.UTC))
 
 
 # The keys of in-process worlds; "mock idp, second" is the one a rollover brings in.

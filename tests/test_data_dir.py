@@ -66,3 +66,23 @@ def test_in_process_worlds_keep_their_keys_in_the_data_directory(tmp_path: Path)
     assert first == second
     assert first.endswith(" CN=sso-harness mock idp\\, second")
     assert (tmp_path / "world-keys" / "mock-idp--second.key").stat().st_mode & 0o077 == 0
+
+
+def test_a_run_with_a_data_directory_it_cannot_write_generates_its_keys_in_memory(
+    tmp_path: Path,
+) -> None:
+    """The worlds' keys on disk are a cache: a home that cannot be written (here: under a
+    file) costs the run its key generation, not the run."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    env = {**os.environ, "SSO_HARNESS_HOME": str(blocker / "home")}
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "run", "-k", "blocked-employee-loses-everything"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "all checks passed" in done.stdout + done.stderr
