@@ -27,7 +27,7 @@ from harness.component_cli import base_url, bound_port
 from harness.home import data_dir
 from harness.memory_databases import lent_database
 from harness.out_of_band import OutOfBandListener
-from harness.protocol.keys import KeyPair, generate_key_pair
+from harness.protocol.keys import KeyLoadError, KeyPair, generate_key_pair
 from harness.protocol.saml import constants as saml
 from harness.scenario.model import ScenarioRun
 from harness.signin import SignInAttempt
@@ -101,7 +101,10 @@ def world_key(name: str) -> KeyPair:
         return load_or_create(
             data_dir() / "world-keys", slug, common_name=common_name, generated_here=True
         )
-    except OSError:  # a data directory that cannot be written (a read-only home): keys are a cache
+    except (OSError, KeyLoadError):
+        # The keys on disk are a cache: a data directory that cannot be written (a read-only
+        # home), or a file left broken by a process killed while writing it, costs the run its
+        # key generation, not the run.
         return generate_key_pair(common_name, now=dt.datetime.now(dt.UTC))
 
 

@@ -86,3 +86,22 @@ def test_a_run_with_a_data_directory_it_cannot_write_generates_its_keys_in_memor
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "all checks passed" in done.stdout + done.stderr
+
+
+def test_a_broken_key_file_in_the_data_directory_does_not_stop_a_run(tmp_path: Path) -> None:
+    """A certificate cut short (a process killed while writing it) is a broken cache entry: the
+    run makes the key in memory."""
+    keys = tmp_path / "world-keys"
+    keys.mkdir()
+    (keys / "mock-idp.key").write_text("-----BEGIN PRIVATE KEY-----\nAAAA\n")
+    (keys / "mock-idp.crt").write_text("-----BEGIN CERTIFICATE-----\n")
+    env = {**os.environ, "SSO_HARNESS_HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", SHOW_WORLD_KEY.replace("mock idp, second", "mock idp")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().endswith(" CN=sso-harness mock idp")
