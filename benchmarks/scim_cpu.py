@@ -11,6 +11,11 @@ The servers, each started as a process of its own on loopback:
   and configuration, a static bearer token) on the same uvicorn setup as ``sso-harness sp``;
 - ``floor``: a minimal Starlette app answering every request with a small JSON document after
   reading its body, on the same uvicorn setup: what the server stack alone costs.
+- ``durable floor``: the same app keeping each user as one row of an SQLite file set up as the
+  SP sets up its own (WAL, ``synchronous=NORMAL``), on a worker thread as the SP's database
+  work runs: a create inserts the row (its id and a unique userName index) and commits, a
+  filter reads it by userName, a PATCH rewrites it and commits. What a durable write on this
+  stack costs with no SCIM work at all: the least an SP that keeps its users can cost.
 
 The client sends pre-built request bytes on one kept-alive raw socket and reads each response
 before sending the next, so its own cost stays small and off the server's CPU. Each round drives
@@ -73,6 +78,61 @@ async def answer(request):
 
 methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 app = Starlette(routes=[Route("/{path:path}", answer, methods=methods)])
+serve_app(app, listening_socket("127.0.0.1", int(sys.argv[1])))
+"""
+SERVE_DURABLE_FLOOR = """
+import asyncio, json, sqlite3, sys, tempfile, uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
+from harness.component_cli import serve_app
+from harness.sockets import listening_socket
+
+path = Path(tempfile.mkdtemp()) / "floor.sqlite3"
+db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+for pragma in ("journal_mode=WAL", "synchronous=NORMAL"):
+    db.execute(f"PRAGMA {pragma}")
+db.execute("CREATE TABLE users (id TEXT PRIMARY KEY, user_name TEXT UNIQUE, body TEXT)")
+worker = ThreadPoolExecutor(1)
+
+def create(body):
+    user_id = uuid.uuid4().hex
+    db.execute("BEGIN IMMEDIATE")
+    db.execute("INSERT INTO users VALUES (?, ?, ?)", (user_id, json.loads(body)["userName"], body))
+    db.execute("COMMIT")
+    return user_id
+
+def find(user_name):
+    return db.execute("SELECT body FROM users WHERE user_name = ?", (user_name,)).fetchone()[0]
+
+def rewrite(user_id, body):
+    db.execute("BEGIN IMMEDIATE")
+    db.execute("UPDATE users SET body = ? WHERE id = ?", (body, user_id))
+    db.execute("COMMIT")
+
+async def users(request):
+    body = await request.body()
+    loop = asyncio.get_running_loop()
+    if request.method == "POST":
+        user_id = await loop.run_in_executor(worker, create, body)
+        return Response(b"{}", 201, {"Location": f"/scim/v2/Users/{user_id}"})
+    user_name = request.query_params["filter"].split('"')[1]
+    found = await loop.run_in_executor(worker, find, user_name)
+    return Response(found, media_type="application/scim+json")
+
+async def user(request):
+    body = await request.body()
+    await asyncio.get_running_loop().run_in_executor(
+        worker, rewrite, request.path_params["id"], body
+    )
+    return Response(b"{}", media_type="application/scim+json")
+
+app = Starlette(routes=[
+    Route("/scim/v2/Users", users, methods=["GET", "POST"]),
+    Route("/scim/v2/Users/{id}", user, methods=["PATCH"]),
+])
 serve_app(app, listening_socket("127.0.0.1", int(sys.argv[1])))
 """
 SERVE_SCIM2_SERVER = """
@@ -377,7 +437,7 @@ def report(figures: dict[str, Figures], peer: str, floor: str) -> None:
                 line += f"   database CPU {span([d for d in database if d is not None])}"
             print(line)
         for name in names:
-            if name in (peer, floor) or peer not in figures:
+            if name in (peer, floor) or name.endswith(floor) or peer not in figures:
                 continue
             ratios = [
                 mine[op].cpu_ms / theirs[op].cpu_ms
@@ -424,6 +484,7 @@ def servers(args: argparse.Namespace, tmp: Path) -> Iterator[list[Server]]:
         if not args.no_peer:
             started.append(start_script("scim2-server", SERVE_SCIM2_SERVER, "/v2", True))
         started.append(start_script("floor", SERVE_FLOOR, "/scim/v2", False))
+        started.append(start_script("durable floor", SERVE_DURABLE_FLOOR, "/scim/v2", True))
         yield started
     finally:
         for server in started:
