@@ -6,6 +6,7 @@ import datetime as dt
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import takewhile
 
 
 @dataclass(frozen=True)
@@ -110,11 +111,15 @@ class Journal:
         since: int = 0,
         limit: int | None = None,
     ) -> list[JournalEntry]:
+        # Entries are kept in seq order: those after ``since`` are read from the newest back,
+        # so a reader that follows the journal pays for what is new, not for all it holds.
+        newer: Iterable[JournalEntry] = self._entries
+        if since:
+            newer = list(takewhile(lambda e: e.seq > since, reversed(self._entries)))[::-1]
         selected: Iterable[JournalEntry] = (
             e
-            for e in self._entries
-            if e.seq > since
-            and (kind is None or e.kind == kind)
+            for e in newer
+            if (kind is None or e.kind == kind)
             and (direction is None or e.direction == direction)
             and (sp is None or e.sp == sp)
         )

@@ -507,3 +507,32 @@ async def test_every_html_page_refuses_to_be_framed(key: KeyPair) -> None:
         assert page.headers["content-type"].startswith("text/html"), name
         assert page.headers["x-frame-options"] == "DENY", name
         assert page.headers["content-security-policy"] == "frame-ancestors 'none'", name
+
+
+def test_the_journal_read_since_a_seq_is_what_a_full_scan_selects() -> None:
+    journal = Journal(limit=40)
+    kinds = ("AuthnRequest", "Response", "Error")
+    for n in range(60):  # the first 20 give way
+        journal.record(
+            time=NOW,
+            direction="in" if n % 2 else "out",
+            kind=kinds[n % 3],
+            binding=None,
+            sp=f"sp{n % 2}",
+            xml=None,
+        )
+    everything = journal.entries()
+    for since in (-1, 0, 5, 20, 21, 37, 59, 60, 99):
+        for kind in (None, *kinds):
+            for direction in (None, "in", "out"):
+                wanted = [
+                    e
+                    for e in everything
+                    if e.seq > since
+                    and (kind is None or e.kind == kind)
+                    and (direction is None or e.direction == direction)
+                ]
+                got = journal.entries(since=since, kind=kind, direction=direction)
+                assert got == wanted, (since, kind, direction)
+                limited = journal.entries(since=since, kind=kind, direction=direction, limit=2)
+                assert limited == wanted[-2:], (since, kind, direction)
