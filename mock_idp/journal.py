@@ -127,8 +127,7 @@ class Journal:
         return result[-limit:] if limit else result
 
     def last(self, kind: str | None = None) -> JournalEntry | None:
-        found = self.entries(kind=kind)
-        return found[-1] if found else None
+        return next((e for e in reversed(self._entries) if kind in (None, e.kind)), None)
 
     def counts(self) -> dict[str, dict[str, int]]:
         """``{"in": {kind: n}, "out": {kind: n}}``: every message recorded since the start,

@@ -536,3 +536,6 @@ def test_the_journal_read_since_a_seq_is_what_a_full_scan_selects() -> None:
                 assert got == wanted, (since, kind, direction)
                 limited = journal.entries(since=since, kind=kind, direction=direction, limit=2)
                 assert limited == wanted[-2:], (since, kind, direction)
+    for kind in (None, *kinds, "LogoutRequest"):
+        of_kind = [e for e in everything if kind is None or e.kind == kind]
+        assert journal.last(kind) == (of_kind[-1] if of_kind else None)
