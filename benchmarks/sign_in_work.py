@@ -2,7 +2,8 @@
 HTTP: what ``benchmarks/serve_sign_ins.py`` measures minus the HTTP servers, the client and the
 worker threads. CPU time (``time.process_time``) per step, so that a change to the sign-in code
 can be measured apart from the noise of a shared machine; run it with ``PYTHONPATH`` pointing at
-two checkouts in turn to compare them.
+two checkouts in turn to compare them (the code measured is the one ``PYTHONPATH`` names, else
+this script's own checkout).
 
 The pair is built as ``sso-harness serve`` builds it (``harness.serve.build``); the SP listens
 only while the IdP provisions the demo directory. Each sign-in: ``SignInService.start`` (the
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import threading
@@ -30,7 +32,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# PYTHONPATH names the checkout to measure; this script's own otherwise (put first, it would
+# shadow the one PYTHONPATH names and both sides of a comparison would run the same code).
+sys.path.insert(0, os.environ.get("PYTHONPATH", "").split(os.pathsep)[0] or str(ROOT))
 
 
 def build(home: Path) -> Any:
@@ -92,7 +96,12 @@ def main() -> None:
             posted = step("SP ACS", read_posted_response, message.fields["SAMLResponse"], None)
             admitted = step("SP ACS", sign_in.admit, posted, browser, None)
             step("SP /api/me", me, admitted.token)
-        print(f"{args.sign_ins} sign-ins, {args.pending} AuthnRequests left pending first")
+        import harness
+
+        print(
+            f"{args.sign_ins} sign-ins, {args.pending} AuthnRequests left pending first "
+            f"(the code in {Path(harness.__file__).parents[1]})"
+        )
         for name, seconds in spent.items():
             print(f"{name:11} {seconds * 1000 / args.sign_ins:6.2f} ms CPU per sign-in")
         print(f"{'total':11} {sum(spent.values()) * 1000 / args.sign_ins:6.2f} ms CPU per sign-in")
