@@ -172,10 +172,14 @@ def insert_many(conn: Connection, prepared: Prepared, rows: Sequence[Sequence[An
     if columns is None:
         raise TypeError("insert_many needs the statement's columns")
     form = prepared.form(conn)
-    if not (form.direct and conn.dialect.name == _SQLITE and form.names == tuple(columns)):
+    if not (form.direct and form.names == tuple(columns)):
         execute_many(conn, prepared, [dict(zip(columns, row, strict=True)) for row in rows])
         return
     driver = _driver(conn)
+    if conn.dialect.name != _SQLITE:  # psycopg: named parameters, the rows in one pipeline
+        with driver.cursor() as cursor:
+            cursor.executemany(form.sql, [dict(zip(columns, row, strict=True)) for row in rows])
+        return
     whole = len(rows) - len(rows) % ROWS_A_STATEMENT
     if whole:
         driver.executemany(
