@@ -72,6 +72,12 @@ def _environment(code: Path | None) -> dict[str, str]:
     return env
 
 
+def _directory(code: Path | None) -> Path | None:
+    """Where a start runs: in the checkout measured. ``python -m`` and ``-c`` put the working
+    directory ahead of PYTHONPATH, so a start from another checkout ran that one's code."""
+    return code
+
+
 def _start(db_url: str, port: int, code: Path | None) -> tuple[subprocess.Popen[bytes], float]:
     """The SP started on ``db_url``; seconds from the process's start to /healthz 200."""
     started = time.perf_counter()
@@ -79,6 +85,7 @@ def _start(db_url: str, port: int, code: Path | None) -> tuple[subprocess.Popen[
         sp_command(db_url, port),
         stdout=subprocess.DEVNULL,
         env=_environment(code),
+        cwd=_directory(code),
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -119,6 +126,7 @@ def _floor(code: Path | None) -> str:
         text=True,
         check=True,
         env=_environment(code),
+        cwd=_directory(code),
     )
     seconds = time.perf_counter() - started
     cpu, rss = probe.stdout.split()
@@ -176,9 +184,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
     random.seed(7)
-    codes: list[Path | None] = list(args.code) if args.code else [None]
+    # Absolute: each start runs in its checkout's directory.
+    codes: list[Path | None] = [c.resolve() for c in args.code] if args.code else [None]
     with tempfile.TemporaryDirectory() as scratch:
-        folder = args.keep or Path(scratch)
+        folder = (args.keep or Path(scratch)).resolve()
         folder.mkdir(parents=True, exist_ok=True)
         runs: dict[tuple[str, int, str], list[tuple[float, float]]] = defaultdict(list)
         for _ in range(args.rounds):

@@ -18,18 +18,31 @@ from typing import Any
 from sqlalchemy import Connection
 
 from reference_sp.account_rules import Judgement, Standing
-from reference_sp.account_writes import HeldWrites, Writes, detail_text
+from reference_sp.account_writes import (
+    ACCOUNT_COLUMNS,
+    AUDIT_COLUMNS,
+    HeldWrites,
+    Writes,
+    detail_text,
+)
 from reference_sp.accounts import Accounts
 from reference_sp.organisation import Organisation
 from reference_sp.timeutil import iso
 
 _DATE = None  # a step of a plan: the clock read for the license's date
+# NewAccounts._follow makes rows by position, in these orders of the columns.
+_ACCOUNT_ORDER = ("user_id", "org_pk", "user_name", "entitled", "admin", "license", "license_since")
+_AUDIT_ORDER = ("org_pk", "at", "actor", "action", "user_id", "user_name", "detail")
+if (ACCOUNT_COLUMNS, AUDIT_COLUMNS) != (_ACCOUNT_ORDER, _AUDIT_ORDER):
+    raise AssertionError("rows are made in another order of columns than the statements'")
 
 
 @dataclass
 class _Plan:
     steps: list[tuple[str, str, str] | None] = field(default_factory=list)  # action, actor, detail
-    account: dict[str, Any] | None = None  # the row, its id, name and date to be filled in
+    # The account row recorded, in ACCOUNT_COLUMNS' order: each user's own id, name and (when
+    # ``dated``) date read take the place of the first user's.
+    account: tuple[Any, ...] | None = None
     dated: bool = False  # the row's license_since is the date read
     takes_seat: bool = False
 
@@ -57,7 +70,7 @@ class _Recorder(Writes):
 
     def add_account(self, row: dict[str, Any]) -> None:
         self.held.add_account(row)
-        self.plan.account = dict(row)
+        self.plan.account = tuple(row[c] for c in ACCOUNT_COLUMNS)
         self.plan.dated = row["license_since"] is not None and row["license_since"] is self._date
 
     def seats_held(self) -> int:
@@ -69,54 +82,60 @@ class _Recorder(Writes):
 
 
 class NewAccounts:
-    """The new accounts of one sweep, through ``held``."""
+    """The new accounts of one sweep, through ``held``; ``standing_of`` gives the standing of a
+    user from what the sweep read of them (``source``), when a judgement needs it."""
 
     def __init__(
-        self, accounts: Accounts, conn: Connection, organisation: Organisation, held: HeldWrites
+        self,
+        accounts: Accounts,
+        conn: Connection,
+        organisation: Organisation,
+        held: HeldWrites,
+        standing_of: Callable[[Any], Standing],
     ) -> None:
         self.accounts = accounts
         self.conn = conn
         self.organisation = organisation
         self.held = held
+        self.standing_of = standing_of
         self._plans: dict[tuple[Any, ...], _Plan] = {}
 
     def add(
-        self,
-        kind: tuple[Any, ...],
-        user_id: str,
-        user_name: str,
-        has_devices: bool,
-        standing: Callable[[], Standing],
+        self, kind: tuple[Any, ...], user_id: str, user_name: str, has_devices: bool, source: Any
     ) -> None:
         """Judge the new account of a user of ``kind`` (all that the judgement depends on but
-        the user's id and name); ``standing`` gives the user's standing, when it is needed."""
+        the user's id and name)."""
         if has_devices:
-            now = standing()
-            judged = Judgement.of(self.organisation, user_id, None, now)
+            judged = Judgement.of(self.organisation, user_id, None, self.standing_of(source))
             self.accounts.apply(self.conn, self.organisation, None, judged, self.held)
             return
         key = (kind, self.held.seats_held() < self.organisation.seats)
         plan = self._plans.get(key)
         if plan is None:
             recorder = _Recorder(self.held)
-            judged = Judgement.of(self.organisation, user_id, None, standing())
+            judged = Judgement.of(self.organisation, user_id, None, self.standing_of(source))
             self.accounts.apply(self.conn, self.organisation, None, judged, recorder)
             self._plans[key] = recorder.plan
             return
         self._follow(plan, user_id, user_name)
 
     def _follow(self, plan: _Plan, user_id: str, user_name: str) -> None:
+        # Run for every new account but the first of its kind: the rows are made here, straight
+        # into the held lists, with no mapping per row.
+        held = self.held
+        clock, org_pk, entries = held.clock, held.org_pk, held.entries
         date = None
         for step in plan.steps:
             if step is _DATE:
-                date = iso(self.held.clock())
+                date = iso(clock())
             else:
                 action, actor, detail = step
-                self.held.add_entry(action, actor, user_id, user_name, detail)
+                entries.append((org_pk, iso(clock()), actor, action, user_id, user_name, detail))
         if plan.account is not None:
-            row = plan.account | {"user_id": user_id, "user_name": user_name}
-            if plan.dated:
-                row["license_since"] = date
-            self.held.add_account(row)
+            _, org, _, entitled, admin, license_state, since = plan.account
+            since = date if plan.dated else since
+            held.new_accounts.append(
+                (user_id, org, user_name, entitled, admin, license_state, since)
+            )
         if plan.takes_seat:
-            self.held.seat_taken()
+            held.seat_taken()

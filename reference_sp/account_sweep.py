@@ -74,7 +74,9 @@ def reconcile_all(
     accounts.lock(conn, organisation)
     watched = _watched(organisation)
     held = HeldWrites(conn, organisation.org_pk, accounts.clock)
-    new_accounts = NewAccounts(accounts, conn, organisation, held)
+    new_accounts = NewAccounts(
+        accounts, conn, organisation, held, functools.partial(_new_standing, watched=watched)
+    )
     verdicts: dict[tuple[Any, ...], Verdict] = {}
     for rows in _batches(conn, organisation.org_pk, watched, batch):
         for row in rows:
@@ -85,13 +87,7 @@ def reconcile_all(
             if verdict is Verdict.SETTLED:
                 continue
             if verdict is Verdict.NEW:
-                new_accounts.add(
-                    key,
-                    row[_ID],
-                    row[_NAME],
-                    row[_DEVICES],
-                    functools.partial(_new_standing, row, watched),
-                )
+                new_accounts.add(key, row[_ID], row[_NAME], row[_DEVICES], row)
                 continue
             held.flush()  # the one-user path reads the accounts table
             accounts.reconcile(conn, organisation, row[_ID])

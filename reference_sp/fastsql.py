@@ -12,6 +12,8 @@ results as plain tuples.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import operator
 import sqlite3
 from collections.abc import Mapping, Sequence
@@ -156,3 +158,49 @@ def execute_many(conn: Connection, prepared: Prepared, rows: Sequence[Mapping[st
         return
     with driver.cursor() as cursor:  # psycopg sends the rows in one pipeline
         cursor.executemany(form.sql, [form.named(r) for r in rows])
+
+
+def insert_many(conn: Connection, prepared: Prepared, rows: Sequence[Sequence[Any]]) -> None:
+    """Run an INSERT for each row, given as the values of ``prepared.columns`` in that order.
+    On SQLite the rows go ``ROWS_A_STATEMENT`` to a statement of as many VALUES, handed to the
+    driver as they are: each execution of a statement opens the table and its indexes again,
+    which cost more than inserting a row does (300,000 rows of the first start at 100k users:
+    0.23 s in statements of 50 rows against 0.48 s one by one)."""
+    if not rows:
+        return
+    columns = prepared.columns
+    if columns is None:
+        raise TypeError("insert_many needs the statement's columns")
+    form = prepared.form(conn)
+    if not (form.direct and form.names == tuple(columns)):
+        execute_many(conn, prepared, [dict(zip(columns, row, strict=True)) for row in rows])
+        return
+    driver = _driver(conn)
+    if conn.dialect.name != _SQLITE:  # psycopg: named parameters, the rows in one pipeline
+        with driver.cursor() as cursor:
+            cursor.executemany(form.sql, [dict(zip(columns, row, strict=True)) for row in rows])
+        return
+    whole = len(rows) - len(rows) % ROWS_A_STATEMENT
+    if whole:
+        driver.executemany(
+            _many_values(form.sql, ROWS_A_STATEMENT),
+            [
+                list(itertools.chain.from_iterable(rows[start : start + ROWS_A_STATEMENT]))
+                for start in range(0, whole, ROWS_A_STATEMENT)
+            ],
+        )
+    if whole < len(rows):
+        rest = rows[whole:]
+        driver.execute(_many_values(form.sql, len(rest)), list(itertools.chain.from_iterable(rest)))
+
+
+ROWS_A_STATEMENT = 50  # 350 parameters for 7 columns: under SQLite's oldest limit of 999
+
+
+@functools.lru_cache(maxsize=64)
+def _many_values(sql: str, count: int) -> str:
+    """The single-row INSERT ``sql`` (``... VALUES (?, ...)``) for ``count`` rows."""
+    head, values_keyword, values = sql.rpartition(" VALUES ")
+    if not values_keyword or not (values.startswith("(") and values.endswith(")")):
+        raise ValueError(f"not a single-row INSERT: {sql}")
+    return f"{head} VALUES {', '.join([values] * count)}"

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, delete, insert, select, update
 
-from reference_sp import account_sweep
+from reference_sp import account_sweep, fastsql
 from reference_sp.account_tables import account_users, activations, audit_log, sp_sessions
 from reference_sp.organisation import Organisation
 from reference_sp.tables import resources
@@ -251,6 +251,44 @@ def test_a_first_judgement_of_every_account_is_reconciling_each_in_turn(director
         found = _outcome(
             world,
             forgetting(
+                lambda conn, b=batch: account_sweep.reconcile_all(
+                    world.sp.accounts, conn, organisation, b
+                )
+            ),
+        )
+        assert found == expected, f"batches of {batch}"
+
+
+@pytest.fixture(scope="module", params=database_urls())
+def many_users(request: pytest.FixtureRequest) -> Iterator[World]:
+    """More new accounts than one statement of held rows writes (account_writes, fastsql
+    .insert_many), of several kinds, most of them waiting for one of three seats."""
+    for world in make_world(request.param, seats=3):
+        for n in range(2 * fastsql.ROWS_A_STATEMENT + 27):
+            groups = (ADMINS,) if n % 5 == 0 else ()
+            world.provision(f"user{n}@acme.test", active=n % 7 != 3, groups=groups, at_idp=False)
+        yield world
+
+
+def test_a_first_judgement_of_many_accounts_is_reconciling_each_in_turn(
+    many_users: World,
+) -> None:
+    world = many_users
+    organisation = _organisation(world)
+
+    def forget_then(run: Callable[[Connection], None]) -> Callable[[Connection], None]:
+        def forget_then_run(conn: Connection) -> None:
+            conn.execute(delete(account_users).where(account_users.c.org_pk == world.org_pk))
+            run(conn)
+
+        return forget_then_run
+
+    expected = _outcome(world, forget_then(_one_by_one(world, organisation)))
+    assert len(expected["audit"]) > 2 * fastsql.ROWS_A_STATEMENT
+    for batch in (7, account_sweep.BATCH):
+        found = _outcome(
+            world,
+            forget_then(
                 lambda conn, b=batch: account_sweep.reconcile_all(
                     world.sp.accounts, conn, organisation, b
                 )
