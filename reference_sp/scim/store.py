@@ -27,6 +27,8 @@ from harness.protocol.scim import errors
 from harness.protocol.scim.schema import ResourceType
 from reference_sp import fastsql
 from reference_sp.fastsql import Prepared
+from reference_sp.scim import groups_column
+from reference_sp.scim.groups_column import UserGroups
 from reference_sp.scim.index import value_rows
 from reference_sp.scim.query import RESOURCE_COLUMNS, Plan
 from reference_sp.tables import attribute_values, memberships, resources
@@ -93,6 +95,10 @@ _SELECT_BY_ID = select(*_COLUMNS).where(
 )
 _BY_ID = Prepared(_SELECT_BY_ID)
 _BY_ID_FOR_UPDATE = Prepared(_SELECT_BY_ID.with_for_update())
+# A user with their groups (scim.groups_column); the lock, FOR UPDATE, is on the user's row only.
+_SELECT_USER_BY_ID = _SELECT_BY_ID.add_columns(UserGroups())
+_USER_BY_ID = Prepared(_SELECT_USER_BY_ID)
+_USER_BY_ID_FOR_UPDATE = Prepared(_SELECT_USER_BY_ID.with_for_update())
 _MEMBERS_OF = Prepared(
     select(memberships.c.group_pk, _MEMBER.c.id, _MEMBER.c.rtype, memberships.c.display)
     .join(_MEMBER, _MEMBER.c.pk == memberships.c.member_pk)
@@ -162,9 +168,10 @@ def _rows_by_attr(rt: ResourceType, doc: dict[str, Any], pk: int) -> dict[str, l
 
 
 def _from_row(row: Sequence[Any]) -> StoredResource:
-    """A row of RESOURCE_COLUMNS, by position (fastsql returns plain tuples)."""
-    pk, resource_id, rtype, doc, version, created, last_modified = row
-    return StoredResource(
+    """A row of RESOURCE_COLUMNS, by position (fastsql returns plain tuples), and for a user
+    read with them, their groups (``UserGroups``)."""
+    pk, resource_id, rtype, doc, version, created, last_modified = row[:7]
+    stored = StoredResource(
         pk=pk,
         id=resource_id,
         rtype=rtype,
@@ -173,6 +180,9 @@ def _from_row(row: Sequence[Any]) -> StoredResource:
         created=created,
         last_modified=last_modified,
     )
+    if len(row) > 7:
+        stored.groups = [GroupRef(gid, display) for _, gid, display in groups_column.parse(row[7])]
+    return stored
 
 
 def _columns(rt: ResourceType, doc: dict[str, Any]) -> dict[str, Any]:
@@ -257,7 +267,10 @@ class ScimStore:
         relations: bool = True,
         for_update: bool = False,
     ) -> StoredResource:
-        query = _BY_ID_FOR_UPDATE if for_update else _BY_ID
+        if rt.name == "User" and relations:
+            query = _USER_BY_ID_FOR_UPDATE if for_update else _USER_BY_ID
+        else:
+            query = _BY_ID_FOR_UPDATE if for_update else _BY_ID
         row = fastsql.fetch_one(
             conn, query, {"id": resource_id, "org_pk": org_pk, "rtype": rt.name}
         )
@@ -297,9 +310,10 @@ class ScimStore:
         return total_results, found
 
     def load_relations(self, conn: Connection, found: list[StoredResource]) -> None:
-        """Members of the groups and groups of the users in ``found``: one query each."""
+        """Members of the groups and groups of the users in ``found``: one query each (users
+        read with their groups already are left as they are)."""
         groups = {s.pk: s for s in found if s.rtype == "Group"}
-        users = {s.pk: s for s in found if s.rtype == "User"}
+        users = {s.pk: s for s in found if s.rtype == "User" and s.groups is None}
         members_of: dict[int, list[Member]] = {pk: [] for pk in groups}
         groups_of: dict[int, list[GroupRef]] = {pk: [] for pk in users}
         if groups:
