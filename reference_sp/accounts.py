@@ -289,7 +289,8 @@ class Accounts:
                 {"b_user_id": judged.user_id} | {f"b_{k}": v for k, v in values.items()},
             )
         if prior is not None and str(prior.license) == "held" and license_state != "held":
-            self.hand_on_seats(conn, organisation)
+            self.hand_on_seats(conn, organisation, writes)
+        writes.done()
 
     def _end_sessions(self, conn: Connection, judged: Judgement, audit: Audit) -> None:
         if "keep-sessions-on-deprovision" in self.flaws:
@@ -370,23 +371,27 @@ class Accounts:
     def seats_held(conn: Connection, org_pk: int) -> int:
         return account_writes.seats_held(conn, org_pk)
 
-    def hand_on_seats(self, conn: Connection, organisation: Organisation) -> None:
-        """Give free seats to those waiting, longest wait first."""
+    def hand_on_seats(
+        self, conn: Connection, organisation: Organisation, writes: Writes | None = None
+    ) -> None:
+        """Give free seats to those waiting, longest wait first; audited through ``writes``
+        (written when they are done) when given, else at once."""
         free = organisation.seats - self.seats_held(conn, organisation.org_pk)
         if free <= 0:
             return
         waiting = fastsql.fetch_all(conn, _WAITING, {"org_pk": organisation.org_pk, "free": free})
         for user_id, user_name in waiting:
             fastsql.execute(conn, _GIVE_SEAT, {"b_user_id": user_id, "b_since": iso(self.clock())})
-            self.audit(
-                conn,
-                organisation.org_pk,
-                "license-assigned",
-                user_id=user_id,
-                user_name=user_name,
-                product=organisation.product,
-                from_waiting_list=True,
-            )
+            fields = {
+                "user_id": user_id,
+                "user_name": user_name,
+                "product": organisation.product,
+                "from_waiting_list": True,
+            }
+            if writes is None:
+                self.audit(conn, organisation.org_pk, "license-assigned", **fields)
+            else:
+                writes.audit("license-assigned", **fields)
 
     def waiting_position(self, conn: Connection, org_pk: int, user_id: str) -> int | None:
         row = self.account(conn, user_id)
