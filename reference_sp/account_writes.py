@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, func, insert, select, text
+from sqlalchemy import Connection, bindparam, func, select
 
 from reference_sp import fastsql
 from reference_sp.account_tables import account_users, audit_log
@@ -37,24 +37,10 @@ class AccountRow(NamedTuple):
 
 ACCOUNT_COLUMNS = AccountRow._fields
 
-_AUDIT = Prepared(
-    insert(audit_log),
-    columns=["org_pk", "at", "actor", "action", "user_id", "user_name", "detail"],
+_AUDIT = fastsql.InsertRows(
+    audit_log, ["org_pk", "at", "actor", "action", "user_id", "user_name", "detail"]
 )
-_AUDIT_FIELDS = ("org_pk", "at", "actor", "action", "user_id", "user_name", "detail")
-# PostgreSQL: any number of entries in one statement, one round trip, in the order given (each
-# column an array; the serial ``seq`` follows the ordinality). SQLite has no round trips to save.
-_AUDIT_ROWS = Prepared(
-    text(
-        "INSERT INTO audit_log (org_pk, at, actor, action, user_id, user_name, detail) "
-        "SELECT org_pk, at, actor, action, user_id, user_name, detail FROM unnest("
-        "CAST(:org_pk AS INTEGER[]), CAST(:at AS TEXT[]), CAST(:actor AS TEXT[]), "
-        "CAST(:action AS TEXT[]), CAST(:user_id AS TEXT[]), CAST(:user_name AS TEXT[]), "
-        "CAST(:detail AS TEXT[])) WITH ORDINALITY "
-        "AS entry(org_pk, at, actor, action, user_id, user_name, detail, n) ORDER BY n"
-    )
-)
-_INSERT_ACCOUNT = Prepared(insert(account_users), columns=list(ACCOUNT_COLUMNS))
+_INSERT_ACCOUNT = fastsql.InsertRows(account_users, ACCOUNT_COLUMNS)
 _SEATS_HELD = Prepared(
     select(func.count())
     .select_from(account_users)
@@ -97,17 +83,12 @@ def _entry(
 
 
 def write_audit(conn: Connection, entry: dict[str, Any]) -> None:
-    fastsql.execute(conn, _AUDIT, entry)
+    fastsql.insert_rows(conn, _AUDIT, [entry])
 
 
 def write_audits(conn: Connection, entries: list[dict[str, Any]]) -> None:
-    """Write ``entries`` in their order: one statement on PostgreSQL, whatever their number."""
-    if len(entries) <= 1 or conn.dialect.name != "postgresql":
-        for entry in entries:
-            write_audit(conn, entry)
-        return
-    columns = {name: [entry[name] for entry in entries] for name in _AUDIT_FIELDS}
-    fastsql.execute(conn, _AUDIT_ROWS, columns)
+    """Write ``entries`` in their order, in one round trip."""
+    fastsql.insert_rows(conn, _AUDIT, entries)
 
 
 def seats_held(conn: Connection, org_pk: int) -> int:
@@ -133,7 +114,7 @@ class Writes:
         self.entries.clear()
 
     def add_account(self, row: dict[str, Any]) -> None:
-        fastsql.execute(self.conn, _INSERT_ACCOUNT, row)
+        fastsql.insert_rows(self.conn, _INSERT_ACCOUNT, [row])
 
     def now(self) -> str:
         """The time now, as stored."""
@@ -176,8 +157,8 @@ class HeldWrites(Writes):
     def flush(self) -> None:
         """Write what is held. The accounts table may change behind the count after this (the
         caller reconciles a user the usual way): it is read again when next asked for."""
-        fastsql.execute_many(self.conn, _INSERT_ACCOUNT, self.new_accounts)
-        fastsql.execute_many(self.conn, _AUDIT, self.entries)
+        fastsql.insert_rows(self.conn, _INSERT_ACCOUNT, self.new_accounts)
+        fastsql.insert_rows(self.conn, _AUDIT, self.entries)
         self.new_accounts.clear()
         self.entries.clear()
         self._seats = None

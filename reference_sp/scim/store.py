@@ -147,10 +147,8 @@ _DELETE_VALUES_OF = Prepared(
         attribute_values.c.attr == bindparam("b_attr"),
     )
 )
-_INSERT_VALUES = Prepared(
-    insert(attribute_values), columns=[c.name for c in attribute_values.columns]
-)
-_INSERT_MEMBERSHIPS = Prepared(insert(memberships), columns=[c.name for c in memberships.columns])
+_INSERT_VALUES = fastsql.InsertRows(attribute_values, [c.name for c in attribute_values.columns])
+_INSERT_MEMBERSHIPS = fastsql.InsertRows(memberships, [c.name for c in memberships.columns])
 _USER_NAME_TAKEN = Prepared(
     select(resources.c.pk).where(
         resources.c.org_pk == bindparam("org_pk"),
@@ -239,11 +237,11 @@ def _rewrite_values(
     for attr in changed:
         fastsql.execute(conn, _DELETE_VALUES_OF, {"b_pk": pk, "b_attr": attr})
     rows = [row for attr in changed for row in new_rows.get(attr, [])]
-    fastsql.execute_many(conn, _INSERT_VALUES, rows)
+    fastsql.insert_rows(conn, _INSERT_VALUES, rows)
 
 
 def _write_values(conn: Connection, rt: ResourceType, pk: int, doc: dict[str, Any]) -> None:
-    fastsql.execute_many(conn, _INSERT_VALUES, value_rows(rt, doc, pk))
+    fastsql.insert_rows(conn, _INSERT_VALUES, value_rows(rt, doc, pk))
 
 
 class ScimStore:
@@ -482,7 +480,7 @@ class ScimStore:
             )
         added = [m for m in result if m.id not in old]
         if added:
-            fastsql.execute_many(
+            fastsql.insert_rows(
                 conn,
                 _INSERT_MEMBERSHIPS,
                 [
