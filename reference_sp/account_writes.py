@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from reference_sp import fastsql
 from reference_sp.account_tables import account_users, audit_log
@@ -38,9 +38,38 @@ class AccountRow(NamedTuple):
 ACCOUNT_COLUMNS = AccountRow._fields
 
 _AUDIT = fastsql.InsertRows(
-    audit_log, ["org_pk", "at", "actor", "action", "user_id", "user_name", "detail"]
+    audit_log, ["org_pk", "at", "actor", "action", "user_id", "user_name", "detail"], "audit_"
 )
 _INSERT_ACCOUNT = fastsql.InsertRows(account_users, ACCOUNT_COLUMNS)
+_UPDATE_ACCOUNT = (
+    update(account_users)
+    .where(account_users.c.user_id == bindparam("b_user_id"))
+    .values(
+        org_pk=bindparam("b_org_pk"),
+        user_name=bindparam("b_user_name"),
+        entitled=bindparam("b_entitled"),
+        admin=bindparam("b_admin"),
+        license=bindparam("b_license"),
+        license_since=bindparam("b_license_since"),
+    )
+)
+_DELETE_ACCOUNT = delete(account_users).where(account_users.c.user_id == bindparam("b_user_id"))
+# PostgreSQL: the account's write carries the audit entries made before it, as a data-modifying
+# CTE (one round trip for both); SQLite has no round trips to save.
+_WITH_AUDIT = _AUDIT.arrays_statement.cte("audit_")
+
+
+class _AccountWrite:
+    """One way to write an account: alone, or with the audit entries (PostgreSQL)."""
+
+    def __init__(self, statement: Any, columns: list[str] | None = None) -> None:
+        self.alone = Prepared(statement, columns)
+        self.with_audit = Prepared(statement.add_cte(_WITH_AUDIT), columns)
+
+
+_ACCOUNT_INSERTED = _AccountWrite(insert(account_users), list(ACCOUNT_COLUMNS))
+_ACCOUNT_UPDATED = _AccountWrite(_UPDATE_ACCOUNT)
+_ACCOUNT_DELETED = _AccountWrite(_DELETE_ACCOUNT)
 _SEATS_HELD = Prepared(
     select(func.count())
     .select_from(account_users)
@@ -114,7 +143,22 @@ class Writes:
         self.entries.clear()
 
     def add_account(self, row: dict[str, Any]) -> None:
-        fastsql.insert_rows(self.conn, _INSERT_ACCOUNT, [row])
+        self._write_account(_ACCOUNT_INSERTED, row)
+
+    def update_account(self, user_id: str, values: dict[str, Any]) -> None:
+        params = {f"b_{k}": v for k, v in values.items()}
+        self._write_account(_ACCOUNT_UPDATED, {"b_user_id": user_id, **params})
+
+    def delete_account(self, user_id: str) -> None:
+        self._write_account(_ACCOUNT_DELETED, {"b_user_id": user_id})
+
+    def _write_account(self, write: _AccountWrite, params: dict[str, Any]) -> None:
+        """The account's write, with the audit entries made so far on PostgreSQL."""
+        if self.entries and self.conn.dialect.name == "postgresql":
+            fastsql.execute(self.conn, write.with_audit, params | _AUDIT.array_params(self.entries))
+            self.entries.clear()
+        else:
+            fastsql.execute(self.conn, write.alone, params)
 
     def now(self) -> str:
         """The time now, as stored."""

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
+from sqlalchemy import Connection, and_, bindparam, func, select, update
 
 from reference_sp import account_writes, activation_store, fastsql
 from reference_sp.account_rules import Judgement, Standing, scim_active
@@ -69,19 +69,6 @@ _GROUP_NAMES = Prepared(
     .select_from(memberships.join(_GROUP, _GROUP.c.pk == memberships.c.group_pk))
     .where(memberships.c.member_pk == bindparam("pk"))
 )
-_UPDATE_ACCOUNT = Prepared(
-    update(account_users)
-    .where(account_users.c.user_id == bindparam("b_user_id"))
-    .values(
-        org_pk=bindparam("b_org_pk"),
-        user_name=bindparam("b_user_name"),
-        entitled=bindparam("b_entitled"),
-        admin=bindparam("b_admin"),
-        license=bindparam("b_license"),
-        license_since=bindparam("b_license_since"),
-    )
-)
-_DELETE_ACCOUNT = Prepared(delete(account_users).where(account_users.c.user_id == bindparam("id")))
 _WAITING = Prepared(
     select(account_users.c.user_id, account_users.c.user_name)
     .where(
@@ -279,15 +266,11 @@ class Accounts:
             "license_since": license_since,
         }
         if judged.now is None and license_state == "none":
-            fastsql.execute(conn, _DELETE_ACCOUNT, {"id": judged.user_id})
+            writes.delete_account(judged.user_id)
         elif prior is None:
             writes.add_account({"user_id": judged.user_id, **values})
         else:
-            fastsql.execute(
-                conn,
-                _UPDATE_ACCOUNT,
-                {"b_user_id": judged.user_id} | {f"b_{k}": v for k, v in values.items()},
-            )
+            writes.update_account(judged.user_id, values)
         if prior is not None and str(prior.license) == "held" and license_state != "held":
             self.hand_on_seats(conn, organisation, writes)
         writes.done()

@@ -167,18 +167,32 @@ class InsertRows:
     psycopg's ``executemany`` would run its pipeline, which costs the SP more CPU per row than
     the round trips it saves. One row is a plain prepared INSERT."""
 
-    def __init__(self, table: Table, columns: Sequence[str]) -> None:
+    def __init__(self, table: Table, columns: Sequence[str], array_prefix: str = "") -> None:
         self.table = table
         self.columns = list(columns)
         self.one = Prepared(insert_into(table), columns=self.columns)
-        arrays = [cast(bindparam(c), ARRAY(table.c[c].type)) for c in self.columns]
+        # The arrays' parameters are named with the prefix, so that the statement can be a CTE
+        # of another whose parameters have the columns' names (``arrays_statement``).
+        self.array_names = [array_prefix + c for c in self.columns]
+        arrays = [
+            cast(bindparam(name), ARRAY(table.c[c].type))
+            for name, c in zip(self.array_names, self.columns, strict=True)
+        ]
         rows = (
             func.unnest(*arrays)
             .table_valued(*self.columns, with_ordinality="n_")
             .render_derived(name="row_")
         )
         in_order = select(*(rows.c[c] for c in self.columns)).order_by(rows.c.n_)
-        self.arrays = Prepared(insert_into(table).from_select(self.columns, in_order))
+        self.arrays_statement = insert_into(table).from_select(self.columns, in_order)
+        self.arrays = Prepared(self.arrays_statement)
+
+    def array_params(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+        """The parameters of ``arrays`` for ``rows``: one list per column."""
+        return {
+            name: [r[c] for r in rows]
+            for name, c in zip(self.array_names, self.columns, strict=True)
+        }
 
 
 def insert_rows(
@@ -186,8 +200,7 @@ def insert_rows(
 ) -> None:
     """Insert ``rows`` (each gives every column), in their order."""
     if len(rows) > 1 and conn.dialect.name == _POSTGRESQL:
-        columns = {c: [r[c] for r in rows] for c in rows_insert.columns}
-        execute(conn, rows_insert.arrays, columns)
+        execute(conn, rows_insert.arrays, rows_insert.array_params(rows))
     elif len(rows) == 1:
         execute(conn, rows_insert.one, rows[0])
     else:
