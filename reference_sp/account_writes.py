@@ -56,7 +56,7 @@ _UPDATE_ACCOUNT = (
 _DELETE_ACCOUNT = delete(account_users).where(account_users.c.user_id == bindparam("b_user_id"))
 # PostgreSQL: the account's write carries the audit entries made before it, as a data-modifying
 # CTE (one round trip for both); SQLite has no round trips to save.
-_WITH_AUDIT = _AUDIT.arrays_statement.cte("audit_")
+_WITH_AUDIT = _AUDIT.many_statement.cte("audit_")
 
 
 class _AccountWrite:
@@ -155,7 +155,7 @@ class Writes:
     def _write_account(self, write: _AccountWrite, params: dict[str, Any]) -> None:
         """The account's write, with the audit entries made so far on PostgreSQL."""
         if self.entries and self.conn.dialect.name == "postgresql":
-            fastsql.execute(self.conn, write.with_audit, params | _AUDIT.array_params(self.entries))
+            fastsql.execute(self.conn, write.with_audit, params | _AUDIT.many_params(self.entries))
             self.entries.clear()
         else:
             fastsql.execute(self.conn, write.alone, params)

@@ -12,12 +12,25 @@ results as plain tuples.
 
 from __future__ import annotations
 
+import json
+import math
 import operator
 import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ARRAY, Connection, Table, bindparam, cast, func, select
+from sqlalchemy import (
+    JSON,
+    Connection,
+    String,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy import insert as insert_into
 from sqlalchemy.exc import IntegrityError as SQLAlchemyIntegrityError
 from sqlalchemy.sql import Executable
@@ -163,36 +176,58 @@ class InsertRows:
     """An INSERT of any number of rows of ``table``'s ``columns``, in one round trip.
 
     SQLite: ``executemany`` (in-process, no round trips to save). PostgreSQL: several rows go in
-    one statement that takes each column as an array (``unnest``), inserted in the order given;
-    psycopg's ``executemany`` would run its pipeline, which costs the SP more CPU per row than
-    the round trips it saves. One row is a plain prepared INSERT."""
+    one statement as one JSON parameter, an array of rows, inserted in the order given. psycopg's
+    ``executemany`` would run its pipeline, which costs the SP more CPU per row than the round
+    trips it saves; a parameter per column as an array would change type with the values (int2
+    or int4, float or all null) and psycopg would prepare the statement again for each. One row
+    is a plain prepared INSERT."""
 
-    def __init__(self, table: Table, columns: Sequence[str], array_prefix: str = "") -> None:
+    def __init__(self, table: Table, columns: Sequence[str], prefix: str = "") -> None:
         self.table = table
         self.columns = list(columns)
         self.one = Prepared(insert_into(table), columns=self.columns)
-        # The arrays' parameters are named with the prefix, so that the statement can be a CTE
-        # of another whose parameters have the columns' names (``arrays_statement``).
-        self.array_names = [array_prefix + c for c in self.columns]
-        arrays = [
-            cast(bindparam(name), ARRAY(table.c[c].type))
-            for name, c in zip(self.array_names, self.columns, strict=True)
-        ]
+        # Named with the prefix, so that the statement can be a CTE of another whose parameters
+        # have the columns' names (``many_statement``).
+        self.param = f"{prefix}rows"
+        self._pick = operator.itemgetter(*self.columns)
         rows = (
-            func.unnest(*arrays)
-            .table_valued(*self.columns, with_ordinality="n_")
+            func.json_array_elements(cast(bindparam(self.param), JSON))
+            .table_valued("e", with_ordinality="n_")
             .render_derived(name="row_")
         )
-        in_order = select(*(rows.c[c] for c in self.columns)).order_by(rows.c.n_)
-        self.arrays_statement = insert_into(table).from_select(self.columns, in_order)
-        self.arrays = Prepared(self.arrays_statement)
+        # Strings are read as TEXT: an explicit cast to VARCHAR(n) would cut a value too long
+        # for its column, where the INSERT's own assignment refuses it, as a plain INSERT does.
+        fields = [
+            cast(
+                rows.c.e.op("->>")(literal_column(str(i))),
+                Text() if isinstance(table.c[c].type, String) else table.c[c].type,
+            )
+            for i, c in enumerate(self.columns)
+        ]
+        in_order = select(*fields).order_by(rows.c.n_)
+        self.many_statement = insert_into(table).from_select(self.columns, in_order)
+        self.many = Prepared(self.many_statement)
 
-    def array_params(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
-        """The parameters of ``arrays`` for ``rows``: one list per column."""
-        return {
-            name: [r[c] for r in rows]
-            for name, c in zip(self.array_names, self.columns, strict=True)
-        }
+    def many_params(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+        """The parameter of ``many`` for ``rows``."""
+        if len(self.columns) == 1:
+            values: list[Any] = [[r[self.columns[0]]] for r in rows]
+        else:
+            values = [self._pick(r) for r in rows]
+        try:
+            return {self.param: json.dumps(values, allow_nan=False)}
+        except ValueError:  # an infinite or NaN float, which JSON cannot hold: as text
+            return {self.param: json.dumps(_non_finite_as_text(values), allow_nan=False)}
+
+
+def _non_finite_as_text(rows: list[Any]) -> list[list[Any]]:
+    return [
+        [v if not isinstance(v, float) or math.isfinite(v) else _FLOAT_TEXT[str(v)] for v in row]
+        for row in rows
+    ]
+
+
+_FLOAT_TEXT = {"inf": "Infinity", "-inf": "-Infinity", "nan": "NaN"}  # as PostgreSQL reads them
 
 
 def insert_rows(
@@ -200,7 +235,7 @@ def insert_rows(
 ) -> None:
     """Insert ``rows`` (each gives every column), in their order."""
     if len(rows) > 1 and conn.dialect.name == _POSTGRESQL:
-        execute(conn, rows_insert.arrays, rows_insert.array_params(rows))
+        execute(conn, rows_insert.many, rows_insert.many_params(rows))
     elif len(rows) == 1:
         execute(conn, rows_insert.one, rows[0])
     else:

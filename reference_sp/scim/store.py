@@ -15,8 +15,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     Connection,
+    any_,
     bindparam,
+    cast,
     delete,
     insert,
     select,
@@ -127,7 +130,7 @@ _INSERT_RESOURCE = Prepared(
     insert(resources),
     columns=[c.name for c in resources.columns if c.name != "pk"],
 )
-_UPDATE_RESOURCE = Prepared(
+_UPDATE_RESOURCE_STATEMENT = (
     update(resources)
     .where(resources.c.pk == bindparam("b_pk"))
     .values(
@@ -141,13 +144,29 @@ _UPDATE_RESOURCE = Prepared(
     )
     .returning(resources.c.version)
 )
+_UPDATE_RESOURCE = Prepared(_UPDATE_RESOURCE_STATEMENT)
 _DELETE_VALUES_OF = Prepared(
     delete(attribute_values).where(
         attribute_values.c.resource_pk == bindparam("b_pk"),
         attribute_values.c.attr == bindparam("b_attr"),
     )
 )
-_INSERT_VALUES = fastsql.InsertRows(attribute_values, [c.name for c in attribute_values.columns])
+_INSERT_VALUES = fastsql.InsertRows(
+    attribute_values, [c.name for c in attribute_values.columns], "values_"
+)
+# PostgreSQL: the resource's update rewrites the value rows of the attributes that changed in
+# the same statement (data-modifying CTEs: one round trip instead of three). The DELETE sees
+# the rows as they were before the statement, so it never removes the rows inserted with it.
+_VALUES_GONE = delete(attribute_values).where(
+    attribute_values.c.resource_pk == bindparam("b_pk"),
+    attribute_values.c.attr
+    == any_(cast(bindparam("b_attrs"), ARRAY(attribute_values.c.attr.type))),
+)
+_UPDATE_RESOURCE_AND_VALUES = Prepared(
+    _UPDATE_RESOURCE_STATEMENT.add_cte(_VALUES_GONE.cte("values_gone_")).add_cte(
+        _INSERT_VALUES.many_statement.cte("values_added_")
+    )
+)
 _INSERT_MEMBERSHIPS = fastsql.InsertRows(memberships, [c.name for c in memberships.columns])
 _USER_NAME_TAKEN = Prepared(
     select(resources.c.pk).where(
@@ -221,22 +240,19 @@ def _check_unique(
         raise errors.uniqueness(f"userName {doc['userName']!r} is already taken")
 
 
-def _rewrite_values(
-    conn: Connection,
-    rt: ResourceType,
-    pk: int,
-    before: dict[str, Any],
-    after: dict[str, Any],
-) -> None:
-    """Rewrite only the value rows of attributes that changed: replacing a title must not
+def _value_changes(
+    rt: ResourceType, pk: int, before: dict[str, Any], after: dict[str, Any]
+) -> tuple[list[str], list[Any]]:
+    """The attributes whose value rows changed, and their new rows: replacing a title must not
     rewrite (and re-index) every email and name part."""
     old_rows, new_rows = _rows_by_attr(rt, before, pk), _rows_by_attr(rt, after, pk)
     changed = [a for a in old_rows.keys() | new_rows.keys() if old_rows.get(a) != new_rows.get(a)]
-    if not changed:
-        return
+    return changed, [row for attr in changed for row in new_rows.get(attr, [])]
+
+
+def _rewrite_values(conn: Connection, changed: list[str], rows: list[Any], pk: int) -> None:
     for attr in changed:
         fastsql.execute(conn, _DELETE_VALUES_OF, {"b_pk": pk, "b_attr": attr})
-    rows = [row for attr in changed for row in new_rows.get(attr, [])]
     fastsql.insert_rows(conn, _INSERT_VALUES, rows)
 
 
@@ -395,17 +411,24 @@ class ScimStore:
         ):
             _check_unique(conn, org_pk, rt, doc, exclude_pk=current.pk)
         now = timestamp(self.clock())
+        changed, rows = (
+            _value_changes(rt, current.pk, current.doc, doc) if doc != current.doc else ([], [])
+        )
+        together = bool(changed) and conn.dialect.name == "postgresql"
+        params: dict[str, Any] = {"b_pk": current.pk, "b_last_modified": now}
+        params |= _update_columns(rt, doc)
+        if together:
+            params |= _INSERT_VALUES.many_params(rows)
+            params["b_attrs"] = changed
         try:
             returned = fastsql.fetch_one(
-                conn,
-                _UPDATE_RESOURCE,
-                {"b_pk": current.pk, "b_last_modified": now} | _update_columns(rt, doc),
+                conn, _UPDATE_RESOURCE_AND_VALUES if together else _UPDATE_RESOURCE, params
             )
             version = int(returned[0]) if returned is not None else current.version + 1
         except fastsql.IntegrityErrors as exc:
             raise errors.uniqueness(f"userName {doc.get('userName')!r} is already taken") from exc
-        if doc != current.doc:
-            _rewrite_values(conn, rt, current.pk, current.doc, doc)
+        if changed and not together:
+            _rewrite_values(conn, changed, rows, current.pk)
         updated = StoredResource(
             current.pk, current.id, rt.name, doc, version, current.created, now
         )
