@@ -128,11 +128,20 @@ class Writes:
     """The writes of one user's reconciliation: the account at once, the audit entries at the
     end (``done``), together (one round trip on PostgreSQL instead of one each)."""
 
-    def __init__(self, conn: Connection, org_pk: int, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        org_pk: int,
+        clock: Callable[[], datetime],
+        seats_held: int | None = None,
+    ) -> None:
         self.conn = conn
         self.org_pk = org_pk
         self.clock = clock
         self.entries: list[dict[str, Any]] = []
+        # The seats held, when read with the account (``Accounts.reconcile``): kept up to date
+        # with this user's own change, the only one to the accounts while the rules run.
+        self._seats = seats_held
 
     def audit(self, action: str, **fields: Any) -> None:
         self.entries.append(audit_entry(self.clock, self.org_pk, action, **fields))
@@ -165,10 +174,19 @@ class Writes:
         return iso(self.clock())
 
     def seats_held(self) -> int:
+        if self._seats is not None:
+            return self._seats
         return seats_held(self.conn, self.org_pk)
 
     def seat_taken(self) -> None:
-        """A seat was just given: the count above reads it from the table next time."""
+        """A seat was just given (unless counted here, the count reads it from the table)."""
+        if self._seats is not None:
+            self._seats += 1
+
+    def seat_returned(self) -> None:
+        """The user's seat was just given back."""
+        if self._seats is not None:
+            self._seats -= 1
 
 
 class HeldWrites(Writes):
@@ -177,7 +195,6 @@ class HeldWrites(Writes):
     def __init__(self, conn: Connection, org_pk: int, clock: Callable[[], datetime]) -> None:
         super().__init__(conn, org_pk, clock)
         self.new_accounts: list[dict[str, Any]] = []
-        self._seats: int | None = None
 
     def done(self) -> None:
         """Held until ``flush``."""

@@ -43,6 +43,22 @@ _ACCOUNT = Prepared(
         account_users.c.user_id == bindparam("user_id")
     )
 )
+# The rules' reads in one statement: the user's account (none: NULLs) and the seats held in
+# the organisation (read again after this user's change only when not known here).
+_HELD = account_users.alias("held")
+_ACCOUNT_AND_SEATS = Prepared(
+    select(
+        select(func.count())
+        .select_from(_HELD)
+        .where(_HELD.c.org_pk == bindparam("org_pk"), _HELD.c.license == "held")
+        .scalar_subquery(),
+        *(account_users.c[name] for name in ACCOUNT_COLUMNS),
+    )
+    .select_from(
+        organizations.outerjoin(account_users, account_users.c.user_id == bindparam("user_id"))
+    )
+    .where(organizations.c.pk == bindparam("org_pk"))
+)
 _USER_DOC = Prepared(
     select(resources.c.pk, resources.c.doc).where(
         resources.c.id == bindparam("id"),
@@ -159,6 +175,15 @@ class Accounts:
             )
         return str(row[0]) if row is not None else None
 
+    @staticmethod
+    def account_and_seats(conn: Connection, org_pk: int, user_id: str) -> tuple[Any, int]:
+        """The user's account (None for none) and the organisation's seats held."""
+        row = fastsql.fetch_one(conn, _ACCOUNT_AND_SEATS, {"org_pk": org_pk, "user_id": user_id})
+        if row is None:
+            raise LookupError(f"organisation {org_pk} is gone")
+        account = AccountRow(*row[1:]) if row[1] is not None else None
+        return account, int(row[0])
+
     def account(self, conn: Connection, user_id: str) -> Any:
         row = fastsql.fetch_one(conn, _ACCOUNT, {"user_id": user_id})
         return AccountRow(*row) if row is not None else None
@@ -229,7 +254,7 @@ class Accounts:
     ) -> None:
         """Bring the user's account in line with what the store says of them now (``known``:
         that standing, when the caller has just written it; else it is read)."""
-        prior = self.account(conn, user_id)
+        prior, seats = self.account_and_seats(conn, organisation.org_pk, user_id)
         now = (
             self.standing(conn, organisation.org_pk, user_id)
             if isinstance(known, _Unknown)
@@ -238,7 +263,8 @@ class Accounts:
         if prior is None and now is None:
             return
         judged = Judgement.of(organisation, user_id, prior, now)
-        self.apply(conn, organisation, prior, judged, Writes(conn, organisation.org_pk, self.clock))
+        writes = Writes(conn, organisation.org_pk, self.clock, seats_held=seats)
+        self.apply(conn, organisation, prior, judged, writes)
 
     def apply(
         self,
@@ -272,6 +298,7 @@ class Accounts:
         else:
             writes.update_account(judged.user_id, values)
         if prior is not None and str(prior.license) == "held" and license_state != "held":
+            writes.seat_returned()
             self.hand_on_seats(conn, organisation, writes)
         writes.done()
 
@@ -359,7 +386,11 @@ class Accounts:
     ) -> None:
         """Give free seats to those waiting, longest wait first; audited through ``writes``
         (written when they are done) when given, else at once."""
-        free = organisation.seats - self.seats_held(conn, organisation.org_pk)
+        if writes is not None:
+            held = writes.seats_held()
+        else:
+            held = self.seats_held(conn, organisation.org_pk)
+        free = organisation.seats - held
         if free <= 0:
             return
         waiting = fastsql.fetch_all(conn, _WAITING, {"org_pk": organisation.org_pk, "free": free})
