@@ -172,44 +172,34 @@ def execute_many(conn: Connection, prepared: Prepared, rows: Sequence[Mapping[st
         cursor.executemany(form.sql, [form.named(r) for r in rows])
 
 
-class InsertRows:
-    """An INSERT of any number of rows of ``table``'s ``columns``, in one round trip.
+class JsonRows:
+    """Rows of ``table``'s ``columns`` sent to PostgreSQL as one JSON parameter (an array of
+    rows), read back in their order: ``fields`` (typed as the columns) from ``source``, ordered
+    by ``order``. A parameter per column as an array would change type with the values (int2 or
+    int4, float or all null) and psycopg would prepare the statement again for each."""
 
-    SQLite: ``executemany`` (in-process, no round trips to save). PostgreSQL: several rows go in
-    one statement as one JSON parameter, an array of rows, inserted in the order given. psycopg's
-    ``executemany`` would run its pipeline, which costs the SP more CPU per row than the round
-    trips it saves; a parameter per column as an array would change type with the values (int2
-    or int4, float or all null) and psycopg would prepare the statement again for each. One row
-    is a plain prepared INSERT."""
-
-    def __init__(self, table: Table, columns: Sequence[str], prefix: str = "") -> None:
-        self.table = table
+    def __init__(self, param: str, table: Table, columns: Sequence[str]) -> None:
+        self.param = param
         self.columns = list(columns)
-        self.one = Prepared(insert_into(table), columns=self.columns)
-        # Named with the prefix, so that the statement can be a CTE of another whose parameters
-        # have the columns' names (``many_statement``).
-        self.param = f"{prefix}rows"
         self._pick = operator.itemgetter(*self.columns)
-        rows = (
-            func.json_array_elements(cast(bindparam(self.param), JSON))
+        self.source = (
+            func.json_array_elements(cast(bindparam(param), JSON))
             .table_valued("e", with_ordinality="n_")
             .render_derived(name="row_")
         )
+        self.order = self.source.c.n_
         # Strings are read as TEXT: an explicit cast to VARCHAR(n) would cut a value too long
         # for its column, where the INSERT's own assignment refuses it, as a plain INSERT does.
-        fields = [
+        self.fields = [
             cast(
-                rows.c.e.op("->>")(literal_column(str(i))),
+                self.source.c.e.op("->>")(literal_column(str(i))),
                 Text() if isinstance(table.c[c].type, String) else table.c[c].type,
             )
             for i, c in enumerate(self.columns)
         ]
-        in_order = select(*fields).order_by(rows.c.n_)
-        self.many_statement = insert_into(table).from_select(self.columns, in_order)
-        self.many = Prepared(self.many_statement)
 
-    def many_params(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
-        """The parameter of ``many`` for ``rows``."""
+    def params(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+        """The parameter for ``rows`` (each gives every column)."""
         if len(self.columns) == 1:
             values: list[Any] = [[r[self.columns[0]]] for r in rows]
         else:
@@ -218,6 +208,30 @@ class InsertRows:
             return {self.param: json.dumps(values, allow_nan=False)}
         except ValueError:  # an infinite or NaN float, which JSON cannot hold: as text
             return {self.param: json.dumps(_non_finite_as_text(values), allow_nan=False)}
+
+
+class InsertRows:
+    """An INSERT of any number of rows of ``table``'s ``columns``, in one round trip.
+
+    SQLite: ``executemany`` (in-process, no round trips to save). PostgreSQL: several rows go in
+    one statement (``JsonRows``), inserted in the order given: psycopg's ``executemany`` would
+    run its pipeline, which costs the SP more CPU per row than the round trips it saves. One
+    row is a plain prepared INSERT."""
+
+    def __init__(self, table: Table, columns: Sequence[str], prefix: str = "") -> None:
+        self.table = table
+        self.columns = list(columns)
+        self.one = Prepared(insert_into(table), columns=self.columns)
+        # Named with the prefix, so that the statement can be a CTE of another whose parameters
+        # have the columns' names (``many_statement``).
+        self.rows = JsonRows(f"{prefix}rows", table, self.columns)
+        in_order = select(*self.rows.fields).order_by(self.rows.order)
+        self.many_statement = insert_into(table).from_select(self.columns, in_order)
+        self.many = Prepared(self.many_statement)
+
+    def many_params(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+        """The parameter of ``many`` for ``rows``."""
+        return self.rows.params(rows)
 
 
 def _non_finite_as_text(rows: list[Any]) -> list[list[Any]]:

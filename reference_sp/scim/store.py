@@ -162,6 +162,28 @@ _VALUES_GONE = delete(attribute_values).where(
     attribute_values.c.attr
     == any_(cast(bindparam("b_attrs"), ARRAY(attribute_values.c.attr.type))),
 )
+# PostgreSQL: a create inserts the resource and its value rows in one statement, the rows
+# taking the new resource's key from the first INSERT's RETURNING.
+_NEW_VALUE_COLUMNS = [c.name for c in attribute_values.columns if c.name != "resource_pk"]
+_NEW_VALUES = fastsql.JsonRows("values_rows", attribute_values, _NEW_VALUE_COLUMNS)
+_CREATED = (
+    insert(resources)
+    .values({c: bindparam(c) for c in _INSERT_RESOURCE.columns or []})
+    .returning(resources.c.pk)
+    .cte("created_")
+)
+_INSERT_RESOURCE_AND_VALUES = Prepared(
+    select(_CREATED.c.pk).add_cte(
+        insert(attribute_values)
+        .from_select(
+            ["resource_pk", *_NEW_VALUE_COLUMNS],
+            select(_CREATED.c.pk, *_NEW_VALUES.fields)
+            .select_from(_CREATED, _NEW_VALUES.source)
+            .order_by(_NEW_VALUES.order),
+        )
+        .cte("created_values_")
+    )
+)
 _UPDATE_RESOURCE_AND_VALUES = Prepared(
     _UPDATE_RESOURCE_STATEMENT.add_cte(_VALUES_GONE.cte("values_gone_")).add_cte(
         _INSERT_VALUES.many_statement.cte("values_added_")
@@ -361,24 +383,27 @@ class ScimStore:
         # A taken userName is found by the unique index (no lookup first): 409 below.
         now = timestamp(self.clock())
         resource_id = self.new_id()
+        row = {
+            "org_pk": org_pk,
+            "rtype": rt.name,
+            "id": resource_id,
+            "version": 1,
+            "created": now,
+            "last_modified": now,
+            **_columns(rt, doc),
+        }
+        together = conn.dialect.name == "postgresql"
         try:
-            pk = fastsql.insert(
-                conn,
-                _INSERT_RESOURCE,
-                {
-                    "org_pk": org_pk,
-                    "rtype": rt.name,
-                    "id": resource_id,
-                    "version": 1,
-                    "created": now,
-                    "last_modified": now,
-                    **_columns(rt, doc),
-                },
-            )
+            if together:  # the value rows with the resource: one round trip
+                values = _NEW_VALUES.params(value_rows(rt, doc, 0))
+                pk = int(fastsql.fetch_all(conn, _INSERT_RESOURCE_AND_VALUES, row | values)[0][0])
+            else:
+                pk = fastsql.insert(conn, _INSERT_RESOURCE, row)
         except fastsql.IntegrityErrors as exc:  # a concurrent create won the race
             raise errors.uniqueness(f"userName {doc.get('userName')!r} is already taken") from exc
         stored = StoredResource(pk, resource_id, rt.name, doc, 1, now, now)
-        _write_values(conn, rt, stored.pk, doc)
+        if not together:
+            _write_values(conn, rt, stored.pk, doc)
         if rt.name == "Group":
             stored.members = self._set_members(conn, org_pk, stored.pk, members or [], [])
         else:
