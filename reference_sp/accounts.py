@@ -175,15 +175,6 @@ class Accounts:
             )
         return str(row[0]) if row is not None else None
 
-    @staticmethod
-    def account_and_seats(conn: Connection, org_pk: int, user_id: str) -> tuple[Any, int]:
-        """The user's account (None for none) and the organisation's seats held."""
-        row = fastsql.fetch_one(conn, _ACCOUNT_AND_SEATS, {"org_pk": org_pk, "user_id": user_id})
-        if row is None:
-            raise LookupError(f"organisation {org_pk} is gone")
-        account = AccountRow(*row[1:]) if row[1] is not None else None
-        return account, int(row[0])
-
     def account(self, conn: Connection, user_id: str) -> Any:
         row = fastsql.fetch_one(conn, _ACCOUNT, {"user_id": user_id})
         return AccountRow(*row) if row is not None else None
@@ -254,7 +245,7 @@ class Accounts:
     ) -> None:
         """Bring the user's account in line with what the store says of them now (``known``:
         that standing, when the caller has just written it; else it is read)."""
-        prior, seats = self.account_and_seats(conn, organisation.org_pk, user_id)
+        prior, seats = _account_and_seats(conn, organisation.org_pk, user_id)
         now = (
             self.standing(conn, organisation.org_pk, user_id)
             if isinstance(known, _Unknown)
@@ -279,7 +270,7 @@ class Accounts:
         audit = functools.partial(writes.audit, **judged.who)
         if judged.was_entitled and not judged.entitled:
             self._end_sessions(conn, judged, audit)
-        self._audit_access(organisation, prior, judged, audit)
+        _audit_access(organisation, prior, judged, audit)
         license_state, license_since = self._settle_license(
             conn, organisation, judged, audit, writes
         )
@@ -308,22 +299,6 @@ class Accounts:
         ended = self.end_sessions(conn, judged.user_id, judged.lost_because)
         if ended:
             audit("sessions-ended", count=ended, reason=judged.lost_because)
-
-    @staticmethod
-    def _audit_access(
-        organisation: Organisation, prior: Any, judged: Judgement, audit: Audit
-    ) -> None:
-        """Audit what changed of the user's access and admin role."""
-        now = judged.now
-        if prior is None and now is not None:
-            audit("user-provisioned", active=now.active)
-        elif judged.was_entitled != judged.entitled and now is not None:
-            gained = "user-activated" if organisation.access_group is None else "user-assigned"
-            audit(gained if judged.entitled else judged.lost_because)
-        elif now is None:
-            audit("user-deleted")
-        if judged.admin != judged.was_admin:
-            audit("admin-granted" if judged.admin else "admin-revoked", cause=judged.admin_cause)
 
     def returns_license(self, judged: Judgement) -> bool:
         """Whether the user gives back their seat or leaves the waiting list."""
@@ -385,27 +360,26 @@ class Accounts:
         self, conn: Connection, organisation: Organisation, writes: Writes | None = None
     ) -> None:
         """Give free seats to those waiting, longest wait first; audited through ``writes``
-        (written when they are done) when given, else at once."""
-        if writes is not None:
-            held = writes.seats_held()
-        else:
-            held = self.seats_held(conn, organisation.org_pk)
-        free = organisation.seats - held
-        if free <= 0:
-            return
-        waiting = fastsql.fetch_all(conn, _WAITING, {"org_pk": organisation.org_pk, "free": free})
+        (written when the caller is done with them) when given."""
+        own = writes is None
+        writes = writes or Writes(conn, organisation.org_pk, self.clock)
+        free = organisation.seats - writes.seats_held()
+        waiting = (
+            fastsql.fetch_all(conn, _WAITING, {"org_pk": organisation.org_pk, "free": free})
+            if free > 0
+            else []
+        )
         for user_id, user_name in waiting:
             fastsql.execute(conn, _GIVE_SEAT, {"b_user_id": user_id, "b_since": iso(self.clock())})
-            fields = {
-                "user_id": user_id,
-                "user_name": user_name,
-                "product": organisation.product,
-                "from_waiting_list": True,
-            }
-            if writes is None:
-                self.audit(conn, organisation.org_pk, "license-assigned", **fields)
-            else:
-                writes.audit("license-assigned", **fields)
+            writes.audit(
+                "license-assigned",
+                user_id=user_id,
+                user_name=user_name,
+                product=organisation.product,
+                from_waiting_list=True,
+            )
+        if own:
+            writes.done()
 
     def waiting_position(self, conn: Connection, org_pk: int, user_id: str) -> int | None:
         row = self.account(conn, user_id)
@@ -434,6 +408,30 @@ class Accounts:
             _END_SESSIONS,
             {"b_user_id": user_id, "b_ended": iso(self.clock()), "b_reason": reason},
         )
+
+
+def _audit_access(organisation: Organisation, prior: Any, judged: Judgement, audit: Audit) -> None:
+    """Audit what changed of the user's access and admin role."""
+    now = judged.now
+    if prior is None and now is not None:
+        audit("user-provisioned", active=now.active)
+    elif judged.was_entitled != judged.entitled and now is not None:
+        gained = "user-activated" if organisation.access_group is None else "user-assigned"
+        audit(gained if judged.entitled else judged.lost_because)
+    elif now is None:
+        audit("user-deleted")
+    if judged.admin != judged.was_admin:
+        audit("admin-granted" if judged.admin else "admin-revoked", cause=judged.admin_cause)
+
+
+def _account_and_seats(conn: Connection, org_pk: int, user_id: str) -> tuple[Any, int | None]:
+    """The user's account (None for none) and the organisation's seats held (None when the
+    organisation's row is gone: the seats are then counted when asked for, as before)."""
+    row = fastsql.fetch_one(conn, _ACCOUNT_AND_SEATS, {"org_pk": org_pk, "user_id": user_id})
+    if row is None:
+        found = fastsql.fetch_one(conn, _ACCOUNT, {"user_id": user_id})
+        return (AccountRow(*found) if found is not None else None), None
+    return (AccountRow(*row[1:]) if row[1] is not None else None), int(row[0])
 
 
 def _standing_after(change: ScimChange) -> Standing | _Unknown | None:

@@ -162,6 +162,35 @@ def test_one_deprovisioning_audits_each_effect_in_the_order_it_happened(one_seat
     ]
 
 
+def test_seats_freed_behind_the_rules_are_handed_on_and_audited(one_seat: World) -> None:
+    """The hand-on alone (a sweep's last step), with no user's writes to carry its entries."""
+    from sqlalchemy import update
+
+    from reference_sp.account_tables import account_users
+
+    world = one_seat
+    world.provision(USER)
+    world.clock.offset += timedelta(seconds=1)
+    world.provision("next@acme.test")  # waits for the only seat
+    organisation = world.sp.organisations.get(world.org_pk)
+    assert organisation is not None
+    before = len(world.audit())
+    with world.sp.db.transaction() as conn:
+        conn.execute(
+            update(account_users).where(account_users.c.license == "held").values(license="none")
+        )
+        world.sp.accounts.hand_on_seats(conn, organisation)
+
+    handed = [(e["action"], e["user_name"], e["detail"]) for e in world.audit()[before:]]
+    assert handed == [
+        (
+            "license-assigned",
+            "next@acme.test",
+            '{"from_waiting_list": true, "product": "Example Desktop"}',
+        )
+    ]
+
+
 def test_reactivation_restores_sign_in_admin_and_license(world: World) -> None:
     user = world.provision(USER, groups=(ADMINS,))
     world.deactivate(user["id"])
