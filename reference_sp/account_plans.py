@@ -123,7 +123,7 @@ class NewAccounts:
         # Run for every new account but the first of its kind: the rows are made here, straight
         # into the held lists, with no mapping per row.
         held = self.held
-        clock, org_pk, entries = held.clock, held.org_pk, held.entries
+        clock, org_pk, entries = held.clock, held.org_pk, held.audit_rows
         date = None
         for step in plan.steps:
             if step is _DATE:
@@ -134,7 +134,7 @@ class NewAccounts:
         if plan.account is not None:
             _, org, _, entitled, admin, license_state, since = plan.account
             since = date if plan.dated else since
-            held.new_accounts.append(
+            held.account_rows.append(
                 (user_id, org, user_name, entitled, admin, license_state, since)
             )
         if plan.takes_seat:

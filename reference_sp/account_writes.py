@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, func, insert, select
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from reference_sp import fastsql
 from reference_sp.account_tables import account_users, audit_log
@@ -40,8 +40,37 @@ class AccountRow(NamedTuple):
 ACCOUNT_COLUMNS = AccountRow._fields
 
 AUDIT_COLUMNS = ("org_pk", "at", "actor", "action", "user_id", "user_name", "detail")
-_AUDIT = Prepared(insert(audit_log), columns=AUDIT_COLUMNS)
-_INSERT_ACCOUNT = Prepared(insert(account_users), columns=list(ACCOUNT_COLUMNS))
+_AUDIT = fastsql.InsertRows(audit_log, AUDIT_COLUMNS, "audit_")
+_INSERT_ACCOUNT = fastsql.InsertRows(account_users, ACCOUNT_COLUMNS)
+_UPDATE_ACCOUNT = (
+    update(account_users)
+    .where(account_users.c.user_id == bindparam("b_user_id"))
+    .values(
+        org_pk=bindparam("b_org_pk"),
+        user_name=bindparam("b_user_name"),
+        entitled=bindparam("b_entitled"),
+        admin=bindparam("b_admin"),
+        license=bindparam("b_license"),
+        license_since=bindparam("b_license_since"),
+    )
+)
+_DELETE_ACCOUNT = delete(account_users).where(account_users.c.user_id == bindparam("b_user_id"))
+# PostgreSQL: the account's write carries the audit entries made before it, as a data-modifying
+# CTE (one round trip for both); SQLite has no round trips to save.
+_WITH_AUDIT = _AUDIT.many_statement.cte("audit_")
+
+
+class _AccountWrite:
+    """One way to write an account: alone, or with the audit entries (PostgreSQL)."""
+
+    def __init__(self, statement: Any, columns: list[str] | None = None) -> None:
+        self.alone = Prepared(statement, columns)
+        self.with_audit = Prepared(statement.add_cte(_WITH_AUDIT), columns)
+
+
+_ACCOUNT_INSERTED = _AccountWrite(insert(account_users), list(ACCOUNT_COLUMNS))
+_ACCOUNT_UPDATED = _AccountWrite(_UPDATE_ACCOUNT)
+_ACCOUNT_DELETED = _AccountWrite(_DELETE_ACCOUNT)
 _SEATS_HELD = Prepared(
     select(func.count())
     .select_from(account_users)
@@ -84,7 +113,12 @@ def _entry(
 
 
 def write_audit(conn: Connection, entry: dict[str, Any]) -> None:
-    fastsql.execute(conn, _AUDIT, entry)
+    fastsql.insert_rows(conn, _AUDIT, [entry])
+
+
+def write_audits(conn: Connection, entries: list[dict[str, Any]]) -> None:
+    """Write ``entries`` in their order, in one round trip."""
+    fastsql.insert_rows(conn, _AUDIT, entries)
 
 
 def seats_held(conn: Connection, org_pk: int) -> int:
@@ -92,28 +126,68 @@ def seats_held(conn: Connection, org_pk: int) -> int:
 
 
 class Writes:
-    """The writes of one user's reconciliation, made at once."""
+    """The writes of one user's reconciliation: the account at once, the audit entries at the
+    end (``done``), together (one round trip on PostgreSQL instead of one each)."""
 
-    def __init__(self, conn: Connection, org_pk: int, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        org_pk: int,
+        clock: Callable[[], datetime],
+        seats_held: int | None = None,
+    ) -> None:
         self.conn = conn
         self.org_pk = org_pk
         self.clock = clock
+        self.entries: list[dict[str, Any]] = []
+        # The seats held, when read with the account (``Accounts.reconcile``): kept up to date
+        # with this user's own change, the only one to the accounts while the rules run.
+        self._seats = seats_held
 
     def audit(self, action: str, **fields: Any) -> None:
-        write_audit(self.conn, audit_entry(self.clock, self.org_pk, action, **fields))
+        self.entries.append(audit_entry(self.clock, self.org_pk, action, **fields))
+
+    def done(self) -> None:
+        """The user's reconciliation is over: write the audit entries."""
+        write_audits(self.conn, self.entries)
+        self.entries.clear()
 
     def add_account(self, row: dict[str, Any]) -> None:
-        fastsql.execute(self.conn, _INSERT_ACCOUNT, row)
+        self._write_account(_ACCOUNT_INSERTED, row)
+
+    def update_account(self, user_id: str, values: dict[str, Any]) -> None:
+        params = {f"b_{k}": v for k, v in values.items()}
+        self._write_account(_ACCOUNT_UPDATED, {"b_user_id": user_id, **params})
+
+    def delete_account(self, user_id: str) -> None:
+        self._write_account(_ACCOUNT_DELETED, {"b_user_id": user_id})
+
+    def _write_account(self, write: _AccountWrite, params: dict[str, Any]) -> None:
+        """The account's write, with the audit entries made so far on PostgreSQL."""
+        if self.entries and self.conn.dialect.name == "postgresql":
+            fastsql.execute(self.conn, write.with_audit, params | _AUDIT.many_params(self.entries))
+            self.entries.clear()
+        else:
+            fastsql.execute(self.conn, write.alone, params)
 
     def now(self) -> str:
         """The time now, as stored."""
         return iso(self.clock())
 
     def seats_held(self) -> int:
+        if self._seats is not None:
+            return self._seats
         return seats_held(self.conn, self.org_pk)
 
     def seat_taken(self) -> None:
-        """A seat was just given: the count above reads it from the table next time."""
+        """A seat was just given (unless counted here, the count reads it from the table)."""
+        if self._seats is not None:
+            self._seats += 1
+
+    def seat_returned(self) -> None:
+        """The user's seat was just given back."""
+        if self._seats is not None:
+            self._seats -= 1
 
 
 class HeldWrites(Writes):
@@ -121,16 +195,18 @@ class HeldWrites(Writes):
 
     def __init__(self, conn: Connection, org_pk: int, clock: Callable[[], datetime]) -> None:
         super().__init__(conn, org_pk, clock)
-        self.entries: list[tuple[Any, ...]] = []  # in AUDIT_COLUMNS' order
-        self.new_accounts: list[tuple[Any, ...]] = []  # in ACCOUNT_COLUMNS' order
-        self._seats: int | None = None
+        self.audit_rows: list[tuple[Any, ...]] = []  # in AUDIT_COLUMNS' order
+        self.account_rows: list[tuple[Any, ...]] = []  # in ACCOUNT_COLUMNS' order
 
     def audit(self, action: str, **fields: Any) -> None:
         entry = audit_entry(self.clock, self.org_pk, action, **fields)
-        self.entries.append(tuple(entry[c] for c in AUDIT_COLUMNS))
+        self.audit_rows.append(tuple(entry[c] for c in AUDIT_COLUMNS))
+
+    def done(self) -> None:
+        """Held until ``flush``."""
 
     def add_account(self, row: dict[str, Any]) -> None:
-        self.new_accounts.append(tuple(row[c] for c in ACCOUNT_COLUMNS))
+        self.account_rows.append(tuple(row[c] for c in ACCOUNT_COLUMNS))
 
     def seats_held(self) -> int:
         if self._seats is None:
@@ -143,10 +219,10 @@ class HeldWrites(Writes):
     def flush(self) -> None:
         """Write what is held. The accounts table may change behind the count after this (the
         caller reconciles a user the usual way): it is read again when next asked for."""
-        fastsql.insert_many(self.conn, _INSERT_ACCOUNT, self.new_accounts)
-        fastsql.insert_many(self.conn, _AUDIT, self.entries)
-        self.new_accounts.clear()
-        self.entries.clear()
+        fastsql.insert_many(self.conn, _INSERT_ACCOUNT, self.account_rows)
+        fastsql.insert_many(self.conn, _AUDIT, self.audit_rows)
+        self.account_rows.clear()
+        self.audit_rows.clear()
         self._seats = None
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
+from sqlalchemy import Connection, and_, bindparam, func, select, update
 
 from reference_sp import account_writes, activation_store, fastsql
 from reference_sp.account_rules import Judgement, Standing, scim_active
@@ -42,6 +42,22 @@ _ACCOUNT = Prepared(
     select(*(account_users.c[name] for name in ACCOUNT_COLUMNS)).where(
         account_users.c.user_id == bindparam("user_id")
     )
+)
+# The rules' reads in one statement: the user's account (none: NULLs) and the seats held in
+# the organisation (read again after this user's change only when not known here).
+_HELD = account_users.alias("held")
+_ACCOUNT_AND_SEATS = Prepared(
+    select(
+        select(func.count())
+        .select_from(_HELD)
+        .where(_HELD.c.org_pk == bindparam("org_pk"), _HELD.c.license == "held")
+        .scalar_subquery(),
+        *(account_users.c[name] for name in ACCOUNT_COLUMNS),
+    )
+    .select_from(
+        organizations.outerjoin(account_users, account_users.c.user_id == bindparam("user_id"))
+    )
+    .where(organizations.c.pk == bindparam("org_pk"))
 )
 _USER_DOC = Prepared(
     select(resources.c.pk, resources.c.doc).where(
@@ -69,19 +85,6 @@ _GROUP_NAMES = Prepared(
     .select_from(memberships.join(_GROUP, _GROUP.c.pk == memberships.c.group_pk))
     .where(memberships.c.member_pk == bindparam("pk"))
 )
-_UPDATE_ACCOUNT = Prepared(
-    update(account_users)
-    .where(account_users.c.user_id == bindparam("b_user_id"))
-    .values(
-        org_pk=bindparam("b_org_pk"),
-        user_name=bindparam("b_user_name"),
-        entitled=bindparam("b_entitled"),
-        admin=bindparam("b_admin"),
-        license=bindparam("b_license"),
-        license_since=bindparam("b_license_since"),
-    )
-)
-_DELETE_ACCOUNT = Prepared(delete(account_users).where(account_users.c.user_id == bindparam("id")))
 _WAITING = Prepared(
     select(account_users.c.user_id, account_users.c.user_name)
     .where(
@@ -242,7 +245,7 @@ class Accounts:
     ) -> None:
         """Bring the user's account in line with what the store says of them now (``known``:
         that standing, when the caller has just written it; else it is read)."""
-        prior = self.account(conn, user_id)
+        prior, seats = _account_and_seats(conn, organisation.org_pk, user_id)
         now = (
             self.standing(conn, organisation.org_pk, user_id)
             if isinstance(known, _Unknown)
@@ -251,7 +254,8 @@ class Accounts:
         if prior is None and now is None:
             return
         judged = Judgement.of(organisation, user_id, prior, now)
-        self.apply(conn, organisation, prior, judged, Writes(conn, organisation.org_pk, self.clock))
+        writes = Writes(conn, organisation.org_pk, self.clock, seats_held=seats)
+        self.apply(conn, organisation, prior, judged, writes)
 
     def apply(
         self,
@@ -266,7 +270,7 @@ class Accounts:
         audit = functools.partial(writes.audit, **judged.who)
         if judged.was_entitled and not judged.entitled:
             self._end_sessions(conn, judged, audit)
-        self._audit_access(organisation, prior, judged, audit)
+        _audit_access(organisation, prior, judged, audit)
         license_state, license_since = self._settle_license(
             conn, organisation, judged, audit, writes
         )
@@ -279,17 +283,15 @@ class Accounts:
             "license_since": license_since,
         }
         if judged.now is None and license_state == "none":
-            fastsql.execute(conn, _DELETE_ACCOUNT, {"id": judged.user_id})
+            writes.delete_account(judged.user_id)
         elif prior is None:
             writes.add_account({"user_id": judged.user_id, **values})
         else:
-            fastsql.execute(
-                conn,
-                _UPDATE_ACCOUNT,
-                {"b_user_id": judged.user_id} | {f"b_{k}": v for k, v in values.items()},
-            )
+            writes.update_account(judged.user_id, values)
         if prior is not None and str(prior.license) == "held" and license_state != "held":
-            self.hand_on_seats(conn, organisation)
+            writes.seat_returned()
+            self.hand_on_seats(conn, organisation, writes)
+        writes.done()
 
     def _end_sessions(self, conn: Connection, judged: Judgement, audit: Audit) -> None:
         if "keep-sessions-on-deprovision" in self.flaws:
@@ -297,22 +299,6 @@ class Accounts:
         ended = self.end_sessions(conn, judged.user_id, judged.lost_because)
         if ended:
             audit("sessions-ended", count=ended, reason=judged.lost_because)
-
-    @staticmethod
-    def _audit_access(
-        organisation: Organisation, prior: Any, judged: Judgement, audit: Audit
-    ) -> None:
-        """Audit what changed of the user's access and admin role."""
-        now = judged.now
-        if prior is None and now is not None:
-            audit("user-provisioned", active=now.active)
-        elif judged.was_entitled != judged.entitled and now is not None:
-            gained = "user-activated" if organisation.access_group is None else "user-assigned"
-            audit(gained if judged.entitled else judged.lost_because)
-        elif now is None:
-            audit("user-deleted")
-        if judged.admin != judged.was_admin:
-            audit("admin-granted" if judged.admin else "admin-revoked", cause=judged.admin_cause)
 
     def returns_license(self, judged: Judgement) -> bool:
         """Whether the user gives back their seat or leaves the waiting list."""
@@ -370,23 +356,30 @@ class Accounts:
     def seats_held(conn: Connection, org_pk: int) -> int:
         return account_writes.seats_held(conn, org_pk)
 
-    def hand_on_seats(self, conn: Connection, organisation: Organisation) -> None:
-        """Give free seats to those waiting, longest wait first."""
-        free = organisation.seats - self.seats_held(conn, organisation.org_pk)
-        if free <= 0:
-            return
-        waiting = fastsql.fetch_all(conn, _WAITING, {"org_pk": organisation.org_pk, "free": free})
+    def hand_on_seats(
+        self, conn: Connection, organisation: Organisation, writes: Writes | None = None
+    ) -> None:
+        """Give free seats to those waiting, longest wait first; audited through ``writes``
+        (written when the caller is done with them) when given."""
+        own = writes is None
+        writes = writes or Writes(conn, organisation.org_pk, self.clock)
+        free = organisation.seats - writes.seats_held()
+        waiting = (
+            fastsql.fetch_all(conn, _WAITING, {"org_pk": organisation.org_pk, "free": free})
+            if free > 0
+            else []
+        )
         for user_id, user_name in waiting:
             fastsql.execute(conn, _GIVE_SEAT, {"b_user_id": user_id, "b_since": iso(self.clock())})
-            self.audit(
-                conn,
-                organisation.org_pk,
+            writes.audit(
                 "license-assigned",
                 user_id=user_id,
                 user_name=user_name,
                 product=organisation.product,
                 from_waiting_list=True,
             )
+        if own:
+            writes.done()
 
     def waiting_position(self, conn: Connection, org_pk: int, user_id: str) -> int | None:
         row = self.account(conn, user_id)
@@ -415,6 +408,30 @@ class Accounts:
             _END_SESSIONS,
             {"b_user_id": user_id, "b_ended": iso(self.clock()), "b_reason": reason},
         )
+
+
+def _audit_access(organisation: Organisation, prior: Any, judged: Judgement, audit: Audit) -> None:
+    """Audit what changed of the user's access and admin role."""
+    now = judged.now
+    if prior is None and now is not None:
+        audit("user-provisioned", active=now.active)
+    elif judged.was_entitled != judged.entitled and now is not None:
+        gained = "user-activated" if organisation.access_group is None else "user-assigned"
+        audit(gained if judged.entitled else judged.lost_because)
+    elif now is None:
+        audit("user-deleted")
+    if judged.admin != judged.was_admin:
+        audit("admin-granted" if judged.admin else "admin-revoked", cause=judged.admin_cause)
+
+
+def _account_and_seats(conn: Connection, org_pk: int, user_id: str) -> tuple[Any, int | None]:
+    """The user's account (None for none) and the organisation's seats held (None when the
+    organisation's row is gone: the seats are then counted when asked for, as before)."""
+    row = fastsql.fetch_one(conn, _ACCOUNT_AND_SEATS, {"org_pk": org_pk, "user_id": user_id})
+    if row is None:
+        found = fastsql.fetch_one(conn, _ACCOUNT, {"user_id": user_id})
+        return (AccountRow(*found) if found is not None else None), None
+    return (AccountRow(*row[1:]) if row[1] is not None else None), int(row[0])
 
 
 def _standing_after(change: ScimChange) -> Standing | _Unknown | None:

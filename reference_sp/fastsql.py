@@ -14,12 +14,26 @@ from __future__ import annotations
 
 import functools
 import itertools
+import json
+import math
 import operator
 import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import (
+    JSON,
+    Connection,
+    String,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    select,
+)
+from sqlalchemy import insert as insert_into
 from sqlalchemy.exc import IntegrityError as SQLAlchemyIntegrityError
 from sqlalchemy.sql import Executable
 
@@ -160,26 +174,112 @@ def execute_many(conn: Connection, prepared: Prepared, rows: Sequence[Mapping[st
         cursor.executemany(form.sql, [form.named(r) for r in rows])
 
 
-def insert_many(conn: Connection, prepared: Prepared, rows: Sequence[Sequence[Any]]) -> None:
-    """Run an INSERT for each row, given as the values of ``prepared.columns`` in that order.
-    On SQLite the rows go ``ROWS_A_STATEMENT`` to a statement of as many VALUES, handed to the
-    driver as they are: each execution of a statement opens the table and its indexes again,
+class JsonRows:
+    """Rows of ``table``'s ``columns`` sent to PostgreSQL as one JSON parameter (an array of
+    rows), read back in their order: ``fields`` (typed as the columns) from ``source``, ordered
+    by ``order``. A parameter per column as an array would change type with the values (int2 or
+    int4, float or all null) and psycopg would prepare the statement again for each."""
+
+    def __init__(self, param: str, table: Table, columns: Sequence[str]) -> None:
+        self.param = param
+        self.columns = list(columns)
+        self._pick = operator.itemgetter(*self.columns)
+        self.source = (
+            func.json_array_elements(cast(bindparam(param), JSON))
+            .table_valued("e", with_ordinality="n_")
+            .render_derived(name="row_")
+        )
+        self.order = self.source.c.n_
+        # Strings are read as TEXT: an explicit cast to VARCHAR(n) would cut a value too long
+        # for its column, where the INSERT's own assignment refuses it, as a plain INSERT does.
+        self.fields = [
+            cast(
+                self.source.c.e.op("->>")(literal_column(str(i))),
+                Text() if isinstance(table.c[c].type, String) else table.c[c].type,
+            )
+            for i, c in enumerate(self.columns)
+        ]
+
+    def params(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+        """The parameter for ``rows`` (each gives every column)."""
+        if len(self.columns) == 1:
+            values: list[Any] = [[r[self.columns[0]]] for r in rows]
+        else:
+            values = [self._pick(r) for r in rows]
+        return self.params_in_order(values)
+
+    def params_in_order(self, values: Sequence[Sequence[Any]]) -> dict[str, str]:
+        """The parameter for rows given as the values of ``columns`` in that order."""
+        try:
+            return {self.param: json.dumps(values, allow_nan=False)}
+        except ValueError:  # an infinite or NaN float, which JSON cannot hold: as text
+            return {self.param: json.dumps(_non_finite_as_text(values), allow_nan=False)}
+
+
+class InsertRows:
+    """An INSERT of any number of rows of ``table``'s ``columns``, in one round trip.
+
+    SQLite: ``executemany`` (in-process, no round trips to save). PostgreSQL: several rows go in
+    one statement (``JsonRows``), inserted in the order given: psycopg's ``executemany`` would
+    run its pipeline, which costs the SP more CPU per row than the round trips it saves. One
+    row is a plain prepared INSERT."""
+
+    def __init__(self, table: Table, columns: Sequence[str], prefix: str = "") -> None:
+        self.table = table
+        self.columns = list(columns)
+        self.one = Prepared(insert_into(table), columns=self.columns)
+        # Named with the prefix, so that the statement can be a CTE of another whose parameters
+        # have the columns' names (``many_statement``).
+        self.rows = JsonRows(f"{prefix}rows", table, self.columns)
+        in_order = select(*self.rows.fields).order_by(self.rows.order)
+        self.many_statement = insert_into(table).from_select(self.columns, in_order)
+        self.many = Prepared(self.many_statement)
+
+    def many_params(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+        """The parameter of ``many`` for ``rows``."""
+        return self.rows.params(rows)
+
+
+def _non_finite_as_text(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    return [
+        [v if not isinstance(v, float) or math.isfinite(v) else _FLOAT_TEXT[str(v)] for v in row]
+        for row in rows
+    ]
+
+
+_FLOAT_TEXT = {"inf": "Infinity", "-inf": "-Infinity", "nan": "NaN"}  # as PostgreSQL reads them
+
+
+def insert_rows(
+    conn: Connection, rows_insert: InsertRows, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Insert ``rows`` (each gives every column), in their order."""
+    if len(rows) > 1 and conn.dialect.name == _POSTGRESQL:
+        execute(conn, rows_insert.many, rows_insert.many_params(rows))
+    elif len(rows) == 1:
+        execute(conn, rows_insert.one, rows[0])
+    else:
+        execute_many(conn, rows_insert.one, rows)
+
+
+def insert_many(conn: Connection, rows_insert: InsertRows, rows: Sequence[Sequence[Any]]) -> None:
+    """Insert ``rows``, each given as the values of ``rows_insert.columns`` in that order, in
+    their order. SQLite: ``ROWS_A_STATEMENT`` rows to a statement of as many VALUES, handed to
+    the driver as they are: each execution of a statement opens the table and its indexes again,
     which cost more than inserting a row does (300,000 rows of the first start at 100k users:
-    0.23 s in statements of 50 rows against 0.48 s one by one)."""
+    0.23 s in statements of 50 rows against 0.48 s one by one). PostgreSQL: all in one statement
+    (``InsertRows.many``)."""
     if not rows:
         return
-    columns = prepared.columns
-    if columns is None:
-        raise TypeError("insert_many needs the statement's columns")
-    form = prepared.form(conn)
-    if not (form.direct and form.names == tuple(columns)):
-        execute_many(conn, prepared, [dict(zip(columns, row, strict=True)) for row in rows])
+    columns = rows_insert.columns
+    if conn.dialect.name == _POSTGRESQL:
+        execute(conn, rows_insert.many, rows_insert.rows.params_in_order(rows))
+        return
+    form = rows_insert.one.form(conn)
+    if not (conn.dialect.name == _SQLITE and form.direct and form.names == tuple(columns)):
+        execute_many(conn, rows_insert.one, [dict(zip(columns, row, strict=True)) for row in rows])
         return
     driver = _driver(conn)
-    if conn.dialect.name != _SQLITE:  # psycopg: named parameters, the rows in one pipeline
-        with driver.cursor() as cursor:
-            cursor.executemany(form.sql, [dict(zip(columns, row, strict=True)) for row in rows])
-        return
     whole = len(rows) - len(rows) % ROWS_A_STATEMENT
     if whole:
         driver.executemany(

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -55,8 +56,25 @@ resources = Table(
     Column("last_modified", String(32), nullable=False),
     UniqueConstraint("org_pk", "user_name_ci", name="uq_resources_org_user_name"),
     Index("ix_resources_org_type_pk", "org_pk", "rtype", "pk"),
-    Index("ix_resources_org_type_external_id", "org_pk", "rtype", "external_id"),
-    Index("ix_resources_org_type_display_name", "org_pk", "rtype", "display_name_ci"),
+    # Partial: only rows with a value (users have no display name, most no externalId), so a
+    # create writes no index entry nobody looks up; a filter comparing the column with a value
+    # implies it is not null and still uses them (migration 0004).
+    Index(
+        "ix_resources_org_type_external_id",
+        "org_pk",
+        "rtype",
+        "external_id",
+        sqlite_where=text("external_id IS NOT NULL"),
+        postgresql_where=text("external_id IS NOT NULL"),
+    ),
+    Index(
+        "ix_resources_org_type_display_name",
+        "org_pk",
+        "rtype",
+        "display_name_ci",
+        sqlite_where=text("display_name_ci IS NOT NULL"),
+        postgresql_where=text("display_name_ci IS NOT NULL"),
+    ),
 )
 
 attribute_values = Table(

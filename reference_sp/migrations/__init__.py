@@ -23,7 +23,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 BASELINE = "0001_baseline"
-HEAD = "0003_authn_requests_expires"
+HEAD = "0004_partial_resource_indexes"
 VERSION_TABLE = "alembic_version"
 # Held while a PostgreSQL database is migrated, so that two SPs starting on one database at
 # once do not both create the tables (an arbitrary constant: "ssoh" in ASCII).

@@ -26,11 +26,10 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, delete, func, select
 
 from harness.protocol.scim.deviations import Deviation
 from reference_sp import fastsql
-from reference_sp.fastsql import Prepared
 from reference_sp.tables import scim_journal
 
 PRUNE_EVERY = 200  # inserts between two prunes of one organisation's journal
@@ -43,8 +42,8 @@ _SECRET_NAME = "password"  # noqa: S105 - the attribute name, not a password
 # A PATCH path naming the password: ``password`` or ``urn:...:User:password``, any case.
 _SECRET_PATH = re.compile(r"(?:^|:)password$", re.IGNORECASE)
 _MENTIONS_SECRET = re.compile(r"password", re.IGNORECASE)
-_INSERT = Prepared(
-    insert(scim_journal), columns=[c.name for c in scim_journal.columns if c.name != "seq"]
+_INSERT = fastsql.InsertRows(
+    scim_journal, [c.name for c in scim_journal.columns if c.name != "seq"]
 )
 
 
@@ -202,7 +201,7 @@ class Journal:
             taken, self._held = self._held, []
         rows = [*taken, row] if row is not None else taken
         if rows:
-            fastsql.execute_many(conn, _INSERT, rows)
+            fastsql.insert_rows(conn, _INSERT, rows)
             self._count(conn, rows)
         return taken
 

@@ -43,6 +43,7 @@ from harness.protocol.scim.filter import (
 )
 from harness.protocol.scim.schema import Attribute, ResolvedAttribute, ResourceType
 from reference_sp.fastsql import Prepared
+from reference_sp.scim.groups_column import UserGroups
 from reference_sp.scim.index import sortable_datetime
 from reference_sp.tables import attribute_values, memberships, resources
 
@@ -528,8 +529,10 @@ class QueryPlanner:
         if shape is not None:
             conditions.append(compiler.compile(shape))
         order = compiler.order_by(sort_by, descending)
+        # A user's groups come with the user: one round trip, not two (scim.groups_column).
+        columns = (*RESOURCE_COLUMNS, UserGroups()) if rt.name == "User" else RESOURCE_COLUMNS
         rows = (
-            select(*RESOURCE_COLUMNS)
+            select(*columns)
             .where(*conditions)
             .order_by(*order, resources.c.pk)
             .offset(bindparam("offset"))

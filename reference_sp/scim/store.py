@@ -15,8 +15,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     Connection,
+    any_,
     bindparam,
+    cast,
     delete,
     insert,
     select,
@@ -27,6 +30,8 @@ from harness.protocol.scim import errors
 from harness.protocol.scim.schema import ResourceType
 from reference_sp import fastsql
 from reference_sp.fastsql import Prepared
+from reference_sp.scim import groups_column
+from reference_sp.scim.groups_column import UserGroups
 from reference_sp.scim.index import value_rows
 from reference_sp.scim.query import RESOURCE_COLUMNS, Plan
 from reference_sp.tables import attribute_values, memberships, resources
@@ -93,6 +98,10 @@ _SELECT_BY_ID = select(*_COLUMNS).where(
 )
 _BY_ID = Prepared(_SELECT_BY_ID)
 _BY_ID_FOR_UPDATE = Prepared(_SELECT_BY_ID.with_for_update())
+# A user with their groups (scim.groups_column); the lock, FOR UPDATE, is on the user's row only.
+_SELECT_USER_BY_ID = _SELECT_BY_ID.add_columns(UserGroups())
+_USER_BY_ID = Prepared(_SELECT_USER_BY_ID)
+_USER_BY_ID_FOR_UPDATE = Prepared(_SELECT_USER_BY_ID.with_for_update())
 _MEMBERS_OF = Prepared(
     select(memberships.c.group_pk, _MEMBER.c.id, _MEMBER.c.rtype, memberships.c.display)
     .join(_MEMBER, _MEMBER.c.pk == memberships.c.member_pk)
@@ -121,7 +130,7 @@ _INSERT_RESOURCE = Prepared(
     insert(resources),
     columns=[c.name for c in resources.columns if c.name != "pk"],
 )
-_UPDATE_RESOURCE = Prepared(
+_UPDATE_RESOURCE_STATEMENT = (
     update(resources)
     .where(resources.c.pk == bindparam("b_pk"))
     .values(
@@ -135,16 +144,52 @@ _UPDATE_RESOURCE = Prepared(
     )
     .returning(resources.c.version)
 )
+_UPDATE_RESOURCE = Prepared(_UPDATE_RESOURCE_STATEMENT)
 _DELETE_VALUES_OF = Prepared(
     delete(attribute_values).where(
         attribute_values.c.resource_pk == bindparam("b_pk"),
         attribute_values.c.attr == bindparam("b_attr"),
     )
 )
-_INSERT_VALUES = Prepared(
-    insert(attribute_values), columns=[c.name for c in attribute_values.columns]
+_INSERT_VALUES = fastsql.InsertRows(
+    attribute_values, [c.name for c in attribute_values.columns], "values_"
 )
-_INSERT_MEMBERSHIPS = Prepared(insert(memberships), columns=[c.name for c in memberships.columns])
+# PostgreSQL: the resource's update rewrites the value rows of the attributes that changed in
+# the same statement (data-modifying CTEs: one round trip instead of three). The DELETE sees
+# the rows as they were before the statement, so it never removes the rows inserted with it.
+_VALUES_GONE = delete(attribute_values).where(
+    attribute_values.c.resource_pk == bindparam("b_pk"),
+    attribute_values.c.attr
+    == any_(cast(bindparam("b_attrs"), ARRAY(attribute_values.c.attr.type))),
+)
+# PostgreSQL: a create inserts the resource and its value rows in one statement, the rows
+# taking the new resource's key from the first INSERT's RETURNING.
+_NEW_VALUE_COLUMNS = [c.name for c in attribute_values.columns if c.name != "resource_pk"]
+_NEW_VALUES = fastsql.JsonRows("values_rows", attribute_values, _NEW_VALUE_COLUMNS)
+_CREATED = (
+    insert(resources)
+    .values({c: bindparam(c) for c in _INSERT_RESOURCE.columns or []})
+    .returning(resources.c.pk)
+    .cte("created_")
+)
+_INSERT_RESOURCE_AND_VALUES = Prepared(
+    select(_CREATED.c.pk).add_cte(
+        insert(attribute_values)
+        .from_select(
+            ["resource_pk", *_NEW_VALUE_COLUMNS],
+            select(_CREATED.c.pk, *_NEW_VALUES.fields)
+            .select_from(_CREATED, _NEW_VALUES.source)
+            .order_by(_NEW_VALUES.order),
+        )
+        .cte("created_values_")
+    )
+)
+_UPDATE_RESOURCE_AND_VALUES = Prepared(
+    _UPDATE_RESOURCE_STATEMENT.add_cte(_VALUES_GONE.cte("values_gone_")).add_cte(
+        _INSERT_VALUES.many_statement.cte("values_added_")
+    )
+)
+_INSERT_MEMBERSHIPS = fastsql.InsertRows(memberships, [c.name for c in memberships.columns])
 _USER_NAME_TAKEN = Prepared(
     select(resources.c.pk).where(
         resources.c.org_pk == bindparam("org_pk"),
@@ -162,9 +207,10 @@ def _rows_by_attr(rt: ResourceType, doc: dict[str, Any], pk: int) -> dict[str, l
 
 
 def _from_row(row: Sequence[Any]) -> StoredResource:
-    """A row of RESOURCE_COLUMNS, by position (fastsql returns plain tuples)."""
-    pk, resource_id, rtype, doc, version, created, last_modified = row
-    return StoredResource(
+    """A row of RESOURCE_COLUMNS, by position (fastsql returns plain tuples), and for a user
+    read with them, their groups (``UserGroups``)."""
+    pk, resource_id, rtype, doc, version, created, last_modified = row[:7]
+    stored = StoredResource(
         pk=pk,
         id=resource_id,
         rtype=rtype,
@@ -173,6 +219,9 @@ def _from_row(row: Sequence[Any]) -> StoredResource:
         created=created,
         last_modified=last_modified,
     )
+    if len(row) > 7:
+        stored.groups = [GroupRef(gid, display) for _, gid, display in groups_column.parse(row[7])]
+    return stored
 
 
 def _columns(rt: ResourceType, doc: dict[str, Any]) -> dict[str, Any]:
@@ -213,27 +262,24 @@ def _check_unique(
         raise errors.uniqueness(f"userName {doc['userName']!r} is already taken")
 
 
-def _rewrite_values(
-    conn: Connection,
-    rt: ResourceType,
-    pk: int,
-    before: dict[str, Any],
-    after: dict[str, Any],
-) -> None:
-    """Rewrite only the value rows of attributes that changed: replacing a title must not
+def _value_changes(
+    rt: ResourceType, pk: int, before: dict[str, Any], after: dict[str, Any]
+) -> tuple[list[str], list[Any]]:
+    """The attributes whose value rows changed, and their new rows: replacing a title must not
     rewrite (and re-index) every email and name part."""
     old_rows, new_rows = _rows_by_attr(rt, before, pk), _rows_by_attr(rt, after, pk)
     changed = [a for a in old_rows.keys() | new_rows.keys() if old_rows.get(a) != new_rows.get(a)]
-    if not changed:
-        return
+    return changed, [row for attr in changed for row in new_rows.get(attr, [])]
+
+
+def _rewrite_values(conn: Connection, changed: list[str], rows: list[Any], pk: int) -> None:
     for attr in changed:
         fastsql.execute(conn, _DELETE_VALUES_OF, {"b_pk": pk, "b_attr": attr})
-    rows = [row for attr in changed for row in new_rows.get(attr, [])]
-    fastsql.execute_many(conn, _INSERT_VALUES, rows)
+    fastsql.insert_rows(conn, _INSERT_VALUES, rows)
 
 
 def _write_values(conn: Connection, rt: ResourceType, pk: int, doc: dict[str, Any]) -> None:
-    fastsql.execute_many(conn, _INSERT_VALUES, value_rows(rt, doc, pk))
+    fastsql.insert_rows(conn, _INSERT_VALUES, value_rows(rt, doc, pk))
 
 
 class ScimStore:
@@ -257,7 +303,10 @@ class ScimStore:
         relations: bool = True,
         for_update: bool = False,
     ) -> StoredResource:
-        query = _BY_ID_FOR_UPDATE if for_update else _BY_ID
+        if rt.name == "User" and relations:
+            query = _USER_BY_ID_FOR_UPDATE if for_update else _USER_BY_ID
+        else:
+            query = _BY_ID_FOR_UPDATE if for_update else _BY_ID
         row = fastsql.fetch_one(
             conn, query, {"id": resource_id, "org_pk": org_pk, "rtype": rt.name}
         )
@@ -297,9 +346,10 @@ class ScimStore:
         return total_results, found
 
     def load_relations(self, conn: Connection, found: list[StoredResource]) -> None:
-        """Members of the groups and groups of the users in ``found``: one query each."""
+        """Members of the groups and groups of the users in ``found``: one query each (users
+        read with their groups already are left as they are)."""
         groups = {s.pk: s for s in found if s.rtype == "Group"}
-        users = {s.pk: s for s in found if s.rtype == "User"}
+        users = {s.pk: s for s in found if s.rtype == "User" and s.groups is None}
         members_of: dict[int, list[Member]] = {pk: [] for pk in groups}
         groups_of: dict[int, list[GroupRef]] = {pk: [] for pk in users}
         if groups:
@@ -333,24 +383,27 @@ class ScimStore:
         # A taken userName is found by the unique index (no lookup first): 409 below.
         now = timestamp(self.clock())
         resource_id = self.new_id()
+        row = {
+            "org_pk": org_pk,
+            "rtype": rt.name,
+            "id": resource_id,
+            "version": 1,
+            "created": now,
+            "last_modified": now,
+            **_columns(rt, doc),
+        }
+        together = conn.dialect.name == "postgresql"
         try:
-            pk = fastsql.insert(
-                conn,
-                _INSERT_RESOURCE,
-                {
-                    "org_pk": org_pk,
-                    "rtype": rt.name,
-                    "id": resource_id,
-                    "version": 1,
-                    "created": now,
-                    "last_modified": now,
-                    **_columns(rt, doc),
-                },
-            )
+            if together:  # the value rows with the resource: one round trip
+                values = _NEW_VALUES.params(value_rows(rt, doc, 0))
+                pk = int(fastsql.fetch_all(conn, _INSERT_RESOURCE_AND_VALUES, row | values)[0][0])
+            else:
+                pk = fastsql.insert(conn, _INSERT_RESOURCE, row)
         except fastsql.IntegrityErrors as exc:  # a concurrent create won the race
             raise errors.uniqueness(f"userName {doc.get('userName')!r} is already taken") from exc
         stored = StoredResource(pk, resource_id, rt.name, doc, 1, now, now)
-        _write_values(conn, rt, stored.pk, doc)
+        if not together:
+            _write_values(conn, rt, stored.pk, doc)
         if rt.name == "Group":
             stored.members = self._set_members(conn, org_pk, stored.pk, members or [], [])
         else:
@@ -383,17 +436,24 @@ class ScimStore:
         ):
             _check_unique(conn, org_pk, rt, doc, exclude_pk=current.pk)
         now = timestamp(self.clock())
+        changed, rows = (
+            _value_changes(rt, current.pk, current.doc, doc) if doc != current.doc else ([], [])
+        )
+        together = bool(changed) and conn.dialect.name == "postgresql"
+        params: dict[str, Any] = {"b_pk": current.pk, "b_last_modified": now}
+        params |= _update_columns(rt, doc)
+        if together:
+            params |= _INSERT_VALUES.many_params(rows)
+            params["b_attrs"] = changed
         try:
             returned = fastsql.fetch_one(
-                conn,
-                _UPDATE_RESOURCE,
-                {"b_pk": current.pk, "b_last_modified": now} | _update_columns(rt, doc),
+                conn, _UPDATE_RESOURCE_AND_VALUES if together else _UPDATE_RESOURCE, params
             )
             version = int(returned[0]) if returned is not None else current.version + 1
         except fastsql.IntegrityErrors as exc:
             raise errors.uniqueness(f"userName {doc.get('userName')!r} is already taken") from exc
-        if doc != current.doc:
-            _rewrite_values(conn, rt, current.pk, current.doc, doc)
+        if changed and not together:
+            _rewrite_values(conn, changed, rows, current.pk)
         updated = StoredResource(
             current.pk, current.id, rt.name, doc, version, current.created, now
         )
@@ -468,7 +528,7 @@ class ScimStore:
             )
         added = [m for m in result if m.id not in old]
         if added:
-            fastsql.execute_many(
+            fastsql.insert_rows(
                 conn,
                 _INSERT_MEMBERSHIPS,
                 [

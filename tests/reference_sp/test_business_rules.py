@@ -16,6 +16,7 @@ from harness.protocol.saml.authn_request import parse_authn_request
 from harness.protocol.saml.bindings import decode_redirect_query
 from harness.protocol.saml.mutators import MutatorCall
 from mock_idp.idp import MockIdP
+from tests.scim.conftest import database_urls
 
 from .conftest import ADMINS, World, make_world, sample_key
 
@@ -129,6 +130,65 @@ def test_deprovisioning_ends_everything_at_once(world: World, how: str) -> None:
     if how != "delete":
         response = world.post(world.response_for(USER), accept="application/json")
         assert response.json()["reason"] == "user-inactive"
+
+
+@pytest.fixture(params=database_urls())
+def one_seat(request: pytest.FixtureRequest) -> Iterator[World]:
+    yield from make_world(request.param, seats=1)
+
+
+def test_one_deprovisioning_audits_each_effect_in_the_order_it_happened(one_seat: World) -> None:
+    """The entries of one user's reconciliation are written together at its end (one statement
+    on PostgreSQL): they keep the order of the effects, the seat handed on last."""
+    world = one_seat
+    user = world.provision(USER, groups=(ADMINS,))
+    world.clock.offset += timedelta(seconds=1)
+    world.provision("next@acme.test")  # waits for the only seat
+    world.sign_in(USER)
+    world.sign_in(USER, world.http_session())
+    activate(world)
+    before = len(world.audit())
+
+    world.deactivate(user["id"])
+
+    entries = [(e["action"], e["user_name"]) for e in world.audit()[before:]]
+    assert entries == [
+        ("sessions-ended", USER),
+        ("user-deactivated", USER),
+        ("admin-revoked", USER),
+        ("license-returned", USER),
+        ("activation-revoked", USER),
+        ("license-assigned", "next@acme.test"),
+    ]
+
+
+def test_seats_freed_behind_the_rules_are_handed_on_and_audited(one_seat: World) -> None:
+    """The hand-on alone (a sweep's last step), with no user's writes to carry its entries."""
+    from sqlalchemy import update
+
+    from reference_sp.account_tables import account_users
+
+    world = one_seat
+    world.provision(USER)
+    world.clock.offset += timedelta(seconds=1)
+    world.provision("next@acme.test")  # waits for the only seat
+    organisation = world.sp.organisations.get(world.org_pk)
+    assert organisation is not None
+    before = len(world.audit())
+    with world.sp.db.transaction() as conn:
+        conn.execute(
+            update(account_users).where(account_users.c.license == "held").values(license="none")
+        )
+        world.sp.accounts.hand_on_seats(conn, organisation)
+
+    handed = [(e["action"], e["user_name"], e["detail"]) for e in world.audit()[before:]]
+    assert handed == [
+        (
+            "license-assigned",
+            "next@acme.test",
+            '{"from_waiting_list": true, "product": "Example Desktop"}',
+        )
+    ]
 
 
 def test_reactivation_restores_sign_in_admin_and_license(world: World) -> None:

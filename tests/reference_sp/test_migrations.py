@@ -142,6 +142,29 @@ def _assert_at_head_with_the_schema_of_tables_py(engine: Engine) -> None:
         assert migrations.current_revision(conn) == migrations.HEAD
         differences = compare_metadata(MigrationContext.configure(conn), metadata)
     assert differences == []
+    _assert_partial_resource_indexes(engine)
+
+
+# Alembic's comparison does not look at an index's WHERE: read the definitions themselves.
+_PARTIAL_INDEXES = {
+    "ix_resources_org_type_external_id": "external_id IS NOT NULL",
+    "ix_resources_org_type_display_name": "display_name_ci IS NOT NULL",
+}
+
+
+def _assert_partial_resource_indexes(engine: Engine) -> None:
+    """Revision 0004: the two indexes hold only the rows with a value."""
+    if engine.dialect.name == "sqlite":
+        query = text("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :name")
+    else:
+        query = text(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = :name"
+            " AND schemaname = current_schema()"
+        )
+    with engine.connect() as conn:
+        for name, predicate in _PARTIAL_INDEXES.items():
+            definition = conn.execute(query, {"name": name}).scalar_one()
+            assert predicate in definition.replace("(", "").replace(")", ""), definition
 
 
 def test_a_new_database_gets_the_schema_of_tables_py(db_url: str) -> None:
@@ -180,6 +203,7 @@ def test_a_previous_release_database_is_upgraded_at_start_and_keeps_its_rows(
         assert "ix_activations_pending" in {
             i["name"] for i in inspect(plain).get_indexes("activations")
         }
+        _assert_partial_resource_indexes(plain)
         with plain.connect() as conn:
             assert migrations.current_revision(conn) == migrations.HEAD
             token_sha256 = conn.execute(select(baseline.organizations.c.scim_token_sha256)).scalar()

@@ -171,6 +171,43 @@ def test_members_and_groups_are_two_views_of_one_membership(scim: ScimClient) ->
     ]
 
 
+def test_a_users_groups_read_with_the_user_come_in_the_order_the_groups_were_made(
+    scim: ScimClient,
+) -> None:
+    """A user's groups are read in the user's own statement (scim.groups_column) by a read, a
+    filter, a list and a PATCH: joined in another order than the groups were made, they still
+    come in the groups' order, each with its display name; a user in none has no ``groups``."""
+    user = scim.create_user("erin")
+    lonely = scim.create_user("frank")
+    made = [scim.create_group(name) for name in ("Alpha", "Beta", "Gamma")]
+    for group in (made[2], made[0], made[1]):  # memberships written out of order
+        added = scim.patch(
+            f"/Groups/{group['id']}",
+            [{"op": "add", "path": "members", "value": [{"value": user["id"]}]}],
+        )
+        assert added.status_code in (200, 204), added.text
+    expected = [
+        {
+            "value": g["id"],
+            "$ref": g["meta"]["location"],
+            "type": "direct",
+            "display": g["displayName"],
+        }
+        for g in made
+    ]
+    assert scim.get(f"/Users/{user['id']}").json()["groups"] == expected
+    assert scim.filter("Users", 'userName eq "erin"').json()["Resources"][0]["groups"] == expected
+    listed = {u["userName"]: u for u in scim.get("/Users").json()["Resources"]}
+    assert listed["erin"]["groups"] == expected
+    assert "groups" not in listed["frank"]
+    patched = scim.patch(
+        f"/Users/{user['id']}", [{"op": "replace", "path": "displayName", "value": "Erin"}]
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["groups"] == expected
+    assert "groups" not in scim.get(f"/Users/{lonely['id']}").json()
+
+
 def test_nested_group_member(scim: ScimClient) -> None:
     inner = scim.create_group("Inner")
     outer = scim.create_group("Outer", (inner["id"],))
