@@ -1,8 +1,8 @@
 """How long ``sso-harness sp`` takes to start, and how much memory it holds, at 1k and 100k users.
 
-For each directory size, one SQLite file is seeded straight into the store (the server is not
-running; the file is kept aside untouched), then, on a fresh copy of it, the SP is started
-three times and timed from the process's start until ``/healthz`` answers 200:
+For each directory size, one SQLite file is seeded straight into the store by each checkout
+measured (the server is not running; the file is kept aside untouched), then, on a fresh copy of
+it, the SP is started three times and timed from the process's start until ``/healthz`` answers 200:
 
 - first start: the accounts of a directory loaded behind the SP's back are judged (every user
   gets an account row: the business rules run over the whole directory);
@@ -133,12 +133,28 @@ def _floor(code: Path | None) -> str:
     return f"{seconds:5.2f} s, CPU {float(cpu):4.2f} s, VmRSS {int(rss) / 1024:5.1f} MiB"
 
 
-def _pristine(count: int, folder: Path) -> Path:
-    """The seeded directory of ``count`` users, never started on."""
-    path = folder / f"pristine-{count}.sqlite3"
+def _pristine(count: int, folder: Path, code: Path | None) -> Path:
+    """The seeded directory of ``count`` users, never started on: seeded by the checkout
+    measured, whose schema (its migrations) it then has; the same users for every checkout."""
+    label = "" if code is None else f"-{code.name}"
+    path = folder / f"pristine-{count}{label}.sqlite3"
     if not path.exists():
         started = time.perf_counter()
-        seed(f"sqlite:///{path}", count)
+        if code is None:
+            random.seed(7)
+            seed(f"sqlite:///{path}", count)
+        else:
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    "import random, sys; sys.path.insert(1, 'benchmarks'); random.seed(7); "
+                    f"from scim_throughput import seed; seed({f'sqlite:///{path}'!r}, {count})",
+                ],
+                check=True,
+                env=_environment(code),
+                cwd=_directory(code),
+            )
         print(f"({count} users seeded in {time.perf_counter() - started:.1f} s)", flush=True)
     return path
 
@@ -146,7 +162,7 @@ def _pristine(count: int, folder: Path) -> Path:
 def measure(count: int, folder: Path, code: Path | None) -> list[tuple[str, float, float]]:
     """The three starts on a fresh copy of the seeded directory: (kind, seconds, CPU)."""
     path = folder / f"start-{count}.sqlite3"
-    _copy(_pristine(count, folder), path)
+    _copy(_pristine(count, folder, code), path)
     names = [f"seed{i:06d}@example.com" for i in range(count)]
     label = code.name if code is not None else "this checkout"
     found = []
