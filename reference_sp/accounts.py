@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, select, update
 
-from reference_sp import account_writes, activation_store, fastsql
+from reference_sp import access_ending, account_writes, activation_store, fastsql
 from reference_sp.account_rules import Judgement, Standing, scim_active
 from reference_sp.account_tables import account_users, sp_sessions
 from reference_sp.account_writes import ACCOUNT_COLUMNS, AccountRow, Writes
@@ -268,11 +268,12 @@ class Accounts:
         """Give the judgement its effects: sessions ended, audit entries, the license settled,
         the account written."""
         audit = functools.partial(writes.audit, **judged.who)
+        revoked = None  # the devices revoked already, with the sessions (PostgreSQL)
         if judged.was_entitled and not judged.entitled:
-            self._end_sessions(conn, judged, audit)
+            revoked = self._end_sessions(conn, judged, audit)
         _audit_access(organisation, prior, judged, audit)
         license_state, license_since = self._settle_license(
-            conn, organisation, judged, audit, writes
+            conn, organisation, judged, audit, writes, revoked
         )
         values = {
             "org_pk": organisation.org_pk,
@@ -293,12 +294,27 @@ class Accounts:
             self.hand_on_seats(conn, organisation, writes)
         writes.done()
 
-    def _end_sessions(self, conn: Connection, judged: Judgement, audit: Audit) -> None:
+    def _end_sessions(
+        self, conn: Connection, judged: Judgement, audit: Audit
+    ) -> list[tuple[str, str]] | None:
+        """End the user's sessions; on PostgreSQL revoke their devices in the same statement
+        and return them (id, device id), audited later in the rules' order; else None."""
         if "keep-sessions-on-deprovision" in self.flaws:
-            return
-        ended = self.end_sessions(conn, judged.user_id, judged.lost_because)
+            return None
+        revoked, revoke_reason = None, judged.revoke_reason
+        if (
+            conn.dialect.name == "postgresql"
+            and revoke_reason is not None
+            and self.revokes_devices(judged)
+        ):
+            ended, revoked = access_ending.end_sessions_and_revoke_devices(
+                conn, judged.user_id, iso(self.clock()), judged.lost_because, revoke_reason
+            )
+        else:
+            ended = self.end_sessions(conn, judged.user_id, judged.lost_because)
         if ended:
             audit("sessions-ended", count=ended, reason=judged.lost_because)
+        return revoked
 
     def returns_license(self, judged: Judgement) -> bool:
         """Whether the user gives back their seat or leaves the waiting list."""
@@ -322,8 +338,10 @@ class Accounts:
         judged: Judgement,
         audit: Audit,
         writes: Writes,
+        revoked: list[tuple[str, str]] | None = None,
     ) -> tuple[str, str | None]:
-        """Return, revoke or assign: the license state and its date after the change."""
+        """Return, revoke or assign: the license state and its date after the change
+        (``revoked``: the devices revoked already, to audit only)."""
         license_state, license_since = judged.license, judged.license_since
         revoke_reason = judged.revoke_reason
         if self.returns_license(judged):
@@ -331,8 +349,11 @@ class Accounts:
             audit(returned, reason=revoke_reason or judged.lost_because)
             license_state, license_since = "none", None
         if revoke_reason is not None and self.revokes_devices(judged):
-            for activation_id, device in activation_store.active_of(conn, judged.user_id):
-                activation_store.revoke(conn, activation_id, iso(self.clock()), revoke_reason)
+            done = revoked is not None
+            devices = revoked if done else activation_store.active_of(conn, judged.user_id)
+            for activation_id, device in devices or ():
+                if not done:
+                    activation_store.revoke(conn, activation_id, iso(self.clock()), revoke_reason)
                 audit(
                     "activation-revoked",
                     activation=activation_id,

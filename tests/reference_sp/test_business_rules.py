@@ -27,12 +27,14 @@ def actions(world: World, user: str | None = None) -> list[str]:
     return [e["action"] for e in world.audit() if user is None or e["user_name"] == user]
 
 
-def activate(world: World, browser: TestClient | None = None, version: str = "19.1") -> str:
+def activate(
+    world: World, browser: TestClient | None = None, version: str = "19.1", device: str = "laptop-1"
+) -> str:
     """Start an activation as the device, complete it in the signed-in browser."""
     browser = browser or world.http
     started = browser.post(
         "/api/activations",
-        json={"product": "Example Desktop", "clientVersion": version, "deviceId": "laptop-1"},
+        json={"product": "Example Desktop", "clientVersion": version, "deviceId": device},
     )
     assert started.status_code == 201, started.text
     body = started.json()

@@ -1,0 +1,55 @@
+"""A user losing access on PostgreSQL: their sessions ended and their active devices revoked in
+one statement (two data-modifying CTEs), one round trip instead of an update, a read and an
+update per device. SQLite has no data-modifying CTE: reference_sp.accounts runs the statements
+one by one there, and on PostgreSQL whenever a flaw keeps one of the two."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, bindparam, func, literal_column, select, true, update
+
+from reference_sp import fastsql
+from reference_sp.account_tables import activations, sp_sessions
+from reference_sp.fastsql import Prepared
+
+_SESSIONS_ENDED = (
+    update(sp_sessions)
+    .where(sp_sessions.c.user_id == bindparam("b_user_id"), sp_sessions.c.ended.is_(None))
+    .values(ended=bindparam("b_ended"), ended_reason=bindparam("b_reason"))
+    .returning(sp_sessions.c.token_sha256)
+    .cte("sessions_ended_")
+)
+_DEVICES_REVOKED = (
+    update(activations)
+    .where(activations.c.user_id == bindparam("b_user_id"), activations.c.status == "active")
+    .values(status="revoked", ended=bindparam("b_ended"), reason=bindparam("b_revoke_reason"))
+    .returning(activations.c.id, activations.c.device_id)
+    .cte("devices_revoked_")
+)
+# One row per device revoked, or one row of NULLs when none was: each with the sessions' count.
+_ONE_ROW = select(literal_column("1").label("one_")).subquery("one_row_")
+_END_ACCESS = Prepared(
+    select(
+        select(func.count()).select_from(_SESSIONS_ENDED).scalar_subquery(),
+        _DEVICES_REVOKED.c.id,
+        _DEVICES_REVOKED.c.device_id,
+    ).select_from(_ONE_ROW.outerjoin(_DEVICES_REVOKED, true()))
+)
+
+
+def end_sessions_and_revoke_devices(
+    conn: Connection, user_id: str, now: str, reason: str, revoke_reason: str
+) -> tuple[int, list[tuple[str, str]]]:
+    """PostgreSQL only: the count of sessions ended, and the devices revoked (id, device id) in
+    the order the index gives them, as the read it replaces did."""
+    rows = fastsql.fetch_all(
+        conn,
+        _END_ACCESS,
+        {
+            "b_user_id": user_id,
+            "b_ended": now,
+            "b_reason": reason,
+            "b_revoke_reason": revoke_reason,
+        },
+    )
+    revoked = [(str(id_), str(device)) for _, id_, device in rows if id_ is not None]
+    return int(rows[0][0]), revoked

@@ -1,0 +1,100 @@
+"""A user losing access: their sessions ended and every active device of theirs revoked, no one
+else's (on PostgreSQL both in one statement, reference_sp.access_ending), audited in the rules'
+order; a flaw keeping one of the two keeps only that one, on both databases."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from reference_sp.account_tables import activations, sp_sessions
+from reference_sp.timeutil import iso
+from tests.scim.conftest import database_urls
+
+from .conftest import NOW, World, make_world
+from .test_business_rules import USER, activate, check_in
+
+OTHER = "erin@acme.test"
+
+
+def _rows(world: World, table: object, user_name: str) -> list[dict[str, object]]:
+    with world.sp.db.transaction() as conn:
+        rows = conn.execute(select(table).where(table.c.user_name == user_name)).all()  # type: ignore[attr-defined]
+    return [dict(r._mapping) for r in rows]
+
+
+@pytest.mark.parametrize("how", ["deactivate", "delete"])
+def test_losing_access_ends_that_users_sessions_and_revokes_all_their_devices(
+    world: World, how: str
+) -> None:
+    user = world.provision(USER)
+    world.provision(OTHER)
+    world.sign_in(USER)
+    world.sign_in(USER, world.http_session())
+    mine = [activate(world, device="laptop-1"), activate(world, device="desk-2")]
+    other_browser = world.http_session()
+    world.sign_in(OTHER, other_browser)
+    theirs = activate(world, other_browser, device="laptop-9")
+    before = len(world.audit())
+
+    if how == "deactivate":
+        world.deactivate(user["id"])
+    else:
+        world.delete(user["id"])
+    reason = "user-deactivated" if how == "deactivate" else "user-deleted"
+
+    assert [(check_in(world, a)["status"], check_in(world, a)["reason"]) for a in mine] == [
+        ("revoked", reason),
+        ("revoked", reason),
+    ]
+    assert {r["ended"] for r in _rows(world, activations, USER)} == {iso(NOW)}
+    assert check_in(world, theirs)["status"] == "active"
+    assert world.me(other_browser).status_code == 200
+    sessions = _rows(world, sp_sessions, USER)
+    assert [(s["ended_reason"], s["ended"] is not None) for s in sessions] == [(reason, True)] * 2
+    assert [s["ended"] for s in _rows(world, sp_sessions, OTHER)] == [None]
+    entries = world.audit()[before:]
+    assert {e["user_name"] for e in entries} == {USER}
+    assert json.loads(entries[0]["detail"]) == {"count": 2, "reason": reason}
+    revoked = [json.loads(e["detail"]) for e in entries if e["action"] == "activation-revoked"]
+    assert sorted((d["activation"], d["device"], d["reason"]) for d in revoked) == sorted(
+        [(mine[0], "laptop-1", reason), (mine[1], "desk-2", reason)]
+    )
+    assert [e["action"] for e in entries][-2:] == ["activation-revoked"] * 2
+
+
+def _with_flaws() -> list[object]:
+    params = []
+    for url in database_urls():
+        db_url, marks, db_id = (
+            (url.values[0], url.marks, url.id) if hasattr(url, "values") else (url, (), "sqlite")
+        )
+        for flaw in ("keep-activations-on-deprovision", "keep-sessions-on-deprovision"):
+            params.append(pytest.param((db_url, flaw), marks=marks, id=f"{db_id}-{flaw}"))
+    return params
+
+
+@pytest.fixture(params=_with_flaws())
+def flawed(request: pytest.FixtureRequest) -> Iterator[tuple[World, str]]:
+    db_url, flaw = request.param
+    for world in make_world(db_url, flaws=(flaw,)):
+        yield world, flaw
+
+
+def test_a_flaw_keeps_only_its_own_half(flawed: tuple[World, str]) -> None:
+    world, flaw = flawed
+    user = world.provision(USER)
+    world.sign_in(USER)
+    activation = activate(world)
+
+    world.deactivate(user["id"])
+
+    keeps_sessions = flaw == "keep-sessions-on-deprovision"
+    assert world.me().status_code == (200 if keeps_sessions else 401)
+    assert check_in(world, activation)["status"] == ("revoked" if keeps_sessions else "active")
+    actions = [e["action"] for e in world.audit() if e["user_name"] == USER]
+    assert ("sessions-ended" in actions) is not keeps_sessions
+    assert ("activation-revoked" in actions) is keeps_sessions
