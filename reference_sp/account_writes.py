@@ -71,6 +71,11 @@ class _AccountWrite:
 _ACCOUNT_INSERTED = _AccountWrite(insert(account_users), list(ACCOUNT_COLUMNS))
 _ACCOUNT_UPDATED = _AccountWrite(_UPDATE_ACCOUNT)
 _ACCOUNT_DELETED = _AccountWrite(_DELETE_ACCOUNT)
+_SEAT_GIVEN = _AccountWrite(
+    update(account_users)
+    .where(account_users.c.user_id == bindparam("b_user_id"))
+    .values(license="held", license_since=bindparam("b_since"))
+)
 _SEATS_HELD = Prepared(
     select(func.count())
     .select_from(account_users)
@@ -135,6 +140,7 @@ class Writes:
         org_pk: int,
         clock: Callable[[], datetime],
         seats_held: int | None = None,
+        others_waiting: bool | None = None,
     ) -> None:
         self.conn = conn
         self.org_pk = org_pk
@@ -143,6 +149,9 @@ class Writes:
         # The seats held, when read with the account (``Accounts.reconcile``): kept up to date
         # with this user's own change, the only one to the accounts while the rules run.
         self._seats = seats_held
+        # Whether a user other than this one waits for a seat, when read with the account: the
+        # others' accounts do not change while this user's rules run.
+        self._others_waiting = others_waiting
 
     def audit(self, action: str, **fields: Any) -> None:
         self.entries.append(audit_entry(self.clock, self.org_pk, action, **fields))
@@ -162,6 +171,11 @@ class Writes:
     def delete_account(self, user_id: str) -> None:
         self._write_account(_ACCOUNT_DELETED, {"b_user_id": user_id})
 
+    def give_seat(self, user_id: str, since: str) -> None:
+        """A waiting user's seat: with the audit entries made so far (PostgreSQL), its own
+        ``license-assigned`` included when made before."""
+        self._write_account(_SEAT_GIVEN, {"b_user_id": user_id, "b_since": since})
+
     def _write_account(self, write: _AccountWrite, params: dict[str, Any]) -> None:
         """The account's write, with the audit entries made so far on PostgreSQL."""
         if self.entries and self.conn.dialect.name == "postgresql":
@@ -178,6 +192,10 @@ class Writes:
         if self._seats is not None:
             return self._seats
         return seats_held(self.conn, self.org_pk)
+
+    def others_may_wait(self) -> bool:
+        """False only when known that no other user waits for a seat."""
+        return self._others_waiting is not False
 
     def seat_taken(self) -> None:
         """A seat was just given (unless counted here, the count reads it from the table)."""

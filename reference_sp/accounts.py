@@ -43,15 +43,26 @@ _ACCOUNT = Prepared(
         account_users.c.user_id == bindparam("user_id")
     )
 )
-# The rules' reads in one statement: the user's account (none: NULLs) and the seats held in
-# the organisation (read again after this user's change only when not known here).
+# The rules' reads in one statement: the user's account (none: NULLs), the seats held in
+# the organisation (read again after this user's change only when not known here) and whether
+# anyone else waits for a seat (when no one does, a seat given back is handed on without
+# reading the waiting list: only the rules change the accounts, under the organisation's lock).
 _HELD = account_users.alias("held")
+_WAITS = account_users.alias("waits")
 _ACCOUNT_AND_SEATS = Prepared(
     select(
         select(func.count())
         .select_from(_HELD)
         .where(_HELD.c.org_pk == bindparam("org_pk"), _HELD.c.license == "held")
         .scalar_subquery(),
+        select(_WAITS.c.user_id)
+        .where(
+            _WAITS.c.org_pk == bindparam("org_pk"),
+            _WAITS.c.license == "waiting",
+            _WAITS.c.entitled.is_(True),
+            _WAITS.c.user_id != bindparam("user_id"),
+        )
+        .exists(),
         *(account_users.c[name] for name in ACCOUNT_COLUMNS),
     )
     .select_from(
@@ -94,11 +105,6 @@ _WAITING = Prepared(
     )
     .order_by(account_users.c.license_since, account_users.c.user_id)
     .limit(bindparam("free"))
-)
-_GIVE_SEAT = Prepared(
-    update(account_users)
-    .where(account_users.c.user_id == bindparam("b_user_id"))
-    .values(license="held", license_since=bindparam("b_since"))
 )
 _END_SESSIONS = Prepared(
     update(sp_sessions)
@@ -245,7 +251,7 @@ class Accounts:
     ) -> None:
         """Bring the user's account in line with what the store says of them now (``known``:
         that standing, when the caller has just written it; else it is read)."""
-        prior, seats = _account_and_seats(conn, organisation.org_pk, user_id)
+        prior, seats, others_waiting = _account_and_seats(conn, organisation.org_pk, user_id)
         now = (
             self.standing(conn, organisation.org_pk, user_id)
             if isinstance(known, _Unknown)
@@ -254,7 +260,9 @@ class Accounts:
         if prior is None and now is None:
             return
         judged = Judgement.of(organisation, user_id, prior, now)
-        writes = Writes(conn, organisation.org_pk, self.clock, seats_held=seats)
+        writes = Writes(
+            conn, organisation.org_pk, self.clock, seats_held=seats, others_waiting=others_waiting
+        )
         self.apply(conn, organisation, prior, judged, writes)
 
     def apply(
@@ -387,11 +395,12 @@ class Accounts:
         free = organisation.seats - writes.seats_held()
         waiting = (
             fastsql.fetch_all(conn, _WAITING, {"org_pk": organisation.org_pk, "free": free})
-            if free > 0
+            if free > 0 and writes.others_may_wait()
             else []
         )
         for user_id, user_name in waiting:
-            fastsql.execute(conn, _GIVE_SEAT, {"b_user_id": user_id, "b_since": iso(self.clock())})
+            since = iso(self.clock())
+            # Audited first: the entry rides with the seat's write (PostgreSQL), in its order.
             writes.audit(
                 "license-assigned",
                 user_id=user_id,
@@ -399,6 +408,7 @@ class Accounts:
                 product=organisation.product,
                 from_waiting_list=True,
             )
+            writes.give_seat(user_id, since)
         if own:
             writes.done()
 
@@ -445,14 +455,18 @@ def _audit_access(organisation: Organisation, prior: Any, judged: Judgement, aud
         audit("admin-granted" if judged.admin else "admin-revoked", cause=judged.admin_cause)
 
 
-def _account_and_seats(conn: Connection, org_pk: int, user_id: str) -> tuple[Any, int | None]:
-    """The user's account (None for none) and the organisation's seats held (None when the
-    organisation's row is gone: the seats are then counted when asked for, as before)."""
+def _account_and_seats(
+    conn: Connection, org_pk: int, user_id: str
+) -> tuple[Any, int | None, bool | None]:
+    """The user's account (None for none), the organisation's seats held and whether another
+    user waits for a seat (both None when the organisation's row is gone: then read when asked
+    for, as before)."""
     row = fastsql.fetch_one(conn, _ACCOUNT_AND_SEATS, {"org_pk": org_pk, "user_id": user_id})
     if row is None:
         found = fastsql.fetch_one(conn, _ACCOUNT, {"user_id": user_id})
-        return (AccountRow(*found) if found is not None else None), None
-    return (AccountRow(*row[1:]) if row[1] is not None else None), int(row[0])
+        return (AccountRow(*found) if found is not None else None), None, None
+    account = AccountRow(*row[2:]) if row[2] is not None else None
+    return account, int(row[0]), bool(row[1])
 
 
 def _standing_after(change: ScimChange) -> Standing | _Unknown | None:

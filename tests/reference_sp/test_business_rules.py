@@ -16,6 +16,7 @@ from harness.protocol.saml.authn_request import parse_authn_request
 from harness.protocol.saml.bindings import decode_redirect_query
 from harness.protocol.saml.mutators import MutatorCall
 from mock_idp.idp import MockIdP
+from reference_sp.timeutil import iso
 from tests.scim.conftest import database_urls
 
 from .conftest import ADMINS, World, make_world, sample_key
@@ -228,11 +229,15 @@ def test_waiting_list_gets_freed_seats_first_come(two_seats: World) -> None:
     assert seats == {"total": 2, "held": 2, "waiting": ["c@acme.test", "d@acme.test"]}
     assert "c@acme.test" in admin.get("/admin").text
 
+    world.clock.offset += timedelta(seconds=1)
+    before = len(world.audit())
     world.deactivate(a["id"])  # a's seat goes to c, the first in line, at once
     assert world.me().json()["license"]["state"] == "held"
-    assert [e["user_name"] for e in world.audit() if e["action"] == "license-assigned"][-1] == (
-        "c@acme.test"
-    )
+    assigned = [e for e in world.audit()[before:] if e["action"] == "license-assigned"]
+    assert [e["user_name"] for e in assigned] == ["c@acme.test"]
+    c_id = world.scim.filter("Users", 'userName eq "c@acme.test"').json()["Resources"][0]["id"]
+    with world.sp.db.transaction() as conn:  # held since the seat was handed on
+        assert world.sp.accounts.account(conn, c_id).license_since == iso(world.clock.now())
 
 
 def test_license_waiting_user_cannot_activate(two_seats: World) -> None:
