@@ -21,11 +21,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, select, update
+from sqlalchemy import Connection, and_, bindparam, func, select
 
 from reference_sp import access_ending, account_writes, activation_store, fastsql
 from reference_sp.account_rules import Judgement, Standing, scim_active
-from reference_sp.account_tables import account_users, sp_sessions
+from reference_sp.account_tables import account_users
 from reference_sp.account_writes import ACCOUNT_COLUMNS, AccountRow, Writes
 from reference_sp.fastsql import Prepared
 from reference_sp.organisation import Organisation
@@ -105,11 +105,6 @@ _WAITING = Prepared(
     )
     .order_by(account_users.c.license_since, account_users.c.user_id)
     .limit(bindparam("free"))
-)
-_END_SESSIONS = Prepared(
-    update(sp_sessions)
-    .where(sp_sessions.c.user_id == bindparam("b_user_id"), sp_sessions.c.ended.is_(None))
-    .values(ended=bindparam("b_ended"), ended_reason=bindparam("b_reason"))
 )
 _LOCKS_HELD = "sso_harness_organisations_locked"  # in Connection.info: (transaction, org_pks)
 _LOCK_ORGANISATION = Prepared(
@@ -309,17 +304,10 @@ class Accounts:
         and return them (id, device id), audited later in the rules' order; else None."""
         if "keep-sessions-on-deprovision" in self.flaws:
             return None
-        revoked, revoke_reason = None, judged.revoke_reason
-        if (
-            conn.dialect.name == "postgresql"
-            and revoke_reason is not None
-            and self.revokes_devices(judged)
-        ):
-            ended, revoked = access_ending.end_sessions_and_revoke_devices(
-                conn, judged.user_id, iso(self.clock()), judged.lost_because, revoke_reason
-            )
-        else:
-            ended = self.end_sessions(conn, judged.user_id, judged.lost_because)
+        revoke_reason = judged.revoke_reason if self.revokes_devices(judged) else None
+        ended, revoked = access_ending.end_access(
+            conn, judged.user_id, iso(self.clock()), judged.lost_because, revoke_reason
+        )
         if ended:
             audit("sessions-ended", count=ended, reason=judged.lost_because)
         return revoked
@@ -430,15 +418,6 @@ class Accounts:
             )
         ).scalar_one()
         return int(ahead) + 1
-
-    # --------------------------------------------------------------------------- sessions
-
-    def end_sessions(self, conn: Connection, user_id: str, reason: str) -> int:
-        return fastsql.execute(
-            conn,
-            _END_SESSIONS,
-            {"b_user_id": user_id, "b_ended": iso(self.clock()), "b_reason": reason},
-        )
 
 
 def _audit_access(organisation: Organisation, prior: Any, judged: Judgement, audit: Audit) -> None:

@@ -5,10 +5,14 @@ order; a flaw keeping one of the two keeps only that one, on both databases."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from reference_sp.account_tables import activations, sp_sessions
 from reference_sp.timeutil import iso
@@ -98,3 +102,52 @@ def test_a_flaw_keeps_only_its_own_half(flawed: tuple[World, str]) -> None:
     actions = [e["action"] for e in world.audit() if e["user_name"] == USER]
     assert ("sessions-ended" in actions) is not keeps_sessions
     assert ("activation-revoked" in actions) is keeps_sessions
+
+
+@contextmanager
+def _exchanges_counted(world: World, trace_path: Path) -> Iterator[Callable[[], int]]:
+    """Within: each new PostgreSQL connection of the SP traced (libpq); yields the count of
+    exchanges so far (each ends with the server's ReadyForQuery)."""
+    engine = world.sp.db.engine
+
+    def traced(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.pgconn.trace(trace.fileno())
+
+    def exchanges() -> int:
+        trace.flush()
+        return trace_path.read_text().count("ReadyForQuery")
+
+    with trace_path.open("w") as trace:
+        engine.dispose()  # the connections made from now on are traced
+        event.listen(engine, "connect", traced)
+        try:
+            yield exchanges
+        finally:
+            event.remove(engine, "connect", traced)
+            engine.dispose()  # closed before their trace file is
+
+
+@pytest.mark.postgres
+def test_a_deactivation_costs_nine_round_trips_or_eleven_handing_a_seat_on(
+    tmp_path: Path,
+) -> None:
+    """PostgreSQL: BEGIN, the organisation's lock, the user, the resource's write, the account
+    (with the seats and whether anyone waits), the sessions and devices, the account with its
+    audit, the journal, COMMIT; a seat handed on adds the waiting list's read and the seat's
+    write (carrying the audit entries). Measured after a first hand-on: psycopg prepares each
+    statement in an exchange of its own the first time a connection runs it."""
+    url = os.environ.get("SSO_HARNESS_TEST_PG")
+    if not url:
+        pytest.skip("SSO_HARNESS_TEST_PG is not set")
+    for world in make_world(url, seats=2):
+        users = [world.provision(f"u{i}@acme.test") for i in range(5)]  # u2, u3, u4 wait
+        with _exchanges_counted(world, tmp_path / "libpq.trace") as exchanges:
+            world.deactivate(users[0]["id"])  # its seat goes to u2: every statement prepared
+            start = exchanges()
+            world.deactivate(users[1]["id"])  # its seat goes to u3
+            handed_on = exchanges() - start
+            world.deactivate(users[2]["id"])  # its seat goes to u4, the last one waiting
+            start = exchanges()
+            world.deactivate(users[3]["id"])  # a seat given back, no one waiting
+            no_one_waiting = exchanges() - start
+        assert (handed_on, no_one_waiting) == (11, 9)
