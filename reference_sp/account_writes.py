@@ -139,16 +139,16 @@ class Writes:
         conn: Connection,
         org_pk: int,
         clock: Callable[[], datetime],
-        seats_held: int | None = None,
         others_waiting: bool | None = None,
     ) -> None:
         self.conn = conn
         self.org_pk = org_pk
         self.clock = clock
         self.entries: list[dict[str, Any]] = []
-        # The seats held, when read with the account (``Accounts.reconcile``): kept up to date
-        # with this user's own change, the only one to the accounts while the rules run.
-        self._seats = seats_held
+        # The seats held, once counted by a pass that keeps the count (``HeldWrites``): kept up
+        # to date with the changes it makes, the only ones to the accounts while it runs. One
+        # user's rules count them from the table when a seat is to be given.
+        self._seats: int | None = None
         # Whether a user other than this one waits for a seat, when read with the account: the
         # others' accounts do not change while this user's rules run.
         self._others_waiting = others_waiting
