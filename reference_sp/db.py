@@ -154,6 +154,11 @@ def make_engine(url: str | None = None) -> Engine:
         kwargs["connect_args"] = {"check_same_thread": False}
         if url in ("sqlite://", "sqlite:///:memory:"):
             kwargs["poolclass"] = StaticPool  # one shared in-memory database
+    elif url.startswith("postgresql"):
+        # psycopg prepares no statement of its own: the prebuilt ones are prepared by
+        # reference_sp.pg_direct, and psycopg, having prepared any, would drop them all at the
+        # next rollback (DEALLOCATE ALL).
+        kwargs["connect_args"] = {"prepare_threshold": None}
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -3,11 +3,11 @@
 SQLAlchemy's execution path (context, events, parameter processing, result wrapping) costs about
 0.1 ms a statement, more than SQLite takes to run an indexed one, and a SCIM request runs several.
 A ``Prepared`` statement is compiled once per dialect and then handed straight to the driver
-connection already in the transaction: the sqlite3 cursor on SQLite; on PostgreSQL psycopg 3
-with ``prepare=True``, so the server parses and plans it once per connection and every later
-execution sends only the parameters. A statement SQLAlchemy must render per execution (an
-expanding IN list) and any other database take the ordinary path: the same statement, the same
-results as plain tuples.
+connection already in the transaction: the sqlite3 cursor on SQLite; on PostgreSQL libpq under
+psycopg 3 (``reference_sp.pg_direct``), prepared so that the server parses and plans it once per
+connection and every later execution sends only the parameters. A statement SQLAlchemy must
+render per execution (an expanding IN list) and any other database take the ordinary path: the
+same statement, the same results as plain tuples.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class _Form:
     """A statement compiled for one dialect: its SQL, its parameters' names in order, the values
     of the statement's own literals, and whether the driver can run it as it is."""
 
-    __slots__ = ("direct", "literals", "names", "sql")
+    __slots__ = ("direct", "literals", "names", "pg", "sql")
 
     def __init__(self, statement: Executable, conn: Connection, columns: list[str] | None):
         compiled = statement.compile(  # type: ignore[attr-defined]
@@ -61,6 +61,7 @@ class _Form:
         # Only the drivers this module knows, and only SQL rendered in full (no IN list whose
         # length SQLAlchemy renders per execution).
         self.direct = conn.dialect.name in (_SQLITE, _POSTGRESQL) and "POSTCOMPILE" not in self.sql
+        self.pg: Any = None  # PostgreSQL: the statement as libpq takes it (reference_sp.pg_direct)
 
     def positional(self, params: Mapping[str, Any]) -> list[Any]:
         return [params[n] if n in params else self.literals[n] for n in self.names]
@@ -105,20 +106,32 @@ def _driver(conn: Connection) -> Any:
     return conn.connection.driver_connection
 
 
+_pg_direct: Any = None  # reference_sp.pg_direct, once a PostgreSQL connection is met
+
+
 def _know_psycopg() -> None:
-    global IntegrityErrors  # noqa: PLW0603  (read at each ``except``: rebinding it is enough)
+    global IntegrityErrors, _pg_direct  # noqa: PLW0603  (read at each use: rebinding is enough)
     from psycopg import IntegrityError
 
+    from reference_sp import pg_direct
+
     IntegrityErrors = (SQLAlchemyIntegrityError, sqlite3.IntegrityError, IntegrityError)
+    _pg_direct = pg_direct
 
 
 def _run(conn: Connection, form: _Form, params: Mapping[str, Any]) -> Any:
-    """Execute on the driver; the cursor, its rows still to fetch."""
+    """Execute on the driver; the cursor (or what stands for one), its rows still to fetch."""
     driver = _driver(conn)
     if conn.dialect.name == _SQLITE:
         return driver.execute(form.sql, form.positional(params))
-    # psycopg: prepared on the server on first use on each connection, then reused.
-    return driver.execute(form.sql, form.named(params), prepare=True)
+    # PostgreSQL: prepared on the server on first use on each connection, then reused.
+    if _pg_direct.usable(driver):
+        if form.pg is None:
+            form.pg = _pg_direct.Statement(form.sql)
+        literals = form.literals
+        values = [params[n] if n in params else literals[n] for n in form.pg.names]
+        return _pg_direct.run(driver, form.pg, values)
+    return driver.execute(form.sql, form.named(params))
 
 
 def fetch_all(conn: Connection, prepared: Prepared, params: Mapping[str, Any]) -> list[Any]:
