@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import re
 import sqlite3
 import threading
@@ -171,9 +172,18 @@ def make_engine(url: str | None = None) -> Engine:
 def delete_all_rows(engine: Engine) -> None:
     """Empty every table of the schema, in one transaction: the database is then as a new one
     (SQLite's row ids start again from 1 in an emptied table without AUTOINCREMENT)."""
+    # As text, in an order worked out once: compiling a DELETE for each table and sorting the
+    # tables cost more than the deletes (harness.memory_databases empties a database per world).
     with engine.begin() as conn:
-        for table in reversed(metadata.sorted_tables):
-            conn.execute(table.delete())
+        for statement in _delete_every_table():
+            conn.exec_driver_sql(statement)
+
+
+@functools.cache
+def _delete_every_table() -> tuple[str, ...]:
+    """A DELETE per table, those referring to others first (quoted: SQLite and PostgreSQL)."""
+    names = [t.name for t in reversed(metadata.sorted_tables)]
+    return tuple(f'DELETE FROM "{name}"' for name in names)  # noqa: S608 - our own tables
 
 
 def normalise_url(url: str) -> str:

@@ -486,6 +486,25 @@ class Plan:
         return {f"v{i}": operand(kind, op, values[i]) for i, (kind, op) in enumerate(self.slots)}
 
 
+class _Plans:
+    """The most recent plans of one dialect and kind of userName, shared by every planner of
+    the process: a plan depends on nothing else, and each harness world builds a new SP whose
+    planner would otherwise build and compile its statements again."""
+
+    def __init__(self) -> None:
+        self.plans: OrderedDict[Any, Plan] = OrderedDict()
+        self.lock = threading.Lock()
+
+
+_SHARED: dict[tuple[str, Kind], _Plans] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _shared_plans(dialect: str, user_name_kind: Kind) -> _Plans:
+    with _SHARED_LOCK:
+        return _SHARED.setdefault((dialect, user_name_kind), _Plans())
+
+
 class QueryPlanner:
     """Plans list and search queries, keeping the most recent plans: IdPs look users up with
     the same filter shape again and again (``userName eq "..."``), and building a statement
@@ -495,8 +514,9 @@ class QueryPlanner:
         self.dialect = dialect
         self.size = size
         self.user_name_kind = user_name_kind
-        self._plans: OrderedDict[Any, Plan] = OrderedDict()
-        self._lock = threading.Lock()
+        shared = _shared_plans(dialect, user_name_kind)
+        self._plans = shared.plans
+        self._lock = shared.lock
 
     def plan(
         self, rt: ResourceType, filter_text: str | None, sort_by: str | None, descending: bool

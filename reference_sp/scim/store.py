@@ -126,6 +126,27 @@ _GROUPS_OF_ONE = Prepared(
     .where(memberships.c.member_pk == bindparam("pk"))
     .order_by(_GROUP.c.pk)
 )
+# A resource deleted: the groups it was a member of move on (their version, so caches see it),
+# then its memberships either way, its indexed values and itself.
+_TOUCH_GROUPS_OF = Prepared(
+    update(resources)
+    .where(
+        resources.c.pk.in_(
+            select(memberships.c.group_pk).where(memberships.c.member_pk == bindparam("pk"))
+        )
+    )
+    .values(version=resources.c.version + 1, last_modified=bindparam("now"))
+)
+_DELETE_RESOURCE = (
+    Prepared(
+        delete(memberships).where(
+            (memberships.c.member_pk == bindparam("pk"))
+            | (memberships.c.group_pk == bindparam("pk"))
+        )
+    ),
+    Prepared(delete(attribute_values).where(attribute_values.c.resource_pk == bindparam("pk"))),
+    Prepared(delete(resources).where(resources.c.pk == bindparam("pk"))),
+)
 _INSERT_RESOURCE = Prepared(
     insert(resources),
     columns=[c.name for c in resources.columns if c.name != "pk"],
@@ -467,22 +488,9 @@ class ScimStore:
         stored = self.get(conn, org_pk, rt, resource_id, relations=False, for_update=True)
         # Groups that lose a member change too: their version moves so caches see it.
         now = timestamp(self.clock())
-        conn.execute(
-            update(resources)
-            .where(
-                resources.c.pk.in_(
-                    select(memberships.c.group_pk).where(memberships.c.member_pk == stored.pk)
-                )
-            )
-            .values(version=resources.c.version + 1, last_modified=now)
-        )
-        conn.execute(
-            delete(memberships).where(
-                (memberships.c.member_pk == stored.pk) | (memberships.c.group_pk == stored.pk)
-            )
-        )
-        conn.execute(delete(attribute_values).where(attribute_values.c.resource_pk == stored.pk))
-        conn.execute(delete(resources).where(resources.c.pk == stored.pk))
+        fastsql.execute(conn, _TOUCH_GROUPS_OF, {"pk": stored.pk, "now": now})
+        for statement in _DELETE_RESOURCE:
+            fastsql.execute(conn, statement, {"pk": stored.pk})
 
     def _set_members(
         self,

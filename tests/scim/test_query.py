@@ -276,3 +276,20 @@ def test_post_search_per_type_and_at_the_root(scim: ScimClient, people: Any) -> 
     ).json()
     assert only_users["totalResults"] == 1
     assert scim.post("/.search", {"filter": "x"}).status_code == 400  # schemas missing
+
+
+def test_planners_of_one_process_share_their_plans() -> None:
+    # Each harness world builds a new SP: its planner must not build and compile again what
+    # an earlier one did; a planner matching userName case-sensitively (a flaw) plans its own.
+    from harness.protocol.scim.schema import resource_type_named
+    from reference_sp.scim.query import QueryPlanner
+
+    users = resource_type_named("User")
+    assert users is not None
+    first, values = QueryPlanner("sqlite").plan(users, 'userName eq "a@example.com"', None, False)
+    again, other = QueryPlanner("sqlite").plan(users, 'userName eq "b@example.com"', None, False)
+    exact, _ = QueryPlanner("sqlite", user_name_kind="exact").plan(
+        users, 'userName eq "a@example.com"', None, False
+    )
+    assert again is first and values != other
+    assert exact is not first
