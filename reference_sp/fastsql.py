@@ -130,7 +130,7 @@ def _run(conn: Connection, form: _Form, params: Mapping[str, Any]) -> Any:
             form.pg = _pg_direct.Statement(form.sql)
         literals = form.literals
         values = [params[n] if n in params else literals[n] for n in form.pg.names]
-        return _pg_direct.run(driver, form.pg, values)
+        return _pg_direct.run(driver, conn.connection.info, form.pg, values)
     return driver.execute(form.sql, form.named(params))
 
 

@@ -19,7 +19,6 @@ at the next rollback (DEALLOCATE ALL), ours with its own.
 from __future__ import annotations
 
 import re
-import weakref
 from typing import Any
 
 from psycopg import Connection as PsycopgConnection
@@ -87,7 +86,7 @@ class _Session:
         self.names: dict[tuple[Statement, tuple[int, ...]], bytes] = {}
 
 
-_sessions: weakref.WeakKeyDictionary[Any, _Session] = weakref.WeakKeyDictionary()
+_SESSION = "reference_sp.pg_direct"  # the key of a connection's _Session in its pool record
 
 
 def usable(driver: Any) -> bool:
@@ -101,12 +100,15 @@ def usable(driver: Any) -> bool:
     )
 
 
-def run(driver: PsycopgConnection[Any], statement: Statement, values: list[Any]) -> Result:
+def run(
+    driver: PsycopgConnection[Any], info: dict[Any, Any], statement: Statement, values: list[Any]
+) -> Result:
     """Execute ``statement`` with ``values`` (of its names, in that order) in the driver's
-    transaction, beginning it if none is open."""
-    session = _sessions.get(driver)
+    transaction, beginning it if none is open. ``info`` lives as long as the connection (its
+    pool record's): it keeps what the connection prepared, and goes with it."""
+    session = info.get(_SESSION)
     if session is None:
-        session = _sessions[driver] = _Session(driver)
+        session = info[_SESSION] = _Session(driver)
     pgconn = driver.pgconn
     if pgconn.transaction_status == _IDLE:
         _check(session, pgconn, pgconn.exec_(b"BEGIN"))

@@ -6,11 +6,13 @@ where SSO_HARNESS_TEST_PG is set."""
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -199,3 +201,13 @@ def test_other_threads_run_while_a_statement_waits_for_the_server(engine: Engine
     still_waiting = waiting.is_alive()
     waiting.join()
     assert still_waiting
+
+
+def test_a_connection_closed_is_let_go() -> None:
+    made = _engine(prepare_threshold=None)
+    with made.begin() as conn:
+        fastsql.fetch_all(conn, PERCENT, {"a": "x", "b": "y"})
+        driver = weakref.ref(conn.connection.driver_connection)
+    made.dispose()
+    gc.collect()
+    assert driver() is None
