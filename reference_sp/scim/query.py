@@ -43,6 +43,7 @@ from harness.protocol.scim.filter import (
 )
 from harness.protocol.scim.schema import Attribute, ResolvedAttribute, ResourceType
 from reference_sp.fastsql import Prepared
+from reference_sp.scim.filter_shapes import KnownShapes
 from reference_sp.scim.groups_column import UserGroups
 from reference_sp.scim.index import sortable_datetime
 from reference_sp.tables import attribute_values, memberships, resources
@@ -456,6 +457,11 @@ def _present_value(v: Any) -> ColumnElement[bool]:
     return or_(and_(v.c.v_exact.is_not(None), v.c.v_exact != ""), v.c.v_num.is_not(None))
 
 
+def _parsed_shape(text: str, rt: ResourceType, values: list[Any]) -> Filter:
+    """The filter ``text`` parsed, resolved against ``rt``'s schema and parametrised."""
+    return _parametrised(resolve_filter(parse_filter(text), rt), values)
+
+
 def _parametrised(f: Filter, values: list[Any]) -> Filter:
     """``f`` with each non-null literal replaced by a slot (its value appended to ``values``):
     filters that differ only in their literals share one planned query."""
@@ -494,6 +500,7 @@ class _Plans:
     def __init__(self) -> None:
         self.plans: OrderedDict[Any, Plan] = OrderedDict()
         self.lock = threading.Lock()
+        self.shapes = KnownShapes()
 
 
 _SHARED: dict[tuple[str, Kind], _Plans] = {}
@@ -517,6 +524,7 @@ class QueryPlanner:
         shared = _shared_plans(dialect, user_name_kind)
         self._plans = shared.plans
         self._lock = shared.lock
+        self._shapes = shared.shapes
 
     def plan(
         self, rt: ResourceType, filter_text: str | None, sort_by: str | None, descending: bool
@@ -524,7 +532,7 @@ class QueryPlanner:
         values: list[Any] = []
         shape = None
         if filter_text:
-            shape = _parametrised(resolve_filter(parse_filter(filter_text), rt), values)
+            shape = self._shapes.shape(filter_text, rt, _parsed_shape, values)
         key = (rt.name, shape, sort_by.lower() if sort_by else None, descending)
         with self._lock:
             plan = self._plans.get(key)
