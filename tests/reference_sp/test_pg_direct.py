@@ -14,6 +14,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -211,3 +212,27 @@ def test_a_connection_closed_is_let_go() -> None:
     made.dispose()
     gc.collect()
     assert driver() is None
+
+
+def test_a_transactions_first_statement_goes_with_its_begin(engine: Engine, tmp_path: Path) -> None:
+    trace = tmp_path / "libpq.trace"
+    with engine.connect() as conn, trace.open("w") as out:
+        with conn.begin():
+            fastsql.fetch_all(conn, BY_NAME, {"name": "nobody"})  # prepared: one exchange more
+        conn.connection.driver_connection.pgconn.trace(out.fileno())
+        with conn.begin():
+            fastsql.fetch_all(conn, BY_NAME, {"name": "nobody"})
+            fastsql.fetch_all(conn, BY_NAME, {"name": "nobody"})
+        conn.connection.driver_connection.pgconn.untrace()
+    # BEGIN and the first statement, the second statement, COMMIT.
+    assert trace.read_text().count("ReadyForQuery") == 3
+
+
+def test_a_refused_first_statement_leaves_the_connection_usable(engine: Engine) -> None:
+    with engine.begin() as conn:
+        fastsql.insert(conn, INSERT, _row(1, 1))
+    with engine.connect() as conn:
+        with pytest.raises(fastsql.IntegrityErrors), conn.begin():
+            fastsql.insert(conn, INSERT, _row(1, 2))  # the transaction's first statement
+        with conn.begin():
+            assert fastsql.fetch_one(conn, BY_NAME, {"name": "u1"}) is not None
