@@ -157,14 +157,17 @@ def _begin_and_execute(
 def _pipeline_results(pgconn: Any) -> list[Any]:
     """The results of the statements sent, up to the sync; waits on the socket (the GIL let go
     while the server works)."""
-    fileno = pgconn.socket
-    while pgconn.flush():  # not all sent yet: wait until the socket takes more
-        select.select([fileno], [fileno], [])
+    # poll, not select: a busy server's sockets are numbered past select's limit of 1024.
+    waiter = select.poll()
+    waiter.register(pgconn.socket, select.POLLIN | select.POLLOUT)
+    while pgconn.flush():  # not all sent yet: wait until the socket takes more (or has news)
+        waiter.poll()
         pgconn.consume_input()
+    waiter.modify(pgconn.socket, select.POLLIN)
     results: list[Any] = []
     while True:
         while pgconn.is_busy():
-            select.select([fileno], [], [])
+            waiter.poll()
             pgconn.consume_input()
         result = pgconn.get_result()
         if result is None:  # the end of one statement's results

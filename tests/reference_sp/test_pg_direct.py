@@ -236,3 +236,24 @@ def test_a_refused_first_statement_leaves_the_connection_usable(engine: Engine) 
             fastsql.insert(conn, INSERT, _row(1, 2))  # the transaction's first statement
         with conn.begin():
             assert fastsql.fetch_one(conn, BY_NAME, {"name": "u1"}) is not None
+
+
+def test_a_connection_numbered_past_1024_is_waited_on() -> None:
+    # A busy server holds many sockets; select() cannot wait on one numbered 1024 or more.
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 2048:
+        pytest.skip(f"this process may open {hard} files at most")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 2048), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    made = _engine(prepare_threshold=None)
+    try:
+        with made.begin() as conn:
+            assert conn.connection.driver_connection.pgconn.socket > 1024
+            assert fastsql.fetch_all(conn, PERCENT, {"a": "x", "b": "y"}) == [("100%x", "y", "x")]
+    finally:
+        made.dispose()
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
