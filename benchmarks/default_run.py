@@ -7,7 +7,7 @@ Each run is a fresh ``python -m harness run`` process: its wall time from start 
 system, from ``getrusage(RUSAGE_CHILDREN)``) and the checks it counted. Rounds alternate the
 versions and the worker counts, so a busy moment of the machine falls on each alike.
 
-    python benchmarks/default_run.py [--rounds 2] [--before DIR]
+    python benchmarks/default_run.py [--rounds 2] [--before DIR] [--workers 1 2]
 
 ``--before DIR``: a checkout of an earlier version (``git worktree add --detach DIR REV``), run
 with ``PYTHONPATH=DIR``. This is a measurement, not a test: nothing here passes or fails.
@@ -58,13 +58,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--before", type=Path, help="a checkout of an earlier version")
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1, 2], help="worker counts to run (1 2)"
+    )
     args = parser.parse_args()
     versions = [("now", HERE)] + ([("before", args.before.resolve())] if args.before else [])
     with tempfile.TemporaryDirectory() as home:
         for round_number in range(1, args.rounds + 1):
             order = versions if round_number % 2 else versions[::-1]
             for label, code in order:
-                for workers in (1, 2):
+                for workers in args.workers:
                     wall, cpu, summary = run_once(code, workers, home)
                     load = os.getloadavg()[0]
                     print(
