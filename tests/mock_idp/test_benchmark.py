@@ -6,8 +6,11 @@ itself stays in the benchmark (docs/performance.md)."""
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from signxml import XMLVerifier  # type: ignore[attr-defined]
 
+from harness.protocol.saml import constants as c
 from harness.protocol.saml import response as tree_builder
+from harness.protocol.xml import parse_xml
 from mock_idp.benchmark import benchmark_idp, run_benchmark
 
 
@@ -19,12 +22,21 @@ def _refuse(what: str):  # type: ignore[no-untyped-def]
 
 
 def test_clean_signed_response_is_written_without_a_tree(monkeypatch: pytest.MonkeyPatch) -> None:
-    response, _ = benchmark_idp()
+    response, key = benchmark_idp()
     monkeypatch.setattr(tree_builder, "build_assertion", _refuse("built its assertion as a tree"))
     monkeypatch.setattr(tree_builder, "build_response_element", _refuse("built a tree"))
     monkeypatch.setattr(tree_builder, "sign_element", _refuse("signed a tree"))
     for _ in range(3):
-        response()
+        issued = response()
+    # What was written is what the figure counts: a Response and its assertion, each signed,
+    # both signatures valid in signxml (a response written unsigned would pass the above).
+    root = parse_xml(issued.xml)
+    assertion = root.find(f"{{{c.SAML}}}Assertion")
+    assert assertion is not None
+    for element in (root, assertion):
+        signature = element.find(f"{{{c.DS}}}Signature")
+        assert signature is not None, f"{element.tag} is not signed"
+        XMLVerifier().verify(element, x509_cert=key.certificate_pem().decode())
 
 
 def test_clean_signed_response_loads_no_key(monkeypatch: pytest.MonkeyPatch) -> None:
