@@ -37,6 +37,7 @@ from harness.checks.model import Check, CheckFailed
 from harness.observe import activate_device, admin_view
 from harness.scenario.loader import parse_step
 from harness.scenario.model import ScenarioRun, SignIn
+from harness.seeded_draws import seeded_draws
 from harness.sessions import attempt_sign_in, identity_in
 from harness.steps import act, add_user
 from harness.targets import RemoteTarget
@@ -344,6 +345,19 @@ class PropertyOutcome:
     scenario_file: str | None = None
 
 
+def lifecycle_settings(examples: int, max_steps: int) -> settings:
+    """The same draws for the same machine on every run, with nothing kept between runs."""
+    return settings(
+        max_examples=examples,
+        stateful_step_count=max_steps,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+        report_multiple_bugs=False,
+    )
+
+
 def check_lifecycle(
     run: ScenarioRun,
     *,
@@ -358,17 +372,9 @@ def check_lifecycle(
 ) -> PropertyOutcome:
     record: list[list[dict[str, Any]]] = []
     machine = lifecycle_machine(run, seed, sp_flaws, idp_flaws, record, remote, run_id)
-    config = settings(
-        max_examples=examples,
-        stateful_step_count=max_steps,
-        deadline=None,
-        database=None,
-        derandomize=True,
-        suppress_health_check=list(HealthCheck),
-        report_multiple_bugs=False,
-    )
     try:
-        run_state_machine_as_test(machine, settings=config)
+        with seeded_draws():
+            run_state_machine_as_test(machine, settings=lifecycle_settings(examples, max_steps))
     except InvariantError as broken:
         path = None
         if record:
