@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+import queue
 import ssl
 import threading
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpx
 
@@ -116,32 +117,151 @@ class Routes(httpx.BaseTransport):
 
 
 class Portal:
-    """The event loop thread in-process apps run on: one per process, started on first use and
-    shared by the process's worlds. A loop thread per world cost 5 to 10 ms of its opening:
-    while the new thread starts, every hand-over waits out the GIL's switch interval."""
+    """The event loop the in-process apps run on: one per process, shared by its worlds.
+
+    The loop runs while a call is in flight, driven by the thread that made the call, and rests
+    between calls: a request costs no hand-over between threads (about 7 us of CPU to run the
+    loop here, where handing each call to a loop thread resting in its selector cost 80 to
+    100 us: the self-pipe, the selector's wake-up, the GIL passed there and back, and each
+    request of a run was one such call). A call made while others are in flight joins the
+    running loop, so concurrent requests (a client's threads) interleave on it as on a server.
+    A thread that cannot drive it (an event loop of its own already runs there, as under
+    Playwright's sync API) hands its call to a helper thread that drives it instead. The apps
+    set no timers of their own (their waits happen inside a call), so nothing waits on a
+    resting loop."""
 
     def __init__(self) -> None:
         self._loop = asyncio.new_event_loop()
-        # A daemon: it holds no state that must outlive the worlds, and must not keep the
-        # process from exiting.
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name="sso-harness in-process apps", daemon=True
-        )
-        self._thread.start()
+        self._lock = threading.Lock()  # guards the fields below
+        self._resting = threading.Condition(self._lock)  # notified when the loop stops
+        self._driver: threading.Thread | None = None  # the thread running the loop
+        self._in_flight = 0  # calls started on the loop and not yet finished
+        self._all_done: asyncio.Event | None = None  # set when none is left: the loop may rest
+        # Calls for the helper; "finish": drive the calls left in flight; "stop": end.
+        self._handed: queue.SimpleQueue[_Call[Any] | str] = queue.SimpleQueue()
+        self._helper: threading.Thread | None = None
 
     def call(self, function: Callable[..., Awaitable[T]], *args: Any) -> T:
         """Run ``function(*args)`` on the loop; its result, or its exception, here."""
-        if threading.current_thread() is self._thread:
-            # An app calling an in-process app synchronously would wait on itself for ever.
-            raise RuntimeError("an in-process app cannot be called from the apps' own thread")
-        return asyncio.run_coroutine_threadsafe(_awaited(function, *args), self._loop).result()
+        call = _Call(function, args)
+        can_drive = not _loop_runs_here()
+        with self._lock:
+            if self._driver is threading.current_thread():
+                # An app calling an in-process app synchronously would wait on itself for ever.
+                raise RuntimeError("an in-process app cannot be called from the apps' own thread")
+            drive = self._enter(call) if can_drive else self._hand_over(call)
+        if drive:
+            self._drive(call)
+        return call.outcome()
 
     def serve(self, app: Any) -> InProcess:
         return InProcess(app, self)
 
+    def close(self) -> None:
+        """End the helper and close the loop: for a portal of its own (the process's portal
+        lives as long as the process)."""
+        if self._helper is not None:
+            self._handed.put("stop")
+            self._helper.join()
+        self._loop.close()
 
-async def _awaited(function: Callable[..., Awaitable[T]], *args: Any) -> T:
-    return await function(*args)
+    def _enter(self, call: _Call[Any]) -> bool:
+        """Join the running loop, or become its driver (True); with the lock held."""
+        while True:
+            if self._in_flight:  # running, and cannot stop before this call is done
+                self._in_flight += 1
+                self._loop.call_soon_threadsafe(self._start, call)
+                return False
+            if self._driver is None:
+                self._driver = threading.current_thread()
+                self._in_flight = 1
+                return True
+            self._resting.wait()  # the loop is stopping: drive it once it has
+
+    def _hand_over(self, call: _Call[Any] | str) -> bool:
+        if self._helper is None:
+            self._helper = threading.Thread(
+                target=self._help, name="sso-harness in-process apps", daemon=True
+            )
+            self._helper.start()
+        self._handed.put(call)
+        return False
+
+    def _help(self) -> None:
+        while True:
+            handed = self._handed.get()
+            if handed == "stop":
+                return
+            call = handed if isinstance(handed, _Call) else None
+            with self._lock:
+                if call is None:  # a driver stopped with calls in flight: finish them
+                    if self._driver is not None or not self._in_flight:
+                        continue
+                    self._driver = threading.current_thread()
+                    drive = True
+                else:
+                    drive = self._enter(call)
+            if drive:
+                self._drive(call)
+
+    def _drive(self, call: _Call[Any] | None) -> None:
+        try:
+            self._loop.run_until_complete(self._run(call))
+        finally:
+            with self._lock:
+                self._driver = None
+                self._resting.notify_all()
+                if self._in_flight:  # interrupted (a KeyboardInterrupt): let the helper finish
+                    self._hand_over("finish")
+
+    async def _run(self, call: _Call[Any] | None) -> None:
+        self._all_done = asyncio.Event()
+        if call is not None:
+            self._start(call)
+        await self._all_done.wait()
+
+    def _start(self, call: _Call[Any]) -> None:
+        self._loop.create_task(call.run()).add_done_callback(self._finished)
+
+    def _finished(self, _task: asyncio.Task[None]) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            if self._in_flight == 0 and self._all_done is not None:
+                self._all_done.set()
+
+
+def _loop_runs_here() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+class _Call(Generic[T]):
+    """One call on the portal; its caller waits on ``_done``, held until the call finishes."""
+
+    def __init__(self, function: Callable[..., Awaitable[T]], args: tuple[Any, ...]) -> None:
+        self._function = function
+        self._args = args
+        self._done = threading.Lock()
+        self._done.acquire()
+        self._result: T | None = None
+        self._error: BaseException | None = None
+
+    async def run(self) -> None:
+        try:
+            self._result = await self._function(*self._args)
+        except BaseException as exc:  # handed to the caller, raised there
+            self._error = exc
+        finally:
+            self._done.release()
+
+    def outcome(self) -> T:
+        self._done.acquire()
+        if self._error is not None:
+            raise self._error
+        return self._result  # type: ignore[return-value]
 
 
 _PORTALS: dict[int, Portal] = {}

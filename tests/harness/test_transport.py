@@ -4,6 +4,11 @@ an app's exception reaches the caller."""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Iterator
+
 import httpx
 import pytest
 from starlette.applications import Starlette
@@ -80,3 +85,54 @@ def test_a_request_reaches_the_app_as_a_server_would_hand_it_over() -> None:
         assert client.get("http://app.test/streamed").text == "one two three"
         head = client.head("http://app.test/streamed")
         assert head.status_code == 200 and head.content == b""
+
+
+@pytest.fixture
+def portal() -> Iterator[Portal]:
+    """A portal of the test's own: no other test's thread is calling it."""
+    made = Portal()
+    yield made
+    made.close()
+
+
+def test_a_call_runs_on_the_calling_thread(portal: Portal) -> None:
+    """No hand-over between threads per request: the caller drives the loop itself."""
+
+    async def where() -> threading.Thread:
+        return threading.current_thread()
+
+    assert portal.call(where) is threading.current_thread()
+
+
+def test_concurrent_calls_interleave_on_one_loop(portal: Portal) -> None:
+    """Calls from several threads at once run together on the loop, as on a server: each of
+    these waits until all have started, so run one after another they would never finish."""
+    callers = 4
+    started: list[int] = []
+    all_started: list[asyncio.Event] = []
+
+    async def meet(n: int) -> int:
+        if not all_started:
+            all_started.append(asyncio.Event())
+        started.append(n)
+        if len(started) == callers:
+            all_started[0].set()
+        await asyncio.wait_for(all_started[0].wait(), timeout=5)
+        return n
+
+    with concurrent.futures.ThreadPoolExecutor(callers) as pool:
+        assert sorted(pool.map(lambda n: portal.call(meet, n), range(callers))) == [0, 1, 2, 3]
+
+
+def test_a_thread_running_its_own_event_loop_can_call(portal: Portal) -> None:
+    """As under Playwright's sync API: the call is driven by a helper thread instead."""
+
+    async def where() -> threading.Thread:
+        return threading.current_thread()
+
+    async def from_a_running_loop() -> threading.Thread:
+        return portal.call(where)
+
+    helper = asyncio.run(from_a_running_loop())
+    assert helper is not threading.current_thread()
+    assert portal.call(where) is threading.current_thread()
