@@ -221,13 +221,16 @@ class Portal:
         await self._all_done.wait()
 
     def _start(self, call: _Call[Any]) -> None:
-        self._loop.create_task(call.run()).add_done_callback(self._finished)
+        self._loop.create_task(call.run()).add_done_callback(lambda _: self._finished(call))
 
-    def _finished(self, _task: asyncio.Task[None]) -> None:
+    def _finished(self, call: _Call[Any]) -> None:
         with self._lock:
             self._in_flight -= 1
             if self._in_flight == 0 and self._all_done is not None:
                 self._all_done.set()
+        # Only now: a caller that calls again at once finds the loop stopping, not running, so
+        # it drives the loop itself rather than joining a loop another thread is about to leave.
+        call.finished()
 
 
 def _loop_runs_here() -> bool:
@@ -254,8 +257,9 @@ class _Call(Generic[T]):
             self._result = await self._function(*self._args)
         except BaseException as exc:  # handed to the caller, raised there
             self._error = exc
-        finally:
-            self._done.release()
+
+    def finished(self) -> None:
+        self._done.release()
 
     def outcome(self) -> T:
         self._done.acquire()
