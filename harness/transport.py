@@ -120,10 +120,10 @@ class Portal:
     """The event loop the in-process apps run on: one per process, shared by its worlds.
 
     The loop runs while a call is in flight, driven by the thread that made the call, and rests
-    between calls: a request costs no hand-over between threads (about 7 us of CPU to run the
-    loop here, where handing each call to a loop thread resting in its selector cost 80 to
-    100 us: the self-pipe, the selector's wake-up, the GIL passed there and back, and each
-    request of a run was one such call). A call made while others are in flight joins the
+    between calls: a request costs no hand-over between threads (about 16 us of CPU for the
+    call, where handing it to a loop thread resting in its selector cost 80 to 100 us: the
+    self-pipe, the selector's wake-up, the GIL passed there and back; and each request of a
+    run is one such call). A call made while others are in flight joins the
     running loop, so concurrent requests (a client's threads) interleave on it as on a server.
     A thread that cannot drive it (an event loop of its own already runs there, as under
     Playwright's sync API) hands its call to a helper thread that drives it instead. The apps
