@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -136,3 +137,41 @@ def test_a_thread_running_its_own_event_loop_can_call(portal: Portal) -> None:
     helper = asyncio.run(from_a_running_loop())
     assert helper is not threading.current_thread()
     assert portal.call(where) is threading.current_thread()
+
+
+def test_a_driver_interrupted_mid_call_leaves_the_portal_usable(portal: Portal) -> None:
+    """A KeyboardInterrupt out of the loop (not out of the call) stops the calling thread; the
+    call left in flight is finished by the helper, and the next call is served as usual."""
+    finished: list[str] = []
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    async def interrupted() -> None:
+        asyncio.get_running_loop().call_soon(interrupt)
+        await asyncio.sleep(0.05)
+        finished.append("after the interrupt")
+
+    async def where() -> threading.Thread:
+        return threading.current_thread()
+
+    with pytest.raises(KeyboardInterrupt):
+        portal.call(interrupted)
+    # Calls made while the helper finishes it join the helper's loop; once it is done, the
+    # caller drives the loop again. Asked from a thread of their own: a portal left with a
+    # call in flight and nobody driving would keep them waiting for ever.
+    drove: list[bool] = []
+
+    def ask() -> None:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if portal.call(where) is threading.current_thread():
+                drove.append(True)
+                return
+            time.sleep(0.01)
+
+    asker = threading.Thread(target=ask, daemon=True)
+    asker.start()
+    asker.join(timeout=10)
+    assert drove == [True], "no call was served, or the helper kept the loop"
+    assert finished == ["after the interrupt"]
