@@ -25,6 +25,7 @@ from harness.checks.idp_observations import SpSide
 from harness.home import data_dir
 from harness.idp_drivers import IdpDriver, MockDriver, Operator, driver_for
 from harness.idp_target import IdpTarget, TestAccount
+from harness.loopback_server import LoopbackServer
 from harness.memory_databases import lent_database
 from harness.protocol.saml import constants as saml
 from harness.protocol.saml.errors import MetadataError
@@ -42,8 +43,6 @@ from harness.world import (
     _cookie_secret,
     _listen,
     _mock_idp,
-    _start_server,
-    _stop_servers,
     world_key,
 )
 from mock_idp.app import create_app
@@ -294,8 +293,7 @@ def _real_world(
     sp = ReferenceSP(settings)
     stack.callback(sp.close)
     tap = SamlTap(sp.app)
-    servers = [_start_server(tap, sock)]
-    stack.callback(_stop_servers, servers)
+    stack.callback(LoopbackServer(tap, sock).start().stop)
     domains = {a.user_name.rpartition("@")[2] for a in target.accounts.values()}
     org_pk = _organisation(sp, run, idp_xml, token, domains - {""})
     holder: list[IdpWorld] = []

@@ -12,19 +12,17 @@ import contextlib
 import datetime as dt
 import functools
 import socket
-import threading
-import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import uvicorn
 
 from harness.browser import BrowserSession, shared_browser
 from harness.component_cli import base_url, bound_port
 from harness.home import data_dir
+from harness.loopback_server import LoopbackServer
 from harness.memory_databases import lent_database
 from harness.out_of_band import OutOfBandListener
 from harness.protocol.keys import KeyLoadError, KeyPair, generate_key_pair
@@ -62,32 +60,6 @@ def _listen(port: int = 0, what: str = "") -> socket.socket:
 
 def _url(sock: socket.socket) -> str:
     return base_url("127.0.0.1", bound_port(sock))
-
-
-_Server = tuple[uvicorn.Server, threading.Thread]
-
-
-def _start_server(app: Any, sock: socket.socket) -> _Server:
-    """``app`` served on ``sock`` by a uvicorn thread, returned once it accepts connections."""
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            server.should_exit = True
-            raise RuntimeError("a loopback server of the world did not start")
-        time.sleep(0.005)
-    return server, thread
-
-
-def _stop_servers(servers: list[_Server]) -> None:
-    # All told to stop first, then waited for: they wind down together.
-    for server, _ in servers:
-        server.should_exit = True
-    for _, thread in servers:
-        thread.join(timeout=10)
 
 
 @functools.cache
@@ -484,10 +456,8 @@ def _start_reference(
         transport.add("idp.test", portal.serve(create_app(idp)))
         transport.add("sp.test", portal.serve(reference.app))
     else:
-        servers: list[_Server] = []
-        stack.callback(_stop_servers, servers)
-        servers.append(_start_server(create_app(idp), sockets[0]))
-        servers.append(_start_server(reference.app, sockets[1]))
+        for app, sock in ((create_app(idp), sockets[0]), (reference.app, sockets[1])):
+            stack.callback(LoopbackServer(app, sock).start().stop)
     return idp, reference
 
 
@@ -510,8 +480,7 @@ def _start_idp_for_remote(
     stack.callback(sock.close)
     keys = [load_or_create(data_dir() / "mock-idp")]
     idp = _mock_idp(run, _url(sock), keys, idp_flaws, idp_seed)
-    servers = [_start_server(create_app(idp), sock)]
-    stack.callback(_stop_servers, servers)
+    stack.callback(LoopbackServer(create_app(idp), sock).start().stop)
     return idp
 
 
