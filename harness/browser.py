@@ -1,20 +1,27 @@
 """A real Chromium for browser steps: the only module that imports Playwright.
 
-The runner opens one :class:`Browser` per worker thread (Playwright's sync API is bound to the
-thread that started it) and one :class:`BrowserSession` per scenario, so cookies never leak
-between scenarios. Every Playwright failure leaves this module as a :class:`BrowserError`, so
-callers never import Playwright to catch it; a browser that cannot start is a
-:class:`BrowserUnavailable` whose message says how to install one (never a silent skip).
+Playwright's sync API belongs to the thread that started it and refuses a thread that runs an
+asyncio event loop, so every Playwright call of a process runs on one thread of its own (the
+Playwright thread); :class:`Browser` and :class:`BrowserSession` hand their work to it and can
+be used from any thread, an event loop's included. The runner opens one shared browser per
+process, started in the background as soon as a run includes a browser scenario, and one
+:class:`BrowserSession` per scenario, so cookies never leak between scenarios. Every Playwright
+failure leaves this module as a :class:`BrowserError`, so callers never import Playwright to
+catch it; a browser that cannot start is a :class:`BrowserUnavailable` whose message says how to
+install one (never a silent skip).
 
 Which Chromium: ``SSO_HARNESS_CHROMIUM`` when set (a path or a command name; an explicit choice
 wins, and a wrong one is an error rather than a quiet fallback), else Playwright's own build
-where it is installed, else the first of ``chromium``, ``chromium-browser`` and ``google-chrome``
-on ``PATH`` (the names Debian, Ubuntu and Google's packages install).
+where it is installed, else the first of ``chromium``, ``chromium-browser`` and
+``google-chrome`` on ``PATH`` (the names Debian, Ubuntu and Google's packages install).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+import functools
 import os
+import queue
 import shutil
 import threading
 import time
@@ -22,7 +29,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser as _PWBrowser
@@ -94,16 +101,70 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or ["unknown error"])[0]
 
 
-# Playwright's sync API runs one driver (and one event loop) per thread: a second
-# sync_playwright() in the same thread fails. Browsers of one thread share the driver, counted.
-_DRIVERS: dict[tuple[int, int], tuple[Playwright, int]] = {}
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class _PlaywrightThread:
+    """The thread that makes every Playwright call of this process, one at a time."""
+
+    def __init__(self) -> None:
+        self._calls: queue.SimpleQueue[tuple[concurrent.futures.Future[Any], Callable[[], Any]]]
+        self._calls = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name="playwright", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            future, work = self._calls.get()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(work())
+            except BaseException as exc:  # raised again in the caller's thread
+                future.set_exception(exc)
+
+    def submit(self, work: Callable[[], T]) -> concurrent.futures.Future[T]:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._calls.put((future, work))
+        return future
+
+    def call(self, work: Callable[[], T]) -> T:
+        if threading.get_ident() == self._thread.ident:
+            return work()
+        return self.submit(work).result()
+
+
+# Keyed by process id: a worker forked from a process with a Playwright thread has no thread.
+_THREADS: dict[int, _PlaywrightThread] = {}
+_THREADS_LOCK = threading.Lock()
+
+
+def _playwright_thread() -> _PlaywrightThread:
+    with _THREADS_LOCK:
+        thread = _THREADS.get(os.getpid())
+        if thread is None:
+            thread = _THREADS[os.getpid()] = _PlaywrightThread()
+        return thread
+
+
+def _on_playwright_thread(method: Callable[P, T]) -> Callable[P, T]:
+    @functools.wraps(method)
+    def handed_over(*args: P.args, **kwargs: P.kwargs) -> T:
+        return _playwright_thread().call(functools.partial(method, *args, **kwargs))
+
+    return handed_over
+
+
+# The Playwright driver of this process (used on the Playwright thread only), and how many
+# started browsers use it: the last one to close stops it.
+_DRIVER: list[tuple[Playwright, int]] = []
 
 
 def _acquire_driver() -> Playwright:
-    key = (os.getpid(), threading.get_ident())
-    if key in _DRIVERS:
-        driver, users = _DRIVERS[key]
-        _DRIVERS[key] = (driver, users + 1)
+    if _DRIVER:
+        driver, users = _DRIVER.pop()
+        _DRIVER.append((driver, users + 1))
         return driver
     try:
         from playwright.sync_api import Error as PlaywrightError
@@ -115,27 +176,23 @@ def _acquire_driver() -> Playwright:
         ) from exc
     try:
         driver = sync_playwright().start()
-    except PlaywrightError as exc:  # e.g. called from inside a running asyncio event loop
-        raise BrowserError(
-            f"Playwright cannot start in this thread: {_first_line(exc)} "
-            "(run browser steps in a thread without an asyncio event loop)"
-        ) from exc
-    _DRIVERS[key] = (driver, 1)
+    except PlaywrightError as exc:
+        raise BrowserError(f"Playwright cannot start: {_first_line(exc)}") from exc
+    _DRIVER.append((driver, 1))
     return driver
 
 
 def _release_driver() -> None:
-    key = (os.getpid(), threading.get_ident())
-    driver, users = _DRIVERS.pop(key)
+    driver, users = _DRIVER.pop()
     if users > 1:
-        _DRIVERS[key] = (driver, users - 1)
+        _DRIVER.append((driver, users - 1))
     else:
         driver.stop()
 
 
 class Browser:
-    """One Chromium process. Use as a context manager, from the thread that started it; several
-    browsers in one thread share Playwright's driver."""
+    """One Chromium process. Use as a context manager, from any thread; the browsers of a
+    process share Playwright's driver."""
 
     def __init__(self, *, timeout_s: float = 10.0) -> None:
         self.timeout_ms = timeout_s * 1000
@@ -144,6 +201,7 @@ class Browser:
         self._playwright: Playwright | None = None
         self._browser: _PWBrowser | None = None
 
+    @_on_playwright_thread
     def start(self) -> Browser:
         """Launch Chromium (idempotent); BrowserUnavailable says how to install one."""
         if self._browser is not None:
@@ -172,6 +230,7 @@ class Browser:
         self.version = self._browser.version
         return self
 
+    @_on_playwright_thread
     def session(
         self, *, timeout_s: float | None = None, har_path: str | Path | None = None
     ) -> BrowserSession:
@@ -189,6 +248,7 @@ class Browser:
         context.set_default_timeout(timeout_ms)
         return BrowserSession(context, context.new_page(), timeout_ms)
 
+    @_on_playwright_thread
     def close(self) -> None:
         if self._browser is not None:
             self._browser.close()
@@ -222,9 +282,11 @@ class BrowserSession:
         self._timeout_ms = timeout_ms
 
     @property
+    @_on_playwright_thread
     def url(self) -> str:
         return self._page.url
 
+    @_on_playwright_thread
     def goto(self, url: str) -> int | None:
         """Open ``url``; returns the HTTP status of the last response (None for non-HTTP)."""
         with _as_browser_error(f"opening {url}"):
@@ -232,6 +294,7 @@ class BrowserSession:
             self._follow_auto_posts()
             return response.status if response is not None else None
 
+    @_on_playwright_thread
     def fill_and_submit(
         self, fields: Mapping[str, str], *, form: str = "form", submit: str | None = None
     ) -> None:
@@ -250,6 +313,7 @@ class BrowserSession:
                 button.click()
             self._follow_auto_posts()
 
+    @_on_playwright_thread
     def click(self, selector: str) -> None:
         """Click a link or button that navigates (e.g. "Continue with SSO")."""
         with _as_browser_error(f"clicking {selector} on {self._page.url}"):
@@ -257,40 +321,48 @@ class BrowserSession:
                 self._page.locator(selector).first.click()
             self._follow_auto_posts()
 
+    @_on_playwright_thread
     def fill(self, selector: str, value: str) -> None:
         """Type ``value`` into a field without submitting anything."""
         with _as_browser_error(f"filling {selector} on {self._page.url}"):
             self._page.locator(selector).first.fill(value)
 
+    @_on_playwright_thread
     def set_checked(self, selector: str, checked: bool = True) -> None:
         """Tick or untick a checkbox (a consent box, "stay signed in"); no navigation."""
         with _as_browser_error(f"setting {selector} on {self._page.url}"):
             self._page.locator(selector).first.set_checked(checked)
 
+    @_on_playwright_thread
     def select(self, selector: str, value: str) -> None:
         """Choose ``value`` in a <select> (an organisation picker); no navigation."""
         with _as_browser_error(f"selecting {value!r} in {selector} on {self._page.url}"):
             self._page.locator(selector).first.select_option(value)
 
+    @_on_playwright_thread
     def text(self, selector: str = "body") -> str:
         """The visible text of the page, or of the first element matching ``selector``."""
         with _as_browser_error(f"reading {selector} on {self._page.url}"):
             return self._page.locator(selector).first.inner_text()
 
+    @_on_playwright_thread
     def count(self, selector: str) -> int:
         """How many elements match ``selector`` and are visible (0 when none: never waits)."""
         with _as_browser_error(f"counting {selector} on {self._page.url}"):
             return self._page.locator(f"{selector} >> visible=true").count()
 
+    @_on_playwright_thread
     def html(self) -> str:
         with _as_browser_error(f"reading {self._page.url}"):
             return self._page.content()
 
+    @_on_playwright_thread
     def evaluate(self, expression: str) -> Any:
         """The value of a JavaScript ``expression`` in the page (a measurement, a property)."""
         with _as_browser_error(f"evaluating on {self._page.url}"):
             return self._page.evaluate(expression)
 
+    @_on_playwright_thread
     def screenshot(self, path: str | Path) -> Path:
         """A PNG of the whole page at ``path`` (folders are created); returns the path."""
         target = Path(path)
@@ -299,9 +371,23 @@ class BrowserSession:
             self._page.screenshot(path=str(target), full_page=True)
         return target
 
+    @_on_playwright_thread
+    def download(self, selector: str, path: str | Path) -> Path:
+        """Click ``selector``, which starts a download, and save the file at ``path`` (folders
+        are created); returns the path."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with _as_browser_error(f"downloading by {selector} on {self._page.url}"):
+            with self._page.expect_download() as download:
+                self._page.locator(selector).first.click()
+            download.value.save_as(target)
+        return target
+
+    @_on_playwright_thread
     def cookies(self) -> list[dict[str, object]]:
         return [dict(cookie) for cookie in self._context.cookies()]
 
+    @_on_playwright_thread
     def close(self) -> None:
         self._context.close()
 
@@ -362,27 +448,49 @@ def _as_browser_error(doing: str) -> Iterator[None]:
         raise BrowserError(f"{doing}: {_first_line(exc)}") from exc
 
 
-# (process id, thread id) -> that thread's started browser. The process id matters: a worker
+# Process id -> the shared browser, started or starting. The process id matters: a worker
 # forked from a parent that had a browser inherits this dict but not a usable connection.
-_SHARED: dict[tuple[int, int], Browser] = {}
+_SHARED: dict[int, concurrent.futures.Future[Browser]] = {}
+
+
+def prestart_shared_browser(*, timeout_s: float = 10.0) -> None:
+    """Start this process's shared browser in the background, if it is not started or starting:
+    Playwright's driver and Chromium start (about half a second) while the caller goes on. A
+    browser that cannot start says so at ``shared_browser``."""
+    with _THREADS_LOCK:
+        if os.getpid() in _SHARED:
+            return
+    started = _playwright_thread().submit(lambda: Browser(timeout_s=timeout_s).start())
+    with _THREADS_LOCK:
+        _SHARED.setdefault(os.getpid(), started)
 
 
 def shared_browser(*, timeout_s: float = 10.0) -> Browser:
-    """The calling thread's browser, started on first use and kept for the next scenarios (a
-    cold Chromium start costs about a second, a session a few milliseconds). Playwright's sync
-    API belongs to the thread that started it, hence one per thread and per process."""
-    key = (os.getpid(), threading.get_ident())
-    browser = _SHARED.get(key)
-    if browser is None:
-        browser = Browser(timeout_s=timeout_s).start()
-        _SHARED[key] = browser
-    return browser
+    """This process's browser, started on first use (or by ``prestart_shared_browser``) and
+    kept for the next scenarios: a cold Chromium start costs about half a second, a session a
+    tenth. When it cannot start, each call tries again and raises the reason."""
+    prestart_shared_browser(timeout_s=timeout_s)
+    with _THREADS_LOCK:
+        starting = _SHARED[os.getpid()]
+    try:
+        return starting.result()
+    except BaseException:
+        with _THREADS_LOCK:
+            if _SHARED.get(os.getpid()) is starting:
+                del _SHARED[os.getpid()]
+        raise
 
 
 def close_shared_browser() -> None:
-    """Close the calling thread's shared browser, if it has one (from the thread that used it).
+    """Close this process's shared browser, if it has one (waiting for one still starting).
     A process that exits without calling this loses nothing: Playwright's driver ends with it
     and takes Chromium along."""
-    browser = _SHARED.pop((os.getpid(), threading.get_ident()), None)
-    if browser is not None:
-        browser.close()
+    with _THREADS_LOCK:
+        starting = _SHARED.pop(os.getpid(), None)
+    if starting is None:
+        return
+    try:
+        browser = starting.result()
+    except BrowserError:  # it never started: nothing to close
+        return
+    browser.close()

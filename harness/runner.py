@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.browser import BrowserUnavailable, close_shared_browser
+from harness.browser import BrowserUnavailable, close_shared_browser, prestart_shared_browser
 from harness.checks.model import Check, CheckWarned
 from harness.events import (
     CheckFinished,
@@ -435,6 +435,9 @@ def run(runs: list[ScenarioRun], options: RunOptions) -> Iterator[Event]:
                 if following is not None:
                     yield announce(following)
     else:
+        if any(needs_browser(r) for r in runs):
+            # Chromium starts on the other core while the first scenarios run.
+            prestart_shared_browser()
         try:
             for scenario_run in runs:
                 yield announce(scenario_run)

@@ -24,14 +24,6 @@ def shots(tmp_path: Path) -> Path:
     return Path(os.environ.get("CONSOLE_SCREENSHOTS") or tmp_path)
 
 
-def download_reproduction(session: BrowserSession, target: Path) -> Path:
-    page = session._page  # a download is outside what BrowserSession offers
-    with page.expect_download() as download:
-        page.locator("#reproduce").click()
-    download.value.save_as(target)
-    return target
-
-
 def drive_console(
     session: BrowserSession, urls: tuple[str, str], pictures: Path, downloads: Path
 ) -> Path:
@@ -52,7 +44,7 @@ def drive_console(
     assert "<saml:Audience>" in session.text("#clear-assertion")
     assert session.count("#diff") == 0  # the first Response: nothing to compare with
     session.screenshot(pictures / "console-entry.png")
-    return download_reproduction(session, downloads / "reproduce.yaml")
+    return session.download("#reproduce", downloads / "reproduce.yaml")
 
 
 def test_the_console_from_sign_in_to_a_reproduction(
