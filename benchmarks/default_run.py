@@ -33,23 +33,31 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_once(code: Path, workers: int, home: str) -> tuple[float, float, str]:
-    """(wall seconds, CPU seconds, the run's last summary line)."""
-    env = {**os.environ, "PYTHONPATH": str(code), "SSO_HARNESS_HOME": home}
+def harness_run(
+    code: Path, home: str, arguments: list[str], env: dict[str, str] | None = None
+) -> tuple[float, subprocess.CompletedProcess[str]]:
+    """``python -m harness run ARGUMENTS`` with the code in ``code``: (wall seconds, the
+    finished process)."""
+    env = {**os.environ, **(env or {}), "PYTHONPATH": str(code), "SSO_HARNESS_HOME": home}
     # As a user runs it: modules imported from their cached bytecode, not compiled each time
     # (a machine that sets PYTHONDONTWRITEBYTECODE pays about a second more per run).
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    cpu = _children_cpu()
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "harness", "run", "--workers", str(workers)],
+        [sys.executable, "-m", "harness", "run", *arguments],
         cwd=code,
         env=env,
         capture_output=True,
         text=True,
         check=False,
     )
-    wall = time.perf_counter() - started
+    return time.perf_counter() - started, done
+
+
+def run_once(code: Path, workers: int, home: str) -> tuple[float, float, str]:
+    """(wall seconds, CPU seconds, the run's last summary line)."""
+    cpu = _children_cpu()
+    wall, done = harness_run(code, home, ["--workers", str(workers)])
     summary = [line for line in done.stdout.splitlines() if re.search(r"passed|failed", line)]
     return wall, _children_cpu() - cpu, (summary[-1] if summary else f"exit {done.returncode}")
 

@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(HERE))
 
+from benchmarks.default_run import harness_run  # noqa: E402
 from tests.support.reference_process import reference_sp_process  # noqa: E402
 
 SCIM_TOKEN = "remote-token"  # the token reference_sp_process gives its SP
@@ -32,23 +31,8 @@ SCIM_TOKEN = "remote-token"  # the token reference_sp_process gives its SP
 
 def run_once(code: Path, target: Path, paths: list[str], home: str) -> tuple[float, str, str]:
     """(wall seconds, the line naming the runs, the run's last summary line)."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(code),
-        "SSO_HARNESS_HOME": home,
-        "REMOTE_SCIM_TOKEN": SCIM_TOKEN,
-    }
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "harness", "run", *paths, "--target", str(target)],
-        cwd=code,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    wall = time.perf_counter() - started
+    arguments = [*paths, "--target", str(target)]
+    wall, done = harness_run(code, home, arguments, {"REMOTE_SCIM_TOKEN": SCIM_TOKEN})
     lines = done.stdout.splitlines()
     runs = next((line for line in lines if "scenario runs against" in line), "")
     summary = next((line for line in reversed(lines) if " in " in line and "checks" in line), "")
