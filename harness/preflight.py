@@ -22,6 +22,7 @@ from harness.protocol.saml import constants as saml
 from harness.protocol.saml.metadata import parse_sp_metadata
 from harness.signin import ACCEPT, REDIRECTS
 from harness.targets import RemoteTarget
+from harness.transport import default_ssl_context
 
 TIMEOUT = 10
 
@@ -157,7 +158,7 @@ def preflight(target: RemoteTarget, *, full: bool = True, saml: bool = True) -> 
         found.probes.append(_metadata(target))
     if not full and not found.usable:
         return found
-    with httpx.Client(timeout=TIMEOUT) as http:
+    with httpx.Client(timeout=TIMEOUT, verify=default_ssl_context()) as http:
         for probe in (_start, _me, _scim) if saml else (_scim,):
             found.probes.append(probe(target, http))
             if not full and not found.usable:

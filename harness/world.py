@@ -15,6 +15,7 @@ import socket
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -31,7 +32,7 @@ from harness.scenario.model import ScenarioRun
 from harness.signin import SignInAttempt
 from harness.sockets import ListenError, listening_socket
 from harness.targets import Features, Probes, RemoteTarget, TargetError
-from harness.transport import Portal, Routes, process_portal
+from harness.transport import Portal, Routes, default_ssl_context, process_portal
 from mock_idp.app import create_app
 from mock_idp.idp import MockIdP
 from mock_idp.keystore import load_or_create
@@ -397,7 +398,10 @@ class World:
         names = {u.user_name for u in self.idp.directory.users()}
         names |= {u.user_name for u in self.deleted.values()}
         headers = {"Authorization": f"Bearer {self.scim_token}"}
-        with contextlib.suppress(httpx.HTTPError), httpx.Client(timeout=10) as http:
+        with (
+            contextlib.suppress(httpx.HTTPError),
+            httpx.Client(timeout=10, verify=default_ssl_context()) as http,
+        ):
             for name in sorted(names):
                 found = http.get(
                     f"{self.scim_url}/Users",
@@ -478,10 +482,30 @@ def _start_idp_for_remote(
             f"{exc}; stop whatever uses that port (a separate `sso-harness idp`?)"
         ) from None
     stack.callback(sock.close)
-    keys = [load_or_create(data_dir() / "mock-idp")]
+    keys = [_own_idp_key(data_dir() / "mock-idp")]
     idp = _mock_idp(run, _url(sock), keys, idp_flaws, idp_seed)
     stack.callback(LoopbackServer(create_app(idp), sock).start().stop)
     return idp
+
+
+def _own_idp_key(directory: Path) -> KeyPair:
+    """The mock IdP's own key (the one a real SP trusts), loaded once per process while its
+    files stay as they are: a key a user may have put there is checked as it loads, 30 ms that
+    every scenario run against a real SP paid."""
+    stamps: list[tuple[int, int, int] | None] = []
+    for name in ("signing.key", "signing.crt"):
+        try:
+            stat = (directory / name).stat()
+        except OSError:
+            stamps.append(None)
+        else:
+            stamps.append((stat.st_mtime_ns, stat.st_size, stat.st_ino))
+    return _idp_key_as_on_disk(directory, tuple(stamps))
+
+
+@functools.cache
+def _idp_key_as_on_disk(directory: Path, stamps: tuple[object, ...]) -> KeyPair:
+    return load_or_create(directory)
 
 
 def _mock_idp(

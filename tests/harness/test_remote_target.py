@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from harness import transport, world
 from harness.cli import main
+from harness.protocol.keys import KeyPair
 from harness.targets import Probes, TargetError, load_target
+from mock_idp import keystore, provisioning
 from tests.support.reference_process import free_port, reference_sp_process
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
@@ -230,3 +235,54 @@ def test_a_probe_module_must_define_a_probe(tmp_path: Path) -> None:
     path.write_text("[sp]\nbase_url = 'http://x'\n[probes]\nmodule = 'p.py'\n")
     with pytest.raises(TargetError, match="defines none of who_am_i"):
         load_target(path)
+
+
+@pytest.mark.loopback
+def test_scenario_runs_against_a_real_sp_load_the_ca_bundle_and_the_idp_key_once_per_run(
+    target_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each scenario run against a real SP fetches its metadata, provisions it and cleans up
+    # over HTTP, with the mock IdP's own key: loading the CA bundle (20-60 ms) or checking
+    # that key (30 ms) for each of them cost a run of every suite more than its scenarios.
+    # Eighteen scenario runs load no more than one does.
+    monkeypatch.setenv("REMOTE_SCIM_TOKEN", "remote-token")
+    loaded: list[str] = []
+    real_context = ssl.create_default_context
+    real_key_pair = keystore.load_key_pair
+
+    def counted_context(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        loaded.append("CA bundle")
+        return real_context(*args, **kwargs)
+
+    def counted_key_pair(*args: Any, **kwargs: Any) -> KeyPair:
+        loaded.append("key")
+        return real_key_pair(*args, **kwargs)
+
+    monkeypatch.setattr(ssl, "create_default_context", counted_context)
+    monkeypatch.setattr(keystore, "load_key_pair", counted_key_pair)
+    deprovisioning = str(SCENARIOS / "deprovisioning")
+    counts = []
+    for selection in (["-k", "blocked-employee-loses-everything", "--dialect", "rfc"], []):
+        loaded.clear()  # and the process's caches, so that each run loads what it needs
+        world._idp_key_as_on_disk.cache_clear()
+        transport.default_ssl_context.cache_clear()
+        provisioning._tls_context.cache_clear()
+        report = tmp_path / "report.json"
+        command = ["run", deprovisioning, *selection, "--target", str(target_file)]
+        assert main([*command, "--json", str(report)]) == 0
+        scenario_runs = {r["scenario"] for r in json.loads(report.read_text())["results"]}
+        counts.append((len(scenario_runs), loaded.count("CA bundle"), loaded.count("key")))
+    (one, *loads_for_one), (many, *loads_for_many) = counts
+    assert one == 1 and many > 4, counts
+    assert all(m <= o for m, o in zip(loads_for_many, loads_for_one, strict=True)), counts
+
+
+def test_the_mock_idps_own_key_is_read_again_once_its_files_change(tmp_path: Path) -> None:
+    first = keystore.load_or_create(tmp_path)
+    assert world._own_idp_key(tmp_path).certificate_pem() == first.certificate_pem()
+    assert world._own_idp_key(tmp_path) is world._own_idp_key(tmp_path)
+    for name in ("signing.key", "signing.crt"):
+        (tmp_path / name).unlink()
+    second = keystore.load_or_create(tmp_path)  # a user's key put in its place
+    assert second.certificate_pem() != first.certificate_pem()
+    assert world._own_idp_key(tmp_path).certificate_pem() == second.certificate_pem()
