@@ -43,10 +43,10 @@ from harness.world import (
     _cookie_secret,
     _listen,
     _mock_idp,
+    kept_key,
     world_key,
 )
 from mock_idp.app import create_app
-from mock_idp.keystore import load_or_create
 from mock_idp.service_providers import SPSettings
 from reference_sp.app import ReferenceSP, Settings
 from reference_sp.saml_config import SamlConfig
@@ -248,7 +248,7 @@ def _settings_for(target: IdpTarget, store: str = "sqlite://") -> Settings:
     return Settings(
         db_url=store,
         base_url=target.sp_public_url or f"http://{target.sp_host}:{target.sp_port}",
-        key=load_or_create(data_dir() / "reference-sp-for-idp"),
+        key=kept_key(data_dir() / "reference-sp-for-idp"),
         cookie_secret=_cookie_secret(),
         want_encryption=target.want_encryption,
         name_id_policy=saml.NAMEID_EMAIL,

@@ -482,16 +482,17 @@ def _start_idp_for_remote(
             f"{exc}; stop whatever uses that port (a separate `sso-harness idp`?)"
         ) from None
     stack.callback(sock.close)
-    keys = [_own_idp_key(data_dir() / "mock-idp")]
+    keys = [kept_key(data_dir() / "mock-idp")]
     idp = _mock_idp(run, _url(sock), keys, idp_flaws, idp_seed)
     stack.callback(LoopbackServer(create_app(idp), sock).start().stop)
     return idp
 
 
-def _own_idp_key(directory: Path) -> KeyPair:
-    """The mock IdP's own key (the one a real SP trusts), loaded once per process while its
-    files stay as they are: a key a user may have put there is checked as it loads, 30 ms that
-    every scenario run against a real SP paid."""
+def kept_key(directory: Path) -> KeyPair:
+    """The key pair kept in ``directory`` (the mock IdP's own, the one a real SP trusts; the
+    SP's a real IdP trusts), loaded once per process while its files stay as they are: a key a
+    user may have put there is checked as it loads, 30 ms that every scenario run against a
+    real SP or IdP paid."""
     stamps: list[tuple[int, int, int] | None] = []
     for name in ("signing.key", "signing.crt"):
         try:

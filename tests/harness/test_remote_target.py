@@ -279,10 +279,10 @@ def test_scenario_runs_against_a_real_sp_load_the_ca_bundle_and_the_idp_key_once
 
 def test_the_mock_idps_own_key_is_read_again_once_its_files_change(tmp_path: Path) -> None:
     first = keystore.load_or_create(tmp_path)
-    assert world._own_idp_key(tmp_path).certificate_pem() == first.certificate_pem()
-    assert world._own_idp_key(tmp_path) is world._own_idp_key(tmp_path)
+    assert world.kept_key(tmp_path).certificate_pem() == first.certificate_pem()
+    assert world.kept_key(tmp_path) is world.kept_key(tmp_path)
     for name in ("signing.key", "signing.crt"):
         (tmp_path / name).unlink()
     second = keystore.load_or_create(tmp_path)  # a user's key put in its place
     assert second.certificate_pem() != first.certificate_pem()
-    assert world._own_idp_key(tmp_path).certificate_pem() == second.certificate_pem()
+    assert world.kept_key(tmp_path).certificate_pem() == second.certificate_pem()
