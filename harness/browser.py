@@ -156,15 +156,17 @@ def _on_playwright_thread(method: Callable[P, T]) -> Callable[P, T]:
     return handed_over
 
 
-# The Playwright driver of this process (used on the Playwright thread only), and how many
-# started browsers use it: the last one to close stops it.
-_DRIVER: list[tuple[Playwright, int]] = []
+# Process id -> the Playwright driver of this process (used on its Playwright thread only) and
+# how many started browsers use it: the last one to close stops it. By process: a worker forked
+# from a process with a driver inherits the entry but not a usable connection.
+_DRIVERS: dict[int, tuple[Playwright, int]] = {}
 
 
 def _acquire_driver() -> Playwright:
-    if _DRIVER:
-        driver, users = _DRIVER.pop()
-        _DRIVER.append((driver, users + 1))
+    here = os.getpid()
+    if here in _DRIVERS:
+        driver, users = _DRIVERS[here]
+        _DRIVERS[here] = (driver, users + 1)
         return driver
     try:
         from playwright.sync_api import Error as PlaywrightError
@@ -178,14 +180,14 @@ def _acquire_driver() -> Playwright:
         driver = sync_playwright().start()
     except PlaywrightError as exc:
         raise BrowserError(f"Playwright cannot start: {_first_line(exc)}") from exc
-    _DRIVER.append((driver, 1))
+    _DRIVERS[here] = (driver, 1)
     return driver
 
 
 def _release_driver() -> None:
-    driver, users = _DRIVER.pop()
+    driver, users = _DRIVERS.pop(os.getpid())
     if users > 1:
-        _DRIVER.append((driver, users - 1))
+        _DRIVERS[os.getpid()] = (driver, users - 1)
     else:
         driver.stop()
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import html
+import multiprocessing
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.applications import Starlette
@@ -227,3 +229,29 @@ def test_the_shared_browser_starts_in_the_background_and_serves_any_thread() -> 
             assert session.text("h1") == "up"
     finally:
         close_shared_browser()
+
+
+def _title_in_a_fresh_browser(answers: Any) -> None:
+    try:
+        with Browser(timeout_s=10) as browser, browser.session() as session:
+            session.goto("data:text/html,<h1>worker</h1>")
+            answers.put(session.text("h1"))
+    except BaseException as exc:  # reported to the parent, which asserts on it
+        answers.put(repr(exc))
+
+
+@pytest.mark.browser
+def test_a_worker_forked_from_a_process_with_a_browser_starts_its_own(chromium: Browser) -> None:
+    # `sso-harness run --workers N` forks its workers: one inherits the parent's Playwright
+    # state, but not a usable connection to its driver.
+    with chromium.session() as session:
+        session.goto("data:text/html,<h1>parent</h1>")
+        context = multiprocessing.get_context("fork")
+        answers = context.Queue()
+        worker = context.Process(target=_title_in_a_fresh_browser, args=(answers,))
+        worker.start()
+        try:
+            assert answers.get(timeout=60) == "worker"
+        finally:
+            worker.join(30)
+        assert session.text("h1") == "parent"
