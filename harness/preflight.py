@@ -22,7 +22,7 @@ from harness.protocol.saml import constants as saml
 from harness.protocol.saml.metadata import parse_sp_metadata
 from harness.signin import ACCEPT, REDIRECTS
 from harness.targets import RemoteTarget
-from harness.transport import default_ssl_context
+from harness.tls import default_ssl_context
 
 TIMEOUT = 10
 

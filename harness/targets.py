@@ -152,7 +152,7 @@ class RemoteTarget:
             return Path(self.sp_metadata_file).read_bytes()
         import httpx
 
-        from harness.transport import default_ssl_context
+        from harness.tls import default_ssl_context
 
         url = self.sp_metadata_url or f"{self.sp_base}/saml/metadata"
         return httpx.get(url, timeout=10, verify=default_ssl_context()).raise_for_status().content

@@ -10,15 +10,15 @@ world have their own hosts, and a browser-like client follows redirects between 
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 import queue
-import ssl
 import threading
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, TypeVar
 
 import httpx
+
+from harness.tls import default_ssl_context
 
 T = TypeVar("T")
 
@@ -84,13 +84,6 @@ async def _exchange(
     if not finished.is_set():
         raise RuntimeError("the in-process app returned without finishing its response")
     return status, headers, b"".join(parts)
-
-
-@functools.cache
-def default_ssl_context() -> ssl.SSLContext:
-    """The system's CA bundle, loaded once per process (30 ms each time otherwise, and every
-    scenario opens a world)."""
-    return httpx.create_ssl_context()
 
 
 class Routes(httpx.BaseTransport):

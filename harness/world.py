@@ -32,7 +32,8 @@ from harness.scenario.model import ScenarioRun
 from harness.signin import SignInAttempt
 from harness.sockets import ListenError, listening_socket
 from harness.targets import Features, Probes, RemoteTarget, TargetError
-from harness.transport import Portal, Routes, default_ssl_context, process_portal
+from harness.tls import default_ssl_context
+from harness.transport import Portal, Routes, process_portal
 from mock_idp.app import create_app
 from mock_idp.idp import MockIdP
 from mock_idp.keystore import load_or_create

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import functools
 import json
 import random
-import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +23,7 @@ from harness.protocol.scim.dialects import DIALECTS, Dialect, Task, dialect_name
 from harness.protocol.scim.dialects.exchange import CycleContext, Exchange, T
 from harness.protocol.scim.dialects.failures import ScimCallError
 from harness.protocol.scim.dialects.model import ProvisionedState, ScimReply, ScimRequest
+from harness.tls import default_ssl_context
 
 from .clock import Clock
 from .directory import Directory
@@ -41,12 +40,6 @@ MAX_REPORTS = 100
 
 class CycleAbortedError(Exception):
     """The SP cannot be provisioned at all this cycle (wrong token, wrong URL, unreachable)."""
-
-
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    """The system's CA bundle as httpx loads it (20-60 ms), once per process."""
-    return httpx.create_ssl_context()
 
 
 @dataclass(frozen=True)
@@ -276,7 +269,7 @@ class Provisioner:
         return httpx.AsyncClient(
             transport=self.transport,
             # Over the network: the CA bundle loaded once, not for every cycle's client.
-            verify=True if self.transport is not None else _tls_context(),
+            verify=True if self.transport is not None else default_ssl_context(),
             timeout=target.timeout,
             headers=client_headers(target, dialect),
             follow_redirects=False,

@@ -255,3 +255,20 @@ def test_a_worker_forked_from_a_process_with_a_browser_starts_its_own(chromium: 
         finally:
             worker.join(30)
         assert session.text("h1") == "parent"
+
+
+def test_a_shared_browser_that_failed_to_start_closes_quietly_and_says_why_when_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The run's `finally` closes the shared browser: a start that failed in the background
+    # (with whatever error) must not replace the run's own outcome there.
+    def failing_start(self: Browser) -> Browser:
+        raise RuntimeError("the driver went away")
+
+    close_shared_browser()
+    monkeypatch.setattr(Browser, "start", failing_start)
+    prestart_shared_browser()
+    with pytest.raises(RuntimeError, match="the driver went away"):
+        shared_browser()
+    prestart_shared_browser()
+    close_shared_browser()  # nothing started: nothing raised

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from harness import transport, world
+from harness import tls, world
 from harness.cli import main
 from harness.protocol.keys import KeyPair
 from harness.targets import Probes, TargetError, load_target
-from mock_idp import keystore, provisioning
+from mock_idp import keystore
 from tests.support.reference_process import free_port, reference_sp_process
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
@@ -265,8 +265,7 @@ def test_scenario_runs_against_a_real_sp_load_the_ca_bundle_and_the_idp_key_once
     for selection in (["-k", "blocked-employee-loses-everything", "--dialect", "rfc"], []):
         loaded.clear()  # and the process's caches, so that each run loads what it needs
         world._idp_key_as_on_disk.cache_clear()
-        transport.default_ssl_context.cache_clear()
-        provisioning._tls_context.cache_clear()
+        tls.default_ssl_context.cache_clear()
         report = tmp_path / "report.json"
         command = ["run", deprovisioning, *selection, "--target", str(target_file)]
         assert main([*command, "--json", str(report)]) == 0

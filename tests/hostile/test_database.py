@@ -72,9 +72,7 @@ def test_healthz_answers_within_100ms_while_a_slow_request_holds_the_database(
 ) -> None:
     """A SCIM write made slow (1.5 s inside its transaction, holding SQLite's lock or the
     organisation's row lock), plus a page and a second write queued behind it: /healthz still
-    answers 200, most times in under 100 ms and every time in well under the 1.5 s a wait for
-    the database would take (a shared CI machine once took 145 ms for one of ten, right after
-    the parallel suite ended)."""
+    answers 200 in under 100 ms, every time."""
     entered = threading.Event()
 
     def slow(conn: Connection, org_pk: int) -> None:
@@ -121,8 +119,7 @@ def test_healthz_answers_within_100ms_while_a_slow_request_holds_the_database(
         slow_write.join(10)
         for thread in queued:
             thread.join(10)
-    assert sorted(durations)[len(durations) // 2] < 0.1, durations
-    assert max(durations) < 0.5, durations
+    assert max(durations) < 0.1, durations
     assert results == {"slow": 201, "queued": 201, "page": 401}
 
 
