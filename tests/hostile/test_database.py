@@ -27,7 +27,7 @@ from reference_sp.app import ReferenceSP, Settings
 from reference_sp.db import PROBE_EVERY_SECONDS, Database, make_engine, mask_url, normalise_url
 from reference_sp.scim import journal
 from reference_sp.tables import metadata
-from tests.support.servers import serve
+from tests.support.servers import pytest_heap_frozen, serve
 
 TOKEN = "hostile-token"
 PG = os.environ.get("SSO_HARNESS_TEST_PG")
@@ -109,7 +109,7 @@ def test_healthz_answers_within_100ms_while_a_slow_request_holds_the_database(
         for thread in queued:
             thread.start()
         durations = []
-        with httpx.Client(base_url=base, timeout=5) as probe:
+        with pytest_heap_frozen(), httpx.Client(base_url=base, timeout=5) as probe:
             for _ in range(10):
                 response, took = timed_get(probe, "/healthz")
                 assert response.status_code == 200, response.text

@@ -16,7 +16,7 @@ import pytest
 
 from reference_sp.app import ReferenceSP, Settings
 from tests.hostile.test_scim import chained_bulk
-from tests.support.servers import serve
+from tests.support.servers import pytest_heap_frozen, serve
 
 # Latency bounds: measured alone, not beside other tests on the same cores (tox runs them after).
 pytestmark = [pytest.mark.loopback, pytest.mark.serial]
@@ -74,7 +74,7 @@ def healthz_while(base: str, work: Callable[[httpx.Client], httpx.Response]) -> 
     worker = threading.Thread(target=run)
     worker.start()
     latencies: list[float] = []
-    with httpx.Client(base_url=base, timeout=5) as probe:
+    with pytest_heap_frozen(), httpx.Client(base_url=base, timeout=5) as probe:
         time.sleep(0.05)  # let the work reach the server first
         while not done.is_set() or not latencies:
             started = time.perf_counter()

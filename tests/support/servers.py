@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Iterator
@@ -9,6 +10,21 @@ from contextlib import contextmanager
 from typing import Any
 
 import uvicorn
+
+
+@contextmanager
+def pytest_heap_frozen() -> Iterator[None]:
+    """For a latency measured on a server running in the test process: the objects that exist
+    now (pytest's, thousands of collected tests among them) are left out of garbage
+    collections until the block ends. A full collection over them takes 160 ms in a session
+    that collected the whole suite, 50 ms in one that collected one file, and it stops every
+    thread, the server's loop included: a pause of the test process, not of the server."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 @contextmanager
