@@ -1,8 +1,10 @@
 """What one in-process request costs the harness, part by part: ``GET /healthz`` on the
-reference SP of a world, through the world's ``httpx.Client``, through its transport alone,
-the SP's ASGI app run in this thread, and the hand-over to the portal's event loop alone (a
-coroutine that returns at once). CPU time per request (``time.process_time``) over ``--requests``
-requests; run it with ``PYTHONPATH`` pointing at two checkouts in turn to compare them.
+reference SP of a world through the world's client (with no cookies, then with a signed-in
+session's, and the same through ``httpx.Client``: what ``harness.http_client`` saves), through
+its transport alone, the SP's ASGI app run in this thread, and the hand-over to the portal's
+event loop alone (a coroutine that returns at once). CPU time per request
+(``time.process_time``) over ``--requests`` requests; run it with ``PYTHONPATH`` pointing at two
+checkouts in turn to compare them.
 
     python benchmarks/in_process_request.py [--requests 3000]
 """
@@ -66,8 +68,18 @@ def main() -> None:
         }
         loop = asyncio.new_event_loop()
         portal = process_portal()
+        # A signed-in browser session's cookies (the SP's session, the IdP's, a relay): the
+        # harness's client against httpx's own, the same transport.
+        signed_in = world.client()
+        plain = httpx.Client(transport=world.transport, timeout=30)
+        for each in (signed_in, plain):
+            for name, domain in (("sp_session", host.decode()), ("relay", host.decode())):
+                each.cookies.set(name, "s" * 43, domain=domain.split(":")[0])
+            each.cookies.set("idp_session", "i" * 43, domain="idp.test")
         rows = [
-            ("the whole request through httpx.Client", lambda: client.get(url)),
+            ("the whole request through the world's client", lambda: client.get(url)),
+            ("the same with a signed-in session's cookies", lambda: signed_in.get(url)),
+            ("the same through httpx.Client, for comparison", lambda: plain.get(url)),
             ("the transport alone", lambda: world.transport.handle_request(request)),
             (
                 "the SP's ASGI app in this thread",

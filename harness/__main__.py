@@ -1,3 +1,3 @@
-from harness.cli import main
+from harness.cli import console_main
 
-raise SystemExit(main())
+raise SystemExit(console_main())

@@ -9,6 +9,7 @@ component when its command runs so that ``--version`` and ``--help`` stay fast.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -83,6 +84,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
         return ExitCode.BROKEN_PIPE
+    return status
+
+
+def console_main() -> int:
+    """``sso-harness`` and ``python -m harness``: :func:`main`, after which the process ends.
+    What is left is frozen out of the garbage collector first: the interpreter's last full
+    collection at exit walked every object of a run (0.2 to 0.35 s after every suite), for
+    memory the operating system takes back anyway. Not in :func:`main`, which tests and
+    embedding programs call in a process that goes on."""
+    status = main()
+    gc.freeze()
     return status
 
 

@@ -23,6 +23,7 @@ import httpx
 
 from harness.checks.idp_observations import SpSide
 from harness.home import data_dir
+from harness.http_client import HttpClient
 from harness.idp_drivers import IdpDriver, MockDriver, Operator, driver_for
 from harness.idp_target import IdpTarget, TestAccount
 from harness.loopback_server import LoopbackServer
@@ -131,7 +132,7 @@ class IdpWorld:
         return found
 
     def client(self, **kwargs: Any) -> httpx.Client:
-        return httpx.Client(transport=self.transport, timeout=30, **kwargs)
+        return HttpClient(transport=self.transport, timeout=30, **kwargs)
 
     def http_session(self, name: str) -> httpx.Client:
         if name not in self._http_sessions:

@@ -23,6 +23,7 @@ import httpx
 from harness.browser import BrowserSession, shared_browser
 from harness.component_cli import base_url, bound_port
 from harness.home import data_dir
+from harness.http_client import HttpClient
 from harness.loopback_server import LoopbackServer
 from harness.memory_databases import lent_database
 from harness.out_of_band import OutOfBandListener
@@ -344,7 +345,7 @@ class World:
 
     def client(self, **kwargs: Any) -> httpx.Client:
         """A new HTTP client that reaches both apps (no cookies kept between clients)."""
-        return httpx.Client(transport=self.transport, timeout=30, **kwargs)
+        return HttpClient(transport=self.transport, timeout=30, **kwargs)
 
     def http_session(self, name: str) -> httpx.Client:
         """The named HTTP session: a client keeping its cookies across steps, as a browser does."""

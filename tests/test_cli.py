@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from harness import __version__
+from harness import __version__, cli
 from harness.cli import main
 from harness.exit_codes import ExitCode
 
@@ -73,3 +73,17 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(
         os.close(write_end)
     assert done.stderr == ""
     assert done.returncode == status if status is not None else done.returncode in (0, 141)
+
+
+def test_the_console_script_freezes_what_is_left_before_the_process_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The interpreter's last collection at exit walks every object left; frozen, they are
+    # skipped. Only the console script freezes: main() returns into processes that go on.
+    frozen: list[int] = []
+    monkeypatch.setattr(cli.gc, "freeze", lambda: frozen.append(1))
+    monkeypatch.setattr(sys, "argv", ["sso-harness", "--version"])
+    assert main(["--version"]) == 0
+    assert frozen == []
+    assert cli.console_main() == 0
+    assert frozen == [1]

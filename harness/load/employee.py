@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from harness.forms import Form, form_with
+from harness.http_client import HttpClient
 from harness.load.config import LoadConfig
 from harness.load.steps import Report, StepTransport, refusal_of
 from harness.signin import ACCEPT, SignInAttempt, sign_in
@@ -49,7 +50,7 @@ class Employee:
 
     def _browser(self) -> tuple[StepTransport, httpx.Client]:
         transport = StepTransport(self.report)
-        return transport, httpx.Client(transport=transport, timeout=30.0)
+        return transport, HttpClient(transport=transport, timeout=30.0)
 
     def close(self) -> None:
         self.client.close()
