@@ -420,3 +420,17 @@ def test_health_checks_at_once_wait_for_one_probe_and_all_answer(tmp_path: Path)
         assert len(probes) == 1
     finally:
         db.close()
+
+
+def test_judging_a_sqlite_failure_does_not_import_the_postgresql_driver() -> None:
+    # psycopg takes 50 ms to import; a process on SQLite judged its first refused statement
+    # by importing it, though no psycopg error can exist before psycopg is imported.
+    code = (
+        "import sqlite3, sys\n"
+        "from reference_sp.db import is_operational\n"
+        "assert is_operational(sqlite3.OperationalError('database is locked'))\n"
+        "assert not is_operational(sqlite3.IntegrityError('UNIQUE constraint failed'))\n"
+        "print('psycopg' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
