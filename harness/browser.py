@@ -26,7 +26,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
@@ -202,6 +202,8 @@ class Browser:
         self.version = ""
         self._playwright: Playwright | None = None
         self._browser: _PWBrowser | None = None
+        # Contexts with their page made ahead (prepare_sessions), for sessions asked later.
+        self._ready: list[tuple[BrowserContext, Page]] = []
 
     @_on_playwright_thread
     def start(self) -> Browser:
@@ -242,16 +244,33 @@ class Browser:
         (what a customer's browser exports, for ``sso-harness decode`` and ``replay``)."""
         if self._browser is None:
             raise BrowserError("the browser is not started (use `with Browser() as browser:`)")
-        if har_path is None:
+        timeout_ms = self.timeout_ms if timeout_s is None else timeout_s * 1000
+        if har_path is None and self._ready:
+            context, page = self._ready.pop()  # never used: as fresh as a new one
+        elif har_path is None:
             context = self._browser.new_context()
+            page = context.new_page()
         else:
             context = self._browser.new_context(record_har_path=str(har_path))
-        timeout_ms = self.timeout_ms if timeout_s is None else timeout_s * 1000
+            page = context.new_page()
         context.set_default_timeout(timeout_ms)
-        return BrowserSession(context, context.new_page(), timeout_ms)
+        return BrowserSession(context, page, timeout_ms)
+
+    @_on_playwright_thread
+    def prepare_sessions(self, count: int) -> None:
+        """Make ``count`` contexts with their page now, for the next sessions (without a HAR)
+        to take: a new one costs 0.12 to 0.17 s, which a browser started in the background
+        spends while the caller goes on."""
+        if self._browser is None:
+            raise BrowserError("the browser is not started (use `with Browser() as browser:`)")
+        with _as_browser_error("preparing browser contexts"):
+            while len(self._ready) < count:
+                context = self._browser.new_context()
+                self._ready.append((context, context.new_page()))
 
     @_on_playwright_thread
     def close(self) -> None:
+        self._ready.clear()  # closed with the browser
         if self._browser is not None:
             self._browser.close()
             self._browser = None
@@ -453,16 +472,26 @@ def _as_browser_error(doing: str) -> Iterator[None]:
 # Process id -> the shared browser, started or starting. The process id matters: a worker
 # forked from a parent that had a browser inherits this dict but not a usable connection.
 _SHARED: dict[int, concurrent.futures.Future[Browser]] = {}
+# Process id -> the shared browser's closing, handed to the Playwright thread.
+_CLOSING: dict[int, concurrent.futures.Future[None]] = {}
 
 
-def prestart_shared_browser(*, timeout_s: float = 10.0) -> None:
+def prestart_shared_browser(*, timeout_s: float = 10.0, sessions: int = 0) -> None:
     """Start this process's shared browser in the background, if it is not started or starting:
-    Playwright's driver and Chromium start (about half a second) while the caller goes on. A
-    browser that cannot start says so at ``shared_browser``."""
+    Playwright's driver and Chromium start (about half a second), and ``sessions`` contexts are
+    made ready for the sessions to come, while the caller goes on. A browser that cannot start
+    says so at ``shared_browser``."""
     with _THREADS_LOCK:
         if os.getpid() in _SHARED:
             return
-    started = _playwright_thread().submit(lambda: Browser(timeout_s=timeout_s).start())
+
+    def start() -> Browser:
+        browser = Browser(timeout_s=timeout_s).start()
+        with suppress(BrowserError):  # a session then makes its own, and says why
+            browser.prepare_sessions(sessions)
+        return browser
+
+    started = _playwright_thread().submit(start)
     with _THREADS_LOCK:
         _SHARED.setdefault(os.getpid(), started)
 
@@ -483,18 +512,34 @@ def shared_browser(*, timeout_s: float = 10.0) -> Browser:
         raise
 
 
-def close_shared_browser() -> None:
-    """Close this process's shared browser, if it has one (waiting for one still starting).
-    A process that exits without calling this loses nothing: Playwright's driver ends with it
-    and takes Chromium along."""
+def close_shared_browser(*, wait: bool = True) -> None:
+    """Close this process's shared browser, if it has one (after its start, if it is still
+    starting). ``wait=False`` hands the closing to the Playwright thread and returns: the caller
+    goes on while Chromium ends, and the next call waits for it. A process that exits without
+    calling this loses nothing: Playwright's driver ends with it and takes Chromium along."""
+    here = os.getpid()
     with _THREADS_LOCK:
-        starting = _SHARED.pop(os.getpid(), None)
-    if starting is None:
+        starting = _SHARED.pop(here, None)
+    if starting is not None:
+        handed = _playwright_thread().submit(lambda: _close_started(starting))
+        with _THREADS_LOCK:
+            _CLOSING[here] = handed
+    with _THREADS_LOCK:
+        closing = _CLOSING.get(here)
+    if closing is None or not wait:
         return
     try:
+        closing.result()
+    finally:
+        with _THREADS_LOCK:
+            if _CLOSING.get(here) is closing:
+                del _CLOSING[here]
+
+
+def _close_started(starting: concurrent.futures.Future[Browser]) -> None:
+    # On the Playwright thread, after the start it queued first: the start's outcome is known.
+    try:
         browser = starting.result()
-    except (
-        Exception
-    ):  # it never started (the scenario that asked for it said why): nothing to close
+    except Exception:  # it never started (the scenario that asked for it said why)
         return
     browser.close()

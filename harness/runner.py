@@ -253,6 +253,22 @@ def needs_browser(run: ScenarioRun) -> bool:
     )
 
 
+# Browser contexts a serial run makes ready ahead at most (each holds a renderer process).
+READY_BROWSER_SESSIONS = 4
+
+
+def browser_sessions(run: ScenarioRun) -> int:
+    """How many browser sessions the run opens: one per session its browser sign-ins name."""
+    scenario = run.scenario
+    return len(
+        {
+            step.value.session or step.value.user
+            for step in scenario.steps
+            if step.kind == "sign_in" and (scenario.browser or step.value.browser)
+        }
+    )
+
+
 def _property_results(run: ScenarioRun, options: RunOptions) -> list[CheckResult]:
     """The lifecycle property suite: one result per invariant (all pass, or the one that
     broke, with the shrunk sequence written as a scenario file)."""
@@ -435,13 +451,18 @@ def run(runs: list[ScenarioRun], options: RunOptions) -> Iterator[Event]:
                 if following is not None:
                     yield announce(following)
     else:
-        if any(needs_browser(r) for r in runs):
-            # Chromium starts on the other core while the first scenarios run.
-            prestart_shared_browser()
+        with_browser = [i for i, r in enumerate(runs) if needs_browser(r)]
+        if with_browser:
+            # Chromium starts, and makes the sessions' contexts ready, on the other core while
+            # the first scenarios run.
+            wanted = sum(browser_sessions(runs[i]) for i in with_browser)
+            prestart_shared_browser(sessions=min(wanted, READY_BROWSER_SESSIONS))
         try:
-            for scenario_run in runs:
+            for index, scenario_run in enumerate(runs):
                 yield announce(scenario_run)
                 yield from collect(run_scenario(scenario_run, options))
+                if with_browser and index == with_browser[-1]:
+                    close_shared_browser(wait=False)  # Chromium ends while the rest run
         finally:
             close_shared_browser()
     report = RunReport(

@@ -231,6 +231,44 @@ def test_the_shared_browser_starts_in_the_background_and_serves_any_thread() -> 
         close_shared_browser()
 
 
+@pytest.mark.browser
+def test_sessions_made_ready_at_the_start_are_taken_fresh_and_isolated(base_url: str) -> None:
+    close_shared_browser()
+    prestart_shared_browser(sessions=2)
+    started = shared_browser()
+    try:
+        assert len(started._ready) == 2  # made while the caller went on
+        with started.session() as first, started.session() as second:
+            assert len(started._ready) == 0  # both taken, none made on the spot
+            first.goto(f"{base_url}/")
+            first.fill_and_submit({"username": "ana", "password": "pw"})
+            assert "Signed in as ana" in first.text()
+            second.goto(f"{base_url}/home")  # a context of its own: no cookie of the first
+            assert "Signed in as nobody" in second.text()
+            with started.session() as third:  # none ready any more: one made as before
+                third.goto(f"{base_url}/home")
+                assert "Signed in as nobody" in third.text()
+    finally:
+        close_shared_browser()
+
+
+@pytest.mark.browser
+def test_closing_the_shared_browser_without_waiting_ends_it_before_the_next_close() -> None:
+    close_shared_browser()
+    prestart_shared_browser(sessions=1)
+    started = shared_browser()
+    close_shared_browser(wait=False)  # handed to the Playwright thread
+    close_shared_browser()  # waits for that closing
+    assert started._browser is None and started._ready == []
+    again = shared_browser()  # a new one, as after any close
+    try:
+        assert again is not started
+        with again.session() as session:
+            assert session.goto("data:text/html,<h1>again</h1>") is None
+    finally:
+        close_shared_browser()
+
+
 def _title_in_a_fresh_browser(answers: Any) -> None:
     try:
         with Browser(timeout_s=10) as browser, browser.session() as session:
