@@ -5,8 +5,9 @@ For every request, httpx copies the client's cookie jar into a new jar twice and
 ``http.cookiejar`` for the Cookie header through urllib's request wrapper, and it hands every
 response to the jar, Set-Cookie or not: 70 to 90 us a request with a signed-in session's
 cookies, more than an in-process endpoint costs to answer. Here the client's jar remembers
-the header it gave for a URL's scheme, host and path until the jar changes or one of its
-cookies expires, and a response without Set-Cookie is not handed to it. The header is still
+the header it gave for a URL's scheme, host and port and the cookie paths its path matches,
+until the jar changes or one of its cookies expires, and a response without Set-Cookie is not
+handed to it. The header is still
 the policy's own (the first request to a URL asks it), so what is sent is what httpx sends.
 """
 
