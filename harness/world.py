@@ -503,11 +503,11 @@ def kept_key(directory: Path) -> KeyPair:
             stamps.append(None)
         else:
             stamps.append((stat.st_mtime_ns, stat.st_size, stat.st_ino))
-    return _idp_key_as_on_disk(directory, tuple(stamps))
+    return _key_as_on_disk(directory, tuple(stamps))
 
 
 @functools.cache
-def _idp_key_as_on_disk(directory: Path, stamps: tuple[object, ...]) -> KeyPair:
+def _key_as_on_disk(directory: Path, stamps: tuple[object, ...]) -> KeyPair:
     return load_or_create(directory)
 
 

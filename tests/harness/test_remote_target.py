@@ -264,7 +264,7 @@ def test_scenario_runs_against_a_real_sp_load_the_ca_bundle_and_the_idp_key_once
     counts = []
     for selection in (["-k", "blocked-employee-loses-everything", "--dialect", "rfc"], []):
         loaded.clear()  # and the process's caches, so that each run loads what it needs
-        world._idp_key_as_on_disk.cache_clear()
+        world._key_as_on_disk.cache_clear()
         tls.default_ssl_context.cache_clear()
         report = tmp_path / "report.json"
         command = ["run", deprovisioning, *selection, "--target", str(target_file)]
